@@ -1,0 +1,423 @@
+package capture
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+)
+
+// Tunnel ports decapsulated by default: VPC Traffic Mirroring delivers VXLAN,
+// Gateway Load Balancer delivers Geneve.
+const (
+	vxlanPort  = 4789
+	genevePort = 6081
+	// maxTunnelDepth bounds nested encapsulation so that a crafted packet
+	// cannot make the decoder loop.
+	maxTunnelDepth = 3
+)
+
+// ErrLinkType is returned for frames whose link type the decoder does not
+// support. Callers must not skip such input silently.
+var ErrLinkType = errors.New("unsupported link type")
+
+// LinkTypeName names a link type the way capinfos and tshark do.
+func LinkTypeName(lt layers.LinkType) string {
+	switch lt {
+	case layers.LinkTypeNull:
+		return "NULL"
+	case layers.LinkTypeEthernet:
+		return "EN10MB"
+	case layers.LinkTypeRaw, 12, 14:
+		return "RAW"
+	case layers.LinkTypeLoop:
+		return "LOOP"
+	case layers.LinkTypeLinuxSLL:
+		return "LINUX_SLL"
+	case layers.LinkTypeIPv4:
+		return "IPV4"
+	case layers.LinkTypeIPv6:
+		return "IPV6"
+	case layers.LinkTypeLinuxSLL2:
+		return "LINUX_SLL2"
+	}
+	return fmt.Sprintf("LINKTYPE_%d", uint16(lt))
+}
+
+// SupportedLinkType reports whether frames of this link type can be decoded.
+func SupportedLinkType(lt layers.LinkType) bool {
+	_, ok := firstLayer(lt)
+	return ok
+}
+
+func firstLayer(lt layers.LinkType) (gopacket.LayerType, bool) {
+	switch lt {
+	case layers.LinkTypeNull, layers.LinkTypeLoop:
+		return layers.LayerTypeLoopback, true
+	case layers.LinkTypeEthernet:
+		return layers.LayerTypeEthernet, true
+	case layers.LinkTypeRaw, 12, 14: // DLT_RAW differs between platforms
+		return layerTypeRawIP, true
+	case layers.LinkTypeIPv4:
+		return layers.LayerTypeIPv4, true
+	case layers.LinkTypeIPv6:
+		return layers.LayerTypeIPv6, true
+	case layers.LinkTypeLinuxSLL:
+		return layers.LayerTypeLinuxSLL, true
+	case layers.LinkTypeLinuxSLL2:
+		return layers.LayerTypeLinuxSLL2, true
+	}
+	return 0, false
+}
+
+// layerTypeRawIP is a pseudo layer for raw IP link types: the version nibble
+// says whether IPv4 or IPv6 follows.
+var layerTypeRawIP = gopacket.RegisterLayerType(14001, gopacket.LayerTypeMetadata{Name: "RawIP"})
+
+type rawIP struct {
+	next    gopacket.LayerType
+	payload []byte
+}
+
+func (r *rawIP) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	if len(data) == 0 {
+		return errors.New("raw ip: empty packet")
+	}
+	switch data[0] >> 4 {
+	case 4:
+		r.next = layers.LayerTypeIPv4
+	case 6:
+		r.next = layers.LayerTypeIPv6
+	default:
+		return fmt.Errorf("raw ip: version %d", data[0]>>4)
+	}
+	r.payload = data
+	return nil
+}
+func (r *rawIP) CanDecode() gopacket.LayerClass    { return layerTypeRawIP }
+func (r *rawIP) NextLayerType() gopacket.LayerType { return r.next }
+func (r *rawIP) LayerPayload() []byte              { return r.payload }
+
+// packet is what the decoder learned from one frame. It is reused for every
+// frame: the decoder allocates nothing per packet.
+type packet struct {
+	src, dst netip.AddrPort
+	proto    layers.IPProtocol // TCP or UDP
+	// TCP header fields.
+	seq, ack uint32
+	flags    uint8 // tcpFIN | tcpSYN | ...
+	window   uint16
+	// payload holds the captured transport payload; payloadLen is its length
+	// on the wire, larger when the frame was cut by the snap length.
+	payload    []byte
+	payloadLen int
+	truncated  bool // the frame was cut by the snap length
+	tunnel     tunnelInfo
+}
+
+// tunnelInfo says how a packet was encapsulated when it was decapsulated
+// from VXLAN or Geneve.
+type tunnelInfo struct {
+	kind     uint8 // tunnelNone, tunnelVXLAN, tunnelGeneve
+	vni      uint32
+	src, dst netip.Addr // outer addresses
+}
+
+const (
+	tunnelNone uint8 = iota
+	tunnelVXLAN
+	tunnelGeneve
+)
+
+// TCP flag bits, as in the header's 13th byte.
+const (
+	tcpFIN = 1 << iota
+	tcpSYN
+	tcpRST
+	tcpPSH
+	tcpACK
+	tcpURG
+)
+
+// decodeResult says why a frame yielded no TCP or UDP packet.
+type decodeResult uint8
+
+const (
+	decodedTransport decodeResult = iota // p holds a TCP or UDP packet
+	decodedOther                         // not TCP/UDP over IP (ARP, ICMP, ...)
+	decodedFragment                      // a non-first IP fragment
+	decodedError                         // malformed or cut before the transport header
+)
+
+// layerSet is one set of preallocated layers and the parsers that fill them.
+type layerSet struct {
+	eth      layers.Ethernet
+	dot1q    layers.Dot1Q
+	sll      layers.LinuxSLL
+	sll2     layers.LinuxSLL2
+	loop     layers.Loopback
+	raw      rawIP
+	ip4      layers.IPv4
+	ip6      layers.IPv6
+	ip6ext   layers.IPv6ExtensionSkipper
+	tcp      layers.TCP
+	udp      layers.UDP
+	parsers  map[gopacket.LayerType]*gopacket.DecodingLayerParser
+	decoded  []gopacket.LayerType
+	lastErr  error
+	lastType gopacket.LayerType
+}
+
+func newLayerSet() *layerSet {
+	s := &layerSet{
+		parsers: make(map[gopacket.LayerType]*gopacket.DecodingLayerParser),
+		decoded: make([]gopacket.LayerType, 0, 16),
+	}
+	// Options and payload slices are reused between packets; give the
+	// slices their capacity now so the steady path does not grow them.
+	s.tcp.Options = make([]layers.TCPOption, 0, 8)
+	s.ip4.Options = make([]layers.IPv4Option, 0, 4)
+	return s
+}
+
+func (s *layerSet) parser(first gopacket.LayerType) *gopacket.DecodingLayerParser {
+	if p, ok := s.parsers[first]; ok {
+		return p
+	}
+	p := gopacket.NewDecodingLayerParser(first,
+		&s.eth, &s.dot1q, &s.sll, &s.sll2, &s.loop, &s.raw,
+		&s.ip4, &s.ip6, &s.ip6ext, &s.tcp, &s.udp)
+	// TCP and UDP are terminal for us: their payloads (TLS, DNS) are
+	// parsed by the flow tracker, not by gopacket. Stopping there is how
+	// DecodingLayerParser reports "next layer unknown".
+	p.IgnoreUnsupported = true
+	s.parsers[first] = p
+	return p
+}
+
+// decoder turns frames into packets. The outer layers and the layers of a
+// decapsulated inner packet live in separate sets: one parser has one object
+// per layer type, so the inner IPv4 header would otherwise overwrite the
+// outer one.
+type decoder struct {
+	outer, inner *layerSet
+	tunnels      bool
+}
+
+func newDecoder() *decoder {
+	return &decoder{outer: newLayerSet(), inner: newLayerSet(), tunnels: true}
+}
+
+// decode fills p from frame f.
+func (d *decoder) decode(f *Frame, p *packet) (decodeResult, error) {
+	first, ok := firstLayer(f.LinkType)
+	if !ok {
+		return decodedError, fmt.Errorf("%w %s", ErrLinkType, LinkTypeName(f.LinkType))
+	}
+	p.tunnel = tunnelInfo{}
+	p.truncated = f.WireLen > len(f.Data)
+	missing := 0
+	if p.truncated {
+		missing = f.WireLen - len(f.Data)
+	}
+	set := d.outer
+	data := f.Data
+	for depth := 0; ; depth++ {
+		res, err := set.decodeTransport(first, data, p)
+		if res != decodedTransport {
+			return res, err
+		}
+		p.payloadLen = len(p.payload) + missing
+		if !d.tunnels || p.proto != layers.IPProtocolUDP || depth == maxTunnelDepth {
+			return res, nil
+		}
+		inner, kind, vni, ok := decapsulate(p)
+		if !ok {
+			return res, nil
+		}
+		outerSrc, outerDst := p.src.Addr(), p.dst.Addr()
+		if p.tunnel.kind != tunnelNone {
+			// Nested tunnels: report the outermost addresses.
+			outerSrc, outerDst = p.tunnel.src, p.tunnel.dst
+		}
+		p.tunnel = tunnelInfo{kind: kind, vni: vni, src: outerSrc, dst: outerDst}
+		first, data, set = inner, p.payload, d.inner
+	}
+}
+
+// decodeTransport runs the parser for one level of encapsulation.
+func (s *layerSet) decodeTransport(first gopacket.LayerType, data []byte, p *packet) (decodeResult, error) {
+	err := s.parser(first).DecodeLayers(data, &s.decoded)
+	var ip gopacket.LayerType
+	var transport gopacket.LayerType
+	for _, t := range s.decoded {
+		switch t {
+		case layers.LayerTypeIPv4, layers.LayerTypeIPv6:
+			ip = t
+		case layers.LayerTypeTCP, layers.LayerTypeUDP:
+			transport = t
+		}
+	}
+	if ip == 0 {
+		if err != nil {
+			return decodedError, err
+		}
+		return decodedOther, nil
+	}
+	var src, dst netip.Addr
+	switch ip {
+	case layers.LayerTypeIPv4:
+		if s.ip4.FragOffset != 0 {
+			return decodedFragment, nil
+		}
+		src = netip.AddrFrom4([4]byte(s.ip4.SrcIP.To4()))
+		dst = netip.AddrFrom4([4]byte(s.ip4.DstIP.To4()))
+	case layers.LayerTypeIPv6:
+		if ipv6LaterFragment(&s.ip6) {
+			return decodedFragment, nil
+		}
+		src = netip.AddrFrom16([16]byte(s.ip6.SrcIP.To16()))
+		dst = netip.AddrFrom16([16]byte(s.ip6.DstIP.To16()))
+	}
+	if transport == 0 {
+		if err != nil {
+			return decodedError, err
+		}
+		return decodedOther, nil
+	}
+	if err != nil {
+		// The transport header decoded; an error after it (there are no
+		// layers after it in our parsers) cannot happen, but be safe.
+		return decodedError, err
+	}
+	switch transport {
+	case layers.LayerTypeTCP:
+		t := &s.tcp
+		p.proto = layers.IPProtocolTCP
+		p.src = netip.AddrPortFrom(src, uint16(t.SrcPort))
+		p.dst = netip.AddrPortFrom(dst, uint16(t.DstPort))
+		p.seq, p.ack, p.window = t.Seq, t.Ack, t.Window
+		p.flags = tcpFlags(t)
+		p.payload = t.Payload
+	case layers.LayerTypeUDP:
+		u := &s.udp
+		p.proto = layers.IPProtocolUDP
+		p.src = netip.AddrPortFrom(src, uint16(u.SrcPort))
+		p.dst = netip.AddrPortFrom(dst, uint16(u.DstPort))
+		p.seq, p.ack, p.window, p.flags = 0, 0, 0, 0
+		p.payload = u.Payload
+	}
+	return decodedTransport, nil
+}
+
+func tcpFlags(t *layers.TCP) uint8 {
+	var f uint8
+	if t.FIN {
+		f |= tcpFIN
+	}
+	if t.SYN {
+		f |= tcpSYN
+	}
+	if t.RST {
+		f |= tcpRST
+	}
+	if t.PSH {
+		f |= tcpPSH
+	}
+	if t.ACK {
+		f |= tcpACK
+	}
+	if t.URG {
+		f |= tcpURG
+	}
+	return f
+}
+
+// ipv6LaterFragment walks the extension headers (the skipper in the parser
+// does not say which ones it skipped) and reports whether the packet is a
+// fragment other than the first, whose payload has no transport header.
+func ipv6LaterFragment(ip6 *layers.IPv6) bool {
+	next := ip6.NextHeader
+	if ip6.HopByHop != nil {
+		next = ip6.HopByHop.NextHeader
+	}
+	b := ip6.Payload
+	if ip6.HopByHop != nil && len(ip6.HopByHop.Contents) <= len(b) {
+		b = b[len(ip6.HopByHop.Contents):]
+	}
+	for range 8 {
+		switch next {
+		case layers.IPProtocolIPv6Fragment:
+			if len(b) < 8 {
+				return false
+			}
+			return binary.BigEndian.Uint16(b[2:4])&^7 != 0
+		case layers.IPProtocolIPv6Routing, layers.IPProtocolIPv6Destination, layers.IPProtocolIPv6HopByHop:
+			if len(b) < 8 {
+				return false
+			}
+			n := int(b[1])*8 + 8
+			if n > len(b) {
+				return false
+			}
+			next, b = layers.IPProtocol(b[0]), b[n:]
+		case layers.IPProtocolAH:
+			if len(b) < 8 {
+				return false
+			}
+			n := int(b[1])*4 + 8
+			if n > len(b) {
+				return false
+			}
+			next, b = layers.IPProtocol(b[0]), b[n:]
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+// decapsulate recognises VXLAN and Geneve in a UDP packet and returns the
+// inner packet's first layer and bytes.
+func decapsulate(p *packet) (gopacket.LayerType, uint8, uint32, bool) {
+	b := p.payload
+	switch {
+	case p.dst.Port() == vxlanPort:
+		// RFC 7348: flags (I bit 0x08 must be set), 24 reserved bits,
+		// 24-bit VNI, 8 reserved bits, then an Ethernet frame.
+		if len(b) < 8 || b[0]&0x08 == 0 {
+			return 0, 0, 0, false
+		}
+		vni := uint32(b[4])<<16 | uint32(b[5])<<8 | uint32(b[6])
+		p.payload = b[8:]
+		return layers.LayerTypeEthernet, tunnelVXLAN, vni, true
+	case p.dst.Port() == genevePort:
+		// RFC 8926: version (2 bits) and option length in 4-byte words,
+		// flags, protocol type, 24-bit VNI, reserved, options.
+		if len(b) < 8 || b[0]>>6 != 0 {
+			return 0, 0, 0, false
+		}
+		hdr := 8 + int(b[0]&0x3f)*4
+		if hdr > len(b) {
+			return 0, 0, 0, false
+		}
+		vni := uint32(b[4])<<16 | uint32(b[5])<<8 | uint32(b[6])
+		var first gopacket.LayerType
+		switch layers.EthernetType(binary.BigEndian.Uint16(b[2:4])) {
+		case 0x6558: // transparent Ethernet bridging
+			first = layers.LayerTypeEthernet
+		case layers.EthernetTypeIPv4:
+			first = layers.LayerTypeIPv4
+		case layers.EthernetTypeIPv6:
+			first = layers.LayerTypeIPv6
+		default:
+			return 0, 0, 0, false
+		}
+		p.payload = b[hdr:]
+		return first, tunnelGeneve, vni, true
+	}
+	return 0, 0, 0, false
+}

@@ -1,0 +1,140 @@
+package capture
+
+import (
+	"errors"
+	"net/netip"
+	"testing"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+)
+
+// Every supported link type carries the same connection; the analysis must
+// not depend on how the frame began.
+func TestLinkTypes(t *testing.T) {
+	tests := []struct {
+		name   string
+		link   layers.LinkType
+		vlans  []uint16
+		tunnel string
+		v6     bool
+	}{
+		{"ethernet", layers.LinkTypeEthernet, nil, "", false},
+		{"ethernet 802.1Q", layers.LinkTypeEthernet, []uint16{100}, "", false},
+		{"ethernet QinQ", layers.LinkTypeEthernet, []uint16{10, 100}, "", false},
+		{"ethernet IPv6", layers.LinkTypeEthernet, nil, "", true},
+		{"linux SLL", layers.LinkTypeLinuxSLL, nil, "", false},
+		{"linux SLL2 (tcpdump -i any)", layers.LinkTypeLinuxSLL2, nil, "", false},
+		{"linux SLL2 IPv6", layers.LinkTypeLinuxSLL2, nil, "", true},
+		{"raw IPv4", layers.LinkTypeRaw, nil, "", false},
+		{"raw IPv6", layers.LinkTypeRaw, nil, "", true},
+		{"LINKTYPE_IPV4", layers.LinkTypeIPv4, nil, "", false},
+		{"LINKTYPE_IPV6", layers.LinkTypeIPv6, nil, "", true},
+		{"BSD NULL", layers.LinkTypeNull, nil, "", false},
+		{"BSD NULL IPv6", layers.LinkTypeNull, nil, "", true},
+		{"OpenBSD LOOP", layers.LinkTypeLoop, nil, "", false},
+		{"VXLAN (traffic mirroring)", layers.LinkTypeEthernet, nil, "vxlan", false},
+		{"VXLAN IPv6 inner", layers.LinkTypeEthernet, nil, "vxlan", true},
+		{"Geneve (GWLB)", layers.LinkTypeEthernet, nil, "geneve", false},
+		{"Geneve IPv6 inner", layers.LinkTypeEthernet, nil, "geneve", true},
+		{"VXLAN in SLL2", layers.LinkTypeLinuxSLL2, nil, "vxlan", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBuilder(t, tc.link)
+			b.vlans, b.tunnel = tc.vlans, tc.tunnel
+			client, server := "10.0.1.25:43528", "10.0.2.50:443"
+			if tc.v6 {
+				client, server = "[fd00:10:0:1::25]:43528", "[2406:da60:a000::10]:443"
+			}
+			c := b.conv(client, server)
+			c.handshake()
+			c.send(true, "PA", []byte("hello"))
+			c.close()
+			r := b.analyze(Options{})
+			if len(r.Flows) != 1 {
+				t.Fatalf("got %d flows, want 1 (stats %+v)", len(r.Flows), r.Stats)
+			}
+			f := r.Flows[0]
+			if f.Client.String() != client || f.Server.String() != server {
+				t.Errorf("flow %s -> %s, want %s -> %s", f.Client, f.Server, client, server)
+			}
+			if f.ConnState() != "SF" || f.Bytes() != [2]uint64{5, 0} {
+				t.Errorf("conn_state %s bytes %v, want SF [5 0]", f.ConnState(), f.Bytes())
+			}
+			if tc.tunnel != "" {
+				if f.Tunnel == nil || f.Tunnel.Type != tc.tunnel || f.Tunnel.VNI != 0x1234 || f.Tunnel.OuterSrc.String() != "172.31.0.238" {
+					t.Errorf("tunnel = %+v, want %s VNI 0x1234 from 172.31.0.238", f.Tunnel, tc.tunnel)
+				}
+				if r.Stats.Tunneled != r.Stats.Packets {
+					t.Errorf("tunneled %d of %d packets", r.Stats.Tunneled, r.Stats.Packets)
+				}
+			} else if f.Tunnel != nil {
+				t.Errorf("tunnel = %+v, want none", f.Tunnel)
+			}
+		})
+	}
+}
+
+func TestUnsupportedLinkType(t *testing.T) {
+	a := NewAnalyzer(Options{})
+	err := a.Add(&Frame{Data: make([]byte, 60), WireLen: 60, LinkType: layers.LinkTypeIEEE802_11})
+	if !errors.Is(err, ErrLinkType) {
+		t.Fatalf("err = %v, want ErrLinkType", err)
+	}
+	if SupportedLinkType(layers.LinkTypeIEEE802_11) || !SupportedLinkType(layers.LinkTypeLinuxSLL2) {
+		t.Error("SupportedLinkType disagrees with Add")
+	}
+}
+
+func TestIPv6Extensions(t *testing.T) {
+	src, dst := netip.MustParseAddr("fd00:10:0:1::25"), netip.MustParseAddr("fd00:10:0:2::50")
+	tcp := func() *layers.TCP {
+		return &layers.TCP{SrcPort: 43528, DstPort: 443, SYN: true, Seq: 1, Window: 1000}
+	}
+	t.Run("destination options before TCP", func(t *testing.T) {
+		b := newBuilder(t, layers.LinkTypeEthernet)
+		opts := &layers.IPv6Destination{}
+		opts.NextHeader = layers.IPProtocolTCP
+		opts.Options = []*layers.IPv6DestinationOption{{OptionType: 1, OptionLength: 4, OptionData: []byte{0, 0, 0, 0}}}
+		b.frame(ipPacket(t, src, dst, tcp(), nil, opts))
+		r := b.analyze(Options{})
+		if len(r.Flows) != 1 || r.Flows[0].ConnState() != "S0" || r.Flows[0].Server.Port() != 443 {
+			t.Fatalf("flows %d stats %+v", len(r.Flows), r.Stats)
+		}
+	})
+	t.Run("later fragment is not read as TCP", func(t *testing.T) {
+		// A fragment header with a non-zero offset: its payload starts in the
+		// middle of the TCP segment.
+		ip := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolIPv6Fragment, SrcIP: src.AsSlice(), DstIP: dst.AsSlice()}
+		frag := []byte{byte(layers.IPProtocolTCP), 0, 0x05, 0x00, 0, 0, 0, 1} // offset 160 bytes
+		payload := append(frag, make([]byte, 40)...)
+		buf := gopacket.NewSerializeBuffer()
+		if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true}, ip, gopacket.Payload(payload)); err != nil {
+			t.Fatal(err)
+		}
+		b := newBuilder(t, layers.LinkTypeRaw)
+		b.frame(buf.Bytes())
+		r := b.analyze(Options{})
+		if len(r.Flows) != 0 || r.Stats.Fragments != 1 {
+			t.Fatalf("flows %d fragments %d, want 0 and 1", len(r.Flows), r.Stats.Fragments)
+		}
+	})
+}
+
+func TestSnapLength(t *testing.T) {
+	b := newBuilder(t, layers.LinkTypeEthernet)
+	c := b.conv("10.0.1.25:43528", "52.219.64.10:443")
+	c.handshake()
+	b.snap = 96 // like tcpdump -s 96: headers and 42 payload bytes
+	c.send(true, "PA", make([]byte, 1000))
+	c.send(false, "A", nil)
+	r := b.analyze(Options{})
+	f := r.Flows[0]
+	if r.Stats.Truncated != 1 || f.Truncated != 1 {
+		t.Errorf("truncated: stats %d flow %d, want 1", r.Stats.Truncated, f.Truncated)
+	}
+	if f.Bytes()[0] != 1000 {
+		t.Errorf("client bytes = %d, want 1000 (the wire length, not the captured part)", f.Bytes()[0])
+	}
+}

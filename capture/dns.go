@@ -1,0 +1,274 @@
+package capture
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// DNSTransaction is one DNS query and its response as seen on the wire.
+// Either half may be missing: a query never answered, or a response whose
+// query was not captured.
+type DNSTransaction struct {
+	QueryTS    time.Time // zero when the query was not seen
+	ResponseTS time.Time // zero when no response was seen
+	Client     netip.AddrPort
+	Server     netip.AddrPort
+	Transport  string // "udp" or "tcp"
+	ID         uint16
+	QName      string // without the trailing dot
+	QType      string // "A", "AAAA", ...
+	RCode      string // "NOERROR", "NXDOMAIN", ...; "" without a response
+	Answers    []DNSAnswer
+	// Truncated is the TC bit: the server said the answer did not fit.
+	Truncated bool
+	// Incomplete says the response was cut short in the capture (snap
+	// length): Answers holds the records that parsed whole.
+	Incomplete bool
+	// Responses counts responses seen for this query (retransmissions or
+	// duplicates make it more than one).
+	Responses int
+}
+
+// DNSAnswer is one record of the answer section.
+type DNSAnswer struct {
+	Name string // owner, without the trailing dot
+	Type string // "CNAME", "A", "AAAA", ...
+	Data string // the address, or the target name without the trailing dot
+	TTL  uint32
+}
+
+// TS returns when the transaction is best placed in time: the response when
+// there is one, else the query.
+func (t *DNSTransaction) TS() time.Time {
+	if !t.ResponseTS.IsZero() {
+		return t.ResponseTS
+	}
+	return t.QueryTS
+}
+
+type dnsKey struct {
+	client, server netip.AddrPort
+	id             uint16
+	tcp            bool
+}
+
+// dnsTracker matches DNS queries with their responses.
+type dnsTracker struct {
+	ports   []uint16
+	open    map[dnsKey]*DNSTransaction
+	list    []*DNSTransaction
+	scratch []byte
+	// Malformed counts messages on DNS ports that did not parse at all.
+	malformed uint64
+}
+
+func (t *dnsTracker) isPort(p uint16) bool {
+	for _, q := range t.ports {
+		if p == q {
+			return true
+		}
+	}
+	return false
+}
+
+// message records one DNS message from src to dst. cut says the bytes were
+// cut short by the snap length.
+func (t *dnsTracker) message(ts time.Time, src, dst netip.AddrPort, tcp bool, b []byte, cut bool) {
+	m, complete, err := parseDNS(b)
+	if err != nil {
+		t.malformed++
+		return
+	}
+	transport := "udp"
+	if tcp {
+		transport = "tcp"
+	}
+	if !m.Response {
+		k := dnsKey{client: src, server: dst, id: m.Id, tcp: tcp}
+		if _, ok := t.open[k]; ok {
+			return // a retransmitted query
+		}
+		tx := &DNSTransaction{QueryTS: ts, Client: src, Server: dst, Transport: transport, ID: m.Id}
+		setQuestion(tx, m)
+		t.open[k] = tx
+		t.list = append(t.list, tx)
+		return
+	}
+	k := dnsKey{client: dst, server: src, id: m.Id, tcp: tcp}
+	tx := t.open[k]
+	if tx == nil || (tx.Responses > 0 && !sameQuestion(tx, m)) {
+		tx = &DNSTransaction{Client: dst, Server: src, Transport: transport, ID: m.Id}
+		setQuestion(tx, m)
+		t.open[k] = tx
+		t.list = append(t.list, tx)
+	}
+	tx.Responses++
+	if tx.Responses > 1 {
+		return
+	}
+	tx.ResponseTS = ts
+	tx.RCode = dns.RcodeToString[m.Rcode]
+	if tx.RCode == "" {
+		tx.RCode = fmt.Sprintf("RCODE%d", m.Rcode)
+	}
+	tx.Truncated = m.Truncated
+	tx.Incomplete = !complete || cut
+	for _, rr := range m.Answer {
+		tx.Answers = append(tx.Answers, answerOf(rr))
+	}
+}
+
+func setQuestion(tx *DNSTransaction, m *dns.Msg) {
+	if len(m.Question) == 0 {
+		return
+	}
+	q := m.Question[0]
+	tx.QName = trimDot(q.Name)
+	tx.QType = typeString(q.Qtype)
+}
+
+func sameQuestion(tx *DNSTransaction, m *dns.Msg) bool {
+	return len(m.Question) == 0 || (strings.EqualFold(tx.QName, trimDot(m.Question[0].Name)) && tx.QType == typeString(m.Question[0].Qtype))
+}
+
+func typeString(t uint16) string {
+	if s, ok := dns.TypeToString[t]; ok {
+		return s
+	}
+	return fmt.Sprintf("TYPE%d", t)
+}
+
+func trimDot(s string) string { return strings.TrimSuffix(s, ".") }
+
+func answerOf(rr dns.RR) DNSAnswer {
+	h := rr.Header()
+	a := DNSAnswer{Name: trimDot(h.Name), Type: typeString(h.Rrtype), TTL: h.Ttl}
+	switch r := rr.(type) {
+	case *dns.A:
+		a.Data = r.A.String()
+	case *dns.AAAA:
+		a.Data = r.AAAA.String()
+	case *dns.CNAME:
+		a.Data = trimDot(r.Target)
+	default:
+		a.Data = strings.TrimSpace(strings.TrimPrefix(rr.String(), h.String()))
+	}
+	return a
+}
+
+// parseDNS unpacks a DNS message. A message cut short (by the snap length)
+// keeps its header, question and every answer record that parsed whole;
+// complete is then false.
+func parseDNS(b []byte) (m *dns.Msg, complete bool, err error) {
+	m = new(dns.Msg)
+	if err = m.Unpack(b); err == nil {
+		return m, true, nil
+	}
+	if len(b) < 12 {
+		return nil, false, err
+	}
+	// miekg/dns drops a whole section on error; walk the records ourselves
+	// to keep the ones before the cut.
+	m = new(dns.Msg)
+	m.Id = binary.BigEndian.Uint16(b)
+	flags := binary.BigEndian.Uint16(b[2:])
+	m.Response = flags&0x8000 != 0
+	m.Opcode = int(flags>>11) & 0xf
+	m.Truncated = flags&0x0200 != 0
+	m.Rcode = int(flags & 0xf)
+	qd, an := binary.BigEndian.Uint16(b[4:]), binary.BigEndian.Uint16(b[6:])
+	off := 12
+	for range qd {
+		name, next, qerr := dns.UnpackDomainName(b, off)
+		if qerr != nil || next+4 > len(b) {
+			if len(m.Question) == 0 {
+				return nil, false, err
+			}
+			return m, false, nil
+		}
+		m.Question = append(m.Question, dns.Question{
+			Name:   name,
+			Qtype:  binary.BigEndian.Uint16(b[next:]),
+			Qclass: binary.BigEndian.Uint16(b[next+2:]),
+		})
+		off = next + 4
+	}
+	for range an {
+		rr, next, rerr := dns.UnpackRR(b, off)
+		if rerr != nil {
+			break
+		}
+		m.Answer = append(m.Answer, rr)
+		off = next
+	}
+	return m, false, nil
+}
+
+// tcpDNS reassembles DNS messages (each behind a two-byte length) from both
+// directions of a TCP connection on a DNS port.
+type tcpDNS struct {
+	t    *dnsTracker
+	flow *Flow
+	dir  [2]tcpDNSStream
+}
+
+type tcpDNSStream struct {
+	buf     streamPrefix
+	start   uint32
+	started bool
+	dead    bool
+}
+
+// maxTCPDNS is one length prefix and the largest message it can announce.
+const maxTCPDNS = 2 + 65535
+
+func (d *tcpDNS) data(dir int, seq uint32, payload []byte, ts time.Time) {
+	s := &d.dir[dir]
+	if s.dead {
+		return
+	}
+	if !s.started {
+		e := &d.flow.ep[dir]
+		s.start = seq
+		if e.sawSYN {
+			s.start = e.isn + 1
+		}
+		s.buf.reset(s.start, maxTCPDNS)
+		s.started = true
+	}
+	s.buf.add(seq, payload)
+	src, dst := d.flow.Client, d.flow.Server
+	if dir == 1 {
+		src, dst = dst, src
+	}
+	b := s.buf.bytes()
+	used := 0
+	for len(b)-used >= 2 {
+		n := int(binary.BigEndian.Uint16(b[used:]))
+		if len(b)-used < 2+n {
+			break
+		}
+		d.t.message(ts, src, dst, true, b[used+2:used+2+n], false)
+		used += 2 + n
+	}
+	if used == 0 {
+		if s.buf.full() {
+			s.dead = true
+			s.buf.release()
+		}
+		return
+	}
+	// Keep what follows the messages parsed: copy it out, restart the
+	// buffer after them, and put it back.
+	d.t.scratch = append(d.t.scratch[:0], b[used:]...)
+	s.start += uint32(used)
+	s.buf.reset(s.start, maxTCPDNS)
+	if len(d.t.scratch) > 0 {
+		s.buf.add(s.start, d.t.scratch)
+	}
+}

@@ -1,0 +1,161 @@
+package capture
+
+import (
+	"encoding/binary"
+	"net"
+	"net/netip"
+	"slices"
+	"testing"
+
+	"github.com/gopacket/gopacket/layers"
+	"github.com/miekg/dns"
+)
+
+const (
+	hostAddr     = "10.0.1.25:40000"
+	resolverAddr = "10.0.0.2:53"
+)
+
+// dnsPair builds a query and its response; the answer chain is given as
+// (owner, type, data) triples.
+func dnsPair(t *testing.T, id uint16, qname string, qtype uint16, answers ...[3]string) (q, r []byte) {
+	t.Helper()
+	m := new(dns.Msg)
+	m.SetQuestion(dns.Fqdn(qname), qtype)
+	m.Id = id
+	resp := new(dns.Msg)
+	resp.SetReply(m)
+	resp.Compress = true // as servers send it
+	for _, a := range answers {
+		hdr := dns.RR_Header{Name: dns.Fqdn(a[0]), Class: dns.ClassINET, Ttl: 60}
+		switch a[1] {
+		case "CNAME":
+			hdr.Rrtype = dns.TypeCNAME
+			resp.Answer = append(resp.Answer, &dns.CNAME{Hdr: hdr, Target: dns.Fqdn(a[2])})
+		case "A":
+			hdr.Rrtype = dns.TypeA
+			resp.Answer = append(resp.Answer, &dns.A{Hdr: hdr, A: net.ParseIP(a[2])})
+		case "AAAA":
+			hdr.Rrtype = dns.TypeAAAA
+			resp.Answer = append(resp.Answer, &dns.AAAA{Hdr: hdr, AAAA: net.ParseIP(a[2])})
+		}
+	}
+	var err error
+	if q, err = m.Pack(); err != nil {
+		t.Fatal(err)
+	}
+	if r, err = resp.Pack(); err != nil {
+		t.Fatal(err)
+	}
+	return q, r
+}
+
+func TestDNSOverUDP(t *testing.T) {
+	b := newBuilder(t, layers.LinkTypeEthernet)
+	host, resolver := netip.MustParseAddrPort(hostAddr), netip.MustParseAddrPort(resolverAddr)
+	q, r := dnsPair(t, 0x1234, "my-bucket.s3.ap-south-1.amazonaws.com", dns.TypeA,
+		[3]string{"my-bucket.s3.ap-south-1.amazonaws.com", "CNAME", "s3-r-w.ap-south-1.amazonaws.com"},
+		[3]string{"s3-r-w.ap-south-1.amazonaws.com", "A", "10.0.2.50"},
+		[3]string{"s3-r-w.ap-south-1.amazonaws.com", "A", "10.0.3.50"})
+	b.udp(host, resolver, q)
+	b.udp(resolver, host, r)
+	// A connection to the answer, and one to an address no answer gave.
+	b.conv("10.0.1.25:43528", "10.0.2.50:443").handshake()
+	b.conv("10.0.1.25:43529", "10.0.9.9:443").handshake()
+	res := b.analyze(Options{})
+
+	if len(res.DNS) != 1 {
+		t.Fatalf("got %d DNS transactions, want 1", len(res.DNS))
+	}
+	tx := res.DNS[0]
+	if tx.QName != "my-bucket.s3.ap-south-1.amazonaws.com" || tx.QType != "A" || tx.RCode != "NOERROR" ||
+		tx.Transport != "udp" || tx.Client != host || tx.Server != resolver || tx.QueryTS.IsZero() || tx.ResponseTS.IsZero() {
+		t.Errorf("transaction = %+v", tx)
+	}
+	want := []DNSAnswer{
+		{"my-bucket.s3.ap-south-1.amazonaws.com", "CNAME", "s3-r-w.ap-south-1.amazonaws.com", 60},
+		{"s3-r-w.ap-south-1.amazonaws.com", "A", "10.0.2.50", 60},
+		{"s3-r-w.ap-south-1.amazonaws.com", "A", "10.0.3.50", 60},
+	}
+	if !slices.Equal(tx.Answers, want) {
+		t.Errorf("answers = %+v, want %+v", tx.Answers, want)
+	}
+	names := []string{"my-bucket.s3.ap-south-1.amazonaws.com", "s3-r-w.ap-south-1.amazonaws.com"}
+	if got := res.Flows[0].DNSNames; !slices.Equal(got, names) {
+		t.Errorf("flow to the answer: dns names = %q, want %q", got, names)
+	}
+	if got := res.Flows[1].DNSNames; len(got) != 0 {
+		t.Errorf("flow to another address: dns names = %q, want none", got)
+	}
+}
+
+func TestDNSAnswerAfterFlowIsNotCorrelated(t *testing.T) {
+	b := newBuilder(t, layers.LinkTypeEthernet)
+	b.conv("10.0.1.25:43528", "10.0.2.50:443").handshake()
+	q, r := dnsPair(t, 7, "s3.ap-south-1.amazonaws.com", dns.TypeA, [3]string{"s3.ap-south-1.amazonaws.com", "A", "10.0.2.50"})
+	b.udp(netip.MustParseAddrPort(hostAddr), netip.MustParseAddrPort(resolverAddr), q)
+	b.udp(netip.MustParseAddrPort(resolverAddr), netip.MustParseAddrPort(hostAddr), r)
+	res := b.analyze(Options{})
+	if got := res.Flows[0].DNSNames; len(got) != 0 {
+		t.Errorf("dns names = %q: an answer seen after the connection began cannot explain it", got)
+	}
+}
+
+func TestDNSCutBySnapLength(t *testing.T) {
+	var answers [][3]string
+	for i := range 20 {
+		answers = append(answers, [3]string{"many.example", "A", netip.AddrFrom4([4]byte{192, 0, 2, byte(i + 1)}).String()})
+	}
+	_, r := dnsPair(t, 9, "many.example", dns.TypeA, answers...)
+	b := newBuilder(t, layers.LinkTypeEthernet)
+	// Ethernet 14 + IPv4 20 + UDP 8 + DNS header 12 + question 18 + two
+	// whole A records (2 x 16, compressed owner) + a few bytes more.
+	b.snap = 14 + 20 + 8 + 12 + 18 + 32 + 5
+	b.udp(netip.MustParseAddrPort(resolverAddr), netip.MustParseAddrPort(hostAddr), r)
+	res := b.analyze(Options{})
+	if len(res.DNS) != 1 {
+		t.Fatalf("got %d transactions, want 1", len(res.DNS))
+	}
+	tx := res.DNS[0]
+	if !tx.Incomplete || len(tx.Answers) != 2 || tx.Answers[1].Data != "192.0.2.2" || tx.QName != "many.example" {
+		t.Errorf("incomplete %v answers %+v, want the 2 records that were captured whole", tx.Incomplete, tx.Answers)
+	}
+}
+
+func TestDNSOverTCP(t *testing.T) {
+	framed := func(msgs ...[]byte) []byte {
+		var b []byte
+		for _, m := range msgs {
+			b = binary.BigEndian.AppendUint16(b, uint16(len(m)))
+			b = append(b, m...)
+		}
+		return b
+	}
+	q1, r1 := dnsPair(t, 1, "s3.ap-south-1.amazonaws.com", dns.TypeA, [3]string{"s3.ap-south-1.amazonaws.com", "A", "10.0.2.50"})
+	q2, r2 := dnsPair(t, 2, "s3.ap-south-1.amazonaws.com", dns.TypeAAAA, [3]string{"s3.ap-south-1.amazonaws.com", "AAAA", "fd00:10:0:2::50"})
+	b := newBuilder(t, layers.LinkTypeEthernet)
+	c := b.conv("10.0.1.25:40001", "10.0.0.2:53")
+	c.handshake()
+	// Two queries in one segment; the responses split mid-message and
+	// delivered out of order.
+	c.send(true, "PA", framed(q1, q2))
+	resp := framed(r1, r2)
+	start := c.sseq
+	c.at(false, "PA", start+20, resp[20:])
+	c.at(false, "PA", start, resp[:20])
+	c.sseq += uint32(len(resp))
+	c.close()
+	res := b.analyze(Options{})
+	if len(res.DNS) != 2 {
+		t.Fatalf("got %d transactions, want 2: %+v", len(res.DNS), res.DNS)
+	}
+	for i, want := range []string{"10.0.2.50", "fd00:10:0:2::50"} {
+		tx := res.DNS[i]
+		if tx.Transport != "tcp" || tx.RCode != "NOERROR" || len(tx.Answers) != 1 || tx.Answers[0].Data != want {
+			t.Errorf("transaction %d = %+v, want answer %s over tcp", i, tx, want)
+		}
+	}
+	if len(res.Flows) != 1 || res.Flows[0].ConnState() != "SF" {
+		t.Errorf("the DNS connection is a flow too: got %d flows", len(res.Flows))
+	}
+}

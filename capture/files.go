@@ -1,0 +1,165 @@
+package capture
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+)
+
+// File is one capture file to read: a pcap or pcapng, plain or gzip.
+type File struct {
+	Name string // as the user gave it ("-" for standard input)
+	R    io.Reader
+}
+
+// Input is what reading one file gave.
+type Input struct {
+	Name      string
+	Format    string // "pcap" or "pcapng"; "" when the header did not parse
+	Gzip      bool
+	SHA256    string // of the whole file as stored (compressed bytes when gzip)
+	Size      int64  // bytes in the file
+	LinkTypes []string
+	Packets   uint64
+	Bytes     uint64 // frame lengths on the wire
+	// Drops is what the capturing system said it dropped (pcapng interface
+	// statistics); DropsKnown is false when the file does not say.
+	Drops      uint64
+	DropsKnown bool
+	// Err is why the file was not read to its end; nil when it was.
+	Err error
+}
+
+// FileInterface is one capture interface of one of the files read.
+type FileInterface struct {
+	Input int // index into the inputs
+	Interface
+}
+
+// checkEvery is how many packets pass between checks of the context.
+const checkEvery = 4096
+
+// ReadFiles feeds the packets of files, merged into one capture in time
+// order, to a. A file that fails is reported in its Input and the others
+// are read on: what was read before the damage is still analysed. Frame
+// interface numbers given to a index the returned interface list.
+func ReadFiles(ctx context.Context, a *Analyzer, files []File) ([]Input, []FileInterface) {
+	type source struct {
+		in      *Input
+		r       *FileReader
+		hash    io.Reader // everything read from the file passes through it
+		local   []int     // the reader's interface numbers -> global ones
+		frame   Frame
+		pending bool // frame holds a packet not yet given to a
+		done    bool
+	}
+	inputs := make([]Input, len(files))
+	var ifaces []FileInterface
+	srcs := make([]*source, len(files))
+	hashes := make([]*fileHash, len(files))
+	for i, f := range files {
+		inputs[i].Name = f.Name
+		hashes[i] = &fileHash{h: sha256.New(), r: f.R}
+		s := &source{in: &inputs[i], hash: hashes[i]}
+		srcs[i] = s
+		r, err := NewFileReader(f.Name, s.hash)
+		if err != nil {
+			s.in.Err = err
+			s.done = true
+			continue
+		}
+		s.r = r
+		s.in.Format, s.in.Gzip = r.Format(), r.Gzip()
+	}
+	next := func(i int, s *source) {
+		err := s.r.Next(&s.frame)
+		if err == nil {
+			for len(s.local) < len(s.r.Interfaces()) {
+				ifc := s.r.Interfaces()[len(s.local)]
+				s.local = append(s.local, len(ifaces))
+				ifaces = append(ifaces, FileInterface{Input: i, Interface: ifc})
+				name := LinkTypeName(ifc.LinkType)
+				if !slices.Contains(s.in.LinkTypes, name) {
+					s.in.LinkTypes = append(s.in.LinkTypes, name)
+				}
+			}
+			s.pending = true
+			return
+		}
+		s.done = true
+		if !errors.Is(err, io.EOF) {
+			s.in.Err = err
+		}
+	}
+	for i, s := range srcs {
+		if !s.done {
+			next(i, s)
+		}
+	}
+	for n := 0; ; n++ {
+		if n%checkEvery == 0 && ctx.Err() != nil {
+			for _, s := range srcs {
+				if !s.done {
+					s.in.Err = fmt.Errorf("%s: stopped after %d packets: %w", s.in.Name, s.in.Packets, context.Cause(ctx))
+				}
+			}
+			break
+		}
+		// The earliest pending frame goes first; ties keep file order.
+		best := -1
+		for i, s := range srcs {
+			if s.pending && (best < 0 || s.frame.TS.Before(srcs[best].frame.TS)) {
+				best = i
+			}
+		}
+		if best < 0 {
+			break
+		}
+		s := srcs[best]
+		f := &s.frame
+		local := f.Interface
+		f.Interface = s.local[local]
+		s.pending = false
+		if err := a.Add(f); err != nil {
+			s.in.Err = &FileError{File: s.in.Name, Record: s.r.Records(), Err: fmt.Errorf("interface %d: %w (supported: NULL, EN10MB, RAW, LOOP, LINUX_SLL, LINUX_SLL2, IPV4, IPV6)", local, err)}
+			s.done = true
+			continue
+		}
+		s.in.Packets++
+		s.in.Bytes += uint64(max(f.WireLen, len(f.Data)))
+		next(best, s)
+	}
+	for i, s := range srcs {
+		if s.r != nil {
+			s.in.Drops, s.in.DropsKnown = s.r.Drops()
+		}
+		// Hash the whole file, also the part after any damage, so the
+		// report names exactly the evidence it was given.
+		h := hashes[i]
+		_, _ = io.Copy(io.Discard, h)
+		inputs[i].SHA256 = hex.EncodeToString(h.h.Sum(nil))
+		inputs[i].Size = h.n
+	}
+	return inputs, ifaces
+}
+
+// fileHash hashes and counts every byte read through it.
+type fileHash struct {
+	h interface {
+		io.Writer
+		Sum([]byte) []byte
+	}
+	r io.Reader
+	n int64
+}
+
+func (f *fileHash) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	f.h.Write(p[:n])
+	f.n += int64(n)
+	return n, err
+}
