@@ -3,6 +3,7 @@ package capture
 import (
 	"errors"
 	"fmt"
+	"strconv"
 
 	"golang.org/x/crypto/cryptobyte"
 )
@@ -80,7 +81,11 @@ func ParseClientHello(stream []byte) (ClientHello, error) {
 	if total < 0 {
 		return ClientHello{}, ErrIncomplete
 	}
-	return parseHelloMessage(msg, total)
+	v, err := parseHelloView(msg, total)
+	if err != nil && err != ErrIncomplete {
+		return ClientHello{}, err
+	}
+	return v.hello(err == nil), err
 }
 
 // NeededBytes says, for a stream on which ParseClientHello returns
@@ -89,11 +94,17 @@ func ParseClientHello(stream []byte) (ClientHello, error) {
 // add more) larger than len(stream). For any other stream it returns
 // len(stream). A caller collecting a stream can skip parsing until then.
 func NeededBytes(stream []byte) int {
-	_, _, need, err := helloMessage(stream)
-	if err == ErrIncomplete {
-		return need
+	msg, total, need, err := helloMessage(stream)
+	if err != ErrIncomplete {
+		return len(stream)
 	}
-	return len(stream)
+	if total >= 0 {
+		// The part present may already be malformed.
+		if _, err := parseHelloView(msg, total); err != ErrIncomplete {
+			return len(stream)
+		}
+	}
+	return need
 }
 
 // helloMessage takes the handshake message that opens stream out of its TLS
@@ -218,26 +229,28 @@ func (r *helloReader) short(field string) error {
 	return fmt.Errorf("tls: client hello byte %d: %s runs past the end of the message", r.pos(), field)
 }
 
-// prefixed reads a field with a lenLen-byte length prefix into out.
-func (r *helloReader) prefixed(field string, lenLen int, out *cryptobyte.String) error {
+// prefixed reads a field with a lenLen-byte length prefix into out. The field
+// is named by field, or when that is "" by the extension type ext: names are
+// only built for errors.
+func (r *helloReader) prefixed(field string, ext uint16, lenLen int, out *cryptobyte.String) error {
 	start := r.pos()
 	var n int
 	switch lenLen {
 	case 1:
 		var v uint8
 		if !r.s.ReadUint8(&v) {
-			return r.short(field + " length")
+			return r.short(helloField(field, ext) + " length")
 		}
 		n = int(v)
 	default:
 		var v uint16
 		if !r.s.ReadUint16(&v) {
-			return r.short(field + " length")
+			return r.short(helloField(field, ext) + " length")
 		}
 		n = int(v)
 	}
 	if left := r.total - r.pos(); n > left {
-		return fmt.Errorf("tls: client hello byte %d: %s length %d runs past the end of the message (%d bytes left)", start, field, n, left)
+		return fmt.Errorf("tls: client hello byte %d: %s length %d runs past the end of the message (%d bytes left)", start, helloField(field, ext), n, left)
 	}
 	if !r.s.ReadBytes((*[]byte)(out), n) {
 		return ErrIncomplete
@@ -245,100 +258,156 @@ func (r *helloReader) prefixed(field string, lenLen int, out *cryptobyte.String)
 	return nil
 }
 
-// parseHelloMessage reads the fields of a ClientHello message the way
-// crypto/tls's clientHelloMsg.unmarshal does. msg may be a prefix of the
-// total bytes the header declares; then it returns what the prefix holds and
-// ErrIncomplete.
-func parseHelloMessage(msg []byte, total int) (ClientHello, error) {
-	var h ClientHello
+func helloField(field string, ext uint16) string {
+	if field != "" {
+		return field
+	}
+	return helloExtName(ext) + " extension"
+}
+
+// helloView holds what a ClientHello message says, as views into it, all
+// checked: reading them cannot fail.
+type helloView struct {
+	legacyVersion uint16
+	sni           []byte            // nil when absent
+	alpn          cryptobyte.String // protocol_name_list
+	versions      cryptobyte.String // supported_versions list
+	keyShares     cryptobyte.String // client_shares
+	seen          uint8             // helloExtBit of each extension read
+}
+
+// parseHelloView checks the fields of a ClientHello message the way
+// crypto/tls's clientHelloMsg.unmarshal reads them, allocating nothing. msg
+// may be a prefix of the total bytes the header declares; then it returns what
+// the prefix holds and ErrIncomplete.
+func parseHelloView(msg []byte, total int) (helloView, error) {
+	var v helloView
 	r := helloReader{s: cryptobyte.String(msg), avail: len(msg), total: total}
 	r.s.Skip(helloHeaderLen)
 
-	var legacyVersion uint16
-	if !r.s.ReadUint16(&legacyVersion) {
-		return h, r.short("legacy_version")
+	if !r.s.ReadUint16(&v.legacyVersion) {
+		return v, r.short("legacy_version")
 	}
 	if !r.s.Skip(32) {
-		return h, r.short("random")
+		return v, r.short("random")
 	}
 	var sessionID, suites, compression cryptobyte.String
 	at := r.pos()
-	if err := r.prefixed("legacy_session_id", 1, &sessionID); err != nil {
-		return h, err
+	if err := r.prefixed("legacy_session_id", 0, 1, &sessionID); err != nil {
+		return v, err
 	}
 	if len(sessionID) > helloMaxSessionID {
-		return h, fmt.Errorf("tls: client hello byte %d: legacy_session_id length %d exceeds %d", at, len(sessionID), helloMaxSessionID)
+		return v, fmt.Errorf("tls: client hello byte %d: legacy_session_id length %d exceeds %d", at, len(sessionID), helloMaxSessionID)
 	}
 	at = r.pos()
-	if err := r.prefixed("cipher_suites", 2, &suites); err != nil {
-		return h, err
+	if err := r.prefixed("cipher_suites", 0, 2, &suites); err != nil {
+		return v, err
 	}
 	if len(suites) == 0 || len(suites)%2 != 0 {
-		return h, fmt.Errorf("tls: client hello byte %d: cipher_suites length %d is not a positive even number", at, len(suites))
+		return v, fmt.Errorf("tls: client hello byte %d: cipher_suites length %d is not a positive even number", at, len(suites))
 	}
 	at = r.pos()
-	if err := r.prefixed("legacy_compression_methods", 1, &compression); err != nil {
-		return h, err
+	if err := r.prefixed("legacy_compression_methods", 0, 1, &compression); err != nil {
+		return v, err
 	}
 	if len(compression) == 0 {
-		return h, fmt.Errorf("tls: client hello byte %d: no legacy_compression_methods", at)
+		return v, fmt.Errorf("tls: client hello byte %d: no legacy_compression_methods", at)
 	}
 
 	if r.complete() && r.s.Empty() {
-		// Extensions are optional before TLS 1.3.
-		h.Versions = []uint16{legacyVersion}
-		return h, nil
+		return v, nil // extensions are optional before TLS 1.3
 	}
 	at = r.pos()
 	var blockLen uint16
 	if !r.s.ReadUint16(&blockLen) {
-		return h, r.short("extensions length")
+		return v, r.short("extensions length")
 	}
 	if left := r.total - r.pos(); int(blockLen) != left {
-		return h, fmt.Errorf("tls: client hello byte %d: extensions length %d, but the message has %d bytes left", at, blockLen, left)
+		return v, fmt.Errorf("tls: client hello byte %d: extensions length %d, but the message has %d bytes left", at, blockLen, left)
 	}
 
-	var seen uint8 // a bit per extension this parser reads, to refuse repeats as crypto/tls does
 	for !r.s.Empty() {
 		at = r.pos()
 		var ext uint16
 		var data cryptobyte.String
 		if !r.s.ReadUint16(&ext) {
-			return h, r.short("extension type")
+			return v, r.short("extension type")
 		}
-		name := helloExtName(ext)
-		if err := r.prefixed(name+" extension", 2, &data); err != nil {
-			return h, err
+		if err := r.prefixed("", ext, 2, &data); err != nil {
+			return v, err
 		}
+		// crypto/tls refuses any repeated extension; the ones read here
+		// would otherwise be ambiguous.
 		bit := helloExtBit(ext)
-		if seen&bit != 0 {
-			return h, fmt.Errorf("tls: client hello byte %d: second %s extension", at, name)
+		if v.seen&bit != 0 {
+			return v, fmt.Errorf("tls: client hello byte %d: second %s extension", at, helloExtName(ext))
 		}
-		seen |= bit
+		v.seen |= bit
 		var problem string
 		switch ext {
 		case helloExtServerName:
-			h.SNI, problem = helloServerName(data)
+			v.sni, problem = helloServerName(data)
 		case helloExtALPN:
-			h.ALPN, problem = helloALPN(data)
+			v.alpn, problem = helloALPN(data)
 		case helloExtSupportedVersions:
-			h.Versions, problem = helloVersions(data)
+			v.versions, problem = helloVersions(data)
 		case helloExtKeyShare, helloExtDraftKeyShare:
-			h.KeyShareGroups, problem = helloKeyShares(data)
-		case helloExtECH:
-			h.ECH = true
+			v.keyShares, problem = helloKeyShares(data)
 		}
 		if problem != "" {
-			return h, fmt.Errorf("tls: %s extension at client hello byte %d: %s", name, at, problem)
+			return v, fmt.Errorf("tls: %s extension at client hello byte %d: %s", helloExtName(ext), at, problem)
 		}
 	}
 	if !r.complete() {
-		return h, ErrIncomplete
+		return v, ErrIncomplete
 	}
-	if h.Versions == nil {
-		h.Versions = []uint16{legacyVersion}
+	return v, nil
+}
+
+// hello copies the view out. Only a complete message may fall back to the
+// legacy_version: a partial one may still bring supported_versions.
+func (v *helloView) hello(complete bool) ClientHello {
+	var h ClientHello
+	if v.sni != nil {
+		h.SNI = string(v.sni)
 	}
-	return h, nil
+	h.ECH = v.seen&helloExtBit(helloExtECH) != 0
+	if v.seen&helloExtBit(helloExtALPN) != 0 {
+		// One string for the whole list, the names slicing it.
+		whole := string(v.alpn)
+		count := 0
+		for i := 0; i < len(whole); i += 1 + int(whole[i]) {
+			count++
+		}
+		h.ALPN = make([]string, 0, count)
+		for i := 0; i < len(whole); i += 1 + int(whole[i]) {
+			h.ALPN = append(h.ALPN, whole[i+1:i+1+int(whole[i])])
+		}
+	}
+	if v.seen&helloExtBit(helloExtSupportedVersions) != 0 {
+		h.Versions = make([]uint16, 0, len(v.versions)/2)
+		for list := v.versions; !list.Empty(); {
+			var ver uint16
+			list.ReadUint16(&ver)
+			if !helloGREASE(ver) {
+				h.Versions = append(h.Versions, ver)
+			}
+		}
+	} else if complete {
+		h.Versions = []uint16{v.legacyVersion}
+	}
+	if v.seen&helloExtBit(helloExtKeyShare) != 0 {
+		for list := v.keyShares; !list.Empty(); {
+			var group uint16
+			var key cryptobyte.String
+			list.ReadUint16(&group)
+			list.ReadUint16LengthPrefixed(&key)
+			if !helloGREASE(group) {
+				h.KeyShareGroups = append(h.KeyShareGroups, group)
+			}
+		}
+	}
+	return h
 }
 
 func helloExtName(ext uint16) string {
@@ -356,7 +425,7 @@ func helloExtName(ext uint16) string {
 	case helloExtECH:
 		return "encrypted_client_hello"
 	}
-	return fmt.Sprintf("type %d", ext)
+	return "type " + strconv.Itoa(int(ext))
 }
 
 func helloExtBit(ext uint16) uint8 {
@@ -375,36 +444,36 @@ func helloExtBit(ext uint16) uint8 {
 	return 0
 }
 
-// helloServerName reads a server_name extension (RFC 6066 section 3). Each
-// helloXxx extension reader returns a description of what is wrong, or "".
-func helloServerName(data cryptobyte.String) (string, string) {
+// helloServerName checks a server_name extension (RFC 6066 section 3) and
+// returns its first host_name. Each helloXxx extension reader returns what is
+// wrong, or "".
+func helloServerName(data cryptobyte.String) ([]byte, string) {
 	var list cryptobyte.String
 	if !data.ReadUint16LengthPrefixed(&list) || !data.Empty() {
-		return "", "server_name_list length does not match the extension length"
+		return nil, "server_name_list length does not match the extension length"
 	}
 	if list.Empty() {
-		return "", "empty server_name_list"
+		return nil, "empty server_name_list"
 	}
 	var sni []byte
-	found := false
 	for !list.Empty() {
 		var nameType uint8
 		var name cryptobyte.String
 		if !list.ReadUint8(&nameType) || !list.ReadUint16LengthPrefixed(&name) {
-			return "", "server name runs past the server_name_list"
+			return nil, "server name runs past the server_name_list"
 		}
-		if nameType != 0 || found {
+		if nameType != 0 || sni != nil {
 			continue
 		}
 		if name.Empty() {
-			return "", "empty host_name"
+			return nil, "empty host_name"
 		}
-		sni, found = name, true
+		sni = name
 	}
-	return string(sni), ""
+	return sni, ""
 }
 
-func helloALPN(data cryptobyte.String) ([]string, string) {
+func helloALPN(data cryptobyte.String) (cryptobyte.String, string) {
 	var list cryptobyte.String
 	if !data.ReadUint16LengthPrefixed(&list) || !data.Empty() {
 		return nil, "protocol_name_list length does not match the extension length"
@@ -412,11 +481,7 @@ func helloALPN(data cryptobyte.String) ([]string, string) {
 	if list.Empty() {
 		return nil, "empty protocol_name_list"
 	}
-	// One string for the whole list, the names slicing it: two allocations
-	// whatever the number of protocols.
-	whole := string(list)
-	count := 0
-	for walk := list; !walk.Empty(); count++ {
+	for walk := list; !walk.Empty(); {
 		var proto cryptobyte.String
 		if !walk.ReadUint8LengthPrefixed(&proto) {
 			return nil, "protocol name runs past the protocol_name_list"
@@ -425,55 +490,36 @@ func helloALPN(data cryptobyte.String) ([]string, string) {
 			return nil, "empty protocol name"
 		}
 	}
-	protos := make([]string, 0, count)
-	at := 0
-	for range count {
-		n := int(whole[at])
-		protos = append(protos, whole[at+1:at+1+n])
-		at += 1 + n
-	}
-	return protos, ""
+	return list, ""
 }
 
-func helloVersions(data cryptobyte.String) ([]uint16, string) {
+func helloVersions(data cryptobyte.String) (cryptobyte.String, string) {
 	var list cryptobyte.String
 	if !data.ReadUint8LengthPrefixed(&list) || !data.Empty() {
 		return nil, "versions length does not match the extension length"
 	}
 	if list.Empty() || len(list)%2 != 0 {
-		return nil, fmt.Sprintf("versions length %d is not a positive even number", len(list))
+		return nil, "versions length " + strconv.Itoa(len(list)) + " is not a positive even number"
 	}
-	versions := make([]uint16, 0, len(list)/2)
-	for !list.Empty() {
-		var v uint16
-		list.ReadUint16(&v)
-		if !helloGREASE(v) {
-			versions = append(versions, v)
-		}
-	}
-	return versions, ""
+	return list, ""
 }
 
-func helloKeyShares(data cryptobyte.String) ([]uint16, string) {
+func helloKeyShares(data cryptobyte.String) (cryptobyte.String, string) {
 	var list cryptobyte.String
 	if !data.ReadUint16LengthPrefixed(&list) || !data.Empty() {
 		return nil, "client_shares length does not match the extension length"
 	}
-	var groups []uint16
-	for !list.Empty() {
+	for walk := list; !walk.Empty(); {
 		var group uint16
 		var key cryptobyte.String
-		if !list.ReadUint16(&group) || !list.ReadUint16LengthPrefixed(&key) {
+		if !walk.ReadUint16(&group) || !walk.ReadUint16LengthPrefixed(&key) {
 			return nil, "key share runs past the client_shares list"
 		}
 		if key.Empty() {
-			return nil, fmt.Sprintf("empty key_exchange for group %d", group)
-		}
-		if !helloGREASE(group) {
-			groups = append(groups, group)
+			return nil, "empty key_exchange for group " + strconv.Itoa(int(group))
 		}
 	}
-	return groups, ""
+	return list, ""
 }
 
 // helloGREASE reports the reserved values 0x0a0a, 0x1a1a, ... 0xfafa that

@@ -685,30 +685,30 @@ func TestStreamPrefixReassemblesHello(t *testing.T) {
 	}
 }
 
-// helloModel is the reference for streamPrefix: a map from stream offset to
-// the first byte that arrived for it.
-type helloModel map[int]byte
+// helloModel is the reference for streamPrefix: for each stream offset
+// below the limit, the first byte that arrived for it.
+type helloModel struct {
+	set  []bool
+	b    []byte
+	size int // length of the contiguous prefix
+}
 
-func (m helloModel) add(off int, data []byte, limit int) {
+func newHelloModel(limit int) *helloModel {
+	return &helloModel{set: make([]bool, limit), b: make([]byte, limit)}
+}
+
+func (m *helloModel) add(off int, data []byte) {
 	for i, b := range data {
-		if o := off + i; o >= 0 && o < limit {
-			if _, ok := m[o]; !ok {
-				m[o] = b
-			}
+		if o := off + i; o >= 0 && o < len(m.b) && !m.set[o] {
+			m.set[o], m.b[o] = true, b
 		}
+	}
+	for m.size < len(m.b) && m.set[m.size] {
+		m.size++
 	}
 }
 
-func (m helloModel) prefix() []byte {
-	var out []byte
-	for {
-		b, ok := m[len(out)]
-		if !ok {
-			return out
-		}
-		out = append(out, b)
-	}
-}
+func (m *helloModel) prefix() []byte { return m.b[:m.size] }
 
 func TestStreamPrefixFirstArrivalWins(t *testing.T) {
 	rng := mrand.New(mrand.NewPCG(3, 4))
@@ -717,7 +717,7 @@ func TestStreamPrefixFirstArrivalWins(t *testing.T) {
 		start := rng.Uint32()
 		var p streamPrefix
 		p.reset(start, limit)
-		m := helloModel{}
+		m := newHelloModel(limit)
 		for range 1 + rng.IntN(40) {
 			off := rng.IntN(800) - 50
 			data := make([]byte, rng.IntN(120))
@@ -725,7 +725,7 @@ func TestStreamPrefixFirstArrivalWins(t *testing.T) {
 				data[i] = byte(rng.IntN(4)) // few values, so overlaps often disagree
 			}
 			p.add(start+uint32(off), data)
-			m.add(off, data, limit)
+			m.add(off, data)
 			if want := m.prefix(); !bytes.Equal(p.bytes(), want) {
 				t.Fatalf("run %d: prefix %v, want %v", k, p.bytes(), want)
 			}
