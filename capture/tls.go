@@ -534,8 +534,9 @@ func helloGREASE(v uint16) bool {
 // Bytes beyond the contiguous prefix wait in a compact side buffer with a
 // sorted list of the ranges they cover, so memory follows the bytes received,
 // not the sequence numbers claimed. When retransmissions overlap with
-// different bytes, the bytes that arrived first win (as Linux's receiver
-// keeps the data it already queued; captures disagree across tools anyway).
+// different bytes, the bytes that arrived first win. Receivers and capture
+// tools settle this differently, and only a broken or evasive client sends
+// two versions of its hello; what matters is one stated rule.
 // More than prefixMaxPending separate out-of-order ranges is not a real
 // connection's first flight: further ranges that open a new hole are
 // dropped, so the prefix may then stay short.

@@ -110,7 +110,7 @@ func FuzzStreamPrefix(f *testing.F) {
 		capped := false
 		// A first flight is a handful of segments; long inputs only slow
 		// the fuzzer down.
-		for k := 0; len(ops) >= 5 && k < 256; k++ {
+		for k := 0; len(ops) >= 5 && k < 64; k++ {
 			off := int(int16(binary.BigEndian.Uint16(ops)))
 			n := int(binary.BigEndian.Uint16(ops[2:]) % 4096)
 			lie := lies && ops[4]&1 == 1
