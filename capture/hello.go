@@ -3,8 +3,8 @@ package capture
 import "errors"
 
 const (
-	// helloLimit is the most a ClientHello can take: one full TLS record.
-	helloLimit = 16<<10 + 5
+	// helloMaxBytes is the most a ClientHello can take: one full TLS record.
+	helloMaxBytes = 16<<10 + 5
 	// helloSearch is how many client segments may pass before TLS starts
 	// (STARTTLS, PostgreSQL's SSLRequest) before we stop looking for it.
 	helloSearch = 16
@@ -17,6 +17,7 @@ type clientHelloState struct {
 	started  bool
 	done     bool
 	segments int
+	need     int // bytes needed before parsing again can tell more
 }
 
 // looksLikeHelloStart reports whether payload begins a TLS handshake record
@@ -34,7 +35,7 @@ func (f *Flow) clientData(seq uint32, payload []byte) {
 		h = &clientHelloState{}
 		f.hello = h
 		if f.ep[0].sawSYN {
-			h.buf.reset(f.ep[0].isn+1, helloLimit)
+			h.buf.reset(f.ep[0].isn+1, helloMaxBytes)
 			h.started = true
 		}
 	}
@@ -50,17 +51,22 @@ func (f *Flow) clientData(seq uint32, payload []byte) {
 			}
 			return
 		}
-		h.buf.reset(seq, helloLimit)
-		h.started = true
+		h.buf.reset(seq, helloMaxBytes)
+		h.started, h.need = true, 0
 	}
 	h.buf.add(seq, payload)
-	ch, err := ParseClientHello(h.buf.bytes())
+	b := h.buf.bytes()
+	if len(b) < h.need && !h.buf.full() {
+		return
+	}
+	ch, err := ParseClientHello(b)
 	switch {
 	case err == nil:
 		f.TLS.Hello, f.TLS.ClientHello, f.TLS.Err = HelloComplete, ch, ""
 		f.endHello()
 	case errors.Is(err, ErrIncomplete):
-		f.TLS.Hello = HelloIncomplete
+		f.TLS.Hello, f.TLS.ClientHello = HelloIncomplete, ch
+		h.need = NeededBytes(b)
 		if h.buf.full() {
 			f.TLS.Err = "ClientHello larger than a TLS record"
 			f.endHello()
