@@ -121,28 +121,40 @@ func ParseRanges(data []byte, source string) (*Ranges, error) {
 	return r, nil
 }
 
-// rangesDoc collects one array of entries; a later duplicate key replaces
-// an earlier one, as in encoding/json.
+// rangesArray is one array of entries. Like encoding/json, a later
+// duplicate key replaces an earlier one, so problems that are not JSON
+// syntax (a wrong type, a bad prefix) are only remembered, in err, and
+// reported once the whole document has been read.
 type rangesArray struct {
 	seen       bool
 	start, end int   // span in the shared entries slice
-	err        error // first entry that failed its checks
+	err        error // the first problem in this array
 }
+
+// field states while reading an object: a key may repeat, the last wins.
+const (
+	absent uint8 = iota
+	present
+	wrongType
+)
 
 type rangesParser struct {
 	s       scanner
 	intern  map[string]string
 	entries []Entry
-	// scratch for one entry's fields, which must outlive the scanner's
-	// string buffer until the entry's closing brace
-	pfx, svc, region, nbg []byte
+	// One entry's fields (prefix, service, region, network_border_group),
+	// copied because the scanner's string buffer does not outlive the next
+	// string.
+	field [4][]byte
+	state [4]uint8
 }
 
 func parseRanges(data []byte) (*Ranges, error) {
-	if len(bytes.TrimSpace(data)) == 0 {
+	t := bytes.TrimSpace(data)
+	if len(t) == 0 {
 		return nil, fmt.Errorf("empty input")
 	}
-	if t := bytes.TrimSpace(data); t[0] == '<' {
+	if t[0] == '<' {
 		return nil, fmt.Errorf("not JSON: starts with %q (an HTML or XML page, not ip-ranges.json)", firstLine(t, 40))
 	}
 	p := &rangesParser{
@@ -153,33 +165,34 @@ func parseRanges(data []byte) (*Ranges, error) {
 		entries: make([]Entry, 0, len(data)/140+1),
 	}
 	var (
-		syncToken, createDate []byte
-		haveSync, haveDate    bool
-		v4, v6                rangesArray
+		top    [2][]byte // syncToken, createDate
+		topSt  [2]uint8
+		v4, v6 rangesArray
 	)
 	err := p.s.object(func(key []byte) error {
+		i := -1
 		switch string(key) {
-		case "syncToken", "createDate":
-			if p.s.peek() != '"' {
-				return p.s.errorf("%s: want a string", key)
-			}
-			isSync := string(key) == "syncToken"
-			v, err := p.s.str()
-			if err != nil {
-				return err
-			}
-			if isSync {
-				syncToken, haveSync = append(syncToken[:0], v...), true
-			} else {
-				createDate, haveDate = append(createDate[:0], v...), true
-			}
-			return nil
+		case "syncToken":
+			i = 0
+		case "createDate":
+			i = 1
 		case "prefixes":
 			return p.array(&v4, "prefixes", "ip_prefix", true)
 		case "ipv6_prefixes":
 			return p.array(&v6, "ipv6_prefixes", "ipv6_prefix", false)
+		default:
+			return p.s.skip()
 		}
-		return p.s.skip()
+		if p.s.peek() != '"' {
+			topSt[i] = wrongType
+			return p.s.skip()
+		}
+		v, err := p.s.str()
+		if err != nil {
+			return err
+		}
+		top[i], topSt[i] = append(top[i][:0], v...), present
+		return nil
 	})
 	if err == nil {
 		err = p.s.end()
@@ -188,14 +201,18 @@ func parseRanges(data []byte) (*Ranges, error) {
 		return nil, err
 	}
 
-	r := &Ranges{}
+	syncToken, createDate := top[0], top[1]
 	switch {
-	case !haveSync:
+	case topSt[0] == absent:
 		return nil, fmt.Errorf("no syncToken")
+	case topSt[0] == wrongType:
+		return nil, fmt.Errorf("syncToken: want a string")
 	case !numeric(syncToken):
 		return nil, fmt.Errorf("syncToken %s: want Unix seconds (digits only)", quoted(syncToken))
-	case !haveDate:
+	case topSt[1] == absent:
 		return nil, fmt.Errorf("no createDate")
+	case topSt[1] == wrongType:
+		return nil, fmt.Errorf("createDate: want a string")
 	case !v4.seen:
 		return nil, fmt.Errorf("no prefixes")
 	case !v6.seen:
@@ -205,7 +222,7 @@ func parseRanges(data []byte) (*Ranges, error) {
 	case v6.err != nil:
 		return nil, v6.err
 	}
-	r.SyncToken = string(syncToken)
+	r := &Ranges{SyncToken: string(syncToken)}
 	r.CreateDate, err = time.Parse(CreateDateLayout, string(createDate))
 	if err != nil {
 		return nil, fmt.Errorf("createDate %s: want %s: %w", quoted(createDate), CreateDateLayout, err)
@@ -224,49 +241,55 @@ func parseRanges(data []byte) (*Ranges, error) {
 	return r, nil
 }
 
-// array reads prefixes or ipv6_prefixes. Syntax errors stop the parse at
-// once; the first entry that is well-formed JSON but wrong is remembered in
-// a.err, so that a later duplicate key can replace it, as it would replace
-// the whole array in encoding/json.
+// The entry fields, in the order of rangesParser.field.
+var entryFields = [4]string{"", "service", "region", "network_border_group"}
+
+// array reads prefixes or ipv6_prefixes (name), whose entries carry their
+// prefix under pfxKey. Syntax errors stop the parse at once; other problems
+// are kept in a.err.
 func (p *rangesParser) array(a *rangesArray, name, pfxKey string, want4 bool) error {
+	*a = rangesArray{seen: true, start: len(p.entries), end: len(p.entries)}
 	if p.s.peek() != '[' {
-		return p.s.errorf("%s: want an array", name)
+		a.err = fmt.Errorf("%s: want an array", name)
+		return p.s.skip()
 	}
-	*a = rangesArray{seen: true, start: len(p.entries)}
 	err := p.s.array(func(i int) error {
 		if p.s.peek() != '{' {
-			return p.s.errorf("%s[%d]: want an object", name, i)
+			if a.err == nil {
+				a.err = fmt.Errorf("%s[%d]: want an object", name, i)
+			}
+			return p.s.skip()
 		}
-		var havePfx, haveSvc, haveRegion, haveNBG bool
+		p.state = [4]uint8{}
 		err := p.s.object(func(key []byte) error {
-			var dst *[]byte
-			var have *bool
+			f := -1
 			switch string(key) {
 			case pfxKey:
-				dst, have = &p.pfx, &havePfx
+				f = 0
 			case "service":
-				dst, have = &p.svc, &haveSvc
+				f = 1
 			case "region":
-				dst, have = &p.region, &haveRegion
+				f = 2
 			case "network_border_group":
-				dst, have = &p.nbg, &haveNBG
+				f = 3
 			default:
 				return p.s.skip()
 			}
 			if p.s.peek() != '"' {
-				return p.s.errorf("%s[%d].%s: want a string", name, i, key)
+				p.state[f] = wrongType
+				return p.s.skip()
 			}
 			v, err := p.s.str()
 			if err != nil {
 				return err
 			}
-			*dst, *have = append((*dst)[:0], v...), true
+			p.field[f], p.state[f] = append(p.field[f][:0], v...), present
 			return nil
 		})
 		if err != nil || a.err != nil {
 			return err
 		}
-		e, err := p.entry(havePfx, haveSvc, haveRegion, haveNBG, pfxKey, want4)
+		e, err := p.entry(pfxKey, want4)
 		if err != nil {
 			a.err = fmt.Errorf("%s[%d]%w", name, i, err)
 			return nil
@@ -278,42 +301,41 @@ func (p *rangesParser) array(a *rangesArray, name, pfxKey string, want4 bool) er
 	return err
 }
 
-// entry checks one entry's fields; errors start with the field, to follow
-// the array index.
-func (p *rangesParser) entry(havePfx, haveSvc, haveRegion, haveNBG bool, pfxKey string, want4 bool) (Entry, error) {
-	switch {
-	case !havePfx:
-		return Entry{}, fmt.Errorf(": no %s", pfxKey)
-	case !haveSvc:
-		return Entry{}, fmt.Errorf(": no service")
-	case !haveRegion:
-		return Entry{}, fmt.Errorf(": no region")
+// entry checks the fields of one entry; errors start with the field, to
+// follow the array index.
+func (p *rangesParser) entry(pfxKey string, want4 bool) (Entry, error) {
+	names := entryFields
+	names[0] = pfxKey
+	for f, st := range p.state {
+		switch {
+		case st == wrongType:
+			return Entry{}, fmt.Errorf(".%s: want a string", names[f])
+		case st == absent && f < 3: // network_border_group is optional
+			return Entry{}, fmt.Errorf(": no %s", names[f])
+		}
 	}
-	pfx, err := netip.ParsePrefix(string(p.pfx))
+	raw := p.field[0]
+	pfx, err := netip.ParsePrefix(string(raw))
 	if err != nil {
-		msg := strings.TrimPrefix(err.Error(), fmt.Sprintf("netip.ParsePrefix(%q): ", p.pfx))
-		return Entry{}, fmt.Errorf(".%s %s: %s", pfxKey, quoted(p.pfx), msg)
+		msg := strings.TrimPrefix(err.Error(), fmt.Sprintf("netip.ParsePrefix(%q): ", raw))
+		return Entry{}, fmt.Errorf(".%s %s: %s", pfxKey, quoted(raw), msg)
 	}
 	switch {
 	case want4 && !pfx.Addr().Is4():
-		return Entry{}, fmt.Errorf(".%s %s: not an IPv4 prefix", pfxKey, quoted(p.pfx))
+		return Entry{}, fmt.Errorf(".%s %s: not an IPv4 prefix", pfxKey, quoted(raw))
 	case !want4 && (!pfx.Addr().Is6() || pfx.Addr().Is4In6()):
-		return Entry{}, fmt.Errorf(".%s %s: not an IPv6 prefix", pfxKey, quoted(p.pfx))
+		return Entry{}, fmt.Errorf(".%s %s: not an IPv6 prefix", pfxKey, quoted(raw))
 	case pfx != pfx.Masked():
-		return Entry{}, fmt.Errorf(".%s %s: host bits set (want %s)", pfxKey, quoted(p.pfx), pfx.Masked())
+		return Entry{}, fmt.Errorf(".%s %s: host bits set (want %s)", pfxKey, quoted(raw), pfx.Masked())
 	}
-	for _, f := range [...]struct {
-		name string
-		v    []byte
-		need bool
-	}{{"service", p.svc, true}, {"region", p.region, true}, {"network_border_group", p.nbg, haveNBG}} {
-		if f.need && !identifier(f.v) {
-			return Entry{}, fmt.Errorf(".%s %s: want letters, digits, '-', '_' or '.'", f.name, quoted(f.v))
+	for f := 1; f < 4; f++ {
+		if p.state[f] == present && !identifier(p.field[f]) {
+			return Entry{}, fmt.Errorf(".%s %s: want letters, digits, '-', '_' or '.'", names[f], quoted(p.field[f]))
 		}
 	}
-	e := Entry{Prefix: pfx, Service: p.internBytes(p.svc), Region: p.internBytes(p.region)}
-	if haveNBG {
-		e.NetworkBorderGroup = p.internBytes(p.nbg)
+	e := Entry{Prefix: pfx, Service: p.internBytes(p.field[1]), Region: p.internBytes(p.field[2])}
+	if p.state[3] == present {
+		e.NetworkBorderGroup = p.internBytes(p.field[3])
 	}
 	return e, nil
 }
