@@ -63,7 +63,7 @@ type S3Name struct {
 // s3-fake.amazonaws.com or s3.amazonaws.com.evil.com.
 func ParseS3Name(name string) (S3Name, bool) {
 	name = strings.TrimSuffix(name, ".")
-	if name == "" || len(name) > 253 {
+	if name == "" || len(name) > 253 || name[0] == '.' || strings.Contains(name, "..") {
 		return S3Name{}, false
 	}
 	name = strings.ToLower(name)
