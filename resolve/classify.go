@@ -115,7 +115,7 @@ func (c *Classifier) addRoutes(inv *Inventory) {
 	slices.SortFunc(tables, func(a, b RouteTable) int { return strings.Compare(a.ID, b.ID) })
 	for _, rt := range tables {
 		for _, r := range rt.Routes {
-			if r.PrefixListID == "" || !strings.HasPrefix(r.Target, "vpce-") || r.State != "active" {
+			if !r.gatewayEndpoint() {
 				continue
 			}
 			ri := int32(len(c.routes))

@@ -94,6 +94,12 @@ type Route struct {
 	State        string       // "active", "blackhole", "filtered"
 }
 
+// gatewayEndpoint reports whether r is an active route that sends a prefix
+// list to a gateway endpoint: the only route-table evidence of the gateway path.
+func (r Route) gatewayEndpoint() bool {
+	return r.PrefixListID != "" && strings.HasPrefix(r.Target, "vpce-") && r.State == "active"
+}
+
 // PrefixList is a managed prefix list (`describe-managed-prefix-lists`,
 // `describe-prefix-lists`) with the entries that are known for it
 // (`get-managed-prefix-list-entries`, or the Cidrs of describe-prefix-lists).
@@ -398,7 +404,13 @@ func jsonError(err error) error {
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syn):
-		return fmt.Errorf("byte %d: %w", syn.Offset, err)
+		// Offset counts the bytes read, the bad one included; say where the
+		// bad byte is, as the ip-ranges reader does.
+		off := syn.Offset
+		if off > 0 && syn.Error() != "unexpected end of JSON input" {
+			off--
+		}
+		return fmt.Errorf("byte %d: %w", off, err)
 	case errors.As(err, &typ):
 		if typ.Field != "" {
 			return fmt.Errorf("%s: want %s, found a JSON %s", typ.Field, typ.Type, typ.Value)
@@ -449,7 +461,7 @@ func (inv *Inventory) link() {
 		var wanted []string
 		for _, rt := range inv.RouteTables {
 			for _, r := range rt.Routes {
-				if r.PrefixListID == "" || !strings.HasPrefix(r.Target, "vpce-") || slices.Contains(wanted, r.PrefixListID) {
+				if !r.gatewayEndpoint() || slices.Contains(wanted, r.PrefixListID) {
 					continue
 				}
 				if i, ok := inv.prefixList(r.PrefixListID); !ok || len(inv.PrefixLists[i].CIDRs) == 0 {

@@ -77,13 +77,13 @@ func TestParseS3NameRejects(t *testing.T) {
 		"s3.ap-south-1.amazonaws.com.evil.com",
 		"evil-s3.amazonaws.com",
 		"amazonaws.com",
-		"s3.amazonaws.com.cn",                 // no global name in China
-		"s3.ap-south.amazonaws.com",           // not a region
-		"s3.a-south-1.amazonaws.com",          // not a region
-		"s3.ap--south-1.amazonaws.com",        // not a region
-		"s3.ap-south-123.amazonaws.com",       // not a region
-		"s3.dualstack.amazonaws.com",          // dual-stack names are regional
-		"s3-control.amazonaws.com",            // control names are regional
+		"s3.amazonaws.com.cn",           // no global name in China
+		"s3.ap-south.amazonaws.com",     // not a region
+		"s3.a-south-1.amazonaws.com",    // not a region
+		"s3.ap--south-1.amazonaws.com",  // not a region
+		"s3.ap-south-123.amazonaws.com", // not a region
+		"s3.dualstack.amazonaws.com",    // dual-stack names are regional
+		"s3-control.amazonaws.com",      // control names are regional
 		"bad_acct.s3-control.us-east-1.amazonaws.com",
 		"12345.s3-control.us-east-1.amazonaws.com",
 		"ap.s3-accesspoint.us-east-1.amazonaws.com", // no account
