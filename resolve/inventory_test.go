@@ -1,0 +1,313 @@
+package resolve
+
+import (
+	"errors"
+	"net/netip"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func parseFixture(t *testing.T, name string) *Inventory {
+	t.Helper()
+	path := filepath.Join("testdata", "aws", name)
+	inv, err := ParseInventory(path, readTestdata(t, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inv
+}
+
+func mergeFixtures(t *testing.T, names ...string) *Inventory {
+	t.Helper()
+	inv := &Inventory{}
+	for _, n := range names {
+		inv.Merge(parseFixture(t, n))
+	}
+	return inv
+}
+
+func addrs(ss ...string) []netip.Addr {
+	var out []netip.Addr
+	for _, s := range ss {
+		out = append(out, netip.MustParseAddr(s))
+	}
+	return out
+}
+
+func prefixes(ss ...string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range ss {
+		out = append(out, netip.MustParsePrefix(s))
+	}
+	return out
+}
+
+func TestParseInventoryEndpoints(t *testing.T) {
+	inv := parseFixture(t, "vpc-endpoints.json")
+	if len(inv.Endpoints) != 2 {
+		t.Fatalf("%d endpoints, want 2", len(inv.Endpoints))
+	}
+	gw, ifc := inv.Endpoints[0], inv.Endpoints[1]
+	t.Run("interface", func(t *testing.T) {
+		if ifc.ID != "vpce-0a1b2c3d4e5f67890" || ifc.Type != "Interface" || ifc.Service != "com.amazonaws.ap-south-1.s3" ||
+			ifc.State != "available" || ifc.VPC != "vpc-0123456789abcdef0" {
+			t.Fatalf("got %+v", ifc)
+		}
+		if !ifc.PrivateDNSEnabled || ifc.PrivateDNSOnlyForInboundResolverEndpoint == nil || !*ifc.PrivateDNSOnlyForInboundResolverEndpoint {
+			t.Errorf("private DNS %v, only for inbound resolver %v; want true, true", ifc.PrivateDNSEnabled, ifc.PrivateDNSOnlyForInboundResolverEndpoint)
+		}
+		if ifc.DNSRecordIPType != "dualstack" || ifc.IPAddressType != "dualstack" {
+			t.Errorf("DNS record type %q, address type %q", ifc.DNSRecordIPType, ifc.IPAddressType)
+		}
+		if len(ifc.DNSNames) != 3 || ifc.DNSNames[1] != "*.vpce-0a1b2c3d4e5f67890-9hnenorg-ap-south-1a.s3.ap-south-1.vpce.amazonaws.com" {
+			t.Errorf("DNS names %q", ifc.DNSNames)
+		}
+		if !slices.Equal(ifc.NetworkInterfaceIDs, []string{"eni-0aaa1111bbbb2222c", "eni-0ddd3333eeee4444f"}) ||
+			!slices.Equal(ifc.SubnetIDs, []string{"subnet-0aaa1111bbbb2222c", "subnet-0ddd3333eeee4444f"}) {
+			t.Errorf("interfaces %q subnets %q", ifc.NetworkInterfaceIDs, ifc.SubnetIDs)
+		}
+		if ifc.Addresses != nil {
+			t.Errorf("addresses %v without describe-network-interfaces", ifc.Addresses)
+		}
+		if ifc.Source != "testdata/aws/vpc-endpoints.json" {
+			t.Errorf("source %q", ifc.Source)
+		}
+	})
+	t.Run("gateway", func(t *testing.T) {
+		if gw.ID != "vpce-032a826a" || gw.Type != "Gateway" || !slices.Equal(gw.RouteTableIDs, []string{"rtb-3d560345"}) || gw.PrivateDNSEnabled {
+			t.Fatalf("got %+v", gw)
+		}
+		if gw.PrivateDNSOnlyForInboundResolverEndpoint != nil {
+			t.Errorf("inbound-only switch %v, want unknown (nil): the JSON has no DnsOptions", *gw.PrivateDNSOnlyForInboundResolverEndpoint)
+		}
+	})
+	t.Run("no DnsOptions", func(t *testing.T) {
+		inv := parseFixture(t, "vpc-endpoints-no-dnsoptions.json")
+		if e := inv.Endpoints[0]; e.PrivateDNSOnlyForInboundResolverEndpoint != nil || e.DNSRecordIPType != "" || e.IPAddressType != "" {
+			t.Fatalf("got %+v; want the switch unknown, not false", e)
+		}
+	})
+}
+
+func TestParseInventoryNetworkInterfaces(t *testing.T) {
+	inv := parseFixture(t, "network-interfaces.json")
+	tests := []struct {
+		id         string
+		isEndpoint bool
+		endpoint   string
+		addrs      []netip.Addr
+		zone       string
+	}{
+		{"eni-0aaa1111bbbb2222c", true, "vpce-0a1b2c3d4e5f67890", addrs("10.0.1.25"), "ap-south-1a"},
+		{"eni-0bbb5555cccc6666d", false, "", addrs("10.0.1.10"), "ap-south-1a"},
+		{"eni-0ddd3333eeee4444f", true, "vpce-0a1b2c3d4e5f67890", addrs("10.0.2.50", "2406:da1a:8e0:2c01::25"), "ap-south-1b"},
+	}
+	if len(inv.NetworkInterfaces) != len(tests) {
+		t.Fatalf("%d interfaces, want %d", len(inv.NetworkInterfaces), len(tests))
+	}
+	for i, tt := range tests {
+		t.Run(tt.id, func(t *testing.T) {
+			n := inv.NetworkInterfaces[i]
+			if n.ID != tt.id || n.IsEndpoint != tt.isEndpoint || n.EndpointID != tt.endpoint ||
+				!slices.Equal(n.Addresses, tt.addrs) || n.AvailabilityZone != tt.zone || n.RequesterManaged != tt.isEndpoint {
+				t.Fatalf("got %+v", n)
+			}
+		})
+	}
+}
+
+func TestParseInventoryRoutesAndPrefixLists(t *testing.T) {
+	t.Run("route tables", func(t *testing.T) {
+		inv := parseFixture(t, "route-tables.json")
+		if len(inv.RouteTables) != 2 {
+			t.Fatalf("%d tables", len(inv.RouteTables))
+		}
+		main, rt := inv.RouteTables[0], inv.RouteTables[1]
+		if main.ID != "rtb-0f9e8d7c" || !main.Main || len(main.Subnets) != 0 || len(main.Routes) != 4 {
+			t.Errorf("main table %+v", main)
+		}
+		if main.Routes[1].Destination != netip.MustParsePrefix("2406:da1a:8e0:2c00::/56") || main.Routes[2].State != "blackhole" {
+			t.Errorf("main routes %+v", main.Routes)
+		}
+		if rt.ID != "rtb-3d560345" || rt.Main || !slices.Equal(rt.Subnets, []string{"subnet-0aaa1111bbbb2222c"}) {
+			t.Errorf("table %+v", rt)
+		}
+		want := []Route{
+			{Destination: netip.MustParsePrefix("10.0.0.0/16"), Target: "local", State: "active"},
+			{PrefixListID: "pl-0b1c2d3e", Target: "vpce-032a826a", State: "active"},
+			{Destination: netip.MustParsePrefix("0.0.0.0/0"), Target: "nat-06c018cbd8EXAMPLE", State: "active"},
+		}
+		if !slices.Equal(rt.Routes, want) {
+			t.Errorf("routes %+v\nwant %+v", rt.Routes, want)
+		}
+	})
+	s3 := prefixes("3.5.208.0/22", "52.219.62.0/23", "52.219.64.0/22")
+	tests := []struct {
+		file, id, name string
+		cidrs          []netip.Prefix
+	}{
+		{"managed-prefix-lists.json", "pl-0b1c2d3e", "com.amazonaws.ap-south-1.s3", nil},
+		{"pl-0b1c2d3e-entries.json", "pl-0b1c2d3e", "", s3},
+		{"prefix-lists.json", "pl-0b1c2d3e", "com.amazonaws.ap-south-1.s3", s3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			inv := parseFixture(t, tt.file)
+			if len(inv.PrefixLists) != 1 {
+				t.Fatalf("got %+v", inv.PrefixLists)
+			}
+			pl := inv.PrefixLists[0]
+			if pl.ID != tt.id || pl.Name != tt.name || !slices.Equal(pl.CIDRs, tt.cidrs) {
+				t.Fatalf("got %+v", pl)
+			}
+		})
+	}
+}
+
+func TestInventoryMerge(t *testing.T) {
+	inv := mergeFixtures(t, "pl-0b1c2d3e-entries.json", "vpc-endpoints.json", "network-interfaces.json",
+		"route-tables.json", "managed-prefix-lists.json")
+	if len(inv.Sources) != 5 || inv.Sources[0] != "testdata/aws/pl-0b1c2d3e-entries.json" {
+		t.Errorf("sources %q", inv.Sources)
+	}
+	ifc := inv.Endpoints[1]
+	if want := addrs("10.0.1.25", "10.0.2.50", "2406:da1a:8e0:2c01::25"); !slices.Equal(ifc.Addresses, want) {
+		t.Errorf("endpoint addresses %v, want %v", ifc.Addresses, want)
+	}
+	if len(inv.PrefixLists) != 1 {
+		t.Fatalf("prefix lists %+v", inv.PrefixLists)
+	}
+	pl := inv.PrefixLists[0]
+	if pl.Name != "com.amazonaws.ap-south-1.s3" || len(pl.CIDRs) != 3 || pl.AddressFamily != "IPv4" {
+		t.Errorf("merged prefix list %+v", pl)
+	}
+	if len(inv.Warnings) != 0 {
+		t.Errorf("warnings %q", inv.Warnings)
+	}
+
+	// Merging the same files again changes nothing but the sources.
+	again := mergeFixtures(t, "vpc-endpoints.json", "network-interfaces.json")
+	again.Merge(inv)
+	if len(again.Endpoints) != 2 || len(again.NetworkInterfaces) != 3 || len(again.PrefixLists) != 1 ||
+		!slices.Equal(again.Endpoints[1].Addresses, ifc.Addresses) {
+		t.Errorf("merging twice: %d endpoints, %d interfaces, %d lists", len(again.Endpoints), len(again.NetworkInterfaces), len(again.PrefixLists))
+	}
+
+	inv.Merge(nil) // must not panic
+}
+
+func TestInventoryEntriesWithoutListID(t *testing.T) {
+	entries := readTestdata(t, "testdata/aws/pl-0b1c2d3e-entries.json")
+	t.Run("one gateway route: entries join its list", func(t *testing.T) {
+		inv := mergeFixtures(t, "route-tables.json", "managed-prefix-lists.json")
+		anon, err := ParseInventory("entries.json", entries)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inv.Merge(anon)
+		if len(inv.PrefixLists) != 1 || inv.PrefixLists[0].ID != "pl-0b1c2d3e" || len(inv.PrefixLists[0].CIDRs) != 3 || len(inv.Warnings) != 0 {
+			t.Fatalf("lists %+v, warnings %q", inv.PrefixLists, inv.Warnings)
+		}
+	})
+	t.Run("no route: a warning", func(t *testing.T) {
+		inv, err := ParseInventory("entries.json", entries)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(inv.Warnings) != 1 || !strings.Contains(inv.Warnings[0], "entries.json: prefix-list entries without a list ID") {
+			t.Fatalf("warnings %q", inv.Warnings)
+		}
+	})
+	t.Run("file name with a look-alike", func(t *testing.T) {
+		inv, err := ParseInventory("sample-pl-entries.json", entries)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if inv.PrefixLists[0].ID != "" {
+			t.Fatalf("took %q from the file name", inv.PrefixLists[0].ID)
+		}
+	})
+}
+
+func TestParseInventoryErrors(t *testing.T) {
+	tests := []struct {
+		name, doc, want string
+	}{
+		{"unknown shape", string(readTestdata(t, "testdata/aws/subnets.json")),
+			"inventory: in.json: not an AWS CLI output this tool reads: top-level keys NextToken, Subnets; want one of VpcEndpoints, NetworkInterfaces"},
+		{"empty object", `{}`, "top-level no keys"},
+		{"empty", "  ", "inventory: in.json: empty file"},
+		{"not JSON", `{"VpcEndpoints": [`, "inventory: in.json: byte 18: unexpected end of JSON input"},
+		{"syntax", `{"VpcEndpoints": [}`, "inventory: in.json: byte 18: invalid character '}'"},
+		{"a list", `[{"VpcEndpointId": "vpce-1"}]`, "inventory: in.json: want map[string]json.RawMessage, found a JSON array"},
+		{"wrong type", `{"VpcEndpoints": [{"VpcEndpointId": "vpce-1", "PrivateDnsEnabled": "yes"}]}`,
+			"VpcEndpoints: PrivateDnsEnabled: want bool, found a JSON string"},
+		{"endpoint without ID", `{"VpcEndpoints": [{"VpcEndpointType": "Interface"}]}`, `VpcEndpoints[0].VpcEndpointId "": want vpce-...`},
+		{"bad address", `{"NetworkInterfaces": [{"NetworkInterfaceId": "eni-1", "PrivateIpAddresses": [{"PrivateIpAddress": "10.0.1.999"}]}]}`,
+			`NetworkInterfaces[0].PrivateIpAddresses[0].PrivateIpAddress "10.0.1.999": `},
+		{"IPv6 where IPv4 belongs", `{"NetworkInterfaces": [{"NetworkInterfaceId": "eni-1", "PrivateIpAddress": "2406:da1a::1"}]}`,
+			`NetworkInterfaces[0].PrivateIpAddress "2406:da1a::1": wrong address family`},
+		{"bad route", `{"RouteTables": [{"RouteTableId": "rtb-1", "Routes": [{"DestinationCidrBlock": "10.0.0.0/33"}]}]}`,
+			`RouteTables[0].Routes[0].DestinationCidrBlock "10.0.0.0/33": `},
+		{"bad entry", `{"Entries": [{"Cidr": "3.5.208.0/22"}, {"Cidr": "3.5.208.0"}]}`, `Entries[1].Cidr "3.5.208.0": `},
+		{"bad list ID", `{"PrefixLists": [{"PrefixListName": "com.amazonaws.ap-south-1.s3"}]}`, `PrefixLists[0].PrefixListId "": want pl-...`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inv, err := ParseInventory("in.json", []byte(tt.doc))
+			if err == nil {
+				t.Fatalf("parsed %+v, want an error", inv)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %q\nwant it to contain %q", err, tt.want)
+			}
+		})
+	}
+	_, err := ParseInventory("in.json", []byte(`{"Vpcs": []}`))
+	if !errors.Is(err, ErrUnknownShape) {
+		t.Errorf("unknown shape error %v is not ErrUnknownShape", err)
+	}
+}
+
+func FuzzParseInventory(f *testing.F) {
+	for _, name := range []string{"vpc-endpoints.json", "network-interfaces.json", "route-tables.json",
+		"managed-prefix-lists.json", "pl-0b1c2d3e-entries.json", "prefix-lists.json", "subnets.json"} {
+		f.Add(readTestdata(f, filepath.Join("testdata", "aws", name)))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		inv, err := ParseInventory("fuzz-pl-0123abcd.json", data)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "inventory: fuzz-pl-0123abcd.json: ") {
+				t.Fatalf("error %q does not name the file", err)
+			}
+			return
+		}
+		check := func(what string, n int, id func(int) string) {
+			for i := 1; i < n; i++ {
+				if id(i-1) >= id(i) {
+					t.Fatalf("%s not sorted by unique ID: %q then %q", what, id(i-1), id(i))
+				}
+			}
+		}
+		check("endpoints", len(inv.Endpoints), func(i int) string { return inv.Endpoints[i].ID })
+		check("interfaces", len(inv.NetworkInterfaces), func(i int) string { return inv.NetworkInterfaces[i].ID })
+		check("route tables", len(inv.RouteTables), func(i int) string { return inv.RouteTables[i].ID })
+		for _, n := range inv.NetworkInterfaces {
+			for _, a := range n.Addresses {
+				if !a.IsValid() {
+					t.Fatalf("interface %s has an invalid address", n.ID)
+				}
+			}
+		}
+		// Merging a file with itself adds nothing.
+		endpoints, enis, lists := len(inv.Endpoints), len(inv.NetworkInterfaces), len(inv.PrefixLists)
+		twice, _ := ParseInventory("fuzz-pl-0123abcd.json", data)
+		inv.Merge(twice)
+		if len(inv.Endpoints) != endpoints || len(inv.NetworkInterfaces) != enis || len(inv.PrefixLists) != lists {
+			t.Fatalf("merging a file with itself changed the counts")
+		}
+		NewClassifier(Embedded(), inv, nil, nil).Classify(netip.MustParseAddr("10.0.1.25"))
+	})
+}
