@@ -332,9 +332,10 @@ func (r *FileReader) take(n int) ([]byte, int, error) {
 	for len(r.buf) < n {
 		chunk := min(n-len(r.buf), 64<<10)
 		r.buf = slices.Grow(r.buf, chunk)
-		got, err := io.ReadFull(r.br, r.buf[len(r.buf):len(r.buf)+chunk])
+		got, err := r.br.Read(r.buf[len(r.buf) : len(r.buf)+chunk])
 		r.buf = r.buf[:len(r.buf)+got]
-		if err != nil {
+		if err != nil && len(r.buf) < n {
+			// io.EOF is the data's clean end, anything else the reader's.
 			return nil, len(r.buf), err
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -144,7 +145,7 @@ func (n *fileNg) idb(link uint16, snaplen uint32, opts ...fileOpt) *fileNg {
 	return n.block(1, append(b, n.opts(opts)...))
 }
 
-func fileOptName(s string) fileOpt { return fileOpt{2, []byte(s)} }
+func fileOptName(s string) fileOpt  { return fileOpt{2, []byte(s)} }
 func fileOptTsresol(v byte) fileOpt { return fileOpt{9, []byte{v}} }
 
 func (n *fileNg) optTsoffset(sec int64) fileOpt {
@@ -727,4 +728,332 @@ func TestFileReaderMatchesTshark(t *testing.T) {
 		}
 		fileCompareTshark(t, rows, got, 1)
 	})
+}
+
+func TestFileReaderDamage(t *testing.T) {
+	le := binary.LittleEndian
+	ts := time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)
+	p1, p2 := filePayload(1, 60), filePayload(2, 60)
+	good := newFilePcap(le, false, 1, 65535).record(ts, p1, 60).record(ts, p2, 60)
+	goodFrames := []fileGot{{ts, p1, 60, 1, 0}, {ts, p2, 60, 1, 0}}
+	const rec3 = 24 + 2*(16+60) // where a third record starts
+	// pcapng: SHB (28 bytes), IDB (20), EPB (32+60): block 4 starts at 140.
+	ngGood := func() *fileNg {
+		n := (&fileNg{}).shb(le).idb(1, 0)
+		n.epb(0, uint64(ts.UnixMicro()), p1, 60)
+		return n
+	}
+	const blk4 = 28 + 20 + 92
+	ngFrames := goodFrames[:1]
+	with := func(b []byte, tail ...[]byte) []byte { return slices.Concat(append([][]byte{b}, tail...)...) }
+	epb := (&fileNg{bo: le}).epb(0, 0, p2, 60).bytes()
+	patched := func(b []byte, at int, v uint32) []byte {
+		b = bytes.Clone(b)
+		le.PutUint32(b[at:], v)
+		return b
+	}
+
+	cases := []struct {
+		name    string
+		data    []byte
+		frames  []fileGot
+		kind    error
+		record  int
+		offset  int64
+		message string // the whole of Error(), when given
+	}{
+		{"empty file", nil, nil, ErrTruncated, 0, 0, "x: file header: the file is empty"},
+		{"three bytes", []byte{0xd4, 0xc3, 0xb2}, nil, ErrTruncated, 0, 0, "x: file header: the data is only 3 bytes long, too short for a capture file header"},
+		{"html page", []byte("<!DOCTYPE html><html><body>403 Forbidden</body></html>"), nil, ErrNotCapture, 0, 0, "x: file header: not a pcap or pcapng file (magic 3c 21 44 4f)"},
+		{"truncated file header", good.bytes()[:10], nil, ErrTruncated, 0, 0, "x: file header: the pcap file header is 24 bytes but the file ends after 10"},
+		{"pcap version 1", patched(good.bytes(), 4, 0x00000001), nil, ErrMalformed, 0, 0, "x: file header: unsupported pcap version 1.0"},
+		{"truncated record header", with(good.bytes(), make([]byte, 7)), goodFrames, ErrTruncated, 3, rec3, "x: record 3 at byte 176: the file ends 7 bytes into the 16-byte record header"},
+		{"truncated record body", newFilePcap(le, false, 1, 65535).record(ts, p1, 60).record(ts, p2, 60).rawRecord(1, 2, 100, 100, p1[:30]).bytes(), goodFrames, ErrTruncated, 3, rec3,
+			"x: record 3 at byte 176: the record holds a 100-byte packet but the file ends after 30 of its bytes"},
+		{"record claims gigabytes", with(good.bytes(), newFilePcap(le, false, 1, 0).rawRecord(1, 2, 3<<30, 3<<30, p1).bytes()[24:]), goodFrames, ErrOversize, 3, rec3,
+			"x: record 3 at byte 176: header claims a 3221225472-byte packet, more than the 262144-byte maximum"},
+		{"pcapng truncated section header", ngGood().bytes()[:20], nil, ErrTruncated, 0, 0, "x: file header: section header block claims 28 bytes but the file ends after 20"},
+		{"pcapng bad byte-order magic", patched(ngGood().bytes(), 8, 0x11223344), nil, ErrMalformed, 0, 0, "x: file header: section header block has byte-order magic 44 33 22 11, not 1a 2b 3c 4d"},
+		{"pcapng version 2", patched(ngGood().bytes(), 12, 2), nil, ErrMalformed, 0, 0, "x: file header: unsupported pcapng version 2.0"},
+		{"pcapng block length mismatch", with(ngGood().bytes(), patched(epb, len(epb)-4, 999)), ngFrames, ErrMalformed, 4, blk4,
+			"x: block 4 at byte 140: enhanced packet block ends with length 999, not the 92 it starts with"},
+		{"pcapng unknown interface", with(ngGood().bytes(), patched(epb, 8, 3)), ngFrames, ErrMalformed, 4, blk4,
+			"x: block 4 at byte 140: enhanced packet block names interface 3 but its section describes 1"},
+		{"pcapng block length not a multiple of 4", with(ngGood().bytes(), patched(epb, 4, 93)), ngFrames, ErrMalformed, 4, blk4,
+			"x: block 4 at byte 140: enhanced packet block length 93 is not a multiple of 4"},
+		{"pcapng block length under 12", with(ngGood().bytes(), []byte{0x99, 0, 0, 0, 8, 0, 0, 0}), ngFrames, ErrMalformed, 4, blk4,
+			"x: block 4 at byte 140: block of type 0x99 length 8 is less than its 12-byte minimum"},
+		{"pcapng block claims 60 MB", with(ngGood().bytes(), patched(epb, 4, 60_000_000)), ngFrames, ErrOversize, 4, blk4,
+			"x: block 4 at byte 140: enhanced packet block claims 60000000 bytes, more than the 16777216-byte maximum"},
+		{"pcapng truncated block", with(ngGood().bytes(), epb[:50]), ngFrames, ErrTruncated, 4, blk4,
+			"x: block 4 at byte 140: enhanced packet block claims 92 bytes but the file ends after 50"},
+		{"pcapng truncated skipped block", with(ngGood().bytes(), (&fileNg{bo: le}).block(0xBAD, p1).bytes()[:40]), ngFrames, ErrTruncated, 4, blk4,
+			"x: block 4 at byte 140: block of type 0xbad claims 72 bytes but the file ends after 40"},
+		{"pcapng skipped block length mismatch", with(ngGood().bytes(), patched((&fileNg{bo: le}).block(0xBAD, p1).bytes(), 68, 76)), ngFrames, ErrMalformed, 4, blk4,
+			"x: block 4 at byte 140: block of type 0xbad ends with length 76, not the 72 it starts with"},
+		{"pcapng truncated block header", with(ngGood().bytes(), epb[:5]), ngFrames, ErrTruncated, 4, blk4,
+			"x: block 4 at byte 140: the file ends 5 bytes into the block header"},
+		{"pcapng packet beyond its block", with(ngGood().bytes(), patched(epb, 20, 61)), ngFrames, ErrMalformed, 4, blk4,
+			"x: block 4 at byte 140: enhanced packet block claims a 61-byte packet but has room for 60"},
+		{"pcapng packet claims gigabytes", with(ngGood().bytes(), patched(epb, 20, 1<<30)), ngFrames, ErrOversize, 4, blk4,
+			"x: block 4 at byte 140: enhanced packet block claims a 1073741824-byte packet, more than the 262144-byte maximum"},
+		{"pcapng simple packet before any interface", (&fileNg{}).shb(le).spb(p1, 60).bytes(), nil, ErrMalformed, 2, 28,
+			"x: block 2 at byte 28: simple packet block before any interface description block of its section"},
+		{"pcapng if_tsresol too fine", (&fileNg{}).shb(le).idb(1, 0, fileOptTsresol(20)).bytes(), nil, ErrMalformed, 2, 28,
+			"x: block 2 at byte 28: if_tsresol 10^-20 is finer than this reader supports"},
+		{"pcapng option beyond its block", with((&fileNg{}).shb(le).bytes(), patched((&fileNg{bo: le}).idb(1, 0, fileOptName("eth0")).bytes(), 18, 0xff)), nil, ErrMalformed, 2, 28,
+			"x: block 2 at byte 28: interface description block option 2 claims 255 bytes but only 8 remain"},
+		{"pcapng statistics of an unknown interface", with(ngGood().bytes(), (&fileNg{bo: le}).isb(1, 1, 1).bytes()), ngFrames, ErrMalformed, 4, blk4,
+			"x: block 4 at byte 140: interface statistics block names interface 1 but its section describes 1"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, _, err := fileReadAll(t, "x", c.data)
+			fileEqual(t, got, c.frames)
+			var fe *FileError
+			if !errors.As(err, &fe) {
+				t.Fatalf("error %v is not a *FileError", err)
+			}
+			if !errors.Is(err, c.kind) || fe.Record != c.record || fe.Offset != c.offset || fe.File != "x" {
+				t.Errorf("got %v: record %d offset %d; want %v at record %d offset %d", err, fe.Record, fe.Offset, c.kind, c.record, c.offset)
+			}
+			if c.message != "" && err.Error() != c.message {
+				t.Errorf("message\n%s\nwant\n%s", err, c.message)
+			}
+			if errors.Is(err, ErrTruncated) != errors.Is(err, io.ErrUnexpectedEOF) {
+				t.Errorf("ErrTruncated and io.ErrUnexpectedEOF disagree for %v", err)
+			}
+		})
+	}
+}
+
+func TestFileReaderGzipDamage(t *testing.T) {
+	le := binary.LittleEndian
+	ts := time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)
+	p := newFilePcap(le, false, 1, 65535)
+	var want []fileGot
+	for i := range 200 {
+		// Random-looking payloads keep the compressed stream long, so a
+		// cut lands among the records.
+		data := make([]byte, 200)
+		for j := range data {
+			data[j] = byte((i*7919 + j*104729) * 2654435761 >> 13)
+		}
+		p.record(ts, data, 200)
+		want = append(want, fileGot{ts, data, 200, 1, 0})
+	}
+	gz := fileGzip(p.bytes())
+	// All the stream's first half decompresses to (io.ReadAll keeps what
+	// arrived before the error) must be read before the damage.
+	zr, _ := gzip.NewReader(bytes.NewReader(gz[:len(gz)/2]))
+	prefix, _ := io.ReadAll(zr)
+	whole := (len(prefix) - 24) / 216
+	if whole < 10 || whole >= 200 {
+		t.Fatalf("half the stream holds %d whole records: the cut should fall among them", whole)
+	}
+	crcBroken := bytes.Clone(gz)
+	crcBroken[len(gz)-8] ^= 0xff
+
+	cases := []struct {
+		name     string
+		data     []byte
+		kind     error
+		whole    bool   // every packet comes before the damage
+		atLeast  int    // packets that come before it at least
+		contains string // part of Error()
+	}{
+		{"cut stream", gz[:len(gz)/2], ErrTruncated, false, whole, "the gzip stream ends inside"},
+		{"bad checksum", crcBroken, gzip.ErrChecksum, true, 200, "x.gz: record 201 at byte 43224 of the decompressed data: gzip: invalid checksum"},
+		{"trailing garbage", slices.Concat(gz, []byte("garbage after the stream")), gzip.ErrHeader, true, 200, "x.gz: record 201 at byte 43224 of the decompressed data: gzip: invalid header"},
+		{"only the magic", gz[:2], ErrTruncated, false, 0, "x.gz: file header: the gzip stream ends inside the gzip header"},
+		{"bad header", []byte{0x1f, 0x8b, 9, 0, 0, 0, 0, 0, 0, 0}, gzip.ErrHeader, false, 0, "x.gz: file header: gzip: invalid header"},
+		{"html inside", fileGzip([]byte("<html>")), ErrNotCapture, false, 0, "x.gz: file header: not a pcap or pcapng file (magic 3c 68 74 6d)"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, _, err := fileReadAll(t, "x.gz", c.data)
+			if (c.whole && len(got) != len(want)) || len(got) < c.atLeast {
+				t.Errorf("read %d packets before the damage, want all %d or at least %d", len(got), len(want), c.atLeast)
+			}
+			fileEqual(t, got, want[:min(len(got), len(want))])
+			var fe *FileError
+			if !errors.As(err, &fe) || !errors.Is(err, c.kind) || !strings.Contains(err.Error(), c.contains) {
+				t.Fatalf("got %v, want %v containing %q", err, c.kind, c.contains)
+			}
+			if c.kind == gzip.ErrChecksum || c.kind == gzip.ErrHeader {
+				if !errors.Is(err, ErrMalformed) {
+					t.Errorf("%v is not ErrMalformed", err)
+				}
+			}
+			if fe.Record != 0 && (fe.Record != len(got)+1 || fe.Offset != int64(24+len(got)*216)) {
+				t.Errorf("damage at record %d offset %d after %d packets", fe.Record, fe.Offset, len(got))
+			}
+		})
+	}
+}
+
+// A length field must not make the reader allocate what the input does not
+// hold: the memory a reader takes is its 1 MiB buffer plus what arrived.
+func TestFileReaderAllocationBound(t *testing.T) {
+	le := binary.LittleEndian
+	ng := (&fileNg{}).shb(le).idb(1, 0).bytes()
+	claim := func(typ, length uint32) []byte {
+		b := le.AppendUint32(bytes.Clone(ng), typ)
+		return append(le.AppendUint32(b, length), make([]byte, 100)...)
+	}
+	cases := []struct {
+		name string
+		data []byte
+		kind error
+	}{
+		{"pcap record claims 4 GiB", newFilePcap(le, false, 1, 0).rawRecord(0, 0, 0xfffffff0, 0xfffffff0, make([]byte, 100)).bytes(), ErrOversize},
+		{"pcapng block claims 60 MB", claim(6, 60_000_000), ErrOversize},
+		{"pcapng packet block claims 15 MiB", claim(6, 15<<20), ErrTruncated},
+		{"pcapng custom block claims 16 MiB", claim(0xBAD, 16<<20), ErrTruncated},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			_, _, err := fileReadAll(t, "x", c.data)
+			runtime.ReadMemStats(&after)
+			if !errors.Is(err, c.kind) {
+				t.Errorf("got %v, want %v", err, c.kind)
+			}
+			if n := after.TotalAlloc - before.TotalAlloc; n > fileBufSize+256<<10 {
+				t.Errorf("allocated %d bytes for a %d-byte input", n, len(c.data))
+			}
+		})
+	}
+}
+
+// Blocks larger than the read buffer are read (or skipped) whole.
+func TestFileReaderLargeBlocks(t *testing.T) {
+	le := binary.LittleEndian
+	ts := time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)
+	p1, p2 := filePayload(1, 1500), filePayload(2, 100)
+	// Twenty 60000-byte comments make a 1.2 MB block, beyond the 1 MiB
+	// buffer (an option holds at most 65535 bytes).
+	var comments []fileOpt
+	for i := range 20 {
+		comments = append(comments, fileOpt{1, bytes.Repeat([]byte{'a' + byte(i)}, 60000)})
+	}
+	ng := (&fileNg{}).shb(le).idb(1, 0)
+	ng.block(0xBAD, make([]byte, 3<<20))
+	ng.epb(0, uint64(ts.UnixMicro()), p1, 1500, comments...)
+	ng.epb(0, uint64(ts.UnixMicro()), p2, 100)
+	ng.epb(0, uint64(ts.UnixMicro()), p2, 100, comments...)
+	ng.epb(0, uint64(ts.UnixMicro()), p1, 1500)
+	data := ng.bytes()
+	want := []fileGot{{ts, p1, 1500, 1, 0}, {ts, p2, 100, 1, 0}, {ts, p2, 100, 1, 0}, {ts, p1, 1500, 1, 0}}
+	for _, gz := range []bool{false, true} {
+		t.Run(fmt.Sprint("gzip ", gz), func(t *testing.T) {
+			in := data
+			if gz {
+				in = fileGzip(data)
+			}
+			got, _, err := fileReadAll(t, "x", in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fileEqual(t, got, want)
+		})
+	}
+}
+
+// fileSynthetic is a file of n packets of size bytes each.
+func fileSynthetic(ng bool, n, size int) []byte {
+	ts := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	if ng {
+		f := (&fileNg{}).shb(binary.LittleEndian).idb(1, 0)
+		for i := range n {
+			f.epb(0, uint64(ts.Add(time.Duration(i)*time.Millisecond).UnixMicro()), filePayload(byte(i), size), size)
+		}
+		return f.bytes()
+	}
+	p := newFilePcap(binary.LittleEndian, false, 1, 262144)
+	for i := range n {
+		p.record(ts.Add(time.Duration(i)*time.Millisecond), filePayload(byte(i), size), size)
+	}
+	return p.bytes()
+}
+
+func TestFileReaderNoAllocs(t *testing.T) {
+	for _, ng := range []bool{false, true} {
+		for _, gz := range []bool{false, true} {
+			t.Run(fmt.Sprintf("pcapng %v gzip %v", ng, gz), func(t *testing.T) {
+				data := fileSynthetic(ng, 3000, 1000)
+				if gz {
+					data = fileGzip(data)
+				}
+				r, err := NewFileReader("x", bytes.NewReader(data))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var f Frame
+				allocs := testing.AllocsPerRun(2000, func() {
+					if err := r.Next(&f); err != nil {
+						t.Fatal(err)
+					}
+				})
+				if allocs != 0 {
+					t.Errorf("%v allocations per packet", allocs)
+				}
+			})
+		}
+	}
+}
+
+func benchmarkFileReader(b *testing.B, ng bool) {
+	const packets, size = 100_000, 80
+	data := fileSynthetic(ng, packets, size)
+	b.SetBytes(int64(len(data) / packets))
+	b.ReportAllocs()
+	var f Frame
+	var r *FileReader
+	for i := 0; i < b.N; i++ {
+		if i%packets == 0 {
+			// Opening the file (its 1 MiB buffer) is not per-packet work.
+			b.StopTimer()
+			var err error
+			if r, err = NewFileReader("bench", bytes.NewReader(data)); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+		}
+		if err := r.Next(&f); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFileReaderPcap reads 80-byte packets from a pcap file in memory;
+// one op is one packet.
+func BenchmarkFileReaderPcap(b *testing.B) { benchmarkFileReader(b, false) }
+
+// BenchmarkFileReaderPcapng is the same with pcapng enhanced packet blocks.
+func BenchmarkFileReaderPcapng(b *testing.B) { benchmarkFileReader(b, true) }
+
+// A block beyond the read buffer that the file cuts short is reported like
+// any other truncated block.
+func TestFileReaderTruncatedLargeBlock(t *testing.T) {
+	le := binary.LittleEndian
+	ng := (&fileNg{}).shb(le).idb(1, 0)
+	ng.epb(0, 0, filePayload(1, 60), 60, slices.Repeat([]fileOpt{{1, make([]byte, 60000)}}, 20)...)
+	data := ng.bytes()
+	blockLen := len(data) - 48
+	for _, gz := range []bool{false, true} {
+		in, name, where := data[:len(data)-1000], "x", "at byte 48"
+		if gz {
+			in, name, where = fileGzip(in), "x.gz", "at byte 48 of the decompressed data"
+		}
+		t.Run(name, func(t *testing.T) {
+			_, _, err := fileReadAll(t, name, in)
+			want := fmt.Sprintf("%s: block 3 %s: enhanced packet block claims %d bytes but the file ends after %d", name, where, blockLen, blockLen-1000)
+			if !errors.Is(err, ErrTruncated) || err.Error() != want {
+				t.Errorf("got %v\nwant %s", err, want)
+			}
+		})
+	}
 }
