@@ -47,7 +47,9 @@ type FileError struct {
 	// Offset is the byte offset where that record or block starts, counted
 	// in the decompressed data when the file is gzip-compressed.
 	Offset int64
-	Err    error
+	// Err wraps one of ErrNotCapture, ErrTruncated, ErrOversize and
+	// ErrMalformed, or is the underlying reader's own error.
+	Err error
 
 	block bool // Record counts pcapng blocks
 	gzip  bool // Offset counts decompressed bytes

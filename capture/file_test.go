@@ -564,6 +564,12 @@ func TestFileReaderCorpus(t *testing.T) {
 			if want := []int{0, 0, 1, 2, 2, 2, 2, 4}; !slices.Equal(ids, want) {
 				t.Errorf("interfaces of the packets %v, want %v", ids, want)
 			}
+			// Its statistics blocks: section 2's interface drops 10
+			// (isb_ifdrop), section 3's first interface 1 (isb_ifdrop) and
+			// 42 (isb_osdrop).
+			if n, known := r.Drops(); n != 10+1+42 || !known {
+				t.Errorf("Drops() = %d, %v; want 53, true", n, known)
+			}
 		})
 	}
 }
