@@ -1063,3 +1063,76 @@ func TestFileReaderTruncatedLargeBlock(t *testing.T) {
 		})
 	}
 }
+
+// Files written by another implementation (Wireshark's wiretap, through
+// editcap and mergecap) read the same as their sources.
+func TestFileReaderWiretapWritten(t *testing.T) {
+	editcap, mergecap := testenv.Tool(t, "editcap"), testenv.Tool(t, "mergecap")
+	corpus := testenv.Shared(t, "corpus")
+	sources := []string{"irc-353.pcap", "rotation.pcap", "openjdk-25.0.2-zeek.org.pcap", "tcp-handshake-nano.pcap", "bigendian.pcap", "tls-fragmented-handshake.pcap.gz"}
+	read := func(t *testing.T, path string) ([]fileGot, *FileReader) {
+		t.Helper()
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, r, err := fileReadAll(t, filepath.Base(path), data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got, r
+	}
+	run := func(t *testing.T, name string, args ...string) {
+		t.Helper()
+		if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
+			t.Fatalf("%s %v: %v: %s", name, args, err, out)
+		}
+	}
+	dir := t.TempDir()
+	for _, src := range sources {
+		for _, format := range []string{"pcapng", "nsecpcap", "pcap"} {
+			t.Run(src+" as "+format, func(t *testing.T) {
+				dst := filepath.Join(dir, src+"."+format)
+				run(t, editcap, "-F", format, filepath.Join(corpus, src), dst)
+				want, _ := read(t, filepath.Join(corpus, src))
+				got, r := read(t, dst)
+				if wantFormat := strings.TrimPrefix(format, "nsec"); r.Format() != wantFormat {
+					t.Errorf("Format() = %s, want %s", r.Format(), wantFormat)
+				}
+				if format == "pcap" {
+					for i := range want {
+						want[i].TS = want[i].TS.Truncate(time.Microsecond) // nanoseconds do not fit
+					}
+				}
+				fileEqual(t, got, want)
+			})
+		}
+	}
+	t.Run("merged", func(t *testing.T) {
+		dst := filepath.Join(dir, "merged.pcapng")
+		var srcs []string
+		for _, src := range sources {
+			srcs = append(srcs, filepath.Join(corpus, src))
+		}
+		run(t, mergecap, append([]string{"-F", "pcapng", "-w", dst}, srcs...)...)
+		got, r := read(t, dst)
+		// mergecap writes one interface per input, packets in time order.
+		ifaces := r.Interfaces()
+		if len(ifaces) != len(sources) {
+			t.Fatalf("%d interfaces, want one per input: %+v", len(ifaces), ifaces)
+		}
+		var want []fileGot
+		for i, src := range sources {
+			frames, in := read(t, filepath.Join(corpus, src))
+			if ifaces[i].LinkType != in.Interfaces()[0].LinkType {
+				t.Errorf("interface %d: link type %d, %s has %d", i, ifaces[i].LinkType, src, in.Interfaces()[0].LinkType)
+			}
+			for _, f := range frames {
+				f.Interface = i
+				want = append(want, f)
+			}
+		}
+		slices.SortStableFunc(want, func(a, b fileGot) int { return a.TS.Compare(b.TS) })
+		fileEqual(t, got, want)
+	})
+}
