@@ -20,6 +20,8 @@ type frameBuilder struct {
 	vlans  []uint16 // 802.1Q tags (two = QinQ) on Ethernet frames
 	tunnel string   // "vxlan" or "geneve": wrap every frame
 	snap   int      // cut frames to this many bytes when > 0
+	iface  int      // interface number stamped on the frames
+	v6     bool     // scenario over IPv6 (DNS to the IPv6 VPC resolver)
 	ts     time.Time
 	frames []Frame
 }
@@ -148,7 +150,7 @@ func (b *frameBuilder) frame(ip []byte) {
 	if b.snap > 0 && len(data) > b.snap {
 		data = data[:b.snap]
 	}
-	b.frames = append(b.frames, Frame{TS: b.ts, Data: data, WireLen: wire, LinkType: link})
+	b.frames = append(b.frames, Frame{TS: b.ts, Data: data, WireLen: wire, LinkType: link, Interface: b.iface})
 	b.ts = b.ts.Add(time.Millisecond)
 }
 

@@ -2,8 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
+	"strings"
+
+	"github.com/spf13/pflag"
 )
 
 // Exit codes, documented in the README.
@@ -14,7 +19,129 @@ const (
 	exitInconclusive = 3
 )
 
+// version is set at link time (-ldflags "-X main.version=v1.2.3"); else the
+// module version from the build info is used.
+var version = ""
+
+func toolVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+// env is what every subcommand gets: its arguments and the process's
+// streams.
+type env struct {
+	ctx    context.Context
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+type command struct {
+	name    string
+	summary string
+	run     func(e *env, args []string) int
+}
+
+var commands = []command{
+	{"analyze", "replay pcap/pcapng captures and give the verdict", cmdAnalyze},
+}
+
+const usage = `vpce-verify proves, with packets, whether a host's S3 traffic went through a
+VPC interface endpoint or left for a public AWS address.
+
+Usage:
+  vpce-verify COMMAND [flags] [args]
+
+Commands:
+%s
+Exit codes: 0 pass, 1 fail, 2 error, 3 inconclusive.
+Run "vpce-verify COMMAND --help" for the flags of a command.
+`
+
+func printUsage(w io.Writer) {
+	var b strings.Builder
+	for _, c := range commands {
+		fmt.Fprintf(&b, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, usage, b.String())
+}
+
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "vpce-verify: error: not implemented yet")
+	e := &env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr}
+	fs := pflag.NewFlagSet("vpce-verify", pflag.ContinueOnError)
+	fs.SetInterspersed(false)
+	fs.SetOutput(io.Discard)
+	showVersion := fs.Bool("version", false, "print the version")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			printUsage(stdout)
+			return exitPass
+		}
+		e.errorf("%v", err)
+		printUsage(stderr)
+		return exitError
+	}
+	if *showVersion {
+		fmt.Fprintf(stdout, "vpce-verify %s\n", toolVersion())
+		return exitPass
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		printUsage(stderr)
+		return exitError
+	}
+	if rest[0] == "help" {
+		if len(rest) > 1 {
+			return run(ctx, []string{rest[1], "--help"}, stdin, stdout, stderr)
+		}
+		printUsage(stdout)
+		return exitPass
+	}
+	for _, c := range commands {
+		if c.name == rest[0] {
+			return c.run(e, rest[1:])
+		}
+	}
+	e.errorf("unknown command %q", rest[0])
+	printUsage(stderr)
 	return exitError
+}
+
+// errorf prints an error the user can act on: lowercase, one line.
+func (e *env) errorf(format string, args ...any) {
+	fmt.Fprintf(e.stderr, "vpce-verify: error: "+format+"\n", args...)
+}
+
+func (e *env) hintf(format string, args ...any) {
+	fmt.Fprintf(e.stderr, "vpce-verify: hint: "+format+"\n", args...)
+}
+
+func (e *env) warnf(format string, args ...any) {
+	fmt.Fprintf(e.stderr, "vpce-verify: warning: "+format+"\n", args...)
+}
+
+// parse parses a subcommand's flags. It returns false and the exit code when
+// the command must stop (help asked for, or a usage error).
+func (e *env) parse(fs *pflag.FlagSet, args []string, synopsis string) (int, bool) {
+	fs.SetOutput(io.Discard)
+	fs.SortFlags = false
+	printHelp := func(w io.Writer) {
+		fmt.Fprintf(w, "%s\nFlags:\n%s", synopsis, fs.FlagUsages())
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			printHelp(e.stdout)
+			return exitPass, false
+		}
+		e.errorf("%s: %v", fs.Name(), err)
+		printHelp(e.stderr)
+		return exitError, false
+	}
+	return 0, true
 }

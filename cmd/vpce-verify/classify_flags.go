@@ -1,0 +1,158 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/vpce-verify/vpce-verify/report"
+	"github.com/vpce-verify/vpce-verify/resolve"
+)
+
+// classifyFlags are the flags of every command that classifies addresses:
+// what is an endpoint, what is the VPC, which ip-ranges.json.
+type classifyFlags struct {
+	endpointIPs []string
+	endpoints   []string
+	vpcCIDRs    []string
+	ipRanges    string
+	require     string
+}
+
+func (c *classifyFlags) register(fs *pflag.FlagSet) {
+	fs.StringArrayVar(&c.endpointIPs, "endpoint-ip", nil, "an interface endpoint address, IPv4 or IPv6 (repeatable)")
+	fs.StringArrayVar(&c.endpoints, "endpoints", nil, "JSON from aws ec2 describe-vpc-endpoints, describe-network-interfaces,\ndescribe-route-tables or get-managed-prefix-list-entries (repeatable)")
+	fs.StringArrayVar(&c.vpcCIDRs, "vpc-cidr", nil, "a CIDR of the VPC, for VPCs outside RFC 1918 (repeatable)")
+	fs.StringVar(&c.ipRanges, "ip-ranges", "", "ip-ranges.json to use (default: the newest of the cached and the embedded snapshot)")
+	fs.StringVar(&c.require, "require", report.PolicyInterfaceEndpoint, "what passes: interface-endpoint, or private (a gateway endpoint proven by\n--endpoints route tables passes too)")
+}
+
+// classification is what the flags loaded.
+type classification struct {
+	classifier *resolve.Classifier
+	ranges     *resolve.Ranges
+	inventory  *resolve.Inventory
+	policy     string
+}
+
+func (c *classifyFlags) load() (*classification, error) {
+	if c.require != report.PolicyInterfaceEndpoint && c.require != report.PolicyPrivate {
+		return nil, fmt.Errorf("--require %q: want interface-endpoint or private", c.require)
+	}
+	var ips []netip.Addr
+	for _, s := range c.endpointIPs {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("--endpoint-ip %q: not an IP address", s)
+		}
+		ips = append(ips, a.Unmap())
+	}
+	var cidrs []netip.Prefix
+	for _, s := range c.vpcCIDRs {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("--vpc-cidr %q: not a CIDR (like 10.0.0.0/16)", s)
+		}
+		cidrs = append(cidrs, p.Masked())
+	}
+	var inv *resolve.Inventory
+	for _, name := range c.endpoints {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("--endpoints: %w", err)
+		}
+		one, err := resolve.ParseInventory(name, data)
+		if err != nil {
+			return nil, err
+		}
+		if inv == nil {
+			inv = one
+		} else {
+			inv.Merge(one)
+		}
+	}
+	ranges, err := loadRanges(c.ipRanges)
+	if err != nil {
+		return nil, err
+	}
+	return &classification{
+		classifier: resolve.NewClassifier(ranges, inv, ips, cidrs),
+		ranges:     ranges,
+		inventory:  inv,
+		policy:     c.require,
+	}, nil
+}
+
+func loadRanges(file string) (*resolve.Ranges, error) {
+	if file == "" {
+		return resolve.Embedded(), nil
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("--ip-ranges: %w", err)
+	}
+	return resolve.ParseRanges(data, file)
+}
+
+// outputFlags choose the rendering and where it goes.
+type outputFlags struct {
+	format string
+	out    string
+}
+
+func (o *outputFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&o.format, "format", "text", "output format: text or json (schema vpce-verify/report/v1)")
+	fs.StringVarP(&o.out, "output", "o", "", "write the report to this file instead of standard output")
+}
+
+func (o *outputFlags) check() error {
+	if o.format != "text" && o.format != "json" {
+		return fmt.Errorf("--format %q: want text or json", o.format)
+	}
+	return nil
+}
+
+// write renders the report where the flags say.
+func (o *outputFlags) write(e *env, r *report.Report) error {
+	var w io.Writer = e.stdout
+	var f *os.File
+	if o.out != "" {
+		var err error
+		if f, err = os.Create(o.out); err != nil {
+			return err
+		}
+		w = f
+	}
+	var err error
+	if o.format == "json" {
+		err = r.WriteJSON(w)
+	} else {
+		err = r.WriteText(w)
+	}
+	if f != nil {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
+// exitCode maps a verdict to the documented exit code.
+func exitCode(verdict string) int {
+	switch verdict {
+	case report.Pass:
+		return exitPass
+	case report.Fail:
+		return exitFail
+	case report.Inconclusive:
+		return exitInconclusive
+	}
+	return exitError
+}
+
+// now is the clock reports are stamped with; tests fix it.
+var now = time.Now

@@ -1,0 +1,201 @@
+package report
+
+import (
+	"encoding/json"
+	"io"
+)
+
+// Schema names the JSON contract a Report follows. Field names under it are
+// stable: tools and auditors parse them.
+const Schema = "vpce-verify/report/v1"
+
+// Verdicts of a run.
+const (
+	Pass         = "pass"
+	Fail         = "fail"
+	Inconclusive = "inconclusive"
+	Error        = "error"
+)
+
+// Report is the one result of an analysis: the text and the JSON renderings
+// both come from it.
+type Report struct {
+	Schema  string `json:"schema"`
+	Tool    Tool   `json:"tool"`
+	Verdict string `json:"verdict"`
+	// PartialVerdict is set when Verdict is "error" because an input could
+	// not be read whole: it is what the packets that were read say.
+	PartialVerdict string `json:"partial_verdict,omitempty"`
+	Reason         string `json:"reason"`
+	// Policy is what counted as a pass: "interface-endpoint" (default) or
+	// "private" (a gateway endpoint proven by route tables passes too).
+	Policy      string     `json:"policy"`
+	GeneratedAt string     `json:"generated_at"`
+	IPRanges    IPRanges   `json:"ip_ranges"`
+	Inputs      []Input    `json:"inputs"`
+	Capture     *Capture   `json:"capture,omitempty"`
+	Summary     Summary    `json:"summary"`
+	Endpoints   []Endpoint `json:"endpoints"`
+	DNS         []DNS      `json:"dns"`
+	Flows       []Flow     `json:"flows"`
+	Warnings    []string   `json:"warnings"`
+}
+
+// Tool names the program that made the report.
+type Tool struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// IPRanges identifies the ip-ranges.json the classification used.
+type IPRanges struct {
+	SyncToken  string `json:"sync_token"`
+	CreateDate string `json:"create_date"`
+	Source     string `json:"source"`
+	SHA256     string `json:"sha256"`
+	AgeDays    int    `json:"age_days"`
+}
+
+// Input is one capture file (or a live capture) the evidence came from.
+type Input struct {
+	Name      string   `json:"name"`
+	SHA256    string   `json:"sha256"`
+	Size      int64    `json:"size"`
+	Format    string   `json:"format"`
+	Gzip      bool     `json:"gzip"`
+	LinkTypes []string `json:"link_types"`
+	Packets   uint64   `json:"packets"`
+	Bytes     uint64   `json:"bytes"`
+	// Drops is what the capturing system reported dropping; null when
+	// unknown.
+	Drops    *uint64 `json:"drops"`
+	Complete bool    `json:"complete"`
+	Error    *string `json:"error"`
+}
+
+// Capture describes a live capture: where and how it ran.
+type Capture struct {
+	Interfaces []string `json:"interfaces"`
+	Filter     string   `json:"filter"`
+	SnapLen    int      `json:"snaplen"`
+	Started    string   `json:"started"`
+	Stopped    string   `json:"stopped"`
+	StopReason string   `json:"stop_reason"`
+	Written    string   `json:"written,omitempty"`
+}
+
+// Summary counts what the verdict rests on.
+type Summary struct {
+	Packets          uint64            `json:"packets"`
+	TruncatedPackets uint64            `json:"truncated_packets"`
+	MalformedPackets uint64            `json:"malformed_packets"`
+	TunneledPackets  uint64            `json:"tunneled_packets"`
+	Flows            int               `json:"flows"`
+	S3Flows          int               `json:"s3_flows"`
+	S3Established    int               `json:"s3_established"`
+	S3BytesByPath    map[string]uint64 `json:"s3_bytes_by_path"`
+	DNSTransactions  int               `json:"dns_transactions"`
+}
+
+// Endpoint is a VPC endpoint the inventory (--endpoints) described, with
+// what its settings mean for the host's traffic.
+type Endpoint struct {
+	ID                    string   `json:"id"`
+	Type                  string   `json:"type"`
+	Service               string   `json:"service"`
+	PrivateDNS            *bool    `json:"private_dns"`
+	PrivateDNSOnlyInbound *bool    `json:"private_dns_only_for_inbound_resolver_endpoint"`
+	Addresses             []string `json:"addresses"`
+	DNSNames              []string `json:"dns_names"`
+	RouteTables           []string `json:"route_tables"`
+	Meaning               string   `json:"meaning"`
+}
+
+// DNS is one DNS transaction seen in the capture.
+type DNS struct {
+	TS         string      `json:"ts"`
+	Client     string      `json:"client"`
+	Server     string      `json:"server"`
+	Transport  string      `json:"transport"`
+	ID         uint16      `json:"id"`
+	QName      string      `json:"qname"`
+	QType      string      `json:"qtype"`
+	RCode      string      `json:"rcode"`
+	Answers    []DNSAnswer `json:"answers"`
+	Truncated  bool        `json:"truncated"`
+	Incomplete bool        `json:"incomplete"`
+	S3         bool        `json:"s3"`
+}
+
+// DNSAnswer is one answer record; address records carry the path their
+// address would take.
+type DNSAnswer struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+	Data string `json:"data"`
+	TTL  uint32 `json:"ttl"`
+	Path string `json:"path,omitempty"`
+}
+
+// Flow is one TCP connection and what it means.
+type Flow struct {
+	Client       string    `json:"client"`
+	Server       string    `json:"server"`
+	ConnState    string    `json:"conn_state"`
+	Established  bool      `json:"established"`
+	History      string    `json:"history"`
+	FirstTS      string    `json:"first_ts"`
+	LastTS       string    `json:"last_ts"`
+	HandshakeRTT *float64  `json:"handshake_rtt_ms"`
+	Packets      [2]uint64 `json:"packets"`
+	Bytes        [2]uint64 `json:"bytes"`
+	SNI          string    `json:"sni"`
+	TLS          *TLS      `json:"tls"`
+	DNSNames     []string  `json:"dns_names"`
+	S3           bool      `json:"s3"`
+	S3Evidence   []string  `json:"s3_evidence"`
+	Path         string    `json:"path"`
+	// PathEvidence says why the path is what it is: endpoint-ip,
+	// endpoint-eni, dns-inferred, sni-inferred, route-table, ip-ranges,
+	// vpc-cidr, private-range or none.
+	PathEvidence string  `json:"path_evidence"`
+	EndpointID   string  `json:"endpoint_id,omitempty"`
+	Route        string  `json:"route,omitempty"`
+	AWS          *AWS    `json:"aws"`
+	Tunnel       *Tunnel `json:"tunnel,omitempty"`
+	Interface    string  `json:"interface,omitempty"`
+	Truncated    uint64  `json:"truncated_packets"`
+}
+
+// TLS is what the ClientHello of a flow said.
+type TLS struct {
+	ClientHello string   `json:"client_hello"` // complete, incomplete, not-tls, malformed
+	ALPN        []string `json:"alpn,omitempty"`
+	Versions    []string `json:"versions,omitempty"`
+	ECH         bool     `json:"ech"`
+	Error       string   `json:"error,omitempty"`
+}
+
+// AWS is where an address sits in ip-ranges.json.
+type AWS struct {
+	Services           []string `json:"services"`
+	Region             string   `json:"region"`
+	Prefix             string   `json:"prefix"`
+	NetworkBorderGroup string   `json:"network_border_group"`
+}
+
+// Tunnel is the encapsulation a flow was captured in (Traffic Mirroring,
+// Gateway Load Balancer).
+type Tunnel struct {
+	Type     string `json:"type"`
+	VNI      uint32 `json:"vni"`
+	OuterSrc string `json:"outer_src"`
+	OuterDst string `json:"outer_dst"`
+}
+
+// WriteJSON writes the report as indented JSON.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}

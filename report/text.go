@@ -1,0 +1,150 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"unicode"
+)
+
+// WriteText writes the report for people: the verdict and its reason first,
+// then the S3 connections, the DNS answers for S3 names, the inputs and the
+// warnings. Everything else is in the JSON.
+func (r *Report) WriteText(w io.Writer) error {
+	ew := &errWriter{w: w}
+	verdict := strings.ToUpper(r.Verdict)
+	if r.PartialVerdict != "" {
+		verdict += " (partial result: " + strings.ToUpper(r.PartialVerdict) + ")"
+	}
+	ew.printf("%s: %s\n", verdict, r.Reason)
+
+	var s3, other []Flow
+	for _, f := range r.Flows {
+		if f.S3 {
+			s3 = append(s3, f)
+		} else {
+			other = append(other, f)
+		}
+	}
+	if len(s3) > 0 {
+		ew.printf("\nS3 connections (%d):\n", len(s3))
+		tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  CLIENT\tSERVER\tSTATE\tBYTES\tPATH\tWHY\tNAME\tAWS")
+		for _, f := range s3 {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Client, f.Server, f.ConnState,
+				byteCount(f.Bytes[0]+f.Bytes[1]), f.Path, f.PathEvidence, flowName(f), awsWords(f.AWS))
+		}
+		tw.Flush()
+	}
+	var s3dns []DNS
+	for _, d := range r.DNS {
+		if d.S3 {
+			s3dns = append(s3dns, d)
+		}
+	}
+	if len(s3dns) > 0 {
+		ew.printf("\nDNS answers for S3 names (%d):\n", len(s3dns))
+		for _, d := range s3dns {
+			ew.printf("  %s %s %s %s via %s/%s: %s\n", d.TS, clean(d.QName), d.QType, rcode(d), d.Server, d.Transport, answerWords(d))
+		}
+	}
+	if len(other) > 0 {
+		ew.printf("\nOther TCP connections: %d (not S3; --format json lists them)\n", len(other))
+	}
+	ew.printf("\nInputs:\n")
+	for _, in := range r.Inputs {
+		state := "complete"
+		if in.Error != nil {
+			state = "INCOMPLETE"
+		}
+		ew.printf("  %s: %s, %s, %d packets, sha256 %s, %s\n", in.Name, in.Format, strings.Join(in.LinkTypes, "+"), in.Packets, in.SHA256, state)
+	}
+	if c := r.Capture; c != nil {
+		ew.printf("  live on %s, filter %q, snaplen %d, %s to %s (%s)\n", strings.Join(c.Interfaces, ","), c.Filter, c.SnapLen, c.Started, c.Stopped, c.StopReason)
+		if c.Written != "" {
+			ew.printf("  packets written to %s\n", c.Written)
+		}
+	}
+	ew.printf("  ip-ranges.json: %s, created %s, syncToken %s\n", r.IPRanges.Source, r.IPRanges.CreateDate, r.IPRanges.SyncToken)
+	for _, e := range r.Endpoints {
+		ew.printf("  endpoint %s (%s): %s\n", e.ID, e.Service, e.Meaning)
+	}
+	if len(r.Warnings) > 0 {
+		ew.printf("\nWarnings:\n")
+		for _, w := range r.Warnings {
+			ew.printf("  - %s\n", clean(w))
+		}
+	}
+	return ew.err
+}
+
+func flowName(f Flow) string {
+	switch {
+	case f.SNI != "":
+		return clean(f.SNI) + " (sni)"
+	case len(f.DNSNames) > 0:
+		return clean(f.DNSNames[0]) + " (dns)"
+	}
+	return "-"
+}
+
+func awsWords(a *AWS) string {
+	if a == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%s %s %s", strings.Join(a.Services, "+"), a.Region, a.Prefix)
+}
+
+func rcode(d DNS) string {
+	if d.RCode == "" {
+		return "(no response)"
+	}
+	return d.RCode
+}
+
+func answerWords(d DNS) string {
+	var parts []string
+	for _, a := range d.Answers {
+		s := fmt.Sprintf("%s %s", a.Type, clean(a.Data))
+		if a.Path != "" {
+			s += " (" + a.Path + ")"
+		}
+		parts = append(parts, s)
+	}
+	if len(parts) == 0 {
+		return "no answer"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// clean makes names from the wire safe to print: SNI and DNS names are
+// attacker-controlled bytes.
+func clean(s string) string {
+	for _, r := range s {
+		if !unicode.IsPrint(r) || r == unicode.ReplacementChar {
+			q := strconv.QuoteToASCII(s)
+			return q[1 : len(q)-1]
+		}
+	}
+	return s
+}
+
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
+
+func (e *errWriter) printf(format string, args ...any) {
+	fmt.Fprintf(e, format, args...)
+}
