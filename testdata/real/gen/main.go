@@ -2,13 +2,12 @@
 // ClientHello carries Go's default post-quantum key share (X25519MLKEM768,
 // about 1.5 KB, so it spans two TCP segments at MTU 1500), a small TLS
 // server that answers one HTTP GET per connection, and a listener that never
-// answers a SYN (hold). make.sh runs both inside a network
-// namespace on 127.x addresses only; nothing here is meant to reach a real
-// network.
+// answers a SYN (hold). make.sh runs all three inside a network namespace
+// on 127.x addresses only; nothing here is meant to reach a real network.
 //
 //	go run ./gen server -listen 127.0.2.50:443 -cert cert.pem -key key.pem
 //	go run ./gen hold -listen 127.0.2.50:443 -filler 127.0.9.9
-//	go run ./gen client -connect 127.0.2.50:443 -local 127.0.1.25:40801 -sni my-bucket.s3.ap-south-1.amazonaws.com
+//	go run ./gen client -connect 127.0.2.50:443 -local 127.0.1.25:49002 -sni my-bucket.s3.ap-south-1.amazonaws.com
 package main
 
 import (
