@@ -116,6 +116,14 @@ type packet struct {
 	payloadLen int
 	truncated  bool // the frame was cut by the snap length
 	tunnel     tunnelInfo
+	// frag describes an IP fragment (decodedFragment): which datagram, where
+	// it goes, and its bytes.
+	frag struct {
+		key     fragKey
+		offset  int
+		more    bool
+		payload []byte
+	}
 }
 
 // tunnelInfo says how a packet was encapsulated when it was decapsulated
@@ -148,7 +156,7 @@ type decodeResult uint8
 const (
 	decodedTransport decodeResult = iota // p holds a TCP or UDP packet
 	decodedOther                         // not TCP/UDP over IP (ARP, ICMP, ...)
-	decodedFragment                      // a non-first IP fragment
+	decodedFragment                      // an IP fragment, to be reassembled
 	decodedError                         // malformed or cut before the transport header
 )
 
@@ -205,6 +213,7 @@ func (s *layerSet) parser(first gopacket.LayerType) *gopacket.DecodingLayerParse
 type decoder struct {
 	outer, inner *layerSet
 	tunnels      bool
+	defrag       defragmenter
 }
 
 func newDecoder() *decoder {
@@ -227,6 +236,14 @@ func (d *decoder) decode(f *Frame, p *packet) (decodeResult, error) {
 	data := f.Data
 	for depth := 0; ; depth++ {
 		res, err := set.decodeTransport(first, data, p)
+		if res == decodedFragment && !p.truncated {
+			whole := d.defrag.add(f.TS, p.frag.key, p.frag.offset, p.frag.more, p.frag.payload)
+			if whole == nil {
+				return res, nil
+			}
+			k := p.frag.key
+			res, err = set.decodeL4(k.proto.LayerType(), whole, k.src, k.dst, p)
+		}
 		if res != decodedTransport {
 			return res, err
 		}
@@ -251,8 +268,7 @@ func (d *decoder) decode(f *Frame, p *packet) (decodeResult, error) {
 // decodeTransport runs the parser for one level of encapsulation.
 func (s *layerSet) decodeTransport(first gopacket.LayerType, data []byte, p *packet) (decodeResult, error) {
 	err := s.parser(first).DecodeLayers(data, &s.decoded)
-	var ip gopacket.LayerType
-	var transport gopacket.LayerType
+	var ip, transport gopacket.LayerType
 	for _, t := range s.decoded {
 		switch t {
 		case layers.LayerTypeIPv4, layers.LayerTypeIPv6:
@@ -270,17 +286,21 @@ func (s *layerSet) decodeTransport(first gopacket.LayerType, data []byte, p *pac
 	var src, dst netip.Addr
 	switch ip {
 	case layers.LayerTypeIPv4:
-		if s.ip4.FragOffset != 0 {
-			return decodedFragment, nil
-		}
 		src = netip.AddrFrom4([4]byte(s.ip4.SrcIP.To4()))
 		dst = netip.AddrFrom4([4]byte(s.ip4.DstIP.To4()))
-	case layers.LayerTypeIPv6:
-		if ipv6LaterFragment(&s.ip6) {
+		if s.ip4.Flags&layers.IPv4MoreFragments != 0 || s.ip4.FragOffset != 0 {
+			f := &p.frag
+			f.key = fragKey{src: src, dst: dst, id: uint32(s.ip4.Id), proto: s.ip4.Protocol}
+			f.offset, f.more, f.payload = int(s.ip4.FragOffset)*8, s.ip4.Flags&layers.IPv4MoreFragments != 0, s.ip4.Payload
 			return decodedFragment, nil
 		}
+	case layers.LayerTypeIPv6:
 		src = netip.AddrFrom16([16]byte(s.ip6.SrcIP.To16()))
 		dst = netip.AddrFrom16([16]byte(s.ip6.DstIP.To16()))
+		if ipv6Fragment(&s.ip6, p) {
+			p.frag.key.src, p.frag.key.dst = src, dst
+			return decodedFragment, nil
+		}
 	}
 	if transport == 0 {
 		if err != nil {
@@ -289,19 +309,35 @@ func (s *layerSet) decodeTransport(first gopacket.LayerType, data []byte, p *pac
 		return decodedOther, nil
 	}
 	if err != nil {
-		// The transport header decoded; an error after it (there are no
-		// layers after it in our parsers) cannot happen, but be safe.
 		return decodedError, err
 	}
-	switch transport {
+	s.transport(transport, src, dst, p)
+	return decodedTransport, nil
+}
+
+// decodeL4 decodes a reassembled datagram's transport header and payload.
+func (s *layerSet) decodeL4(first gopacket.LayerType, data []byte, src, dst netip.Addr, p *packet) (decodeResult, error) {
+	if first != layers.LayerTypeTCP && first != layers.LayerTypeUDP {
+		return decodedOther, nil
+	}
+	if err := s.parser(first).DecodeLayers(data, &s.decoded); err != nil || len(s.decoded) == 0 {
+		return decodedError, err
+	}
+	s.transport(first, src, dst, p)
+	return decodedTransport, nil
+}
+
+// transport copies the decoded TCP or UDP header into p.
+func (s *layerSet) transport(t gopacket.LayerType, src, dst netip.Addr, p *packet) {
+	switch t {
 	case layers.LayerTypeTCP:
-		t := &s.tcp
+		h := &s.tcp
 		p.proto = layers.IPProtocolTCP
-		p.src = netip.AddrPortFrom(src, uint16(t.SrcPort))
-		p.dst = netip.AddrPortFrom(dst, uint16(t.DstPort))
-		p.seq, p.ack, p.window = t.Seq, t.Ack, t.Window
-		p.flags = tcpFlags(t)
-		p.payload = t.Payload
+		p.src = netip.AddrPortFrom(src, uint16(h.SrcPort))
+		p.dst = netip.AddrPortFrom(dst, uint16(h.DstPort))
+		p.seq, p.ack, p.window = h.Seq, h.Ack, h.Window
+		p.flags = tcpFlags(h)
+		p.payload = h.Payload
 	case layers.LayerTypeUDP:
 		u := &s.udp
 		p.proto = layers.IPProtocolUDP
@@ -310,7 +346,6 @@ func (s *layerSet) decodeTransport(first gopacket.LayerType, data []byte, p *pac
 		p.seq, p.ack, p.window, p.flags = 0, 0, 0, 0
 		p.payload = u.Payload
 	}
-	return decodedTransport, nil
 }
 
 func tcpFlags(t *layers.TCP) uint8 {
@@ -336,17 +371,17 @@ func tcpFlags(t *layers.TCP) uint8 {
 	return f
 }
 
-// ipv6LaterFragment walks the extension headers (the skipper in the parser
-// does not say which ones it skipped) and reports whether the packet is a
-// fragment other than the first, whose payload has no transport header.
-func ipv6LaterFragment(ip6 *layers.IPv6) bool {
+// ipv6Fragment walks the extension headers (the skipper in the parser does
+// not say which ones it skipped) and, when one is a Fragment header, fills
+// p.frag with what follows it.
+func ipv6Fragment(ip6 *layers.IPv6, p *packet) bool {
 	next := ip6.NextHeader
+	b := ip6.Payload
 	if ip6.HopByHop != nil {
 		next = ip6.HopByHop.NextHeader
-	}
-	b := ip6.Payload
-	if ip6.HopByHop != nil && len(ip6.HopByHop.Contents) <= len(b) {
-		b = b[len(ip6.HopByHop.Contents):]
+		if len(ip6.HopByHop.Contents) <= len(b) {
+			b = b[len(ip6.HopByHop.Contents):]
+		}
 	}
 	for range 8 {
 		switch next {
@@ -354,7 +389,11 @@ func ipv6LaterFragment(ip6 *layers.IPv6) bool {
 			if len(b) < 8 {
 				return false
 			}
-			return binary.BigEndian.Uint16(b[2:4])&^7 != 0
+			f := &p.frag
+			off := binary.BigEndian.Uint16(b[2:4])
+			f.key = fragKey{id: binary.BigEndian.Uint32(b[4:8]), proto: layers.IPProtocol(b[0])}
+			f.offset, f.more, f.payload = int(off&^7), off&1 != 0, b[8:]
+			return true
 		case layers.IPProtocolIPv6Routing, layers.IPProtocolIPv6Destination, layers.IPProtocolIPv6HopByHop:
 			if len(b) < 8 {
 				return false

@@ -3,6 +3,7 @@ package capture
 import (
 	"errors"
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/gopacket/gopacket"
@@ -137,4 +138,98 @@ func TestSnapLength(t *testing.T) {
 	if f.Bytes()[0] != 1000 {
 		t.Errorf("client bytes = %d, want 1000 (the wire length, not the captured part)", f.Bytes()[0])
 	}
+}
+
+// fragments splits an IP packet's payload into fragments of size bytes
+// (a multiple of 8) and returns each as a whole IP packet.
+func fragments(t *testing.T, src, dst netip.Addr, proto layers.IPProtocol, payload []byte, size int) [][]byte {
+	t.Helper()
+	var out [][]byte
+	for off := 0; off < len(payload); off += size {
+		end := min(off+size, len(payload))
+		more := end < len(payload)
+		buf := gopacket.NewSerializeBuffer()
+		var err error
+		if src.Is4() {
+			ip := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: proto, Id: 0x4242, FragOffset: uint16(off / 8), SrcIP: src.AsSlice(), DstIP: dst.AsSlice()}
+			if more {
+				ip.Flags = layers.IPv4MoreFragments
+			}
+			err = gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ip, gopacket.Payload(payload[off:end]))
+		} else {
+			ip := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolIPv6Fragment, SrcIP: src.AsSlice(), DstIP: dst.AsSlice()}
+			hdr := []byte{byte(proto), 0, 0, 0, 0, 0, 0x42, 0x42}
+			v := uint16(off)
+			if more {
+				v |= 1
+			}
+			hdr[2], hdr[3] = byte(v>>8), byte(v)
+			err = gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true}, ip, gopacket.Payload(append(hdr, payload[off:end]...)))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, slices.Clone(buf.Bytes()))
+	}
+	return out
+}
+
+// A large DNS answer (DNSSEC, EDNS 4096) arrives in IP fragments, in any
+// order: the answer must still be read, as tshark does.
+func TestFragmentedDNSAnswer(t *testing.T) {
+	var answers [][3]string
+	for i := range 120 {
+		answers = append(answers, [3]string{"big.example", "A", netip.AddrFrom4([4]byte{192, 0, 2, byte(i + 1)}).String()})
+	}
+	for _, v6 := range []bool{false, true} {
+		name := "IPv4"
+		if v6 {
+			name = "IPv6"
+		}
+		t.Run(name, func(t *testing.T) {
+			_, resp := dnsPair(t, 77, "big.example", 1, answers...)
+			server, host := netip.MustParseAddr("10.0.0.2"), netip.MustParseAddr("10.0.1.25")
+			if v6 {
+				server, host = netip.MustParseAddr("fd00:ec2::253"), netip.MustParseAddr("fd00:10:0:1::25")
+			}
+			// The UDP datagram (header + DNS) is what gets fragmented.
+			udp := ipPacket(t, server, host, &layers.UDP{SrcPort: 53, DstPort: 40000}, resp)
+			hdr := 20
+			if v6 {
+				hdr = 40
+			}
+			frags := fragments(t, server, host, layers.IPProtocolUDP, udp[hdr:], 512)
+			if len(frags) < 3 {
+				t.Fatalf("only %d fragments", len(frags))
+			}
+			b := newBuilder(t, layers.LinkTypeEthernet)
+			// Last first, then the rest, one of them twice.
+			b.frame(frags[len(frags)-1])
+			for _, f := range frags[:len(frags)-1] {
+				b.frame(f)
+			}
+			b.frame(frags[1])
+			r := b.analyze(Options{})
+			if len(r.DNS) != 1 || len(r.DNS[0].Answers) != 120 || r.DNS[0].Incomplete {
+				t.Fatalf("DNS %+v: want one complete response with 120 answers", r.DNS)
+			}
+		})
+	}
+	t.Run("overlapping fragments are dropped", func(t *testing.T) {
+		_, resp := dnsPair(t, 78, "big.example", 1, answers...)
+		server, host := netip.MustParseAddr("10.0.0.2"), netip.MustParseAddr("10.0.1.25")
+		udp := ipPacket(t, server, host, &layers.UDP{SrcPort: 53, DstPort: 40000}, resp)
+		a := fragments(t, server, host, layers.IPProtocolUDP, udp[20:], 512)
+		c := fragments(t, server, host, layers.IPProtocolUDP, udp[20:], 256)
+		b := newBuilder(t, layers.LinkTypeEthernet)
+		b.frame(a[0])
+		b.frame(c[1]) // bytes 256-511, inside a[0]: an overlap, not a repeat
+		for _, f := range a[1:] {
+			b.frame(f)
+		}
+		r := b.analyze(Options{})
+		if len(r.DNS) != 0 {
+			t.Errorf("reassembled across an overlap: %+v", r.DNS)
+		}
+	})
 }
