@@ -18,7 +18,7 @@ const (
 
 // dnsPair builds a query and its response; the answer chain is given as
 // (owner, type, data) triples.
-func dnsPair(t *testing.T, id uint16, qname string, qtype uint16, answers ...[3]string) (q, r []byte) {
+func dnsPair(t testing.TB, id uint16, qname string, qtype uint16, answers ...[3]string) (q, r []byte) {
 	t.Helper()
 	m := new(dns.Msg)
 	m.SetQuestion(dns.Fqdn(qname), qtype)
@@ -158,4 +158,10 @@ func TestDNSOverTCP(t *testing.T) {
 	if len(res.Flows) != 1 || res.Flows[0].ConnState() != "SF" {
 		t.Errorf("the DNS connection is a flow too: got %d flows", len(res.Flows))
 	}
+}
+
+func dnsPairF(f *testing.F) (q, r []byte) {
+	return dnsPair(f, 3, "s3.ap-south-1.amazonaws.com", dns.TypeA,
+		[3]string{"s3.ap-south-1.amazonaws.com", "CNAME", "s3-r-w.ap-south-1.amazonaws.com"},
+		[3]string{"s3-r-w.ap-south-1.amazonaws.com", "A", "10.0.2.50"})
 }

@@ -65,11 +65,7 @@ func helloFor(t testing.TB, name string) []byte {
 
 // lookup writes a DNS query from the host to the resolver and its answer.
 func lookup(b *frameBuilder, port uint16, qname string, qtype uint16, answers ...[3]string) {
-	t, ok := b.t.(*testing.T)
-	if !ok {
-		b.t.Fatal("lookup needs a *testing.T")
-	}
-	q, r := dnsPair(t, port, qname, qtype, answers...)
+	q, r := dnsPair(b.t, port, qname, qtype, answers...)
 	host, resolver := netip.MustParseAddr(scHost), netip.MustParseAddrPort(scResolver)
 	if qtype == dns.TypeAAAA && len(answers) > 0 && answers[len(answers)-1][1] == "AAAA" && b.v6 {
 		host, resolver = netip.MustParseAddr(scHost6), netip.MustParseAddrPort("[fd00:ec2::253]:53")
@@ -207,7 +203,7 @@ func scenarios() []scenario {
 		{file: "dns-tcp.pcap", link: layers.LinkTypeEthernet, dns: 2,
 			about: "a truncated UDP answer (TC) retried over TCP, then TLS to the endpoint",
 			build: func(b *frameBuilder) {
-				t := b.t.(*testing.T)
+				t := b.t
 				q, r := dnsPair(t, 7, scRegional, dns.TypeA, [3]string{scRegional, "A", scEndpoint})
 				m := new(dns.Msg)
 				if err := m.Unpack(r); err != nil {
