@@ -222,6 +222,20 @@ func scenarios() []scenario {
 				tlsSession(b, scHost+":43610", scEndpoint+":443", scRegional)
 			},
 			flows: []wantFlow{{scHost + ":40011", scResolver, "SF", "", nil}, {scHost + ":43610", scEndpoint + ":443", "SF", scRegional, []string{scRegional}}}},
+		{file: "region-mismatch.pcap", link: layers.LinkTypeEthernet, dns: 1,
+			about: "a client configured for us-east-1 whose S3 name was answered with an ap-south-1 address",
+			build: func(b *frameBuilder) {
+				name := "my-bucket.s3.us-east-1.amazonaws.com"
+				lookup(b, 40012, name, dns.TypeA, [3]string{name, "A", scPublicS3})
+				tlsSession(b, scHost+":43620", scPublicS3+":443", name)
+			},
+			flows: []wantFlow{{scHost + ":43620", scPublicS3 + ":443", "SF", "my-bucket.s3.us-east-1.amazonaws.com", []string{"my-bucket.s3.us-east-1.amazonaws.com"}}}},
+		{file: "private-unknown.pcap", link: layers.LinkTypeEthernet, dns: 0,
+			about: "TLS for an S3 name to a private address no DNS answer or flag explains (a proxy? an undeclared endpoint?)",
+			build: func(b *frameBuilder) {
+				tlsSession(b, scHost+":43630", "10.0.9.9:443", scBucket)
+			},
+			flows: []wantFlow{{scHost + ":43630", "10.0.9.9:443", "SF", scBucket, nil}}},
 		linkVariant("link-sll.pcap", "Linux cooked capture v1 (LINUX_SLL)", layers.LinkTypeLinuxSLL, nop),
 		linkVariant("link-sll2.pcap", "tcpdump -i any: LINUX_SLL2 (276)", layers.LinkTypeLinuxSLL2, nop),
 		linkVariant("link-raw.pcap", "raw IP (LINKTYPE_RAW 101)", layers.LinkTypeRaw, nop),
