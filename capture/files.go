@@ -63,7 +63,7 @@ func ReadFiles(ctx context.Context, a *Analyzer, files []File) ([]Input, []FileI
 	hashes := make([]*fileHash, len(files))
 	for i, f := range files {
 		inputs[i].Name = f.Name
-		hashes[i] = &fileHash{h: sha256.New(), r: f.R}
+		hashes[i] = newFileHash(f.R)
 		s := &source{in: &inputs[i], hash: hashes[i]}
 		srcs[i] = s
 		r, err := NewFileReader(f.Name, s.hash)
@@ -139,27 +139,56 @@ func ReadFiles(ctx context.Context, a *Analyzer, files []File) ([]Input, []FileI
 		}
 		// Hash the whole file, also the part after any damage, so the
 		// report names exactly the evidence it was given.
-		h := hashes[i]
-		_, _ = io.Copy(io.Discard, h)
-		inputs[i].SHA256 = hex.EncodeToString(h.h.Sum(nil))
-		inputs[i].Size = h.n
+		inputs[i].SHA256 = hashes[i].sum()
+		inputs[i].Size = hashes[i].n
 	}
 	return inputs, ifaces
 }
 
-// fileHash hashes and counts every byte read through it.
+// fileHash counts every byte read through it and hashes it with SHA-256 in
+// a goroutine of its own, so that hashing the evidence (the slowest part of
+// reading a file) runs beside the analysis instead of before it.
 type fileHash struct {
-	h interface {
-		io.Writer
-		Sum([]byte) []byte
+	r    io.Reader
+	n    int64
+	work chan []byte
+	free chan []byte
+	done chan []byte // the digest, once work is closed and drained
+}
+
+// hashBuffers bounds the chunks in flight between the reader and the
+// hashing goroutine.
+const hashBuffers = 4
+
+func newFileHash(r io.Reader) *fileHash {
+	f := &fileHash{r: r, work: make(chan []byte, hashBuffers), free: make(chan []byte, hashBuffers), done: make(chan []byte, 1)}
+	go func() {
+		h := sha256.New()
+		for b := range f.work {
+			h.Write(b)
+			f.free <- b
+		}
+		f.done <- h.Sum(nil)
+	}()
+	for range hashBuffers {
+		f.free <- nil
 	}
-	r io.Reader
-	n int64
+	return f
 }
 
 func (f *fileHash) Read(p []byte) (int, error) {
 	n, err := f.r.Read(p)
-	f.h.Write(p[:n])
-	f.n += int64(n)
+	if n > 0 {
+		b := <-f.free
+		f.work <- append(b[:0], p[:n]...)
+		f.n += int64(n)
+	}
 	return n, err
+}
+
+// sum reads what is left of the file and returns its digest.
+func (f *fileHash) sum() string {
+	_, _ = io.Copy(io.Discard, f)
+	close(f.work)
+	return hex.EncodeToString(<-f.done)
 }
