@@ -394,20 +394,14 @@ func ipv6Fragment(ip6 *layers.IPv6, p *packet) bool {
 			f.key = fragKey{id: binary.BigEndian.Uint32(b[4:8]), proto: layers.IPProtocol(b[0])}
 			f.offset, f.more, f.payload = int(off&^7), off&1 != 0, b[8:]
 			return true
-		case layers.IPProtocolIPv6Routing, layers.IPProtocolIPv6Destination, layers.IPProtocolIPv6HopByHop:
+		case layers.IPProtocolIPv6Routing, layers.IPProtocolIPv6Destination, layers.IPProtocolIPv6HopByHop, layers.IPProtocolAH:
 			if len(b) < 8 {
 				return false
 			}
-			n := int(b[1])*8 + 8
-			if n > len(b) {
-				return false
+			n := int(b[1])*8 + 8 // in 8-byte units, not counting the first 8
+			if next == layers.IPProtocolAH {
+				n = int(b[1])*4 + 8 // AH counts 4-byte units, minus 2
 			}
-			next, b = layers.IPProtocol(b[0]), b[n:]
-		case layers.IPProtocolAH:
-			if len(b) < 8 {
-				return false
-			}
-			n := int(b[1])*4 + 8
 			if n > len(b) {
 				return false
 			}
