@@ -30,11 +30,10 @@ const maxRangesFile = 64 << 20
 // A cached copy that cannot be read or parsed is passed over, with a
 // warning, for the embedded snapshot; no cache at all is not worth one.
 func Current() (r *Ranges, warning string) {
-	path, err := CachePath()
-	if err != nil {
-		return Embedded(), ""
+	if _, err := CachePath(); err != nil {
+		return Embedded(), "" // no home directory, so no cache either
 	}
-	cached, err := readCache(path)
+	cached, err := Cached()
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return Embedded(), ""
@@ -47,7 +46,13 @@ func Current() (r *Ranges, warning string) {
 	return Embedded(), ""
 }
 
-func readCache(path string) (*Ranges, error) {
+// Cached returns the ip-ranges.json that `ranges update` left in the
+// cache (CachePath). When there is none, the error wraps fs.ErrNotExist.
+func Cached() (*Ranges, error) {
+	path, err := CachePath()
+	if err != nil {
+		return nil, err
+	}
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, err
