@@ -178,7 +178,11 @@ func BuildResolve(ev ResolveEvidence, cfg Config) *ResolveReport {
 			failed = append(failed, q)
 		}
 	}
-	if len(failed) > 0 {
+	switch {
+	case len(failed) == len(all) && len(all) > 0:
+		r.Verdict = Error
+		r.Reason = fmt.Sprintf("none of the %d queries got an answer (%s %s: %s)", len(all), failed[0].Name, failed[0].QType, *failed[0].Error)
+	case len(failed) > 0:
 		r.PartialVerdict = r.Verdict
 		r.Reason = fmt.Sprintf("%d of %d queries got no answer (%s %s: %s); the answers that came say %s: %s",
 			len(failed), len(all), failed[0].Name, failed[0].QType, *failed[0].Error, r.Verdict, r.Reason)

@@ -78,7 +78,8 @@ func writeQuery(ew *errWriter, q Query) {
 		how += ", truncated over UDP so asked again over TCP"
 	}
 	if q.FollowUps > 0 {
-		how += fmt.Sprintf(", %d follow-up %s", q.FollowUps, map[bool]string{true: "query", false: "queries"}[q.FollowUps == 1])
+		how += fmt.Sprintf(", %d follow-up queries", q.FollowUps)
+		how = strings.Replace(how, " 1 follow-up queries", " 1 follow-up query", 1)
 	}
 	switch q.Status {
 	case "answer":
@@ -87,14 +88,18 @@ func writeQuery(ew *errWriter, q Query) {
 		ew.printf("  %-4s  NOERROR, no %s record (NODATA) %s\n", q.QType, q.QType, how)
 	case "nxdomain":
 		ew.printf("  %-4s  NXDOMAIN: the name does not exist (%s)\n", q.QType, how)
+	case "servfail":
+		ew.printf("  %-4s  SERVFAIL from %s: the resolver could not resolve the name\n", q.QType, via)
+	case "refused":
+		ew.printf("  %-4s  REFUSED from %s: the resolver will not answer this client or this name\n", q.QType, via)
 	case "timeout":
 		ew.printf("  %-4s  NO REPLY: %s\n", q.QType, clean(*q.Error))
 	default:
-		msg := strings.ToUpper(q.Status)
+		msg := "no detail"
 		if q.Error != nil {
 			msg = clean(*q.Error)
 		}
-		ew.printf("  %-4s  %s: %s\n", q.QType, strings.ToUpper(q.Status), msg)
+		ew.printf("  %-4s  ERROR: %s\n", q.QType, msg)
 	}
 	if len(q.Chain) > 1 {
 		parts := make([]string, len(q.Chain))

@@ -309,7 +309,11 @@ func (c *Client) exchange(ctx context.Context, server netip.AddrPort, name strin
 	}
 	var ne net.Error
 	if errors.As(last, &ne) && ne.Timeout() {
-		return nil, fmt.Errorf("dns: resolver %s: %w in %d tries of %v", server, ErrTimeout, c.tries(), c.timeout())
+		tries := "1 try"
+		if c.tries() > 1 {
+			tries = fmt.Sprintf("%d tries", c.tries())
+		}
+		return nil, fmt.Errorf("dns: resolver %s: %w in %s of %v", server, ErrTimeout, tries, c.timeout())
 	}
 	return nil, fmt.Errorf("dns: resolver %s: %w", server, last)
 }

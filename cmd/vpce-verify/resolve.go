@@ -37,8 +37,12 @@ Examples:
   vpce-verify resolve --resolver 10.0.0.2 --compare-resolver 1.1.1.1 s3.ap-south-1.amazonaws.com
 `
 
-// systemdResolvConf is where systemd-resolved lists the servers it forwards to.
-const systemdResolvConf = "/run/systemd/resolve/resolv.conf"
+// Where the host's resolvers are listed; variables so that tests can make
+// sure no query leaves loopback.
+var (
+	hostResolvConf    = "/etc/resolv.conf"
+	systemdResolvConf = "/run/systemd/resolve/resolv.conf" // systemd-resolved's upstream servers
+)
 
 func cmdResolve(e *env, args []string) int {
 	fs := pflag.NewFlagSet("resolve", pflag.ContinueOnError)
@@ -51,7 +55,7 @@ func cmdResolve(e *env, args []string) int {
 	region := fs.String("region", "", "the bucket's region; alone, resolve s3.REGION.amazonaws.com")
 	timeout := fs.Duration("timeout", 2*time.Second, "how long to wait for each reply")
 	tries := fs.Int("tries", 2, "how many times a query is sent to one resolver before the next is asked")
-	resolvConf := fs.String("resolv-conf", "/etc/resolv.conf", "where the host's resolvers are listed")
+	resolvConf := fs.String("resolv-conf", hostResolvConf, "where the host's resolvers are listed")
 	cf.register(fs)
 	of.register(fs)
 	fs.Lookup("format").Usage = "output format: text or json (schema vpce-verify/resolve/v1)"
