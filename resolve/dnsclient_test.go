@@ -35,7 +35,7 @@ type seenQuery struct {
 	udpSize          uint16 // 0: no EDNS0
 }
 
-func newZone(t *testing.T, records ...string) *zone {
+func newZone(t testing.TB, records ...string) *zone {
 	t.Helper()
 	z := &zone{rrs: map[string][]dns.RR{}, noChase: map[string]bool{}, rcode: map[string]int{}, dropOnce: map[string]bool{}, dropped: map[string]bool{}}
 	for _, s := range records {
@@ -176,7 +176,7 @@ func startBlackHole(t *testing.T) netip.AddrPort {
 // s3Zone holds the answers a host would get: the regional name on the
 // interface endpoint, a bucket name on public S3, CNAME chains, a name too
 // large for UDP, and names that fail in every way.
-func s3Zone(t *testing.T) *zone {
+func s3Zone(t testing.TB) *zone {
 	z := newZone(t,
 		"s3.ap-south-1.amazonaws.com. 60 IN A 10.0.2.50",
 		"s3.ap-south-1.amazonaws.com. 60 IN AAAA fd00:10:0:2::50",
@@ -386,4 +386,55 @@ func TestLookupAll(t *testing.T) {
 			t.Errorf("answer %d: %s %s %s, want %s %s %s", i, got[i].Name, got[i].Type, got[i].Status, w.name, w.qtype, w.status)
 		}
 	}
+}
+
+// FuzzFollow feeds arbitrary replies to the chain walk: whatever a
+// resolver sends, the chain stays bounded and only valid addresses of the
+// type asked come out.
+func FuzzFollow(f *testing.F) {
+	z := s3Zone(f)
+	for _, name := range []string{"chain.example.", "loop1.example.", "many.example.", "inject.example."} {
+		m := new(dns.Msg)
+		m.SetQuestion(name, dns.TypeA)
+		r := new(dns.Msg)
+		r.SetReply(m)
+		for cur := name; cur != ""; {
+			next := ""
+			for _, rr := range z.rrs[cur] {
+				r.Answer = append(r.Answer, rr)
+				if cn, ok := rr.(*dns.CNAME); ok && len(r.Answer) < 10 {
+					next = cn.Target
+				}
+			}
+			cur = next
+		}
+		b, err := r.Pack()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, true)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, v4 bool) {
+		m := new(dns.Msg)
+		if m.Unpack(data) != nil || len(m.Question) == 0 {
+			return
+		}
+		qtype := dns.TypeAAAA
+		if v4 {
+			qtype = dns.TypeA
+		}
+		a := &Answer{Name: strings.TrimSuffix(m.Question[0].Name, "."), Chain: []string{strings.TrimSuffix(m.Question[0].Name, ".")}}
+		end, err := a.follow(m.Answer, qtype)
+		if len(a.Chain) > maxChain+1 {
+			t.Fatalf("chain of %d names", len(a.Chain))
+		}
+		if err == nil && end != a.Chain[len(a.Chain)-1] {
+			t.Fatalf("ended at %q, chain %v", end, a.Chain)
+		}
+		for _, x := range a.Addresses {
+			if !x.Addr.IsValid() || x.Addr.Is4() != v4 {
+				t.Fatalf("address %v for qtype %d", x.Addr, qtype)
+			}
+		}
+	})
 }
