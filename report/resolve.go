@@ -391,6 +391,8 @@ func (b *builder) resolveWarnings(r *ResolveReport, ev ResolveEvidence) {
 	if w := StaleRanges(b.cfg.Ranges, b.cfg.Now); w != "" {
 		b.warnf("%s", w)
 	}
+	inferred := map[string][]string{} // address -> the S3 names that led to it
+	var inferredOrder []string
 	for _, q := range r.Queries {
 		if !strings.Contains(q.Name, ".") {
 			b.warnf("%s has no dot: it was asked as the top-level name %s. (search domains are never applied); give the full name", q.Name, q.Name)
@@ -416,10 +418,21 @@ func (b *builder) resolveWarnings(r *ResolveReport, ev ResolveEvidence) {
 			}
 		}
 		for _, a := range q.Addresses {
-			if a.PathEvidence == "dns-inferred" {
-				b.warnf("%s is taken for an interface endpoint only because the S3 name %s resolved to it; give --endpoint-ip or --endpoints to make it certain", a.Addr, q.Name)
+			if a.PathEvidence == "dns-inferred" && !slices.Contains(inferred[a.Addr], q.Name) {
+				if inferred[a.Addr] == nil {
+					inferredOrder = append(inferredOrder, a.Addr)
+				}
+				inferred[a.Addr] = append(inferred[a.Addr], q.Name)
 			}
 		}
+	}
+	for _, addr := range inferredOrder {
+		names := inferred[addr]
+		what := "the S3 name " + names[0]
+		if len(names) > 1 {
+			what = fmt.Sprintf("the S3 names %s and %d more", names[0], len(names)-1)
+		}
+		b.warnf("%s is taken for an interface endpoint only because %s resolved to it; give --endpoint-ip or --endpoints to make it certain", addr, what)
 	}
 	b.privateDNSWarnings(r)
 	if b.cfg.Inventory != nil {

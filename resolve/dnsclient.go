@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/miekg/dns"
@@ -314,6 +315,10 @@ func (c *Client) exchange(ctx context.Context, server netip.AddrPort, name strin
 			tries = fmt.Sprintf("%d tries", c.tries())
 		}
 		return nil, fmt.Errorf("dns: resolver %s: %w in %s of %v", server, ErrTimeout, tries, c.timeout())
+	}
+	if errors.Is(last, syscall.ECONNREFUSED) {
+		// The port answered with ICMP: the host is there, the server not.
+		return nil, fmt.Errorf("dns: resolver %s: connection refused (no DNS server on that port)", server)
 	}
 	return nil, fmt.Errorf("dns: resolver %s: %w", server, last)
 }

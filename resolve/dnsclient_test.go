@@ -325,6 +325,20 @@ func TestLookupTimeout(t *testing.T) {
 	}
 }
 
+func TestLookupConnectionRefused(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := pc.LocalAddr().(*net.UDPAddr).AddrPort()
+	pc.Close()
+	a := (&Client{Timeout: time.Second, Tries: 1}).Lookup(context.Background(), []Server{{Addr: closed}}, "s3.ap-south-1.amazonaws.com", "A")
+	want := fmt.Sprintf("dns: resolver %s: connection refused (no DNS server on that port)", closed)
+	if a.Status != StatusError || a.Err == nil || a.Err.Error() != want {
+		t.Errorf("status %s, err %v; want %q", a.Status, a.Err, want)
+	}
+}
+
 func TestLookupFailover(t *testing.T) {
 	hole := startBlackHole(t)
 	broken := newZone(t)
