@@ -185,7 +185,7 @@ func (c *Client) lookupAt(ctx context.Context, server netip.AddrPort, a *Answer,
 		}
 		end, err := a.follow(r.Answer, qtype)
 		if err != nil {
-			a.Status, a.Err = StatusError, fmt.Errorf("dns: %s: %w", server, err)
+			a.Status, a.Err = StatusError, fmt.Errorf("dns: resolver %s: %w", server, err)
 			return
 		}
 		switch r.Rcode {
@@ -194,13 +194,13 @@ func (c *Client) lookupAt(ctx context.Context, server netip.AddrPort, a *Answer,
 			a.Status = StatusNXDomain
 			return
 		case dns.RcodeServerFailure:
-			a.Status, a.Err = StatusServFail, fmt.Errorf("dns: %s answered SERVFAIL for %s %s", server, current, a.Type)
+			a.Status, a.Err = StatusServFail, fmt.Errorf("dns: resolver %s answered SERVFAIL for %s %s", server, current, a.Type)
 			return
 		case dns.RcodeRefused:
-			a.Status, a.Err = StatusRefused, fmt.Errorf("dns: %s answered REFUSED for %s %s", server, current, a.Type)
+			a.Status, a.Err = StatusRefused, fmt.Errorf("dns: resolver %s answered REFUSED for %s %s", server, current, a.Type)
 			return
 		default:
-			a.Status, a.Err = StatusError, fmt.Errorf("dns: %s answered %s for %s %s", server, a.RCode, current, a.Type)
+			a.Status, a.Err = StatusError, fmt.Errorf("dns: resolver %s answered %s for %s %s", server, a.RCode, current, a.Type)
 			return
 		}
 		switch {
@@ -211,7 +211,7 @@ func (c *Client) lookupAt(ctx context.Context, server netip.AddrPort, a *Answer,
 			a.Status = StatusNoData
 			return
 		case a.FollowUps == maxFollowUps:
-			a.Status, a.Err = StatusError, fmt.Errorf("dns: %s: the CNAME chain of %s still had no %s record after %d follow-up queries", server, a.Name, a.Type, maxFollowUps)
+			a.Status, a.Err = StatusError, fmt.Errorf("dns: resolver %s: the CNAME chain of %s still had no %s record after %d follow-up queries", server, a.Name, a.Type, maxFollowUps)
 			return
 		}
 		// The reply ended its chain at a name without the records
@@ -300,7 +300,7 @@ func (c *Client) exchange(ctx context.Context, server netip.AddrPort, name strin
 			continue
 		}
 		if len(r.Question) > 0 && (r.Question[0].Qtype != qtype || !strings.EqualFold(r.Question[0].Name, m.Question[0].Name)) {
-			return nil, fmt.Errorf("dns: %s replied about %s %s to a question about %s %s",
+			return nil, fmt.Errorf("dns: resolver %s replied about %s %s to a question about %s %s",
 				server, r.Question[0].Name, dns.TypeToString[r.Question[0].Qtype], name, a.Type)
 		}
 		return r, nil

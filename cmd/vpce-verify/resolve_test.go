@@ -143,6 +143,7 @@ func privateZone(t *testing.T) *dnsZone {
 		"s3-r-w.ap-south-1.amazonaws.com. 5 IN A 52.219.64.10",
 		"s3.amazonaws.com. 5 IN A 52.216.8.10",
 		"www.example.com. 60 IN A 93.184.215.14",
+		"gw-bucket.s3.ap-south-1.amazonaws.com. 5 IN A 52.219.62.20",
 		"bucket."+vpceBase+". 60 IN A 10.0.2.50",
 		"accesspoint."+vpceBase+". 60 IN A 10.0.2.50",
 		"control."+vpceBase+". 60 IN A 10.0.2.50",
@@ -300,7 +301,13 @@ func TestResolveVerdicts(t *testing.T) {
 		{"not an S3 name", []string{"--resolver", private, "www.example.com"}, 3, "inconclusive",
 			map[string][]string{"www.example.com A": {"93.184.215.14 public-non-aws"}}, "none of the 1 names asked is an S3 name", nil},
 		{"SERVFAIL is an error", []string{"--resolver", private, "s3.ap-south-1.amazonaws.com", "broken.s3.ap-south-1.amazonaws.com"}, 2, "error", nil,
-			"2 of 4 queries got no answer (broken.s3.ap-south-1.amazonaws.com A: dns: " + private + " answered SERVFAIL", nil},
+			"2 of 4 queries got no answer (broken.s3.ap-south-1.amazonaws.com A: dns: resolver " + private + " answered SERVFAIL", nil},
+		{"gateway route, default policy", []string{"--resolver", private, "--endpoints", td(t, "aws", "gateway-routes.json"), "--endpoints", td(t, "aws", "s3-prefix-list.json"), "gw-bucket.s3.ap-south-1.amazonaws.com"}, 1, "fail",
+			map[string][]string{"gw-bucket.s3.ap-south-1.amazonaws.com A": {"52.219.62.20 gateway-endpoint"}}, "1 of 1 addresses of S3 names are public", nil},
+		{"gateway route, --require private", []string{"--require", "private", "--resolver", private, "--endpoints", td(t, "aws", "gateway-routes.json"), "--endpoints", td(t, "aws", "s3-prefix-list.json"), "gw-bucket.s3.ap-south-1.amazonaws.com"}, 0, "pass",
+			map[string][]string{"gw-bucket.s3.ap-south-1.amazonaws.com A": {"52.219.62.20 gateway-endpoint"}}, "0 interface endpoint, 1 public S3 reached through the gateway endpoint", nil},
+		{"public S3 is never a gateway endpoint without routes", []string{"--require", "private", "--resolver", private, "gw-bucket.s3.ap-south-1.amazonaws.com"}, 1, "fail",
+			map[string][]string{"gw-bucket.s3.ap-south-1.amazonaws.com A": {"52.219.62.20 public-aws"}}, "", nil},
 		{"private DNS for the whole VPC, yet public answers", []string{"--resolver", public, "--endpoints", td(t, "aws", "endpoint-interface.json"), "s3.ap-south-1.amazonaws.com"}, 1, "fail", nil, "",
 			[]string{"s3.ap-south-1.amazonaws.com resolves to public addresses through " + public + " although the interface endpoint vpce-0a1b2c3d4e5f67890 has private DNS for the whole VPC"}},
 		{"private DNS only for inbound resolver endpoints", []string{"--resolver", public, "--endpoints", filepath.Join(testenv.RepoRoot(t), "resolve", "testdata", "aws", "vpc-endpoints.json"), "s3.ap-south-1.amazonaws.com"}, 1, "fail", nil, "",
@@ -572,7 +579,7 @@ func TestResolveDnsmasq(t *testing.T) {
 	res = runCmd(t, nil, append([]string{"resolve", "--format", "json", "nosuch.s3.ap-south-1.amazonaws.com"}, ep...)...)
 	r = decodeResolve(t, res)
 	if q := r.find(t, "nosuch.s3.ap-south-1.amazonaws.com", "A"); res.code != exitError || r.Verdict != "error" || q.Status != "refused" ||
-		!strings.Contains(res.stderr, "dns: "+server+" answered REFUSED for nosuch.s3.ap-south-1.amazonaws.com A") {
+		!strings.Contains(res.stderr, "dns: resolver "+server+" answered REFUSED for nosuch.s3.ap-south-1.amazonaws.com A") {
 		t.Errorf("unknown name: exit %d, verdict %s, status %s; stderr %s", res.code, r.Verdict, q.Status, res.stderr)
 	}
 }
