@@ -102,6 +102,13 @@ func TestResolveReportVerdicts(t *testing.T) {
 	}
 }
 
+func TestResolveReportSingleLabel(t *testing.T) {
+	r := buildResolve(ResolveEvidence{Answers: []*resolve.Answer{answer("10.0.0.2:53", "my-bucket", "A", resolve.StatusNXDomain)}})
+	if w := strings.Join(r.Warnings, "\n"); !strings.Contains(w, "my-bucket has no dot: it was asked as the top-level name my-bucket. (search domains are never applied)") {
+		t.Errorf("warnings %q", w)
+	}
+}
+
 func TestResolveReportDifferences(t *testing.T) {
 	const p, c = "10.0.0.2:53", "1.1.1.1:53"
 	name := "s3.ap-south-1.amazonaws.com"
