@@ -51,6 +51,27 @@ type Config struct {
 // says so: AWS adds ranges every week.
 const maxRangesAge = 30 * 24 * time.Hour
 
+func ipRanges(r *resolve.Ranges, now time.Time) IPRanges {
+	return IPRanges{
+		SyncToken:  r.SyncToken,
+		CreateDate: r.CreateDate.Format(resolve.CreateDateLayout),
+		Source:     r.Source,
+		SHA256:     r.SHA256,
+		AgeDays:    int(now.Sub(r.CreateDate).Hours() / 24),
+	}
+}
+
+// StaleRanges returns the warning every command gives when the
+// ip-ranges.json in use is more than 30 days old at now, or "".
+func StaleRanges(r *resolve.Ranges, now time.Time) string {
+	age := now.Sub(r.CreateDate)
+	if age <= maxRangesAge {
+		return ""
+	}
+	return fmt.Sprintf("the ip-ranges.json in use (%s, created %s) is %d days old: addresses AWS added since may show as public-non-aws; run vpce-verify ranges update",
+		r.Source, r.CreateDate.Format("2006-01-02"), int(age.Hours()/24))
+}
+
 // Build joins the evidence with the classification into a Report.
 func Build(ev Evidence, cfg Config) *Report {
 	if cfg.Policy == "" {
@@ -68,13 +89,7 @@ func Build(ev Evidence, cfg Config) *Report {
 		Flows:       []Flow{},
 		Warnings:    []string{},
 	}
-	r.IPRanges = IPRanges{
-		SyncToken:  cfg.Ranges.SyncToken,
-		CreateDate: cfg.Ranges.CreateDate.Format(resolve.CreateDateLayout),
-		Source:     cfg.Ranges.Source,
-		SHA256:     cfg.Ranges.SHA256,
-		AgeDays:    int(cfg.Now.Sub(cfg.Ranges.CreateDate).Hours() / 24),
-	}
+	r.IPRanges = ipRanges(cfg.Ranges, cfg.Now)
 	b := &builder{cfg: cfg, r: r}
 	for _, in := range ev.Inputs {
 		r.Inputs = append(r.Inputs, input(in))
@@ -477,9 +492,8 @@ func byteCount(n uint64) string {
 
 func (b *builder) warnings(ev Evidence) {
 	cfg, r := b.cfg, b.r
-	if age := cfg.Now.Sub(cfg.Ranges.CreateDate); age > maxRangesAge {
-		b.warnf("the ip-ranges.json in use (%s, created %s) is %d days old: addresses AWS added since may show as public-non-aws; run vpce-verify ranges update",
-			cfg.Ranges.Source, cfg.Ranges.CreateDate.Format("2006-01-02"), int(age.Hours()/24))
+	if w := StaleRanges(cfg.Ranges, cfg.Now); w != "" {
+		b.warnf("%s", w)
 	}
 	if n := r.Summary.TruncatedPackets; n > 0 {
 		b.warnf("%d packets were cut by the snap length: SNI or DNS answers may be missing, so the verdict rests on addresses; capture with -s 0", n)

@@ -87,6 +87,7 @@ func cmdAnalyze(e *env, args []string) int {
 		Policy:     cl.policy,
 		Now:        now(),
 		Version:    toolVersion(),
+		Warnings:   cl.warnings,
 	})
 	for _, in := range inputs {
 		if in.Err != nil {

@@ -37,6 +37,8 @@ type classification struct {
 	ranges     *resolve.Ranges
 	inventory  *resolve.Inventory
 	policy     string
+	vpcCIDRs   []netip.Prefix
+	warnings   []string // for the report: an unusable ip-ranges cache
 }
 
 func (c *classifyFlags) load() (*classification, error) {
@@ -75,27 +77,37 @@ func (c *classifyFlags) load() (*classification, error) {
 			inv.Merge(one)
 		}
 	}
-	ranges, err := loadRanges(c.ipRanges)
+	ranges, warning, err := loadRanges(c.ipRanges)
 	if err != nil {
 		return nil, err
 	}
-	return &classification{
+	cl := &classification{
 		classifier: resolve.NewClassifier(ranges, inv, ips, cidrs),
 		ranges:     ranges,
 		inventory:  inv,
 		policy:     c.require,
-	}, nil
+		vpcCIDRs:   cidrs,
+	}
+	if warning != "" {
+		cl.warnings = append(cl.warnings, warning)
+	}
+	return cl, nil
 }
 
-func loadRanges(file string) (*resolve.Ranges, error) {
+// loadRanges reads the ip-ranges.json named by --ip-ranges, or else takes
+// the newest of the cached (ranges update) and the embedded snapshot; a
+// cache that cannot be used comes back as a warning.
+func loadRanges(file string) (*resolve.Ranges, string, error) {
 	if file == "" {
-		return resolve.Embedded(), nil
+		r, warning := resolve.Current()
+		return r, warning, nil
 	}
 	data, err := os.ReadFile(file)
 	if err != nil {
-		return nil, fmt.Errorf("--ip-ranges: %w", err)
+		return nil, "", fmt.Errorf("--ip-ranges: %w", err)
 	}
-	return resolve.ParseRanges(data, file)
+	r, err := resolve.ParseRanges(data, file)
+	return r, "", err
 }
 
 // outputFlags choose the rendering and where it goes.
@@ -117,7 +129,10 @@ func (o *outputFlags) check() error {
 }
 
 // write renders the report where the flags say.
-func (o *outputFlags) write(e *env, r *report.Report) error {
+func (o *outputFlags) write(e *env, r interface {
+	WriteText(io.Writer) error
+	WriteJSON(io.Writer) error
+}) error {
 	var w io.Writer = e.stdout
 	var f *os.File
 	if o.out != "" {

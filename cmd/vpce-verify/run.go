@@ -50,6 +50,9 @@ type command struct {
 
 var commands = []command{
 	{"analyze", "replay pcap/pcapng captures and give the verdict", cmdAnalyze},
+	{"resolve", "ask DNS for S3 names and say what each address is", cmdResolve},
+	{"classify", "say what addresses are: endpoint, private, public AWS, not AWS", cmdClassify},
+	{"ranges", "the ip-ranges.json in use: info, update, diff", cmdRanges},
 }
 
 const usage = `vpce-verify proves, with packets, whether a host's S3 traffic went through a

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/vpce-verify/vpce-verify/report"
+	"github.com/vpce-verify/vpce-verify/resolve"
+)
+
+const resolveSynopsis = `Usage: vpce-verify resolve [flags] NAME...
+
+Asks DNS for the A and AAAA records of each name, in parallel, follows CNAME
+chains, and says what every address is: an interface endpoint, another
+private address, a public AWS address (service, region, prefix) or not AWS.
+A NAME may also be an interface endpoint's DNS entry
+(*.vpce-ID-SUFFIX.s3.REGION.vpce.amazonaws.com: its bucket., accesspoint.
+and control. names) or, with --endpoints, its ID (vpce-...). Names are asked
+as given: search domains are never applied.
+
+Resolvers: those of --resolv-conf (with systemd-resolved, the servers in
+/run/systemd/resolve/resolv.conf are named too), or --resolver and
+--vpc-resolver; each is asked in turn until one answers.
+
+Exit codes: 0 every address of an S3 name is an interface endpoint address,
+1 one is public, 3 no S3 name has an address, 2 error (a resolver did not
+answer; the other answers are still printed).
+
+Examples:
+  vpce-verify resolve s3.ap-south-1.amazonaws.com
+  vpce-verify resolve --vpc-resolver --bucket my-bucket --region ap-south-1
+  vpce-verify resolve --endpoints endpoints.json vpce-0a1b2c3d4e5f67890
+  vpce-verify resolve --resolver 10.0.0.2 --compare-resolver 1.1.1.1 s3.ap-south-1.amazonaws.com
+`
+
+// Where the host's resolvers are listed; variables so that tests can make
+// sure no query leaves loopback.
+var (
+	hostResolvConf    = "/etc/resolv.conf"
+	systemdResolvConf = "/run/systemd/resolve/resolv.conf" // systemd-resolved's upstream servers
+)
+
+func cmdResolve(e *env, args []string) int {
+	fs := pflag.NewFlagSet("resolve", pflag.ContinueOnError)
+	var cf classifyFlags
+	var of outputFlags
+	resolvers := fs.StringArray("resolver", nil, "a DNS server HOST[:PORT] to ask instead of those of resolv.conf (repeatable, asked in order)")
+	vpcResolver := fs.Bool("vpc-resolver", false, "ask the VPC resolver (169.254.169.253, then fd00:ec2::253), after any --resolver")
+	compare := fs.String("compare-resolver", "", "also ask this DNS server HOST[:PORT] and show where its answers differ")
+	bucket := fs.String("bucket", "", "resolve the virtual-hosted and path-style names of this bucket (needs --region)")
+	region := fs.String("region", "", "the bucket's region; alone, resolve s3.REGION.amazonaws.com")
+	timeout := fs.Duration("timeout", 2*time.Second, "how long to wait for each reply")
+	tries := fs.Int("tries", 2, "how many times a query is sent to one resolver before the next is asked")
+	resolvConf := fs.String("resolv-conf", hostResolvConf, "where the host's resolvers are listed")
+	cf.register(fs)
+	of.register(fs)
+	fs.Lookup("format").Usage = "output format: text or json (schema vpce-verify/resolve/v1)"
+	if code, ok := e.parse(fs, args, resolveSynopsis); !ok {
+		return code
+	}
+	if err := of.check(); err != nil {
+		e.errorf("resolve: %v", err)
+		return exitError
+	}
+	if *timeout <= 0 || *tries < 1 {
+		e.errorf("resolve: --timeout and --tries must be positive")
+		return exitError
+	}
+	cl, err := cf.load()
+	if err != nil {
+		e.errorf("%v", err)
+		return exitError
+	}
+
+	args = fs.Args()
+	switch {
+	case *bucket != "" && *region == "":
+		e.errorf("resolve: --bucket needs --region: the names of a bucket depend on its region")
+		return exitError
+	case *region != "":
+		more, err := resolve.BucketNames(*bucket, *region)
+		if err != nil {
+			e.errorf("resolve: %v", err)
+			return exitError
+		}
+		args = append(args, more...)
+	case len(args) == 0:
+		e.errorf("resolve: no name given")
+		e.hintf("vpce-verify resolve s3.ap-south-1.amazonaws.com, or --bucket NAME --region REGION")
+		return exitError
+	}
+	var names []string
+	for _, a := range args {
+		more, err := resolve.Names(a, cl.inventory)
+		if err != nil {
+			e.errorf("resolve: %v", err)
+			return exitError
+		}
+		for _, n := range more {
+			if !slices.ContainsFunc(names, func(x string) bool { return strings.EqualFold(x, n) }) {
+				names = append(names, n)
+			}
+		}
+	}
+
+	warnings := cl.warnings
+	var servers []resolve.Server
+	for _, s := range *resolvers {
+		ap, err := resolve.ParseServer(s)
+		if err != nil {
+			e.errorf("resolve: --resolver %v", err)
+			return exitError
+		}
+		servers = append(servers, resolve.Server{Addr: ap, Source: "--resolver"})
+	}
+	if *vpcResolver {
+		for _, ap := range resolve.VPCResolvers {
+			servers = append(servers, resolve.Server{Addr: ap, Source: "--vpc-resolver"})
+		}
+	}
+	if len(servers) == 0 {
+		var warn []string
+		servers, warn, err = resolve.SystemServers(*resolvConf, systemdResolvConf)
+		if err != nil {
+			e.errorf("%v", err)
+			e.hintf("name a resolver: --resolver 10.0.0.2, or --vpc-resolver on an EC2 host")
+			return exitError
+		}
+		warnings = append(warnings, warn...)
+	}
+	ev := report.ResolveEvidence{Resolvers: servers, VPCCIDRs: cl.vpcCIDRs}
+	client := &resolve.Client{Timeout: *timeout, Tries: *tries}
+	var wg sync.WaitGroup
+	if *compare != "" {
+		ap, err := resolve.ParseServer(*compare)
+		if err != nil {
+			e.errorf("resolve: --compare-resolver %v", err)
+			return exitError
+		}
+		ev.CompareResolver = resolve.Server{Addr: ap, Source: "--compare-resolver"}
+		wg.Go(func() { ev.Compare = client.LookupAll(e.ctx, []resolve.Server{ev.CompareResolver}, names) })
+	}
+	ev.Answers = client.LookupAll(e.ctx, servers, names)
+	wg.Wait()
+
+	r := report.BuildResolve(ev, report.Config{
+		Classifier: cl.classifier,
+		Ranges:     cl.ranges,
+		Inventory:  cl.inventory,
+		Policy:     cl.policy,
+		Now:        now(),
+		Version:    toolVersion(),
+		Warnings:   warnings,
+	})
+	queries := r.Queries
+	if r.Compare != nil {
+		queries = append(slices.Clone(queries), r.Compare.Queries...)
+	}
+	for _, q := range queries {
+		if q.Error != nil && resolve.Status(q.Status).Failed() {
+			e.errorf("%s %s: %s", q.Name, q.QType, *q.Error)
+		}
+	}
+	if err := of.write(e, r); err != nil {
+		e.errorf("%v", err)
+		return exitError
+	}
+	return exitCode(r.Verdict)
+}

@@ -1,0 +1,324 @@
+package resolve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// Status is how a lookup ended, in the words of the JSON report.
+type Status string
+
+// The statuses of a lookup. NXDOMAIN and NODATA are answers (the name, or
+// the record type, does not exist); SERVFAIL, REFUSED, a timeout and other
+// errors mean the resolver did not say.
+const (
+	StatusAnswer   Status = "answer"   // NOERROR with address records
+	StatusNoData   Status = "nodata"   // NOERROR, but no record of the type at the end of the chain
+	StatusNXDomain Status = "nxdomain" // the name at the end of the chain does not exist
+	StatusServFail Status = "servfail" // the resolver could not resolve it
+	StatusRefused  Status = "refused"  // the resolver refused to answer
+	StatusTimeout  Status = "timeout"  // no reply within the time allowed
+	StatusError    Status = "error"    // an unreachable resolver, another rcode, a CNAME loop, a bad reply
+)
+
+// Failed reports whether s means the resolver did not answer the question.
+func (s Status) Failed() bool {
+	return s != StatusAnswer && s != StatusNoData && s != StatusNXDomain
+}
+
+// ErrTimeout is wrapped by the error of a lookup whose resolver never
+// replied.
+var ErrTimeout = errors.New("no reply")
+
+// Address is an address record at the end of a CNAME chain.
+type Address struct {
+	Addr netip.Addr
+	TTL  uint32
+}
+
+// Failure is a server that was asked before the one whose reply an Answer
+// holds, and why it was passed over.
+type Failure struct {
+	Server Server
+	Status Status
+	Err    error
+}
+
+// Answer is the result of asking for one name and one type.
+type Answer struct {
+	Name      string // as asked, without the trailing dot
+	Type      string // "A" or "AAAA"
+	Server    Server // the server whose reply this is: the last one asked
+	Transport string // "udp", or "tcp" when a UDP reply was truncated
+	Truncated bool   // a UDP reply had the TC bit, so the query went again over TCP
+	RCode     string // rcode of the last reply ("NOERROR", "NXDOMAIN", ...); "" when none came
+	Status    Status
+	Err       error         // for statuses other than answer and nodata: what went wrong, naming the server
+	RTT       time.Duration // summed over the exchanges, follow-up queries included
+	// Chain is Name followed by each CNAME target in order; the last name
+	// holds the address records.
+	Chain     []string
+	Addresses []Address
+	// FollowUps counts the queries made because a reply ended its chain
+	// at a name without records of the type.
+	FollowUps int
+	Failed    []Failure // servers asked before Server, that did not answer
+}
+
+// Client asks DNS servers for A and AAAA records the way a careful stub
+// resolver does: recursion desired, EDNS0 with a 1232-byte buffer, UDP
+// first and TCP when the reply is truncated, each server tried Tries times
+// before the next. The zero value is ready to use. Names are always asked
+// as given, fully qualified: search domains are never applied.
+type Client struct {
+	Timeout time.Duration // per try; 2 s when zero
+	Tries   int           // per server; 2 when zero
+	UDPSize uint16        // EDNS0 buffer size; 1232 (the DNS flag day 2020 value) when zero
+}
+
+const (
+	maxChain     = 16 // CNAMEs in one chain
+	maxFollowUps = 8  // queries after the first, for one lookup
+	parallel     = 16 // lookups in flight in LookupAll
+)
+
+func (c *Client) timeout() time.Duration {
+	if c.Timeout > 0 {
+		return c.Timeout
+	}
+	return 2 * time.Second
+}
+
+func (c *Client) tries() int {
+	if c.Tries > 0 {
+		return c.Tries
+	}
+	return 2
+}
+
+func (c *Client) udpSize() uint16 {
+	if c.UDPSize >= dns.MinMsgSize {
+		return c.UDPSize
+	}
+	return 1232
+}
+
+// LookupAll asks for the A and the AAAA records of every name, all in
+// parallel, and returns the answers in the order name by name, A before
+// AAAA.
+func (c *Client) LookupAll(ctx context.Context, servers []Server, names []string) []*Answer {
+	out := make([]*Answer, 2*len(names))
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for i := range out {
+		qtype := "A"
+		if i%2 == 1 {
+			qtype = "AAAA"
+		}
+		wg.Go(func() {
+			sem <- struct{}{}
+			out[i] = c.Lookup(ctx, servers, names[i/2], qtype)
+			<-sem
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// Lookup asks the servers, in order, for the qtype ("A" or "AAAA") records
+// of name, following CNAME chains within a reply and by follow-up queries.
+// The next server is asked only when one does not answer (SERVFAIL,
+// REFUSED, no reply, an error), as the C library's stub resolver does.
+func (c *Client) Lookup(ctx context.Context, servers []Server, name, qtype string) *Answer {
+	name = strings.TrimSuffix(name, ".")
+	a := &Answer{Name: name, Type: qtype}
+	t, ok := dns.StringToType[qtype]
+	if !ok || (t != dns.TypeA && t != dns.TypeAAAA) {
+		a.Status, a.Err = StatusError, fmt.Errorf("dns: query type %q: want A or AAAA", qtype)
+		return a
+	}
+	if _, ok := dns.IsDomainName(name); !ok || name == "" {
+		a.Status, a.Err = StatusError, fmt.Errorf("dns: %q is not a domain name", name)
+		return a
+	}
+	if len(servers) == 0 {
+		a.Status, a.Err = StatusError, errors.New("dns: no server to ask")
+		return a
+	}
+	var failed []Failure
+	for i, s := range servers {
+		*a = Answer{Name: name, Type: qtype, Server: s, Chain: []string{name}}
+		c.lookupAt(ctx, s.Addr, a, t)
+		if !a.Status.Failed() || i == len(servers)-1 || ctx.Err() != nil {
+			break
+		}
+		failed = append(failed, Failure{Server: s, Status: a.Status, Err: a.Err})
+	}
+	a.Failed = failed
+	return a
+}
+
+// lookupAt fills a with what server says.
+func (c *Client) lookupAt(ctx context.Context, server netip.AddrPort, a *Answer, qtype uint16) {
+	current := a.Name
+	for {
+		r, err := c.exchange(ctx, server, current, qtype, a)
+		if err != nil {
+			a.Status, a.Err = StatusError, err
+			if errors.Is(err, ErrTimeout) {
+				a.Status = StatusTimeout
+			}
+			return
+		}
+		a.RCode = dns.RcodeToString[r.Rcode]
+		if a.RCode == "" {
+			a.RCode = fmt.Sprintf("RCODE%d", r.Rcode)
+		}
+		end, err := a.follow(r.Answer, qtype)
+		if err != nil {
+			a.Status, a.Err = StatusError, fmt.Errorf("dns: resolver %s: %w", server, err)
+			return
+		}
+		switch r.Rcode {
+		case dns.RcodeSuccess:
+		case dns.RcodeNameError:
+			a.Status = StatusNXDomain
+			return
+		case dns.RcodeServerFailure:
+			a.Status, a.Err = StatusServFail, fmt.Errorf("dns: resolver %s answered SERVFAIL for %s %s", server, current, a.Type)
+			return
+		case dns.RcodeRefused:
+			a.Status, a.Err = StatusRefused, fmt.Errorf("dns: resolver %s answered REFUSED for %s %s", server, current, a.Type)
+			return
+		default:
+			a.Status, a.Err = StatusError, fmt.Errorf("dns: resolver %s answered %s for %s %s", server, a.RCode, current, a.Type)
+			return
+		}
+		switch {
+		case len(a.Addresses) > 0:
+			a.Status = StatusAnswer
+			return
+		case end == current:
+			a.Status = StatusNoData
+			return
+		case a.FollowUps == maxFollowUps:
+			a.Status, a.Err = StatusError, fmt.Errorf("dns: resolver %s: the CNAME chain of %s still had no %s record after %d follow-up queries", server, a.Name, a.Type, maxFollowUps)
+			return
+		}
+		// The reply ended its chain at a name without the records
+		// (an authoritative server, or a forwarder that does not chase
+		// CNAMEs): ask for that name.
+		a.FollowUps++
+		current = end
+	}
+}
+
+// follow extends a's chain with the CNAMEs of rrs, starting at its last
+// name, and takes the address records of the type owned by the name it
+// ends at. Records of other names are ignored: a reply cannot vouch for
+// names the question did not lead to.
+func (a *Answer) follow(rrs []dns.RR, qtype uint16) (string, error) {
+	name := a.Chain[len(a.Chain)-1]
+	for {
+		var target string
+		for _, rr := range rrs {
+			if cn, ok := rr.(*dns.CNAME); ok && strings.EqualFold(strings.TrimSuffix(cn.Hdr.Name, "."), name) {
+				target = strings.TrimSuffix(cn.Target, ".")
+				break
+			}
+		}
+		if target == "" {
+			break
+		}
+		for _, n := range a.Chain {
+			if strings.EqualFold(n, target) {
+				return "", fmt.Errorf("CNAME loop: %s -> %s", strings.Join(a.Chain, " -> "), target)
+			}
+		}
+		if len(a.Chain) > maxChain {
+			return "", fmt.Errorf("CNAME chain of %s longer than %d names", a.Name, maxChain)
+		}
+		a.Chain = append(a.Chain, target)
+		name = target
+	}
+	for _, rr := range rrs {
+		if !strings.EqualFold(strings.TrimSuffix(rr.Header().Name, "."), name) {
+			continue
+		}
+		var ip net.IP
+		switch v := rr.(type) {
+		case *dns.A:
+			if qtype == dns.TypeA {
+				ip = v.A
+			}
+		case *dns.AAAA:
+			if qtype == dns.TypeAAAA {
+				ip = v.AAAA
+			}
+		}
+		if addr, ok := netip.AddrFromSlice(ip); ok {
+			a.Addresses = append(a.Addresses, Address{Addr: addr.Unmap(), TTL: rr.Header().Ttl})
+		}
+	}
+	return name, nil
+}
+
+// exchange asks server one question: over UDP, Tries times if no reply
+// comes, then over TCP when the reply is truncated. It records the
+// transport and the time spent in a.
+func (c *Client) exchange(ctx context.Context, server netip.AddrPort, name string, qtype uint16, a *Answer) (*dns.Msg, error) {
+	m := new(dns.Msg)
+	m.SetQuestion(dns.Fqdn(name), qtype)
+	m.RecursionDesired = true
+	m.SetEdns0(c.udpSize(), false)
+	addr := server.String()
+	var last error
+	for try := 0; try < c.tries() && ctx.Err() == nil; try++ {
+		m.Id = dns.Id()
+		r, rtt, err := (&dns.Client{Net: "udp", Timeout: c.timeout(), UDPSize: c.udpSize()}).ExchangeContext(ctx, m, addr)
+		a.RTT += rtt
+		a.Transport = "udp"
+		if err == nil && r.Truncated {
+			a.Truncated, a.Transport = true, "tcp"
+			r, rtt, err = (&dns.Client{Net: "tcp", Timeout: c.timeout()}).ExchangeContext(ctx, m, addr)
+			a.RTT += rtt
+			if err != nil {
+				err = fmt.Errorf("the UDP reply was truncated, and over TCP: %w", err)
+			}
+		}
+		if err != nil {
+			last = err
+			continue
+		}
+		if len(r.Question) > 0 && (r.Question[0].Qtype != qtype || !strings.EqualFold(r.Question[0].Name, m.Question[0].Name)) {
+			return nil, fmt.Errorf("dns: resolver %s replied about %s %s to a question about %s %s",
+				server, r.Question[0].Name, dns.TypeToString[r.Question[0].Qtype], name, a.Type)
+		}
+		return r, nil
+	}
+	if last == nil {
+		last = ctx.Err()
+	}
+	var ne net.Error
+	if errors.As(last, &ne) && ne.Timeout() {
+		tries := "1 try"
+		if c.tries() > 1 {
+			tries = fmt.Sprintf("%d tries", c.tries())
+		}
+		return nil, fmt.Errorf("dns: resolver %s: %w in %s of %v", server, ErrTimeout, tries, c.timeout())
+	}
+	if errors.Is(last, syscall.ECONNREFUSED) {
+		// The port answered with ICMP: the host is there, the server not.
+		return nil, fmt.Errorf("dns: resolver %s: connection refused (no DNS server on that port)", server)
+	}
+	return nil, fmt.Errorf("dns: resolver %s: %w", server, last)
+}

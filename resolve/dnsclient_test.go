@@ -1,0 +1,454 @@
+package resolve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// zone is a small DNS server's data and behaviour: it answers like a
+// recursive resolver (chasing CNAMEs it holds) unless told otherwise.
+type zone struct {
+	rrs      map[string][]dns.RR // by lowercase FQDN
+	noChase  map[string]bool     // answer only the CNAME of these names
+	rcode    map[string]int      // fixed rcode for these names
+	allRcode int                 // when non-zero, the rcode of every reply
+	dropOnce map[string]bool     // drop the first UDP query for these names
+
+	mu      sync.Mutex
+	queries []seenQuery
+	dropped map[string]bool
+}
+
+type seenQuery struct {
+	name, qtype, net string
+	rd               bool
+	udpSize          uint16 // 0: no EDNS0
+}
+
+func newZone(t testing.TB, records ...string) *zone {
+	t.Helper()
+	z := &zone{rrs: map[string][]dns.RR{}, noChase: map[string]bool{}, rcode: map[string]int{}, dropOnce: map[string]bool{}, dropped: map[string]bool{}}
+	for _, s := range records {
+		rr, err := dns.NewRR(s)
+		if err != nil {
+			t.Fatalf("zone record %q: %v", s, err)
+		}
+		name := strings.ToLower(rr.Header().Name)
+		z.rrs[name] = append(z.rrs[name], rr)
+	}
+	return z
+}
+
+func (z *zone) seen() []seenQuery {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	return slices.Clone(z.queries)
+}
+
+func (z *zone) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
+	q := r.Question[0]
+	name := strings.ToLower(q.Name)
+	_, udp := w.RemoteAddr().(*net.UDPAddr)
+	sq := seenQuery{name: q.Name, qtype: dns.TypeToString[q.Qtype], net: "tcp", rd: r.RecursionDesired}
+	if udp {
+		sq.net = "udp"
+	}
+	if o := r.IsEdns0(); o != nil {
+		sq.udpSize = o.UDPSize()
+	}
+	z.mu.Lock()
+	z.queries = append(z.queries, sq)
+	drop := udp && z.dropOnce[name] && !z.dropped[name]
+	if drop {
+		z.dropped[name] = true
+	}
+	z.mu.Unlock()
+	if drop {
+		return
+	}
+
+	m := new(dns.Msg)
+	m.SetReply(r)
+	m.RecursionAvailable = true
+	switch rc, ok := z.rcode[name]; {
+	case z.allRcode != 0:
+		m.Rcode = z.allRcode
+	case ok:
+		m.Rcode = rc
+	default:
+		cur := name
+		for range 20 {
+			rrs, exists := z.rrs[cur]
+			if !exists {
+				m.Rcode = dns.RcodeNameError
+				break
+			}
+			next := ""
+			for _, rr := range rrs {
+				switch {
+				case rr.Header().Rrtype == dns.TypeCNAME:
+					m.Answer = append(m.Answer, rr)
+					next = strings.ToLower(rr.(*dns.CNAME).Target)
+				case rr.Header().Rrtype == q.Qtype:
+					m.Answer = append(m.Answer, rr)
+				}
+			}
+			if next == "" || z.noChase[cur] {
+				break
+			}
+			cur = next
+		}
+		if name == "inject.example." {
+			// An answer about a name the question did not lead to.
+			m.Answer = append(m.Answer, &dns.A{Hdr: dns.RR_Header{Name: "other.example.", Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 60}, A: net.IPv4(6, 6, 6, 6)})
+		}
+	}
+	if udp {
+		size := dns.MinMsgSize
+		if o := r.IsEdns0(); o != nil {
+			size = int(o.UDPSize())
+		}
+		m.Truncate(size) // dns.Server does not; a real server must
+	}
+	w.WriteMsg(m)
+}
+
+// startServer runs h on 127.0.0.1, UDP and TCP on the same random port.
+func startServer(t *testing.T, h dns.Handler) netip.AddrPort {
+	t.Helper()
+	for range 20 {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := pc.LocalAddr().(*net.UDPAddr).Port
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			pc.Close()
+			continue
+		}
+		var started sync.WaitGroup
+		started.Add(2)
+		udp := &dns.Server{PacketConn: pc, Handler: h, NotifyStartedFunc: started.Done}
+		tcp := &dns.Server{Listener: ln, Handler: h, NotifyStartedFunc: started.Done}
+		go udp.ActivateAndServe()
+		go tcp.ActivateAndServe()
+		started.Wait()
+		t.Cleanup(func() {
+			udp.Shutdown()
+			tcp.Shutdown()
+		})
+		return netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(port))
+	}
+	t.Fatal("no free port for UDP and TCP together")
+	return netip.AddrPort{}
+}
+
+// startBlackHole runs a UDP socket that reads queries and never answers.
+func startBlackHole(t *testing.T) netip.AddrPort {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			if _, _, err := pc.ReadFrom(buf); err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() { pc.Close() })
+	return pc.LocalAddr().(*net.UDPAddr).AddrPort()
+}
+
+// s3Zone holds the answers a host would get: the regional name on the
+// interface endpoint, a bucket name on public S3, CNAME chains, a name too
+// large for UDP, and names that fail in every way.
+func s3Zone(t testing.TB) *zone {
+	z := newZone(t,
+		"s3.ap-south-1.amazonaws.com. 60 IN A 10.0.2.50",
+		"s3.ap-south-1.amazonaws.com. 60 IN AAAA fd00:10:0:2::50",
+		"my-bucket.s3.ap-south-1.amazonaws.com. 300 IN CNAME s3-r-w.ap-south-1.amazonaws.com.",
+		"s3-r-w.ap-south-1.amazonaws.com. 5 IN A 52.219.64.10",
+		"s3-r-w.ap-south-1.amazonaws.com. 5 IN AAAA 2406:da60:a000::10",
+		"chain.example. 30 IN CNAME mid.example.",
+		"mid.example. 30 IN CNAME s3.ap-south-1.amazonaws.com.",
+		"followup.example. 30 IN CNAME target.example.",
+		"target.example. 40 IN A 10.0.2.51",
+		"nodata.example. 30 IN TXT \"no addresses here\"",
+		"loop1.example. 30 IN CNAME loop2.example.",
+		"loop2.example. 30 IN CNAME loop1.example.",
+		"retry.example. 30 IN A 10.0.2.52",
+		"inject.example. 30 IN A 10.0.2.53",
+	)
+	for i := range 100 {
+		rr, _ := dns.NewRR(fmt.Sprintf("many.example. 30 IN A 10.1.0.%d", i+1))
+		z.rrs["many.example."] = append(z.rrs["many.example."], rr)
+	}
+	z.noChase["followup.example."] = true
+	z.rcode["servfail.example."] = dns.RcodeServerFailure
+	z.rcode["refused.example."] = dns.RcodeRefused
+	z.rcode["notimp.example."] = dns.RcodeNotImplemented
+	z.dropOnce["retry.example."] = true
+	return z
+}
+
+func answerAddrs(a *Answer) []string {
+	var out []string
+	for _, x := range a.Addresses {
+		out = append(out, x.Addr.String())
+	}
+	return out
+}
+
+func TestDNSLookup(t *testing.T) {
+	z := s3Zone(t)
+	srv := []Server{{Addr: startServer(t, z), Source: "test"}}
+	c := &Client{Timeout: 300 * time.Millisecond}
+	tests := []struct {
+		name, qtype string
+		status      Status
+		rcode       string
+		chain       []string
+		addrs       []string
+		ttl         uint32
+		transport   string
+		followUps   int
+		err         string
+	}{
+		{"s3.ap-south-1.amazonaws.com", "A", StatusAnswer, "NOERROR", []string{"s3.ap-south-1.amazonaws.com"}, []string{"10.0.2.50"}, 60, "udp", 0, ""},
+		{"s3.ap-south-1.amazonaws.com.", "AAAA", StatusAnswer, "NOERROR", []string{"s3.ap-south-1.amazonaws.com"}, []string{"fd00:10:0:2::50"}, 60, "udp", 0, ""},
+		{"my-bucket.s3.ap-south-1.amazonaws.com", "A", StatusAnswer, "NOERROR",
+			[]string{"my-bucket.s3.ap-south-1.amazonaws.com", "s3-r-w.ap-south-1.amazonaws.com"}, []string{"52.219.64.10"}, 5, "udp", 0, ""},
+		{"chain.example", "A", StatusAnswer, "NOERROR",
+			[]string{"chain.example", "mid.example", "s3.ap-south-1.amazonaws.com"}, []string{"10.0.2.50"}, 60, "udp", 0, ""},
+		{"followup.example", "A", StatusAnswer, "NOERROR", []string{"followup.example", "target.example"}, []string{"10.0.2.51"}, 40, "udp", 1, ""},
+		{"retry.example", "A", StatusAnswer, "NOERROR", []string{"retry.example"}, []string{"10.0.2.52"}, 30, "udp", 0, ""},
+		{"inject.example", "A", StatusAnswer, "NOERROR", []string{"inject.example"}, []string{"10.0.2.53"}, 30, "udp", 0, ""},
+		{"nodata.example", "A", StatusNoData, "NOERROR", []string{"nodata.example"}, nil, 0, "udp", 0, ""},
+		{"followup.example", "AAAA", StatusNoData, "NOERROR", []string{"followup.example", "target.example"}, nil, 0, "udp", 1, ""},
+		{"nosuch.example", "A", StatusNXDomain, "NXDOMAIN", []string{"nosuch.example"}, nil, 0, "udp", 0, ""},
+		{"servfail.example", "A", StatusServFail, "SERVFAIL", []string{"servfail.example"}, nil, 0, "udp", 0, "answered SERVFAIL for servfail.example A"},
+		{"refused.example", "A", StatusRefused, "REFUSED", []string{"refused.example"}, nil, 0, "udp", 0, "answered REFUSED"},
+		{"notimp.example", "A", StatusError, "NOTIMP", []string{"notimp.example"}, nil, 0, "udp", 0, "answered NOTIMP"},
+		{"loop1.example", "A", StatusError, "NOERROR", nil, nil, 0, "udp", 0, "CNAME loop: loop1.example -> loop2.example -> loop1.example"},
+		{"bad..name", "A", StatusError, "", nil, nil, 0, "", 0, "not a domain name"},
+		{"s3.ap-south-1.amazonaws.com", "MX", StatusError, "", nil, nil, 0, "", 0, "want A or AAAA"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name+"/"+tc.qtype, func(t *testing.T) {
+			a := c.Lookup(context.Background(), srv, tc.name, tc.qtype)
+			if a.Status != tc.status || a.RCode != tc.rcode || a.Transport != tc.transport || a.FollowUps != tc.followUps {
+				t.Errorf("status %s rcode %q transport %q follow-ups %d (err %v); want %s %q %q %d",
+					a.Status, a.RCode, a.Transport, a.FollowUps, a.Err, tc.status, tc.rcode, tc.transport, tc.followUps)
+			}
+			if tc.chain != nil && !slices.Equal(a.Chain, tc.chain) {
+				t.Errorf("chain %v, want %v", a.Chain, tc.chain)
+			}
+			if !slices.Equal(answerAddrs(a), tc.addrs) {
+				t.Errorf("addresses %v, want %v", answerAddrs(a), tc.addrs)
+			}
+			if len(a.Addresses) > 0 && a.Addresses[0].TTL != tc.ttl {
+				t.Errorf("TTL %d, want %d", a.Addresses[0].TTL, tc.ttl)
+			}
+			if tc.err == "" && a.Err != nil || tc.err != "" && (a.Err == nil || !strings.Contains(a.Err.Error(), tc.err)) {
+				t.Errorf("err %v, want one saying %q", a.Err, tc.err)
+			}
+			if a.Status.Failed() != (tc.status == StatusServFail || tc.status == StatusRefused || tc.status == StatusError) {
+				t.Errorf("Failed() = %v for %s", a.Status.Failed(), a.Status)
+			}
+		})
+	}
+	// What went on the wire: recursion desired, EDNS0 with 1232 bytes,
+	// and the names exactly as given (no search domain appended); the
+	// query whose first packet was lost went twice.
+	retries := 0
+	for _, q := range z.seen() {
+		if q.name == "retry.example." {
+			retries++
+		}
+		if !q.rd || q.udpSize != 1232 {
+			t.Errorf("query %+v: want RD and an EDNS0 buffer of 1232", q)
+		}
+		if !strings.HasSuffix(q.name, ".example.") && !strings.HasSuffix(q.name, ".amazonaws.com.") {
+			t.Errorf("query for %q: a name nobody asked for", q.name)
+		}
+	}
+	if retries != 2 {
+		t.Errorf("retry.example asked %d times, want 2 (the first was dropped)", retries)
+	}
+}
+
+func TestLookupTruncatedRetriesOverTCP(t *testing.T) {
+	z := s3Zone(t)
+	srv := []Server{{Addr: startServer(t, z)}}
+	a := (&Client{}).Lookup(context.Background(), srv, "many.example", "A")
+	if a.Status != StatusAnswer || !a.Truncated || a.Transport != "tcp" || len(a.Addresses) != 100 {
+		t.Fatalf("status %s truncated %v transport %s, %d addresses (err %v); want all 100 over TCP", a.Status, a.Truncated, a.Transport, len(a.Addresses), a.Err)
+	}
+	var nets []string
+	for _, q := range z.seen() {
+		nets = append(nets, q.net)
+	}
+	if !slices.Equal(nets, []string{"udp", "tcp"}) {
+		t.Errorf("transports on the wire %v, want udp then tcp", nets)
+	}
+}
+
+func TestLookupTimeout(t *testing.T) {
+	hole := startBlackHole(t)
+	c := &Client{Timeout: 150 * time.Millisecond, Tries: 2}
+	start := time.Now()
+	a := c.Lookup(context.Background(), []Server{{Addr: hole}}, "s3.ap-south-1.amazonaws.com", "A")
+	took := time.Since(start)
+	if a.Status != StatusTimeout || !errors.Is(a.Err, ErrTimeout) || a.RCode != "" {
+		t.Fatalf("status %s rcode %q err %v; want a timeout", a.Status, a.RCode, a.Err)
+	}
+	want := fmt.Sprintf("dns: resolver %s: no reply in 2 tries of 150ms", hole)
+	if a.Err.Error() != want {
+		t.Errorf("error %q, want %q", a.Err, want)
+	}
+	if took < 300*time.Millisecond || took > 3*time.Second {
+		t.Errorf("took %v; want two tries of 150ms", took)
+	}
+}
+
+func TestLookupConnectionRefused(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := pc.LocalAddr().(*net.UDPAddr).AddrPort()
+	pc.Close()
+	a := (&Client{Timeout: time.Second, Tries: 1}).Lookup(context.Background(), []Server{{Addr: closed}}, "s3.ap-south-1.amazonaws.com", "A")
+	want := fmt.Sprintf("dns: resolver %s: connection refused (no DNS server on that port)", closed)
+	if a.Status != StatusError || a.Err == nil || a.Err.Error() != want {
+		t.Errorf("status %s, err %v; want %q", a.Status, a.Err, want)
+	}
+}
+
+func TestLookupFailover(t *testing.T) {
+	hole := startBlackHole(t)
+	broken := newZone(t)
+	broken.allRcode = dns.RcodeServerFailure
+	bad := startServer(t, broken)
+	good := startServer(t, s3Zone(t))
+	c := &Client{Timeout: 100 * time.Millisecond, Tries: 1}
+	tests := []struct {
+		name    string
+		servers []Server
+		status  Status
+		from    netip.AddrPort
+		failed  []Status
+	}{
+		{"no reply, then an answer", []Server{{Addr: hole}, {Addr: good}}, StatusAnswer, good, []Status{StatusTimeout}},
+		{"SERVFAIL, then an answer", []Server{{Addr: bad}, {Addr: good}}, StatusAnswer, good, []Status{StatusServFail}},
+		{"an answer stops the search", []Server{{Addr: good}, {Addr: hole}}, StatusAnswer, good, nil},
+		{"NXDOMAIN is an answer too", []Server{{Addr: good}, {Addr: bad}}, StatusNXDomain, good, nil},
+		{"all fail: the last one's reply", []Server{{Addr: hole}, {Addr: bad}}, StatusServFail, bad, []Status{StatusTimeout}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			name := "s3.ap-south-1.amazonaws.com"
+			if tc.status == StatusNXDomain {
+				name = "nosuch.example"
+			}
+			a := c.Lookup(context.Background(), tc.servers, name, "A")
+			var failed []Status
+			for _, f := range a.Failed {
+				failed = append(failed, f.Status)
+				if f.Err == nil || !strings.Contains(f.Err.Error(), f.Server.Addr.String()) {
+					t.Errorf("failure %+v does not name its server", f)
+				}
+			}
+			if a.Status != tc.status || a.Server.Addr != tc.from || !slices.Equal(failed, tc.failed) {
+				t.Errorf("status %s from %v, failed %v; want %s from %v, failed %v", a.Status, a.Server.Addr, failed, tc.status, tc.from, tc.failed)
+			}
+		})
+	}
+}
+
+func TestLookupAll(t *testing.T) {
+	srv := []Server{{Addr: startServer(t, s3Zone(t))}}
+	names := []string{"s3.ap-south-1.amazonaws.com", "my-bucket.s3.ap-south-1.amazonaws.com", "nosuch.example"}
+	got := (&Client{}).LookupAll(context.Background(), srv, names)
+	want := []struct {
+		name, qtype string
+		status      Status
+	}{
+		{names[0], "A", StatusAnswer}, {names[0], "AAAA", StatusAnswer},
+		{names[1], "A", StatusAnswer}, {names[1], "AAAA", StatusAnswer},
+		{names[2], "A", StatusNXDomain}, {names[2], "AAAA", StatusNXDomain},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d answers, want %d", len(got), len(want))
+	}
+	for i, w := range want {
+		if got[i].Name != w.name || got[i].Type != w.qtype || got[i].Status != w.status {
+			t.Errorf("answer %d: %s %s %s, want %s %s %s", i, got[i].Name, got[i].Type, got[i].Status, w.name, w.qtype, w.status)
+		}
+	}
+}
+
+// FuzzFollow feeds arbitrary replies to the chain walk: whatever a
+// resolver sends, the chain stays bounded and only valid addresses of the
+// type asked come out.
+func FuzzFollow(f *testing.F) {
+	z := s3Zone(f)
+	for _, name := range []string{"chain.example.", "loop1.example.", "many.example.", "inject.example."} {
+		m := new(dns.Msg)
+		m.SetQuestion(name, dns.TypeA)
+		r := new(dns.Msg)
+		r.SetReply(m)
+		for cur := name; cur != ""; {
+			next := ""
+			for _, rr := range z.rrs[cur] {
+				r.Answer = append(r.Answer, rr)
+				if cn, ok := rr.(*dns.CNAME); ok && len(r.Answer) < 10 {
+					next = cn.Target
+				}
+			}
+			cur = next
+		}
+		b, err := r.Pack()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, true)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, v4 bool) {
+		m := new(dns.Msg)
+		if m.Unpack(data) != nil || len(m.Question) == 0 {
+			return
+		}
+		qtype := dns.TypeAAAA
+		if v4 {
+			qtype = dns.TypeA
+		}
+		a := &Answer{Name: strings.TrimSuffix(m.Question[0].Name, "."), Chain: []string{strings.TrimSuffix(m.Question[0].Name, ".")}}
+		end, err := a.follow(m.Answer, qtype)
+		if len(a.Chain) > maxChain+1 {
+			t.Fatalf("chain of %d names", len(a.Chain))
+		}
+		if err == nil && end != a.Chain[len(a.Chain)-1] {
+			t.Fatalf("ended at %q, chain %v", end, a.Chain)
+		}
+		for _, x := range a.Addresses {
+			if !x.Addr.IsValid() || x.Addr.Is4() != v4 {
+				t.Fatalf("address %v for qtype %d", x.Addr, qtype)
+			}
+		}
+	})
+}
