@@ -447,6 +447,12 @@ func ParseTcpdumpDDD(r io.Reader) ([]bpf.RawInstruction, error) {
 
 // bpfCheck reports what is wrong with instruction i of a program of n.
 func bpfCheck(ri bpf.RawInstruction, i, n int) error {
+	switch ri.Op {
+	case 0x60, 0x61, 0x02, 0x03: // ld, ldx, st, stx M[k]
+		if ri.K >= 16 {
+			return fmt.Errorf("scratch slot %d, there are 16", ri.K)
+		}
+	}
 	ins := ri.Disassemble()
 	if _, unknown := ins.(bpf.RawInstruction); unknown {
 		return fmt.Errorf("unknown opcode %d", ri.Op)
@@ -464,10 +470,6 @@ func bpfCheck(ri bpf.RawInstruction, i, n int) error {
 	case bpf.ALUOpConstant:
 		if ins.Val == 0 && (ins.Op == bpf.ALUOpDiv || ins.Op == bpf.ALUOpMod) {
 			return errors.New("division by zero")
-		}
-	case bpf.LoadScratch, bpf.StoreScratch:
-		if ri.K >= 16 {
-			return fmt.Errorf("scratch slot %d, there are 16", ri.K)
 		}
 	}
 	return nil
