@@ -32,4 +32,3 @@ func (s *LiveSource) Close() error { return nil }
 // DropPrivileges fails: it is only implemented on Linux, where a change of
 // user applies to every thread.
 func DropPrivileges(name string) error { return errLiveOS }
-
