@@ -708,8 +708,8 @@ func TestLiveNetns(t *testing.T) {
 	testenv.Root(t)
 	ip := testenv.Tool(t, "ip")
 	type result struct {
-		ifaces []Interface
-		frames []Frame
+		ifaces  []Interface
+		frames  []Frame
 		progErr error
 		err     error
 	}
