@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/afpacket"
 	"github.com/gopacket/gopacket/layers"
 	"golang.org/x/net/bpf"
@@ -48,14 +49,20 @@ type result struct {
 	UserSec float64 `json:"user_s"`
 	SysSec  float64 `json:"sys_s"`
 	WallSec float64 `json:"wall_s"`
-	Flows   int     `json:"flows,omitempty"`
+	// MaxGapMs is the longest time between two packets given to the
+	// capture loop; Preempted counts involuntary context switches. Both
+	// tell whether the capturing process was starved of CPU.
+	MaxGapMs  float64 `json:"max_gap_ms"`
+	Preempted int64   `json:"preempted"`
+	Flows     int     `json:"flows,omitempty"`
+	Tunneled  uint64  `json:"tunneled,omitempty"`
 }
 
 func main() {
 	mode := flag.String("mode", "match", "match: traffic the filter keeps; nomatch: traffic it rejects")
 	rate := flag.Int("rate", 200000, "datagrams per second")
 	seconds := flag.Float64("seconds", 10, "how long to send")
-	size := flag.Int("size", 64, "UDP payload bytes")
+	size := flag.Int("size", 64, "UDP payload bytes: VXLAN and a mirrored TCP segment, padded")
 	impl := flag.String("impl", "ring", "ring: capture.LiveSource; afpacket: gopacket's afpacket, for comparison")
 	analyze := flag.Bool("analyze", false, "also feed every frame to capture.Analyzer")
 	child := flag.Bool("child", false, "internal: be the capturing process")
@@ -129,14 +136,17 @@ func run(mode string, rate int, seconds float64, size int, impl string, analyze 
 	}
 
 	genCPU := cpu(after) - cpu(before)
-	fmt.Printf("mode %s, impl %s, analyze %v, %d-byte UDP payloads to 127.0.0.1:%d\n", mode, impl, analyze, size, port)
+	fmt.Printf("mode %s, impl %s, analyze %v, %d-byte UDP payloads to 127.0.0.1:%d\n", mode, impl, analyze, max(size, 62), port)
 	fmt.Printf("sent      %d datagrams in %.2f s = %.0f/s (sender CPU %.2f s)\n", sent, elapsed, float64(sent)/elapsed, genCPU)
 	fmt.Printf("captured  %d\n", res.Captured)
 	fmt.Printf("kernel    received by filter %d, dropped %d\n", res.Received, res.Dropped)
 	fmt.Printf("capturer  CPU user %.3f s + sys %.3f s over %.2f s wall = %.1f%% of one core\n",
 		res.UserSec, res.SysSec, res.WallSec, 100*(res.UserSec+res.SysSec)/res.WallSec)
+	if impl == "ring" && res.Captured > 0 {
+		fmt.Printf("reader    longest wait between two packets %.1f ms, preempted %d times\n", res.MaxGapMs, res.Preempted)
+	}
 	if analyze {
-		fmt.Printf("analyzer  %d flows\n", res.Flows)
+		fmt.Printf("analyzer  %d VXLAN packets decapsulated, %d flows\n", res.Tunneled, res.Flows)
 	}
 	return nil
 }
@@ -156,7 +166,10 @@ func send(port, rate int, seconds float64, size int) (int, float64, error) {
 	dst := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}
 	const batch = 64
 	msgs := make([]ipv4.Message, batch)
-	payload := make([]byte, size)
+	payload, err := vxlanPayload(size)
+	if err != nil {
+		return 0, 0, err
+	}
 	for i := range msgs {
 		msgs[i] = ipv4.Message{Buffers: [][]byte{payload}, Addr: dst}
 	}
@@ -177,6 +190,20 @@ func send(port, rate int, seconds float64, size int) (int, float64, error) {
 		sent += w
 	}
 	return sent, time.Since(start).Seconds(), nil
+}
+
+// vxlanPayload is what VPC Traffic Mirroring would deliver: a VXLAN header
+// and a mirrored Ethernet frame holding a TCP segment of one connection,
+// padded so that the UDP payload is size bytes (at least 62).
+func vxlanPayload(size int) ([]byte, error) {
+	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 0x25}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 0x50}, EthernetType: layers.EthernetTypeIPv4}
+	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: net.IP{10, 0, 1, 25}, DstIP: net.IP{10, 0, 2, 50}}
+	tcp := &layers.TCP{SrcPort: 43528, DstPort: 443, ACK: true, PSH: true, Seq: 1000, Ack: 2000, Window: 500}
+	tcp.SetNetworkLayerForChecksum(ip)
+	buf := gopacket.NewSerializeBuffer()
+	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
+	err := gopacket.SerializeLayers(buf, opts, &layers.VXLAN{ValidIDFlag: true, VNI: 42}, eth, ip, tcp, gopacket.Payload(make([]byte, max(size-62, 0))))
+	return buf.Bytes(), err
 }
 
 // capturer captures on lo until its standard input closes, then prints a
@@ -213,6 +240,7 @@ func capturer(impl string, analyze bool) error {
 		}()
 		ready()
 		var f capture.Frame
+		last := time.Now()
 		for {
 			err := src.Next(&f)
 			if errors.Is(err, capture.ErrClosed) {
@@ -221,6 +249,11 @@ func capturer(impl string, analyze bool) error {
 			if err != nil {
 				return err
 			}
+			now := time.Now()
+			if gap := now.Sub(last); res.Captured > 0 && gap.Seconds()*1000 > res.MaxGapMs {
+				res.MaxGapMs = gap.Seconds() * 1000
+			}
+			last = now
 			res.Captured++
 			if a != nil {
 				a.Add(&f)
@@ -240,8 +273,10 @@ func capturer(impl string, analyze bool) error {
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	res.UserSec = time.Duration(ru.Utime.Nano() - ru0.Utime.Nano()).Seconds()
 	res.SysSec = time.Duration(ru.Stime.Nano() - ru0.Stime.Nano()).Seconds()
+	res.Preempted = ru.Nivcsw - ru0.Nivcsw
 	if a != nil {
-		res.Flows = len(a.Result().Flows)
+		r := a.Result()
+		res.Flows, res.Tunneled = len(r.Flows), r.Stats.Tunneled
 	}
 	return json.NewEncoder(os.Stdout).Encode(res)
 }
@@ -251,7 +286,7 @@ func capturer(impl string, analyze bool) error {
 // by Close, so it polls with a timeout and checks stop in between.
 func afpacketCapture(spec capture.FilterSpec, stop chan struct{}, ready func(), a *capture.Analyzer, res *result) error {
 	tp, err := afpacket.NewTPacket(afpacket.OptInterface("lo"), afpacket.TPacketVersion3,
-		afpacket.OptBlockSize(1<<20), afpacket.OptFrameSize(2048), afpacket.OptNumBlocks(32),
+		afpacket.OptBlockSize(512<<10), afpacket.OptFrameSize(2048), afpacket.OptNumBlocks(64),
 		afpacket.OptBlockTimeout(capture.LiveBlockTimeout), afpacket.OptPollTimeout(50*time.Millisecond))
 	if err != nil {
 		return err
