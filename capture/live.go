@@ -141,7 +141,7 @@ func OpenLive(opts LiveOptions) (*LiveSource, error) {
 		s.socks = append(s.socks, k)
 		s.ifaces = append(s.ifaces, Interface{Name: ifc.Name, LinkType: k.linkType, SnapLen: snap})
 	}
-	if opts.Program != nil {
+	if len(opts.Program) > 0 {
 		for _, ifc := range s.ifaces[1:] {
 			if ifc.LinkType != s.ifaces[0].LinkType {
 				return nil, fmt.Errorf("live: a filter program is compiled for one link type, but %s is %s and %s is %s: capture them separately",
@@ -251,7 +251,7 @@ func liveOpen(ifc net.Interface, opts LiveOptions, snap, ringBytes int) (_ *live
 		return nil, fail("TPACKET_V3", err)
 	}
 	prog := opts.Program
-	if prog == nil {
+	if len(prog) == 0 {
 		if prog, err = opts.Filter.Program(k.linkType); err != nil {
 			return nil, fmt.Errorf("live: %s: %w", ifc.Name, err)
 		}

@@ -33,7 +33,7 @@ type LiveOptions struct {
 	Promisc bool
 	// Filter is the kernel filter, built for each interface's link type.
 	Filter FilterSpec
-	// Program, when set, is used instead of Filter: a program from
+	// Program, when not empty, is used instead of Filter: a program from
 	// ParseTcpdumpDDD, compiled by tcpdump for the link type of the
 	// interfaces, which must then all share one link type.
 	Program []bpf.RawInstruction
