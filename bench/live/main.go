@@ -26,6 +26,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/afpacket"
 	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 	"golang.org/x/net/bpf"
 	"golang.org/x/net/ipv4"
 	"golang.org/x/sys/unix"
@@ -63,7 +64,7 @@ func main() {
 	rate := flag.Int("rate", 200000, "datagrams per second")
 	seconds := flag.Float64("seconds", 10, "how long to send")
 	size := flag.Int("size", 64, "UDP payload bytes: VXLAN and a mirrored TCP segment, padded")
-	impl := flag.String("impl", "ring", "ring: capture.LiveSource; afpacket: gopacket's afpacket, for comparison")
+	impl := flag.String("impl", "ring", "ring: capture.LiveSource; afpacket or ethernet: gopacket's afpacket or pcapgo.EthernetHandle, for comparison")
 	analyze := flag.Bool("analyze", false, "also feed every frame to capture.Analyzer")
 	child := flag.Bool("child", false, "internal: be the capturing process")
 	flag.Parse()
@@ -268,6 +269,10 @@ func capturer(impl string, analyze bool) error {
 		if err := afpacketCapture(spec, stop, ready, a, &res); err != nil {
 			return err
 		}
+	case "ethernet":
+		if err := ethernetCapture(spec, stop, ready, a, &res); err != nil {
+			return err
+		}
 	default:
 		return fmt.Errorf("unknown -impl %q", impl)
 	}
@@ -295,17 +300,11 @@ func afpacketCapture(spec capture.FilterSpec, stop chan struct{}, ready func(), 
 		return err
 	}
 	defer tp.Close()
-	prog, err := spec.Program(layers.LinkTypeEthernet)
+	prog, err := loopbackProgram(spec)
 	if err != nil {
 		return err
 	}
-	// Drop loopback's outgoing copy in the kernel, as capture.LiveSource does.
-	guard, _ := bpf.Assemble([]bpf.Instruction{
-		bpf.LoadExtension{Num: bpf.ExtType},
-		bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: unix.PACKET_OUTGOING, SkipTrue: 1},
-		bpf.RetConstant{Val: 0},
-	})
-	if err := tp.SetBPF(append(guard, prog...)); err != nil {
+	if err := tp.SetBPF(prog); err != nil {
 		return err
 	}
 	ready()
@@ -334,4 +333,59 @@ func afpacketCapture(spec capture.FilterSpec, stop chan struct{}, ready func(), 
 			a.Add(&f)
 		}
 	}
+}
+
+// loopbackProgram is spec's program for lo with the guard that drops
+// loopback's outgoing copy of each packet, as capture.LiveSource does.
+func loopbackProgram(spec capture.FilterSpec) ([]bpf.RawInstruction, error) {
+	prog, err := spec.Program(layers.LinkTypeEthernet)
+	if err != nil {
+		return nil, err
+	}
+	guard, err := bpf.Assemble([]bpf.Instruction{
+		bpf.LoadExtension{Num: bpf.ExtType},
+		bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: unix.PACKET_OUTGOING, SkipTrue: 1},
+		bpf.RetConstant{Val: 0},
+	})
+	return append(guard, prog...), err
+}
+
+// ethernetCapture does the same with pcapgo.EthernetHandle: one recvmsg per
+// packet through Go's poller, in the socket's default receive buffer.
+func ethernetCapture(spec capture.FilterSpec, stop chan struct{}, ready func(), a *capture.Analyzer, res *result) error {
+	h, err := pcapgo.NewEthernetHandle("lo")
+	if err != nil {
+		return err
+	}
+	prog, err := loopbackProgram(spec)
+	if err != nil {
+		return err
+	}
+	if err := h.SetBPF(prog); err != nil {
+		return err
+	}
+	h.Stats() // the counters reset on read: start from zero
+	var stats unix.TpacketStats
+	go func() {
+		<-stop
+		if st, err := h.Stats(); err == nil {
+			stats = *st
+		}
+		h.Close()
+	}()
+	ready()
+	var f capture.Frame
+	for {
+		data, ci, err := h.ZeroCopyReadPacketData()
+		if err != nil {
+			break // closed
+		}
+		res.Captured++
+		if a != nil {
+			f = capture.Frame{TS: ci.Timestamp, Data: data, WireLen: ci.Length, LinkType: layers.LinkTypeEthernet}
+			a.Add(&f)
+		}
+	}
+	res.Received, res.Dropped = uint64(stats.Packets), uint64(stats.Drops)
+	return nil
 }
