@@ -57,8 +57,9 @@ const (
 	liveMaxSnap   = 262144
 )
 
-// LiveSource captures packets from network interfaces. Next and Stats may
-// be called from one goroutine while Close is called from another.
+// LiveSource captures packets from network interfaces. Next is called
+// from one goroutine at a time; Stats and Close may be called from any
+// goroutine, also while Next blocks.
 //
 // Each interface has a ring of 32 MiB (less, down to 4 MiB, when "any"
 // opens many): at 200 000 small packets a second that is about a second of

@@ -386,7 +386,17 @@ func TestLiveAny(t *testing.T) {
 		t.Fatalf("interfaces %v, want those that are up, once each: %v", names, up)
 	}
 	lo := slices.Index(names, "lo")
+	// Stats may be read while Next runs (go test -race checks it).
+	polling := make(chan struct{})
+	go func() {
+		defer close(polling)
+		for range 50 {
+			c.src.Stats()
+			time.Sleep(time.Millisecond)
+		}
+	}()
 	liveExchange(t, ln.Addr().String(), []byte("x"))
+	<-polling
 	frames := c.stop(t)
 	if len(frames) < 8 {
 		t.Fatalf("%d frames, want a whole connection", len(frames))
