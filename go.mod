@@ -9,9 +9,6 @@ require (
 	github.com/miekg/dns v1.1.73
 	github.com/spf13/pflag v1.0.10
 	golang.org/x/crypto v0.58.0
-)
-
-require (
-	golang.org/x/net v0.62.0 // indirect
-	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/net v0.62.0
+	golang.org/x/sys v0.49.0
 )
