@@ -125,7 +125,7 @@ func (a *Analyzer) tcp(f *Frame) {
 	k := keyOf(p.src, p.dst)
 	fl := a.flows[k]
 	isSYN := p.flags&(tcpSYN|tcpACK) == tcpSYN
-	if fl != nil && isSYN && fl.finished() && !(p.src == fl.Client && fl.ep[0].sawSYN && p.seq == fl.ep[0].isn) {
+	if fl != nil && isSYN && fl.Closed() && !(p.src == fl.Client && fl.ep[0].sawSYN && p.seq == fl.ep[0].isn) {
 		// The 4-tuple is used again after the connection ended.
 		fl = nil
 	}
@@ -163,6 +163,15 @@ func (a *Analyzer) newFlow(f *Frame) *Flow {
 		fl.dns = &tcpDNS{t: &a.dns, flow: fl}
 	}
 	return fl
+}
+
+// Flow returns the current connection between client and server, or nil.
+func (a *Analyzer) Flow(client, server netip.AddrPort) *Flow {
+	f := a.flows[keyOf(client, server)]
+	if f == nil || f.Client != client {
+		return nil
+	}
+	return f
 }
 
 // Stats returns the counters so far.

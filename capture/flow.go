@@ -450,9 +450,9 @@ func (f *Flow) updateState(e, peer *tcpEndpoint, p *packet, orig bool, n int) {
 	}
 }
 
-// finished reports whether the connection is over, so that a new SYN on the
-// same 4-tuple starts a new connection.
-func (f *Flow) finished() bool {
+// Closed reports whether the connection is over: reset, or closed by both
+// sides. A new SYN on the same 4-tuple then starts a new connection.
+func (f *Flow) Closed() bool {
 	o, r := f.ep[0].state, f.ep[1].state
 	return o == stReset || r == stReset || (o == stClosed && r == stClosed)
 }

@@ -29,8 +29,9 @@ type Evidence struct {
 	Interfaces []capture.FileInterface
 	// Capture describes a live capture; nil for files.
 	Capture *Capture
-	// Drops counts packets the kernel dropped during a live capture.
-	Drops uint64
+	// Probe is what verify resolved and dialled; nil otherwise. Its
+	// answers count as DNS answers seen before its connections.
+	Probe *Probe
 }
 
 // Config is what the classification and the verdict rest on besides the
@@ -84,13 +85,21 @@ func Build(ev Evidence, cfg Config) *Report {
 		Policy:      cfg.Policy,
 		GeneratedAt: ts(cfg.Now),
 		Capture:     ev.Capture,
+		Probe:       ev.Probe,
 		Endpoints:   []Endpoint{},
 		DNS:         []DNS{},
 		Flows:       []Flow{},
 		Warnings:    []string{},
 	}
 	r.IPRanges = ipRanges(cfg.Ranges, cfg.Now)
-	b := &builder{cfg: cfg, r: r}
+	b := &builder{cfg: cfg, r: r, resolved: map[netip.Addr][]string{}}
+	if p := ev.Probe; p != nil {
+		for _, a := range p.Answers {
+			if addr, err := netip.ParseAddr(a.Addr); err == nil {
+				b.resolved[addr] = p.Chain
+			}
+		}
+	}
 	for _, in := range ev.Inputs {
 		r.Inputs = append(r.Inputs, input(in))
 	}
@@ -124,7 +133,7 @@ func Build(ev Evidence, cfg Config) *Report {
 		}
 	}
 	r.Verdict, r.Reason = b.verdict()
-	b.warnings(ev)
+	b.warnings()
 	// A damaged input makes the run an error whatever the packets said;
 	// what they said stays in partial_verdict and the reason.
 	for _, in := range r.Inputs {
@@ -145,6 +154,8 @@ type builder struct {
 	cfg  Config
 	r    *Report
 	warn []string
+	// resolved are the names verify resolved itself, by address.
+	resolved map[netip.Addr][]string
 }
 
 func (b *builder) warnf(format string, args ...any) {
@@ -248,8 +259,20 @@ func (b *builder) flow(f *capture.Flow) Flow {
 		AWS:          aws(c),
 		Truncated:    f.Truncated,
 	}
+	for _, n := range b.resolved[f.Server.Addr()] {
+		if !slices.Contains(out.DNSNames, n) {
+			out.DNSNames = append(out.DNSNames, n)
+		}
+	}
 	if out.DNSNames == nil {
 		out.DNSNames = []string{}
+	}
+	if p := b.r.Probe; p != nil {
+		for _, c := range p.Connections {
+			if c.Client == out.Client && c.Server == out.Server {
+				out.Probe = true
+			}
+		}
 	}
 	if f.HandshakeRTT > 0 {
 		ms := float64(f.HandshakeRTT.Microseconds()) / 1000
@@ -272,7 +295,7 @@ func (b *builder) flow(f *capture.Flow) Flow {
 		out.S3Evidence = append(out.S3Evidence, evidenceSNI)
 	}
 	var dnsS3 []resolve.S3Name
-	for _, n := range f.DNSNames {
+	for _, n := range out.DNSNames {
 		if s, ok := resolve.ParseS3Name(n); ok {
 			dnsS3 = append(dnsS3, s)
 		}
@@ -490,7 +513,7 @@ func byteCount(n uint64) string {
 	return fmt.Sprintf("%.1f GB", float64(n)/1e9)
 }
 
-func (b *builder) warnings(ev Evidence) {
+func (b *builder) warnings() {
 	cfg, r := b.cfg, b.r
 	if w := StaleRanges(cfg.Ranges, cfg.Now); w != "" {
 		b.warnf("%s", w)
@@ -505,9 +528,6 @@ func (b *builder) warnings(ev Evidence) {
 		if in.Error != nil {
 			b.warnf("%s: %s", in.Name, *in.Error)
 		}
-	}
-	if ev.Drops > 0 {
-		b.warnf("the kernel dropped %d packets during the capture: the evidence is incomplete", ev.Drops)
 	}
 	if n := r.Summary.MalformedPackets; n > 0 {
 		b.warnf("%d packets did not decode (malformed or cut before the TCP/UDP header)", n)
@@ -569,6 +589,16 @@ func (b *builder) warnings(ev Evidence) {
 	}
 	if cfg.Inventory != nil {
 		b.warn = append(b.warn, cfg.Inventory.Warnings...)
+	}
+	if p := r.Probe; p != nil {
+		for _, c := range p.Connections {
+			switch {
+			case c.Error != "":
+				b.warnf("the probe connection to %s failed: %s", c.Server, c.Error)
+			case !c.CertificateVerified:
+				b.warnf("the certificate of %s did not verify for %s (%s): a TLS-intercepting proxy or a wrong address is worth knowing about", c.Server, p.Name, c.CertificateError)
+			}
+		}
 	}
 }
 

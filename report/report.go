@@ -34,6 +34,7 @@ type Report struct {
 	IPRanges    IPRanges   `json:"ip_ranges"`
 	Inputs      []Input    `json:"inputs"`
 	Capture     *Capture   `json:"capture,omitempty"`
+	Probe       *Probe     `json:"probe,omitempty"`
 	Summary     Summary    `json:"summary"`
 	Endpoints   []Endpoint `json:"endpoints"`
 	DNS         []DNS      `json:"dns"`
@@ -82,6 +83,43 @@ type Capture struct {
 	Stopped    string   `json:"stopped"`
 	StopReason string   `json:"stop_reason"`
 	Written    string   `json:"written,omitempty"`
+	// WrittenSHA256 is the hash of the file written, once closed.
+	WrittenSHA256 string `json:"written_sha256,omitempty"`
+}
+
+// Probe is what verify did: the name it resolved, where the answer came
+// from, and the TLS connections it made, whose packets are among the flows.
+type Probe struct {
+	Name           string        `json:"name"`
+	Resolver       string        `json:"resolver"`
+	ResolverSource string        `json:"resolver_source"`
+	Chain          []string      `json:"chain"`
+	Answers        []ProbeAnswer `json:"answers"`
+	Connections    []ProbeConn   `json:"connections"`
+}
+
+// ProbeAnswer is one address the probe's name resolved to.
+type ProbeAnswer struct {
+	Type string `json:"type"`
+	Addr string `json:"addr"`
+	TTL  uint32 `json:"ttl"`
+}
+
+// ProbeConn is one TLS connection the probe made.
+type ProbeConn struct {
+	Client string `json:"client"` // "" when the connection failed before it had a local port
+	Server string `json:"server"`
+	// Error is why the TCP or TLS handshake failed; "" when it completed.
+	Error      string `json:"error,omitempty"`
+	TLSVersion string `json:"tls_version,omitempty"`
+	// CertificateVerified says whether the server's certificate chain
+	// verified for the name; a failure is worth knowing (a TLS-intercepting
+	// middlebox), not a failed connection.
+	CertificateVerified bool   `json:"certificate_verified"`
+	CertificateError    string `json:"certificate_error,omitempty"`
+	CertificateSubject  string `json:"certificate_subject,omitempty"`
+	CertificateIssuer   string `json:"certificate_issuer,omitempty"`
+	HTTPStatus          string `json:"http_status,omitempty"`
 }
 
 // Summary counts what the verdict rests on.
@@ -165,6 +203,8 @@ type Flow struct {
 	Tunnel       *Tunnel `json:"tunnel,omitempty"`
 	Interface    string  `json:"interface,omitempty"`
 	Truncated    uint64  `json:"truncated_packets"`
+	// Probe marks the connection verify made itself.
+	Probe bool `json:"probe,omitempty"`
 }
 
 // TLS is what the ClientHello of a flow said.

@@ -53,18 +53,46 @@ func (r *Report) WriteText(w io.Writer) error {
 	if len(other) > 0 {
 		ew.printf("\nOther TCP connections: %d (not S3; --format json lists them)\n", len(other))
 	}
+	if p := r.Probe; p != nil {
+		ew.printf("\nProbe: %s resolved by %s (%s)", clean(p.Name), p.Resolver, p.ResolverSource)
+		if len(p.Chain) > 1 {
+			ew.printf(" through %s", clean(strings.Join(p.Chain[1:], " -> ")))
+		}
+		ew.printf("\n")
+		for _, a := range p.Answers {
+			ew.printf("  %s %s ttl %d\n", a.Type, a.Addr, a.TTL)
+		}
+		for _, c := range p.Connections {
+			switch {
+			case c.Error != "":
+				ew.printf("  TLS to %s: %s\n", c.Server, c.Error)
+			case c.CertificateVerified:
+				ew.printf("  TLS to %s from %s: %s, certificate verified (%s, issued by %s)%s\n", c.Server, c.Client, c.TLSVersion, clean(c.CertificateSubject), clean(c.CertificateIssuer), httpWords(c))
+			default:
+				ew.printf("  TLS to %s from %s: %s, certificate NOT verified: %s%s\n", c.Server, c.Client, c.TLSVersion, clean(c.CertificateError), httpWords(c))
+			}
+		}
+	}
 	ew.printf("\nInputs:\n")
 	for _, in := range r.Inputs {
 		state := "complete"
 		if in.Error != nil {
 			state = "INCOMPLETE"
 		}
+		if in.Format == "live" {
+			drops := uint64(0)
+			if in.Drops != nil {
+				drops = *in.Drops
+			}
+			ew.printf("  %s: live capture, %s, %d packets, %d dropped by the kernel, %s\n", in.Name, strings.Join(in.LinkTypes, "+"), in.Packets, drops, state)
+			continue
+		}
 		ew.printf("  %s: %s, %s, %d packets, sha256 %s, %s\n", in.Name, in.Format, strings.Join(in.LinkTypes, "+"), in.Packets, in.SHA256, state)
 	}
 	if c := r.Capture; c != nil {
 		ew.printf("  live on %s, filter %q, snaplen %d, %s to %s (%s)\n", strings.Join(c.Interfaces, ","), c.Filter, c.SnapLen, c.Started, c.Stopped, c.StopReason)
 		if c.Written != "" {
-			ew.printf("  packets written to %s\n", c.Written)
+			ew.printf("  packets written to %s, sha256 %s\n", c.Written, c.WrittenSHA256)
 		}
 	}
 	ew.printf("  ip-ranges.json: %s, created %s, syncToken %s\n", r.IPRanges.Source, r.IPRanges.CreateDate, r.IPRanges.SyncToken)
@@ -81,13 +109,24 @@ func (r *Report) WriteText(w io.Writer) error {
 }
 
 func flowName(f Flow) string {
+	name := "-"
 	switch {
 	case f.SNI != "":
-		return clean(f.SNI) + " (sni)"
+		name = clean(f.SNI) + " (sni)"
 	case len(f.DNSNames) > 0:
-		return clean(f.DNSNames[0]) + " (dns)"
+		name = clean(f.DNSNames[0]) + " (dns)"
 	}
-	return "-"
+	if f.Probe {
+		name += " [probe]"
+	}
+	return name
+}
+
+func httpWords(c ProbeConn) string {
+	if c.HTTPStatus == "" {
+		return ""
+	}
+	return ", HEAD / answered " + c.HTTPStatus
 }
 
 func awsWords(a *AWS) string {

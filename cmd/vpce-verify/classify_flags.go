@@ -114,6 +114,7 @@ func loadRanges(file string) (*resolve.Ranges, string, error) {
 type outputFlags struct {
 	format string
 	out    string
+	file   *os.File // the -o file once open
 }
 
 func (o *outputFlags) register(fs *pflag.FlagSet) {
@@ -128,19 +129,31 @@ func (o *outputFlags) check() error {
 	return nil
 }
 
+// open creates the -o file now: capture opens its outputs before it drops
+// privileges.
+func (o *outputFlags) open() error {
+	if o.out == "" || o.file != nil {
+		return nil
+	}
+	f, err := os.Create(o.out)
+	if err != nil {
+		return err
+	}
+	o.file = f
+	return nil
+}
+
 // write renders the report where the flags say.
 func (o *outputFlags) write(e *env, r interface {
 	WriteText(io.Writer) error
 	WriteJSON(io.Writer) error
 }) error {
+	if err := o.open(); err != nil {
+		return err
+	}
 	var w io.Writer = e.stdout
-	var f *os.File
-	if o.out != "" {
-		var err error
-		if f, err = os.Create(o.out); err != nil {
-			return err
-		}
-		w = f
+	if o.file != nil {
+		w = o.file
 	}
 	var err error
 	if o.format == "json" {
@@ -148,8 +161,8 @@ func (o *outputFlags) write(e *env, r interface {
 	} else {
 		err = r.WriteText(w)
 	}
-	if f != nil {
-		if cerr := f.Close(); err == nil {
+	if o.file != nil {
+		if cerr := o.file.Close(); err == nil {
 			err = cerr
 		}
 	}

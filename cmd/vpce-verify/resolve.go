@@ -37,25 +37,18 @@ Examples:
   vpce-verify resolve --resolver 10.0.0.2 --compare-resolver 1.1.1.1 s3.ap-south-1.amazonaws.com
 `
 
-// Where the host's resolvers are listed; variables so that tests can make
-// sure no query leaves loopback.
-var (
-	hostResolvConf    = "/etc/resolv.conf"
-	systemdResolvConf = "/run/systemd/resolve/resolv.conf" // systemd-resolved's upstream servers
-)
-
 func cmdResolve(e *env, args []string) int {
 	fs := pflag.NewFlagSet("resolve", pflag.ContinueOnError)
 	var cf classifyFlags
 	var of outputFlags
-	resolvers := fs.StringArray("resolver", nil, "a DNS server HOST[:PORT] to ask instead of those of resolv.conf (repeatable, asked in order)")
-	vpcResolver := fs.Bool("vpc-resolver", false, "ask the VPC resolver (169.254.169.253, then fd00:ec2::253), after any --resolver")
+	var rf resolverFlags
+	rf.register(fs)
+	// resolve's own timeout is the DNS timeout; verify has an overall one.
+	fs.Lookup("dns-timeout").Hidden = true
 	compare := fs.String("compare-resolver", "", "also ask this DNS server HOST[:PORT] and show where its answers differ")
 	bucket := fs.String("bucket", "", "resolve the virtual-hosted and path-style names of this bucket (needs --region)")
 	region := fs.String("region", "", "the bucket's region; alone, resolve s3.REGION.amazonaws.com")
-	timeout := fs.Duration("timeout", 2*time.Second, "how long to wait for each reply")
-	tries := fs.Int("tries", 2, "how many times a query is sent to one resolver before the next is asked")
-	resolvConf := fs.String("resolv-conf", hostResolvConf, "where the host's resolvers are listed")
+	fs.DurationVar(&rf.timeout, "timeout", 2*time.Second, "how long to wait for each reply")
 	cf.register(fs)
 	of.register(fs)
 	fs.Lookup("format").Usage = "output format: text or json (schema vpce-verify/resolve/v1)"
@@ -66,8 +59,8 @@ func cmdResolve(e *env, args []string) int {
 		e.errorf("resolve: %v", err)
 		return exitError
 	}
-	if *timeout <= 0 || *tries < 1 {
-		e.errorf("resolve: --timeout and --tries must be positive")
+	if err := rf.check("--timeout"); err != nil {
+		e.errorf("resolve: %v", err)
 		return exitError
 	}
 	cl, err := cf.load()
@@ -107,33 +100,15 @@ func cmdResolve(e *env, args []string) int {
 		}
 	}
 
-	warnings := cl.warnings
-	var servers []resolve.Server
-	for _, s := range *resolvers {
-		ap, err := resolve.ParseServer(s)
-		if err != nil {
-			e.errorf("resolve: --resolver %v", err)
-			return exitError
-		}
-		servers = append(servers, resolve.Server{Addr: ap, Source: "--resolver"})
+	servers, warn, err := rf.servers()
+	if err != nil {
+		e.errorf("resolve: %v", err)
+		e.hintf("name a resolver: --resolver 10.0.0.2, or --vpc-resolver on an EC2 host")
+		return exitError
 	}
-	if *vpcResolver {
-		for _, ap := range resolve.VPCResolvers {
-			servers = append(servers, resolve.Server{Addr: ap, Source: "--vpc-resolver"})
-		}
-	}
-	if len(servers) == 0 {
-		var warn []string
-		servers, warn, err = resolve.SystemServers(*resolvConf, systemdResolvConf)
-		if err != nil {
-			e.errorf("%v", err)
-			e.hintf("name a resolver: --resolver 10.0.0.2, or --vpc-resolver on an EC2 host")
-			return exitError
-		}
-		warnings = append(warnings, warn...)
-	}
+	warnings := append(cl.warnings, warn...)
 	ev := report.ResolveEvidence{Resolvers: servers, VPCCIDRs: cl.vpcCIDRs}
-	client := &resolve.Client{Timeout: *timeout, Tries: *tries}
+	client := rf.client()
 	var wg sync.WaitGroup
 	if *compare != "" {
 		ap, err := resolve.ParseServer(*compare)

@@ -52,6 +52,7 @@ var commands = []command{
 	{"analyze", "replay pcap/pcapng captures and give the verdict", cmdAnalyze},
 	{"resolve", "ask DNS for S3 names and say what each address is", cmdResolve},
 	{"classify", "say what addresses are: endpoint, private, public AWS, not AWS", cmdClassify},
+	{"capture", "capture live (AF_PACKET) and give the verdict", cmdCapture},
 	{"ranges", "the ip-ranges.json in use: info, update, diff", cmdRanges},
 }
 
@@ -123,6 +124,11 @@ func (e *env) errorf(format string, args ...any) {
 
 func (e *env) hintf(format string, args ...any) {
 	fmt.Fprintf(e.stderr, "vpce-verify: hint: "+format+"\n", args...)
+}
+
+// infof says what is going on, on standard error, as tcpdump does.
+func (e *env) infof(format string, args ...any) {
+	fmt.Fprintf(e.stderr, "vpce-verify: "+format+"\n", args...)
 }
 
 func (e *env) warnf(format string, args ...any) {

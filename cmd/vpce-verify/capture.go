@@ -1,0 +1,99 @@
+package main
+
+import (
+	"net/netip"
+
+	"github.com/spf13/pflag"
+
+	"github.com/vpce-verify/vpce-verify/capture"
+	"github.com/vpce-verify/vpce-verify/report"
+)
+
+const captureSynopsis = `Usage: vpce-verify capture [flags]
+
+Captures live (AF_PACKET, no libpcap) what the host's applications do, and
+when it stops prints the same report as analyze would on the saved packets.
+It stops after -c packets, after --duration, or on Ctrl-C or SIGTERM, and
+then flushes -w and prints the report; a second Ctrl-C aborts at once.
+
+The kernel filter keeps DNS (UDP and TCP 53) and TCP to the service ports
+(443, or --port), IPv4 and IPv6; --vxlan and --geneve add tunnels;
+--bpf-file takes any tcpdump expression compiled with tcpdump -ddd.
+
+Needs CAP_NET_RAW: run as root, or once
+  sudo setcap cap_net_raw+ep $(command -v vpce-verify)
+
+Exit codes as analyze: 0 pass, 1 fail, 2 error, 3 inconclusive.
+
+Examples:
+  sudo vpce-verify capture -i ens5 --duration 10m -w evidence.pcapng --endpoints endpoints.json
+  sudo vpce-verify capture -i any -c 10000 --endpoint-ip 10.0.2.50
+`
+
+func cmdCapture(e *env, args []string) int {
+	fs := pflag.NewFlagSet("capture", pflag.ContinueOnError)
+	var lf liveFlags
+	var cf classifyFlags
+	var of outputFlags
+	lf.register(fs)
+	cf.register(fs)
+	of.register(fs)
+	if code, ok := e.parse(fs, args, captureSynopsis); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		e.errorf("capture: unexpected argument %q (to read a file: vpce-verify analyze FILE)", fs.Arg(0))
+		return exitError
+	}
+	if err := of.check(); err != nil {
+		e.errorf("capture: %v", err)
+		return exitError
+	}
+	cl, err := cf.load()
+	if err != nil {
+		e.errorf("%v", err)
+		return exitError
+	}
+	var targets []netip.Addr
+	for _, s := range cf.endpointIPs {
+		if a, err := netip.ParseAddr(s); err == nil {
+			targets = append(targets, a)
+		}
+	}
+	opts, filter, err := lf.options(targets)
+	if err != nil {
+		e.errorf("capture: %v", err)
+		return exitError
+	}
+	src, w, ok := lf.open(e, opts, &of)
+	if !ok {
+		return exitError
+	}
+	e.infof("capturing on %s (%s); stop with Ctrl-C", joinNames(src.Interfaces()), filter)
+	a := capture.NewAnalyzer(capture.Options{})
+	ev, res := lf.run(e.ctx, src, w, a, filter, nil)
+	e.infof("%d packets captured, %d received by filter, %d dropped by kernel (%s)", res.Packets, res.Stats.Received, res.Stats.Dropped, res.StopReason)
+	r := report.Build(ev, report.Config{
+		Classifier: cl.classifier, Ranges: cl.ranges, Inventory: cl.inventory, Policy: cl.policy,
+		Now: now(), Version: toolVersion(), Warnings: cl.warnings,
+	})
+	if res.Err != nil {
+		e.errorf("capture: %v", res.Err)
+	}
+	if err := of.write(e, r); err != nil {
+		e.errorf("%v", err)
+		return exitError
+	}
+	return exitCode(r.Verdict)
+}
+
+func joinNames(ifaces []capture.Interface) string {
+	s := ""
+	for i, ifc := range ifaces {
+		if i > 0 {
+			s += ", "
+		}
+		s += ifc.Name
+	}
+	return s
+}

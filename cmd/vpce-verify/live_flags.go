@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/vpce-verify/vpce-verify/capture"
+	"github.com/vpce-verify/vpce-verify/report"
+)
+
+// liveFlags are the flags of the commands that capture live: capture and
+// verify.
+type liveFlags struct {
+	ifaces   []string
+	ports    []uint
+	vxlan    bool
+	geneve   bool
+	bpfFile  string
+	snapLen  int
+	promisc  bool
+	count    uint64
+	duration time.Duration
+	write    string
+	user     string
+}
+
+func (l *liveFlags) register(fs *pflag.FlagSet) {
+	fs.StringArrayVarP(&l.ifaces, "interface", "i", nil, "interface to capture on (repeatable); any = every interface that is up;\ndefault: the one that routes to the endpoint or the service")
+	fs.UintSliceVar(&l.ports, "port", []uint{443}, "TCP service ports the kernel filter keeps, besides DNS (repeatable)")
+	fs.BoolVar(&l.vxlan, "vxlan", false, "also keep VXLAN (UDP 4789): on a Traffic Mirroring target")
+	fs.BoolVar(&l.geneve, "geneve", false, "also keep Geneve (UDP 6081): behind a Gateway Load Balancer")
+	fs.StringVar(&l.bpfFile, "bpf-file", "", "kernel filter from the output of tcpdump -ddd -i IFACE 'EXPR' instead of the built-in one")
+	fs.IntVarP(&l.snapLen, "snaplen", "s", 262144, "bytes kept of each packet")
+	fs.BoolVar(&l.promisc, "promisc", false, "put the interfaces in promiscuous mode")
+	fs.Uint64VarP(&l.count, "count", "c", 0, "stop after this many packets")
+	fs.DurationVar(&l.duration, "duration", 0, "stop after this long (e.g. 30s, 10m)")
+	fs.StringVarP(&l.write, "write", "w", "", "also write the packets to this file: pcapng (.pcapng) or pcap (.pcap)")
+	fs.StringVarP(&l.user, "user", "Z", "", "after opening the sockets and output files, run as this user (as tcpdump -Z)")
+}
+
+// options builds the capture's options. targets are addresses whose route
+// picks the interface when -i is not given.
+func (l *liveFlags) options(targets []netip.Addr) (capture.LiveOptions, string, error) {
+	o := capture.LiveOptions{Interfaces: l.ifaces, SnapLen: l.snapLen, Promisc: l.promisc}
+	if l.snapLen < 1 || l.snapLen > 262144 {
+		return o, "", fmt.Errorf("--snaplen %d: want 1 to 262144", l.snapLen)
+	}
+	if len(o.Interfaces) == 0 {
+		if len(targets) == 0 {
+			// A documentation address (RFC 5737): asking its route sends
+			// nothing and finds the default route.
+			targets = []netip.Addr{netip.MustParseAddr("192.0.2.1")}
+		}
+		name, err := capture.RouteInterface(targets[0])
+		if err != nil {
+			return o, "", fmt.Errorf("%w; name the interface with -i", err)
+		}
+		o.Interfaces = []string{name}
+	}
+	o.Filter = capture.FilterSpec{DNS: true, VXLAN: l.vxlan, Geneve: l.geneve}
+	for _, p := range l.ports {
+		if p == 0 || p > 65535 {
+			return o, "", fmt.Errorf("--port %d: not a port", p)
+		}
+		o.Filter.TCPPorts = append(o.Filter.TCPPorts, uint16(p))
+	}
+	filter := o.Filter.String()
+	if l.bpfFile != "" {
+		f, err := os.Open(l.bpfFile)
+		if err != nil {
+			return o, "", fmt.Errorf("--bpf-file: %w", err)
+		}
+		defer f.Close()
+		if o.Program, err = capture.ParseTcpdumpDDD(f); err != nil {
+			return o, "", fmt.Errorf("--bpf-file %s: %w", l.bpfFile, err)
+		}
+		filter = "program from " + l.bpfFile
+	}
+	return o, filter, nil
+}
+
+// open opens the capture and the -w file, and drops privileges when asked.
+func (l *liveFlags) open(e *env, opts capture.LiveOptions, of *outputFlags) (*capture.LiveSource, *capture.Writer, bool) {
+	src, err := capture.OpenLive(opts)
+	if err != nil {
+		e.errorf("%v", err)
+		if errors.Is(err, capture.ErrPermission) {
+			e.hintf("run as root, or let the binary capture: sudo setcap cap_net_raw+ep %s", executable())
+		}
+		return nil, nil, false
+	}
+	var w *capture.Writer
+	if l.write != "" {
+		if w, err = capture.NewWriter(l.write, src.Interfaces()); err != nil {
+			src.Close()
+			e.errorf("%v", err)
+			return nil, nil, false
+		}
+	}
+	if err := of.open(); err == nil && l.user != "" {
+		err = capture.DropPrivileges(l.user)
+		if err != nil {
+			e.errorf("--user: %v", err)
+		}
+	}
+	if err != nil {
+		src.Close()
+		if w != nil {
+			w.Close(nil)
+		}
+		e.errorf("%v", err)
+		return nil, nil, false
+	}
+	return src, w, true
+}
+
+// run captures until a limit, the duration or a signal, and returns what
+// the report needs.
+func (l *liveFlags) run(ctx context.Context, src *capture.LiveSource, w *capture.Writer, a *capture.Analyzer, filter string, stop func() bool) (report.Evidence, capture.LiveResult) {
+	if l.duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, l.duration, context.DeadlineExceeded)
+		defer cancel()
+	}
+	res := capture.ReadLive(ctx, src, a, capture.LiveLimits{Count: l.count, Writer: w, Stop: stop})
+	if w != nil {
+		if err := w.Close(&res.Stats); err != nil && res.Err == nil {
+			res.Err = err
+		}
+	}
+	ifaces := src.Interfaces()
+	var names, links []string
+	var fileIfaces []capture.FileInterface
+	for _, ifc := range ifaces {
+		names = append(names, ifc.Name)
+		if lt := capture.LinkTypeName(ifc.LinkType); !slices.Contains(links, lt) {
+			links = append(links, lt)
+		}
+		fileIfaces = append(fileIfaces, capture.FileInterface{Interface: ifc})
+	}
+	in := capture.Input{
+		Name: "live:" + strings.Join(names, ","), Format: "live", LinkTypes: links,
+		Packets: res.Packets, Bytes: res.Bytes, Drops: res.Stats.Dropped, DropsKnown: true, Err: res.Err,
+	}
+	ev := report.Evidence{
+		Result: a.Result(), Inputs: []capture.Input{in}, Interfaces: fileIfaces,
+		Capture: &report.Capture{
+			Interfaces: names, Filter: filter, SnapLen: l.snapLen,
+			Started: res.Started.UTC().Format(time.RFC3339Nano), Stopped: res.Stopped.UTC().Format(time.RFC3339Nano),
+			StopReason: res.StopReason, Written: l.write,
+		},
+	}
+	if l.write != "" {
+		if sum, err := fileSHA256(l.write); err == nil {
+			ev.Capture.WrittenSHA256 = sum
+		}
+	}
+	return ev, res
+}
+
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func executable() string {
+	if p, err := os.Executable(); err == nil {
+		return p
+	}
+	return "vpce-verify"
+}

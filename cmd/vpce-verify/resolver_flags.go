@@ -1,0 +1,69 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/vpce-verify/vpce-verify/resolve"
+)
+
+// Where the host's resolvers are listed; variables so that tests can make
+// sure no query leaves loopback.
+var (
+	hostResolvConf    = "/etc/resolv.conf"
+	systemdResolvConf = "/run/systemd/resolve/resolv.conf" // systemd-resolved's upstream servers
+)
+
+// resolverFlags say which DNS servers to ask and how: resolve and verify.
+type resolverFlags struct {
+	resolvers  []string
+	vpc        bool
+	timeout    time.Duration
+	tries      int
+	resolvConf string
+}
+
+func (r *resolverFlags) register(fs *pflag.FlagSet) {
+	fs.StringArrayVar(&r.resolvers, "resolver", nil, "a DNS server HOST[:PORT] to ask instead of those of resolv.conf (repeatable, asked in order)")
+	fs.BoolVar(&r.vpc, "vpc-resolver", false, "ask the VPC resolver (169.254.169.253, then fd00:ec2::253), after any --resolver")
+	fs.DurationVar(&r.timeout, "dns-timeout", 2*time.Second, "how long to wait for each DNS reply")
+	fs.IntVar(&r.tries, "tries", 2, "how many times a query is sent to one resolver before the next is asked")
+	fs.StringVar(&r.resolvConf, "resolv-conf", hostResolvConf, "where the host's resolvers are listed")
+}
+
+// servers returns the servers to ask, and warnings about how they were
+// found.
+func (r *resolverFlags) servers() ([]resolve.Server, []string, error) {
+	var servers []resolve.Server
+	for _, s := range r.resolvers {
+		ap, err := resolve.ParseServer(s)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--resolver %v", err)
+		}
+		servers = append(servers, resolve.Server{Addr: ap, Source: "--resolver"})
+	}
+	if r.vpc {
+		for _, ap := range resolve.VPCResolvers {
+			servers = append(servers, resolve.Server{Addr: ap, Source: "--vpc-resolver"})
+		}
+	}
+	if len(servers) > 0 {
+		return servers, nil, nil
+	}
+	return resolve.SystemServers(r.resolvConf, systemdResolvConf)
+}
+
+// check says whether the timeout (given by the flag named timeoutFlag) and
+// the tries make sense.
+func (r *resolverFlags) check(timeoutFlag string) error {
+	if r.timeout <= 0 || r.tries < 1 {
+		return fmt.Errorf("%s and --tries must be positive", timeoutFlag)
+	}
+	return nil
+}
+
+func (r *resolverFlags) client() *resolve.Client {
+	return &resolve.Client{Timeout: r.timeout, Tries: r.tries}
+}
