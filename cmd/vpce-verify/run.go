@@ -53,6 +53,7 @@ var commands = []command{
 	{"resolve", "ask DNS for S3 names and say what each address is", cmdResolve},
 	{"classify", "say what addresses are: endpoint, private, public AWS, not AWS", cmdClassify},
 	{"capture", "capture live (AF_PACKET) and give the verdict", cmdCapture},
+	{"verify", "on the host: resolve, capture, one TLS probe, verdict", cmdVerify},
 	{"ranges", "the ip-ranges.json in use: info, update, diff", cmdRanges},
 }
 

@@ -1,0 +1,442 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"io"
+	"math/big"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vpce-verify/vpce-verify/internal/testenv"
+)
+
+// The live tests capture on lo as root. Every connection goes to 127.x:
+// 127.0.2.50 plays the interface endpoint (--endpoint-ip), 127.0.3.10 a
+// public S3 address (declared S3 in a test copy of ip-ranges.json). DNS is
+// a miekg/dns server on 127.0.0.1. Nothing leaves loopback.
+const (
+	liveEndpoint = "127.0.2.50"
+	livePublic   = "127.0.3.10"
+	liveName     = "s3.ap-south-1.amazonaws.com"
+)
+
+// testRanges writes an ip-ranges.json in AWS's shape that lists
+// 127.0.3.0/24 as S3 in ap-south-1.
+func testRanges(t *testing.T) string {
+	t.Helper()
+	doc := `{"syncToken":"1800000000","createDate":"2026-11-20-00-00-00","prefixes":[` +
+		`{"ip_prefix":"127.0.3.0/24","region":"ap-south-1","service":"AMAZON","network_border_group":"ap-south-1"},` +
+		`{"ip_prefix":"127.0.3.0/24","region":"ap-south-1","service":"S3","network_border_group":"ap-south-1"}],"ipv6_prefixes":[]}`
+	p := filepath.Join(t.TempDir(), "ip-ranges.json")
+	if err := os.WriteFile(p, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// tlsServers starts crypto/tls servers on port 443 of each address, with a
+// certificate for liveName signed by a test CA, and returns the CA's PEM
+// file. Each connection is read until the client closes it.
+func tlsServers(t *testing.T, addrs ...string) string {
+	t.Helper()
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "vpce-verify test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true,
+		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	leafDER, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{SerialNumber: big.NewInt(2),
+		Subject: pkix.Name{CommonName: liveName}, DNSNames: []string{liveName},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}, ca, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{leafDER}, PrivateKey: key}}}
+	for _, a := range addrs {
+		ln, err := tls.Listen("tcp", net.JoinHostPort(a, "443"), cfg)
+		if err != nil {
+			testenv.Unavailable(t, "cannot listen on %s:443: %v", a, err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				go func() {
+					defer c.Close()
+					c.SetDeadline(time.Now().Add(5 * time.Second))
+					br := make([]byte, 512)
+					for {
+						n, err := c.Read(br)
+						if err != nil {
+							return
+						}
+						if bytes.HasPrefix(br[:n], []byte("HEAD ")) {
+							io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+						}
+					}
+				}()
+			}
+		}()
+	}
+	p := filepath.Join(t.TempDir(), "ca.pem")
+	os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o644)
+	return p
+}
+
+type liveFlow struct {
+	Client      string   `json:"client"`
+	Server      string   `json:"server"`
+	ConnState   string   `json:"conn_state"`
+	Established bool     `json:"established"`
+	SNI         string   `json:"sni"`
+	S3          bool     `json:"s3"`
+	Path        string   `json:"path"`
+	Probe       bool     `json:"probe"`
+	DNSNames    []string `json:"dns_names"`
+}
+
+type liveReport struct {
+	Verdict string     `json:"verdict"`
+	Reason  string     `json:"reason"`
+	Flows   []liveFlow `json:"flows"`
+	Inputs  []struct {
+		Name    string `json:"name"`
+		Format  string `json:"format"`
+		Packets int    `json:"packets"`
+	} `json:"inputs"`
+	Probe *struct {
+		Resolver    string `json:"resolver"`
+		Connections []struct {
+			Client              string `json:"client"`
+			Server              string `json:"server"`
+			CertificateVerified bool   `json:"certificate_verified"`
+			HTTPStatus          string `json:"http_status"`
+		} `json:"connections"`
+	} `json:"probe"`
+	Capture *struct {
+		Interfaces []string `json:"interfaces"`
+		StopReason string   `json:"stop_reason"`
+		Written    string   `json:"written"`
+	} `json:"capture"`
+	Warnings []string `json:"warnings"`
+}
+
+func decodeLive(t *testing.T, s string) liveReport {
+	t.Helper()
+	var r liveReport
+	if err := json.Unmarshal([]byte(s), &r); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, s)
+	}
+	return r
+}
+
+func TestVerifyOnLoopback(t *testing.T) {
+	testenv.Root(t)
+	ca := tlsServers(t, liveEndpoint, livePublic)
+	ranges := testRanges(t)
+	tests := []struct {
+		name     string
+		answer   string
+		extra    []string
+		code     int
+		verdict  string
+		path     string
+		verified bool
+	}{
+		{"answer is the endpoint", liveEndpoint, []string{"--ca-file", ca}, 0, "pass", "interface-endpoint", true},
+		{"answer is public S3", livePublic, []string{"--ca-file", ca}, 1, "fail", "public-aws", true},
+		{"certificate not trusted is only a warning", liveEndpoint, nil, 0, "pass", "interface-endpoint", false},
+		{"HEAD / after the handshake", liveEndpoint, []string{"--ca-file", ca, "--http"}, 0, "pass", "interface-endpoint", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dnsAddr := serveDNS(t, newDNSZone(t, liveName+". 60 IN A "+tc.answer))
+			args := append([]string{"verify", "-i", "lo", "--resolver", dnsAddr, "--endpoint-ip", liveEndpoint,
+				"--ip-ranges", ranges, "--format", "json", "--timeout", "8s", liveName}, tc.extra...)
+			start := time.Now()
+			res := runCmd(t, nil, args...)
+			if res.code != tc.code {
+				t.Errorf("exit %d, want %d; stderr %s", res.code, tc.code, res.stderr)
+			}
+			if d := time.Since(start); d > 4*time.Second {
+				t.Errorf("verify took %v: it must stop once the probe is captured", d)
+			}
+			r := decodeLive(t, res.stdout)
+			if r.Verdict != tc.verdict {
+				t.Errorf("verdict %s (%s), want %s", r.Verdict, r.Reason, tc.verdict)
+			}
+			if r.Probe == nil || r.Probe.Resolver != dnsAddr || len(r.Probe.Connections) != 1 {
+				t.Fatalf("probe %+v, want one connection, resolved by %s", r.Probe, dnsAddr)
+			}
+			pc := r.Probe.Connections[0]
+			if pc.CertificateVerified != tc.verified {
+				t.Errorf("certificate verified %v, want %v", pc.CertificateVerified, tc.verified)
+			}
+			if !tc.verified && !strings.Contains(strings.Join(r.Warnings, "\n"), "did not verify for "+liveName) {
+				t.Errorf("no warning about the certificate: %q", r.Warnings)
+			}
+			if slices.Contains(tc.extra, "--http") && pc.HTTPStatus != "200 OK" {
+				t.Errorf("http status %q, want 200 OK", pc.HTTPStatus)
+			}
+			// The probe's packets went through the kernel and were captured:
+			// its connection is a flow, established, with the SNI.
+			var probe *liveFlow
+			for i := range r.Flows {
+				if r.Flows[i].Probe {
+					probe = &r.Flows[i]
+				}
+			}
+			if probe == nil {
+				t.Fatalf("no captured flow is the probe (%s); flows %+v", pc.Client, r.Flows)
+			}
+			if probe.Client != pc.Client || probe.Server != tc.answer+":443" || !probe.Established ||
+				probe.SNI != liveName || !probe.S3 || probe.Path != tc.path {
+				t.Errorf("probe flow %+v", *probe)
+			}
+			if r.Capture == nil || r.Capture.Interfaces[0] != "lo" || r.Capture.StopReason != "stopped" {
+				t.Errorf("capture %+v: want lo, stopped once the probe was captured", r.Capture)
+			}
+		})
+	}
+}
+
+func TestVerifyWithoutAnswer(t *testing.T) {
+	testenv.Root(t)
+	dnsAddr := serveDNS(t, newDNSZone(t, "other.example. 60 IN A 127.0.0.9"))
+	res := runCmd(t, nil, "verify", "-i", "lo", "--resolver", dnsAddr, liveName)
+	if res.code != exitInconclusive || !strings.Contains(res.stderr, "has no address") {
+		t.Errorf("exit %d stderr %q, want 3 and 'has no address'", res.code, res.stderr)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the command writing and the test
+// reading at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// waitFor polls until the buffer holds s.
+func waitFor(t *testing.T, b *syncBuffer, s string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if strings.Contains(b.String(), s) {
+			return
+		}
+	}
+	t.Fatalf("waited for %q; got %q", s, b.String())
+}
+
+// tlsClient connects to addr:443 with SNI liveName like an application
+// would, sends a little, and closes.
+func tlsClient(t *testing.T, addr, ca string) {
+	t.Helper()
+	pool := x509.NewCertPool()
+	data, _ := os.ReadFile(ca)
+	pool.AppendCertsFromPEM(data)
+	c, err := tls.Dial("tcp", net.JoinHostPort(addr, "443"), &tls.Config{ServerName: liveName, RootCAs: pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(c, "GET /my-bucket/object HTTP/1.1\r\nHost: "+liveName+"\r\n\r\n")
+	c.Close()
+}
+
+// A capture runs while a real client connects; it is stopped the way
+// SIGINT stops it (the context ends); the report and the -w file, read back
+// by analyze and by tshark, say the same.
+func TestCapturePassive(t *testing.T) {
+	testenv.Root(t)
+	tshark := testenv.Tool(t, "tshark")
+	ca := tlsServers(t, liveEndpoint, livePublic)
+	ranges := testRanges(t)
+	file := filepath.Join(t.TempDir(), "evidence.pcapng")
+	ctx, stop := context.WithCancel(context.Background())
+	var stdout, stderr syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- run(ctx, []string{"capture", "-i", "lo", "-w", file, "--endpoint-ip", liveEndpoint,
+			"--ip-ranges", ranges, "--format", "json"}, nil, &stdout, &stderr)
+	}()
+	waitFor(t, &stderr, "capturing on lo")
+	tlsClient(t, liveEndpoint, ca)
+	tlsClient(t, livePublic, ca)
+	time.Sleep(200 * time.Millisecond)
+	stop()
+	code := <-done
+	if code != exitFail {
+		t.Errorf("exit %d, want %d (one connection to public S3); stderr %s", code, exitFail, stderr.String())
+	}
+	live := decodeLive(t, stdout.String())
+	if live.Capture == nil || live.Capture.StopReason != "interrupted" || live.Capture.Written != file {
+		t.Errorf("capture %+v", live.Capture)
+	}
+	var s3 []liveFlow
+	for _, f := range live.Flows {
+		if f.S3 {
+			s3 = append(s3, f)
+		}
+	}
+	if len(s3) != 2 || s3[0].SNI != liveName || s3[0].Path != "interface-endpoint" || s3[1].Path != "public-aws" {
+		t.Fatalf("S3 flows %+v", s3)
+	}
+
+	res := runCmd(t, nil, "analyze", "--endpoint-ip", liveEndpoint, "--ip-ranges", ranges, "--format", "json", file)
+	saved := decodeLive(t, res.stdout)
+	if res.code != code || saved.Verdict != live.Verdict || len(saved.Flows) != len(live.Flows) {
+		t.Fatalf("analyze of the saved file: exit %d verdict %s %d flows; live: %d %s %d flows",
+			res.code, saved.Verdict, len(saved.Flows), code, live.Verdict, len(live.Flows))
+	}
+	for i := range saved.Flows {
+		a, b := saved.Flows[i], live.Flows[i]
+		if a.Client != b.Client || a.Server != b.Server || a.ConnState != b.ConnState || a.SNI != b.SNI || a.Path != b.Path {
+			t.Errorf("flow %d: saved %+v, live %+v", i, a, b)
+		}
+	}
+	out, err := exec.Command(tshark, "-r", file).Output()
+	if err != nil {
+		t.Fatalf("tshark -r: %v", err)
+	}
+	if n := strings.Count(string(out), "\n"); n != live.Inputs[0].Packets || n != saved.Inputs[0].Packets {
+		t.Errorf("tshark reads %d packets; the live report says %d, analyze %d", n, live.Inputs[0].Packets, saved.Inputs[0].Packets)
+	}
+}
+
+// TestMain's hook lets the tests run the command as a process of its own:
+// with VPCE_VERIFY_MAIN=1 the test binary is vpce-verify.
+func runAsProcess(t *testing.T, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "VPCE_VERIFY_MAIN=1")
+	return cmd
+}
+
+// A real SIGINT stops the capture cleanly: the report is printed, the exit
+// code is the verdict's, and the -w file is whole.
+func TestCaptureSIGINT(t *testing.T) {
+	testenv.Root(t)
+	tshark := testenv.Tool(t, "tshark")
+	ca := tlsServers(t, liveEndpoint)
+	file := filepath.Join(t.TempDir(), "x.pcap")
+	cmd := runAsProcess(t, "capture", "-i", "lo", "-w", file, "--endpoint-ip", liveEndpoint)
+	var stdout bytes.Buffer
+	var stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, &stderr, "capturing on lo")
+	tlsClient(t, liveEndpoint, ca)
+	time.Sleep(100 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	if err != nil {
+		t.Fatalf("capture after SIGINT: %v; stderr %s", err, stderr.String())
+	}
+	if !strings.HasPrefix(stdout.String(), "PASS: ") || !strings.Contains(stderr.String(), "(interrupted)") {
+		t.Errorf("stdout %q stderr %q", stdout.String(), stderr.String())
+	}
+	out, err := exec.Command(tshark, "-r", file, "-Y", "tls.handshake.extensions_server_name == \""+liveName+"\"").Output()
+	if err != nil || strings.Count(string(out), "\n") != 1 {
+		t.Errorf("tshark finds the ClientHello %d times in the file (%v)", strings.Count(string(out), "\n"), err)
+	}
+}
+
+// Without CAP_NET_RAW the command says so and how to grant it.
+func TestCaptureWithoutPrivilege(t *testing.T) {
+	testenv.Root(t)
+	// nobody must be able to execute the test binary: copy it out of the
+	// build directory.
+	dir, err := os.MkdirTemp("", "vpce-verify-nobody")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	bin := filepath.Join(dir, "vpce-verify.test")
+	data, err := os.ReadFile(os.Args[0])
+	if err != nil || os.WriteFile(bin, data, 0o755) != nil {
+		t.Fatal("cannot copy the test binary", err)
+	}
+	cmd := exec.Command(bin, "capture", "-i", "lo", "-c", "1")
+	cmd.Env = append(os.Environ(), "VPCE_VERIFY_MAIN=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	cmd.Dir = os.TempDir()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err = cmd.Run()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != exitError {
+		t.Fatalf("exit %v, want %d; stderr %s", err, exitError, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "CAP_NET_RAW") || !strings.Contains(stderr.String(), "setcap cap_net_raw+ep") {
+		t.Errorf("stderr %q: want the capability named and the setcap hint", stderr.String())
+	}
+}
+
+// --user drops to another user once the socket and the files are open; the
+// capture goes on and the file is written.
+func TestCaptureUser(t *testing.T) {
+	testenv.Root(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "x.pcapng")
+	ca := tlsServers(t, liveEndpoint)
+	cmd := runAsProcess(t, "capture", "-i", "lo", "-c", "6", "-w", file, "--user", "nobody", "--endpoint-ip", liveEndpoint, "-o", filepath.Join(dir, "report.json"), "--format", "json")
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, &stderr, "capturing on lo")
+	// Only then is the process running as nobody.
+	status, _ := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/status")
+	tlsClient(t, liveEndpoint, ca)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("%v; stderr %s", err, stderr.String())
+	}
+	if !strings.Contains(string(status), "Uid:\t65534") {
+		t.Errorf("the capture still ran as root:\n%s", status)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	if err != nil || decodeLive(t, string(data)).Inputs[0].Packets != 6 {
+		t.Errorf("report after -c 6: %v %s", err, data)
+	}
+}

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/vpce-verify/vpce-verify/report"
+)
+
+// prober makes verify's TLS connections: SNI name, the certificate checked
+// for name against the system's roots (and --ca-file), never failing the
+// connection because of it.
+type prober struct {
+	name  string
+	roots *x509.CertPool
+	head  bool
+}
+
+func newProber(name, caFile string, head bool) (*prober, error) {
+	roots, err := x509.SystemCertPool()
+	if err != nil || roots == nil {
+		roots = x509.NewCertPool()
+	}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("--ca-file: %w", err)
+		}
+		if !roots.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--ca-file %s: no PEM certificate in it", caFile)
+		}
+	}
+	return &prober{name: name, roots: roots, head: head}, nil
+}
+
+// probeTimeout bounds one connection: dial, handshake and HEAD.
+const probeTimeout = 5 * time.Second
+
+func (p *prober) dialAll(ctx context.Context, addrs []netip.Addr, port uint16) []report.ProbeConn {
+	out := []report.ProbeConn{}
+	for _, a := range addrs {
+		out = append(out, p.dial(ctx, netip.AddrPortFrom(a, port)))
+	}
+	return out
+}
+
+func (p *prober) dial(ctx context.Context, server netip.AddrPort) report.ProbeConn {
+	pc := report.ProbeConn{Server: server.String()}
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", server.String())
+	if err != nil {
+		pc.Error = err.Error()
+		return pc
+	}
+	if local, err := netip.ParseAddrPort(conn.LocalAddr().String()); err == nil {
+		pc.Client = netip.AddrPortFrom(local.Addr().Unmap(), local.Port()).String()
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(dl)
+	}
+	// The certificate is checked below, by hand, so that a failure is
+	// reported rather than ending the handshake the evidence is about.
+	tc := tls.Client(conn, &tls.Config{ServerName: p.name, InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
+	defer tc.Close()
+	if err := tc.HandshakeContext(ctx); err != nil {
+		pc.Error = "TLS handshake: " + err.Error()
+		return pc
+	}
+	st := tc.ConnectionState()
+	pc.TLSVersion = strings.ReplaceAll(tls.VersionName(st.Version), " ", "")
+	if len(st.PeerCertificates) > 0 {
+		leaf := st.PeerCertificates[0]
+		pc.CertificateSubject, pc.CertificateIssuer = leaf.Subject.String(), leaf.Issuer.String()
+		inter := x509.NewCertPool()
+		for _, c := range st.PeerCertificates[1:] {
+			inter.AddCert(c)
+		}
+		_, err := leaf.Verify(x509.VerifyOptions{DNSName: p.name, Roots: p.roots, Intermediates: inter})
+		pc.CertificateVerified = err == nil
+		if err != nil {
+			pc.CertificateError = err.Error()
+		}
+	} else {
+		pc.CertificateError = "the server sent no certificate"
+	}
+	if p.head {
+		fmt.Fprintf(tc, "HEAD / HTTP/1.1\r\nHost: %s\r\nUser-Agent: vpce-verify/%s\r\nConnection: close\r\n\r\n", p.name, toolVersion())
+		line, err := bufio.NewReader(tc).ReadString('\n')
+		if err != nil {
+			pc.HTTPStatus = "no response: " + err.Error()
+		} else {
+			pc.HTTPStatus = strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(line, "HTTP/1.1 "), "HTTP/1.0 "))
+		}
+	}
+	return pc
+}

@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/vpce-verify/vpce-verify/capture"
+	"github.com/vpce-verify/vpce-verify/report"
+	"github.com/vpce-verify/vpce-verify/resolve"
+)
+
+const verifySynopsis = `Usage: vpce-verify verify [flags] NAME
+
+On an EC2 host, in seconds: resolves NAME, captures on the interface that
+routes to the answer, makes one real TLS connection (SNI NAME) to the first
+IPv4 and the first IPv6 answer, stops once those connections are closed and
+captured, and reports whether they, and any other S3 traffic seen meanwhile,
+went to the interface endpoint. The handshake is the proof; --http adds a
+HEAD / request. The certificate is checked for NAME: a failure is a warning
+(a TLS-intercepting proxy is worth knowing about), not an error.
+
+Needs CAP_NET_RAW (see vpce-verify capture --help).
+Exit codes as analyze: 0 pass, 1 fail, 2 error, 3 inconclusive.
+
+Examples:
+  sudo vpce-verify verify s3.ap-south-1.amazonaws.com
+  sudo vpce-verify verify --vpc-resolver --endpoints endpoints.json my-bucket.s3.ap-south-1.amazonaws.com
+`
+
+func cmdVerify(e *env, args []string) int {
+	fs := pflag.NewFlagSet("verify", pflag.ContinueOnError)
+	var lf liveFlags
+	var cf classifyFlags
+	var of outputFlags
+	var rf resolverFlags
+	timeout := fs.Duration("timeout", 10*time.Second, "give up after this long: resolution, capture and probe together")
+	httpHead := fs.Bool("http", false, "after the handshake, send HEAD / and report the status")
+	caFile := fs.String("ca-file", "", "also trust the CA certificates in this PEM file when checking the server's certificate")
+	rf.register(fs)
+	lf.register(fs)
+	cf.register(fs)
+	of.register(fs)
+	if code, ok := e.parse(fs, args, verifySynopsis); !ok {
+		return code
+	}
+	if fs.NArg() != 1 {
+		e.errorf("verify: want one NAME, got %d arguments", fs.NArg())
+		e.hintf("vpce-verify verify s3.ap-south-1.amazonaws.com")
+		return exitError
+	}
+	name := strings.TrimSuffix(fs.Arg(0), ".")
+	if err := of.check(); err != nil {
+		e.errorf("verify: %v", err)
+		return exitError
+	}
+	if err := rf.check("--dns-timeout"); err != nil {
+		e.errorf("verify: %v", err)
+		return exitError
+	}
+	if *timeout <= 0 {
+		e.errorf("verify: --timeout must be positive")
+		return exitError
+	}
+	cl, err := cf.load()
+	if err != nil {
+		e.errorf("%v", err)
+		return exitError
+	}
+	prober, err := newProber(name, *caFile, *httpHead)
+	if err != nil {
+		e.errorf("verify: %v", err)
+		return exitError
+	}
+	servers, warn, err := rf.servers()
+	if err != nil {
+		e.errorf("verify: %v", err)
+		e.hintf("name a resolver: --resolver 10.0.0.2, or --vpc-resolver on an EC2 host")
+		return exitError
+	}
+	ctx, cancel := context.WithTimeout(e.ctx, *timeout)
+	defer cancel()
+
+	probe, targets, failures, code := resolveProbe(e, ctx, rf.client(), servers, name)
+	if probe == nil {
+		return code
+	}
+	warn = append(warn, failures...)
+	if len(lf.ports) == 0 {
+		lf.ports = []uint{443}
+	}
+	port := uint16(lf.ports[0])
+	opts, filter, err := lf.options(targets)
+	if err != nil {
+		e.errorf("verify: %v", err)
+		return exitError
+	}
+	src, w, ok := lf.open(e, opts, &of)
+	if !ok {
+		return exitError
+	}
+	e.infof("capturing on %s (%s); probing %s at %s", joinNames(src.Interfaces()), filter, name, addrList(targets))
+
+	// The probe dials while the capture runs; the capture stops once the
+	// tracker has seen each probe connection closed (or a moment after the
+	// probe is done, or at the timeout).
+	a := capture.NewAnalyzer(capture.Options{})
+	capCtx, capCancel := context.WithCancel(ctx)
+	defer capCancel()
+	var done atomic.Bool
+	var conns []report.ProbeConn
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		conns = prober.dialAll(ctx, targets, port)
+		done.Store(true)
+		time.AfterFunc(time.Second, capCancel)
+	})
+	stop := func() bool {
+		if !done.Load() {
+			return false
+		}
+		for _, c := range conns {
+			client, err1 := netip.ParseAddrPort(c.Client)
+			server, err2 := netip.ParseAddrPort(c.Server)
+			if err1 != nil || err2 != nil {
+				continue
+			}
+			if f := a.Flow(client, server); f == nil || !f.Closed() {
+				return false
+			}
+		}
+		return true
+	}
+	ev, res := lf.run(capCtx, src, w, a, filter, stop)
+	wg.Wait()
+	probe.Connections = conns
+	ev.Probe = probe
+	r := report.Build(ev, report.Config{
+		Classifier: cl.classifier, Ranges: cl.ranges, Inventory: cl.inventory, Policy: cl.policy,
+		Now: now(), Version: toolVersion(), Warnings: append(cl.warnings, warn...),
+	})
+	if res.Err != nil {
+		e.errorf("verify: %v", res.Err)
+	}
+	if err := of.write(e, r); err != nil {
+		e.errorf("%v", err)
+		return exitError
+	}
+	return exitCode(r.Verdict)
+}
+
+// resolveProbe asks for NAME's addresses and picks the first IPv4 and the
+// first IPv6 one; a failed query of one type is a warning when the other
+// gave addresses. It returns nil and the exit code when there is none.
+func resolveProbe(e *env, ctx context.Context, client *resolve.Client, servers []resolve.Server, name string) (*report.Probe, []netip.Addr, []string, int) {
+	answers := client.LookupAll(ctx, servers, []string{name})
+	probe := &report.Probe{Name: name, Answers: []report.ProbeAnswer{}}
+	var targets []netip.Addr
+	var failures []string
+	for _, ans := range answers {
+		if ans.Status.Failed() {
+			failures = append(failures, fmt.Sprintf("%s %s: %v", name, ans.Type, ans.Err))
+			continue
+		}
+		if probe.Resolver == "" {
+			probe.Resolver, probe.ResolverSource, probe.Chain = ans.Server.Addr.String(), ans.Server.Source, ans.Chain
+		}
+		for i, ad := range ans.Addresses {
+			probe.Answers = append(probe.Answers, report.ProbeAnswer{Type: ans.Type, Addr: ad.Addr.String(), TTL: ad.TTL})
+			if i == 0 {
+				targets = append(targets, ad.Addr)
+			}
+		}
+	}
+	switch {
+	case len(targets) > 0:
+		return probe, targets, failures, 0
+	case len(failures) > 0:
+		for _, f := range failures {
+			e.errorf("verify: %s", f)
+		}
+		e.hintf("check the resolver with: vpce-verify resolve %s", name)
+		return nil, nil, nil, exitError
+	}
+	e.errorf("verify: %s has no address (NXDOMAIN or no A/AAAA records)", name)
+	return nil, nil, nil, exitInconclusive
+}
+
+func addrList(addrs []netip.Addr) string {
+	var s []string
+	for _, a := range addrs {
+		s = append(s, a.String())
+	}
+	return strings.Join(s, ", ")
+}
