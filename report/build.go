@@ -561,13 +561,17 @@ func (b *builder) warnings() {
 			what = "interface endpoint"
 		}
 		n := counts[a]
+		attempts, was := fmt.Sprintf("%d connection attempts", n), "were"
+		if n == 1 {
+			attempts, was = "1 connection attempt", "was"
+		}
 		switch a.state {
 		case "S0", "SH", "RSTOS0":
-			b.warnf("%s to the %s %s never answered (%s): a security group or network ACL may be dropping them", plural(n, "connection attempt"), what, a.server, a.state)
+			b.warnf("%s to the %s %s %s never answered (%s): a security group or network ACL may be dropping them", attempts, what, a.server, was, a.state)
 		case "REJ":
-			b.warnf("%s to the %s %s refused (REJ)", plural(n, "connection attempt"), what, a.server)
+			b.warnf("%s to the %s %s %s refused (REJ)", attempts, what, a.server, was)
 		default:
-			b.warnf("%s to %s not established (%s)", plural(n, "S3 connection"), a.server, a.state)
+			b.warnf("%s to the %s %s %s not established (%s)", attempts, what, a.server, was, a.state)
 		}
 	}
 	for _, f := range r.Flows {
