@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -102,5 +103,26 @@ func (p *prober) dial(ctx context.Context, server netip.AddrPort) report.ProbeCo
 			pc.HTTPStatus = strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(line, "HTTP/1.1 "), "HTTP/1.0 "))
 		}
 	}
+	closeGracefully(tc, conn)
 	return pc
 }
+
+// closeGracefully ends the probe the way a well-behaved client does, so
+// that the capture shows a clean close (SF) rather than a reset: it sends
+// close_notify and a FIN, then reads what the server still sends (TLS 1.3
+// session tickets arrive after the handshake; closing with them unread
+// makes the kernel answer with a RST) until the server closes too, for at
+// most closeWait.
+func closeGracefully(tc *tls.Conn, conn net.Conn) {
+	if tc.CloseWrite() != nil {
+		return
+	}
+	if cw, ok := conn.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+	conn.SetReadDeadline(time.Now().Add(closeWait))
+	io.Copy(io.Discard, tc)
+}
+
+// closeWait bounds how long the probe waits for the server's FIN.
+const closeWait = time.Second
