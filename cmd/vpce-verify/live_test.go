@@ -1,18 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"io"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -25,88 +20,25 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vpce-verify/vpce-verify/internal/lab"
 	"github.com/vpce-verify/vpce-verify/internal/testenv"
 )
 
-// The live tests capture on lo as root. Every connection goes to 127.x:
-// 127.0.2.50 plays the interface endpoint (--endpoint-ip), 127.0.3.10 a
-// public S3 address (declared S3 in a test copy of ip-ranges.json). DNS is
-// a miekg/dns server on 127.0.0.1. Nothing leaves loopback.
-const (
-	liveEndpoint = "127.0.2.50"
-	livePublic   = "127.0.3.10"
-	liveName     = "s3.ap-south-1.amazonaws.com"
-)
+// The live tests capture on lo as root, against the loopback scenario of
+// internal/lab: 127.0.2.50 plays the interface endpoint (--endpoint-ip),
+// 127.0.3.10 a public S3 address (declared S3 in the lab's ip-ranges.json),
+// and the lab's DNS server on 127.0.0.1 answers the S3 names with them.
+// Nothing leaves loopback.
 
-// testRanges writes an ip-ranges.json in AWS's shape that lists
-// 127.0.3.0/24 as S3 in ap-south-1.
-func testRanges(t *testing.T) string {
+// startLab runs the lab for one test.
+func startLab(t *testing.T) *lab.Lab {
 	t.Helper()
-	doc := `{"syncToken":"1800000000","createDate":"2026-11-20-00-00-00","prefixes":[` +
-		`{"ip_prefix":"127.0.3.0/24","region":"ap-south-1","service":"AMAZON","network_border_group":"ap-south-1"},` +
-		`{"ip_prefix":"127.0.3.0/24","region":"ap-south-1","service":"S3","network_border_group":"ap-south-1"}],"ipv6_prefixes":[]}`
-	p := filepath.Join(t.TempDir(), "ip-ranges.json")
-	if err := os.WriteFile(p, []byte(doc), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// tlsServers starts crypto/tls servers on port 443 of each address, with a
-// certificate for liveName signed by a test CA, and returns the CA's PEM
-// file. Each connection is read until the client closes it.
-func tlsServers(t *testing.T, addrs ...string) string {
-	t.Helper()
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "vpce-verify test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true,
-		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	l, err := lab.Start(t.TempDir(), "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		testenv.Unavailable(t, "cannot start the loopback lab: %v", err)
 	}
-	ca, _ := x509.ParseCertificate(caDER)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	leafDER, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{SerialNumber: big.NewInt(2),
-		Subject: pkix.Name{CommonName: liveName}, DNSNames: []string{liveName},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{leafDER}, PrivateKey: key}}}
-	for _, a := range addrs {
-		ln, err := tls.Listen("tcp", net.JoinHostPort(a, "443"), cfg)
-		if err != nil {
-			testenv.Unavailable(t, "cannot listen on %s:443: %v", a, err)
-		}
-		t.Cleanup(func() { ln.Close() })
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				go func() {
-					defer c.Close()
-					c.SetDeadline(time.Now().Add(5 * time.Second))
-					br := make([]byte, 512)
-					for {
-						n, err := c.Read(br)
-						if err != nil {
-							return
-						}
-						if bytes.HasPrefix(br[:n], []byte("HEAD ")) {
-							io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
-						}
-					}
-				}()
-			}
-		}()
-	}
-	p := filepath.Join(t.TempDir(), "ca.pem")
-	os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o644)
-	return p
+	t.Cleanup(func() { l.Close() })
+	return l
 }
 
 type liveFlow struct {
@@ -158,10 +90,10 @@ func decodeLive(t *testing.T, s string) liveReport {
 
 func TestVerifyOnLoopback(t *testing.T) {
 	testenv.Root(t)
-	ca := tlsServers(t, liveEndpoint, livePublic)
-	ranges := testRanges(t)
+	l := startLab(t)
 	tests := []struct {
 		name     string
+		verify   string // the name verify resolves and probes
 		answer   string
 		extra    []string
 		code     int
@@ -169,16 +101,16 @@ func TestVerifyOnLoopback(t *testing.T) {
 		path     string
 		verified bool
 	}{
-		{"answer is the endpoint", liveEndpoint, []string{"--ca-file", ca}, 0, "pass", "interface-endpoint", true},
-		{"answer is public S3", livePublic, []string{"--ca-file", ca}, 1, "fail", "public-aws", true},
-		{"certificate not trusted is only a warning", liveEndpoint, nil, 0, "pass", "interface-endpoint", false},
-		{"HEAD / after the handshake", liveEndpoint, []string{"--ca-file", ca, "--http"}, 0, "pass", "interface-endpoint", true},
+		{"answer is the endpoint", lab.Name, lab.Endpoint, []string{"--ca-file", l.CAFile}, 0, "pass", "interface-endpoint", true},
+		{"bucket name, answer is the endpoint", "my-bucket." + lab.Name, lab.Endpoint, []string{"--ca-file", l.CAFile}, 0, "pass", "interface-endpoint", true},
+		{"answer is public S3", lab.LeakName, lab.Public, []string{"--ca-file", l.CAFile}, 1, "fail", "public-aws", true},
+		{"certificate not trusted is only a warning", lab.Name, lab.Endpoint, nil, 0, "pass", "interface-endpoint", false},
+		{"HEAD / after the handshake", lab.Name, lab.Endpoint, []string{"--ca-file", l.CAFile, "--http"}, 0, "pass", "interface-endpoint", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			dnsAddr := serveDNS(t, newDNSZone(t, liveName+". 60 IN A "+tc.answer))
-			args := append([]string{"verify", "-i", "lo", "--resolver", dnsAddr, "--endpoint-ip", liveEndpoint,
-				"--ip-ranges", ranges, "--format", "json", "--timeout", "8s", liveName}, tc.extra...)
+			args := append([]string{"verify", "-i", "lo", "--resolver", l.DNS, "--endpoint-ip", lab.Endpoint,
+				"--ip-ranges", l.RangesFile, "--format", "json", "--timeout", "8s", tc.verify}, tc.extra...)
 			start := time.Now()
 			res := runCmd(t, nil, args...)
 			if res.code != tc.code {
@@ -191,14 +123,14 @@ func TestVerifyOnLoopback(t *testing.T) {
 			if r.Verdict != tc.verdict {
 				t.Errorf("verdict %s (%s), want %s", r.Verdict, r.Reason, tc.verdict)
 			}
-			if r.Probe == nil || r.Probe.Resolver != dnsAddr || len(r.Probe.Connections) != 1 {
-				t.Fatalf("probe %+v, want one connection, resolved by %s", r.Probe, dnsAddr)
+			if r.Probe == nil || r.Probe.Resolver != l.DNS || len(r.Probe.Connections) != 1 {
+				t.Fatalf("probe %+v, want one connection, resolved by %s", r.Probe, l.DNS)
 			}
 			pc := r.Probe.Connections[0]
 			if pc.CertificateVerified != tc.verified {
 				t.Errorf("certificate verified %v, want %v", pc.CertificateVerified, tc.verified)
 			}
-			if !tc.verified && !strings.Contains(strings.Join(r.Warnings, "\n"), "did not verify for "+liveName) {
+			if !tc.verified && !strings.Contains(strings.Join(r.Warnings, "\n"), "did not verify for "+tc.verify) {
 				t.Errorf("no warning about the certificate: %q", r.Warnings)
 			}
 			if slices.Contains(tc.extra, "--http") && pc.HTTPStatus != "200 OK" {
@@ -215,8 +147,10 @@ func TestVerifyOnLoopback(t *testing.T) {
 			if probe == nil {
 				t.Fatalf("no captured flow is the probe (%s); flows %+v", pc.Client, r.Flows)
 			}
-			if probe.Client != pc.Client || probe.Server != tc.answer+":443" || !probe.Established ||
-				probe.SNI != liveName || !probe.S3 || probe.Path != tc.path {
+			// It closes cleanly (FIN both ways), not with a reset: session
+			// tickets the server sends after the handshake are read first.
+			if probe.Client != pc.Client || probe.Server != tc.answer+":443" || !probe.Established || probe.ConnState != "SF" ||
+				probe.SNI != tc.verify || !probe.S3 || probe.Path != tc.path {
 				t.Errorf("probe flow %+v", *probe)
 			}
 			if r.Capture == nil || r.Capture.Interfaces[0] != "lo" || r.Capture.StopReason != "stopped" {
@@ -228,8 +162,8 @@ func TestVerifyOnLoopback(t *testing.T) {
 
 func TestVerifyWithoutAnswer(t *testing.T) {
 	testenv.Root(t)
-	dnsAddr := serveDNS(t, newDNSZone(t, "other.example. 60 IN A 127.0.0.9"))
-	res := runCmd(t, nil, "verify", "-i", "lo", "--resolver", dnsAddr, liveName)
+	l := startLab(t)
+	res := runCmd(t, nil, "verify", "-i", "lo", "--resolver", l.DNS, "nosuchbucket.s3.example.com")
 	if res.code != exitInconclusive || !strings.Contains(res.stderr, "has no address") {
 		t.Errorf("exit %d stderr %q, want 3 and 'has no address'", res.code, res.stderr)
 	}
@@ -265,19 +199,23 @@ func waitFor(t *testing.T, b *syncBuffer, s string) {
 	t.Fatalf("waited for %q; got %q", s, b.String())
 }
 
-// tlsClient connects to addr:443 with SNI liveName like an application
-// would, sends a little, and closes.
+// tlsClient connects to addr:443 with SNI lab.Name like an application
+// would, makes one request, reads the reply and closes.
 func tlsClient(t *testing.T, addr, ca string) {
 	t.Helper()
 	pool := x509.NewCertPool()
 	data, _ := os.ReadFile(ca)
 	pool.AppendCertsFromPEM(data)
-	c, err := tls.Dial("tcp", net.JoinHostPort(addr, "443"), &tls.Config{ServerName: liveName, RootCAs: pool})
+	c, err := tls.Dial("tcp", net.JoinHostPort(addr, "443"), &tls.Config{ServerName: lab.Name, RootCAs: pool})
 	if err != nil {
 		t.Fatal(err)
 	}
-	io.WriteString(c, "GET /my-bucket/object HTTP/1.1\r\nHost: "+liveName+"\r\n\r\n")
-	c.Close()
+	defer c.Close()
+	io.WriteString(c, "GET /my-bucket/object HTTP/1.1\r\nHost: "+lab.Name+"\r\n\r\n")
+	c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if reply, err := bufio.NewReader(c).ReadString('\n'); err != nil || !strings.HasPrefix(reply, "HTTP/1.1 200") {
+		t.Fatalf("GET over TLS to %s: %q %v", addr, reply, err)
+	}
 }
 
 // A capture runs while a real client connects; it is stopped the way
@@ -286,19 +224,18 @@ func tlsClient(t *testing.T, addr, ca string) {
 func TestCapturePassive(t *testing.T) {
 	testenv.Root(t)
 	tshark := testenv.Tool(t, "tshark")
-	ca := tlsServers(t, liveEndpoint, livePublic)
-	ranges := testRanges(t)
+	l := startLab(t)
 	file := filepath.Join(t.TempDir(), "evidence.pcapng")
 	ctx, stop := context.WithCancel(context.Background())
 	var stdout, stderr syncBuffer
 	done := make(chan int)
 	go func() {
-		done <- run(ctx, []string{"capture", "-i", "lo", "-w", file, "--endpoint-ip", liveEndpoint,
-			"--ip-ranges", ranges, "--format", "json"}, nil, &stdout, &stderr)
+		done <- run(ctx, []string{"capture", "-i", "lo", "-w", file, "--endpoint-ip", lab.Endpoint,
+			"--ip-ranges", l.RangesFile, "--format", "json"}, nil, &stdout, &stderr)
 	}()
 	waitFor(t, &stderr, "capturing on lo")
-	tlsClient(t, liveEndpoint, ca)
-	tlsClient(t, livePublic, ca)
+	tlsClient(t, lab.Endpoint, l.CAFile)
+	tlsClient(t, lab.Public, l.CAFile)
 	time.Sleep(200 * time.Millisecond)
 	stop()
 	code := <-done
@@ -315,11 +252,11 @@ func TestCapturePassive(t *testing.T) {
 			s3 = append(s3, f)
 		}
 	}
-	if len(s3) != 2 || s3[0].SNI != liveName || s3[0].Path != "interface-endpoint" || s3[1].Path != "public-aws" {
+	if len(s3) != 2 || s3[0].SNI != lab.Name || s3[0].Path != "interface-endpoint" || s3[1].Path != "public-aws" {
 		t.Fatalf("S3 flows %+v", s3)
 	}
 
-	res := runCmd(t, nil, "analyze", "--endpoint-ip", liveEndpoint, "--ip-ranges", ranges, "--format", "json", file)
+	res := runCmd(t, nil, "analyze", "--endpoint-ip", lab.Endpoint, "--ip-ranges", l.RangesFile, "--format", "json", file)
 	saved := decodeLive(t, res.stdout)
 	if res.code != code || saved.Verdict != live.Verdict || len(saved.Flows) != len(live.Flows) {
 		t.Fatalf("analyze of the saved file: exit %d verdict %s %d flows; live: %d %s %d flows",
@@ -354,9 +291,9 @@ func runAsProcess(t *testing.T, args ...string) *exec.Cmd {
 func TestCaptureSIGINT(t *testing.T) {
 	testenv.Root(t)
 	tshark := testenv.Tool(t, "tshark")
-	ca := tlsServers(t, liveEndpoint)
+	l := startLab(t)
 	file := filepath.Join(t.TempDir(), "x.pcap")
-	cmd := runAsProcess(t, "capture", "-i", "lo", "-w", file, "--endpoint-ip", liveEndpoint)
+	cmd := runAsProcess(t, "capture", "-i", "lo", "-w", file, "--endpoint-ip", lab.Endpoint)
 	var stdout bytes.Buffer
 	var stderr syncBuffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -364,7 +301,7 @@ func TestCaptureSIGINT(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, &stderr, "capturing on lo")
-	tlsClient(t, liveEndpoint, ca)
+	tlsClient(t, lab.Endpoint, l.CAFile)
 	time.Sleep(100 * time.Millisecond)
 	cmd.Process.Signal(syscall.SIGINT)
 	err := cmd.Wait()
@@ -374,7 +311,7 @@ func TestCaptureSIGINT(t *testing.T) {
 	if !strings.HasPrefix(stdout.String(), "PASS: ") || !strings.Contains(stderr.String(), "(interrupted)") {
 		t.Errorf("stdout %q stderr %q", stdout.String(), stderr.String())
 	}
-	out, err := exec.Command(tshark, "-r", file, "-Y", "tls.handshake.extensions_server_name == \""+liveName+"\"").Output()
+	out, err := exec.Command(tshark, "-r", file, "-Y", "tls.handshake.extensions_server_name == \""+lab.Name+"\"").Output()
 	if err != nil || strings.Count(string(out), "\n") != 1 {
 		t.Errorf("tshark finds the ClientHello %d times in the file (%v)", strings.Count(string(out), "\n"), err)
 	}
@@ -418,8 +355,8 @@ func TestCaptureUser(t *testing.T) {
 	testenv.Root(t)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "x.pcapng")
-	ca := tlsServers(t, liveEndpoint)
-	cmd := runAsProcess(t, "capture", "-i", "lo", "-c", "6", "-w", file, "--user", "nobody", "--endpoint-ip", liveEndpoint, "-o", filepath.Join(dir, "report.json"), "--format", "json")
+	l := startLab(t)
+	cmd := runAsProcess(t, "capture", "-i", "lo", "-c", "6", "-w", file, "--user", "nobody", "--endpoint-ip", lab.Endpoint, "-o", filepath.Join(dir, "report.json"), "--format", "json")
 	var stderr syncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -428,7 +365,7 @@ func TestCaptureUser(t *testing.T) {
 	waitFor(t, &stderr, "capturing on lo")
 	// Only then is the process running as nobody.
 	status, _ := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/status")
-	tlsClient(t, liveEndpoint, ca)
+	tlsClient(t, lab.Endpoint, l.CAFile)
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("%v; stderr %s", err, stderr.String())
 	}
