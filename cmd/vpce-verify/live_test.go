@@ -35,7 +35,7 @@ func startLab(t *testing.T) *lab.Lab {
 	t.Helper()
 	l, err := lab.Start(t.TempDir(), "127.0.0.1:0")
 	if err != nil {
-		testenv.Unavailable(t, "cannot start the loopback lab: %v", err)
+		testenv.Unavailable(t, "cannot start the loopback lab (is examples/lab or another server on 127.0.2.50:443 or 127.0.3.10:443 still running?): %v", err)
 	}
 	t.Cleanup(func() { l.Close() })
 	return l

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vpce-verify/vpce-verify/report"
+	"github.com/vpce-verify/vpce-verify/resolve"
 )
 
 // prober makes verify's TLS connections: SNI name, the certificate checked
@@ -126,3 +127,48 @@ func closeGracefully(tc *tls.Conn, conn net.Conn) {
 
 // closeWait bounds how long the probe waits for the server's FIN.
 const closeWait = time.Second
+
+// resolveProbe asks for NAME's addresses and picks the first IPv4 and the
+// first IPv6 one; a failed query of one type is a warning when the other
+// gave addresses. It returns nil and the exit code when there is none.
+func resolveProbe(e *env, ctx context.Context, client *resolve.Client, servers []resolve.Server, name string) (*report.Probe, []netip.Addr, []string, int) {
+	answers := client.LookupAll(ctx, servers, []string{name})
+	probe := &report.Probe{Name: name, Answers: []report.ProbeAnswer{}}
+	var targets []netip.Addr
+	var failures []string
+	for _, ans := range answers {
+		if ans.Status.Failed() {
+			failures = append(failures, fmt.Sprintf("%s %s: %v", name, ans.Type, ans.Err))
+			continue
+		}
+		if probe.Resolver == "" {
+			probe.Resolver, probe.ResolverSource, probe.Chain = ans.Server.Addr.String(), ans.Server.Source, ans.Chain
+		}
+		for i, ad := range ans.Addresses {
+			probe.Answers = append(probe.Answers, report.ProbeAnswer{Type: ans.Type, Addr: ad.Addr.String(), TTL: ad.TTL})
+			if i == 0 {
+				targets = append(targets, ad.Addr)
+			}
+		}
+	}
+	switch {
+	case len(targets) > 0:
+		return probe, targets, failures, 0
+	case len(failures) > 0:
+		for _, f := range failures {
+			e.errorf("verify: %s", f)
+		}
+		e.hintf("check the resolver with: vpce-verify resolve %s", name)
+		return nil, nil, nil, exitError
+	}
+	e.errorf("verify: %s has no address (NXDOMAIN or no A/AAAA records)", name)
+	return nil, nil, nil, exitInconclusive
+}
+
+func addrList(addrs []netip.Addr) string {
+	var s []string
+	for _, a := range addrs {
+		s = append(s, a.String())
+	}
+	return strings.Join(s, ", ")
+}
