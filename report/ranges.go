@@ -83,7 +83,14 @@ func (r *RangesInfo) WriteJSON(w io.Writer) error { return writeJSON(w, r) }
 func (r *RangesInfo) WriteText(w io.Writer) error {
 	ew := &errWriter{w: w}
 	s := r.Snapshot
-	ew.printf("ip-ranges.json in use: %s (%s)\n", s.Source, r.InUse)
+	switch r.InUse {
+	case "embedded":
+		ew.printf("ip-ranges.json in use: the snapshot embedded in this binary\n")
+	case "cache":
+		ew.printf("ip-ranges.json in use: %s (cached by ranges update)\n", s.Source)
+	default:
+		ew.printf("ip-ranges.json in use: %s (--ip-ranges)\n", s.Source)
+	}
 	ew.printf("  syncToken   %s\n", s.SyncToken)
 	ew.printf("  createDate  %s (%d days old)\n", s.CreateDate, s.AgeDays)
 	ew.printf("  IPv4        %d entries, %d prefixes\n", s.IPv4.Entries, s.IPv4.Prefixes)

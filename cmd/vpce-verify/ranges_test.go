@@ -136,6 +136,16 @@ func TestRangesInfo(t *testing.T) {
 			if w := strings.Join(r.Warnings, "\n"); tc.warn != "" && !strings.Contains(w, tc.warn) {
 				t.Errorf("warnings %q do not say %q", w, tc.warn)
 			}
+			// The text's first line says which file is in use and why.
+			text := runCmd(t, nil, append([]string{"ranges", "info"}, args[4:]...)...).stdout
+			if tc.inUse != "embedded" {
+				want := map[string]string{"cache": source + " (cached by ranges update)", "file": source + " (--ip-ranges)"}[tc.inUse]
+				if first, _, _ := strings.Cut(text, "\n"); first != "ip-ranges.json in use: "+want {
+					t.Errorf("text starts %q, want it to name %s", first, want)
+				}
+			} else if !strings.HasPrefix(text, "ip-ranges.json in use: the snapshot embedded in this binary\n") {
+				t.Errorf("text starts %q, want the embedded snapshot named", text)
+			}
 		})
 	}
 }
