@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/vpce-verify/vpce-verify/internal/lab"
 )
 
 // zone is a small DNS server's data and behaviour: it answers like a
@@ -126,32 +128,12 @@ func (z *zone) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 // startServer runs h on 127.0.0.1, UDP and TCP on the same random port.
 func startServer(t *testing.T, h dns.Handler) netip.AddrPort {
 	t.Helper()
-	for range 20 {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := pc.LocalAddr().(*net.UDPAddr).Port
-		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err != nil {
-			pc.Close()
-			continue
-		}
-		var started sync.WaitGroup
-		started.Add(2)
-		udp := &dns.Server{PacketConn: pc, Handler: h, NotifyStartedFunc: started.Done}
-		tcp := &dns.Server{Listener: ln, Handler: h, NotifyStartedFunc: started.Done}
-		go udp.ActivateAndServe()
-		go tcp.ActivateAndServe()
-		started.Wait()
-		t.Cleanup(func() {
-			udp.Shutdown()
-			tcp.Shutdown()
-		})
-		return netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(port))
+	addr, stop, err := lab.ServeDNS("127.0.0.1:0", h)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free port for UDP and TCP together")
-	return netip.AddrPort{}
+	t.Cleanup(stop)
+	return addr
 }
 
 // startBlackHole runs a UDP socket that reads queries and never answers.

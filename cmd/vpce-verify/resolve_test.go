@@ -9,12 +9,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/miekg/dns"
 
+	"github.com/vpce-verify/vpce-verify/internal/lab"
 	"github.com/vpce-verify/vpce-verify/internal/testenv"
 )
 
@@ -81,36 +81,12 @@ func (z *dnsZone) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 // returns "127.0.0.1:PORT".
 func serveDNS(t *testing.T, h dns.Handler) string {
 	t.Helper()
-	for range 20 {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := pc.LocalAddr().String()
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			pc.Close()
-			continue
-		}
-		var started sync.WaitGroup
-		started.Add(2)
-		servers := []*dns.Server{
-			{PacketConn: pc, Handler: h, NotifyStartedFunc: started.Done},
-			{Listener: ln, Handler: h, NotifyStartedFunc: started.Done},
-		}
-		for _, s := range servers {
-			go s.ActivateAndServe()
-		}
-		started.Wait()
-		t.Cleanup(func() {
-			for _, s := range servers {
-				s.Shutdown()
-			}
-		})
-		return addr
+	addr, stop, err := lab.ServeDNS("127.0.0.1:0", h)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free port")
-	return ""
+	t.Cleanup(stop)
+	return addr.String()
 }
 
 // blackHole reads UDP queries and never answers.

@@ -21,6 +21,7 @@ import (
 	"io"
 	"math/big"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,9 +55,9 @@ type Lab struct {
 	CAFile     string // PEM of the CA that signed the servers' certificate
 	RangesFile string // ip-ranges.json declaring Public S3
 
-	dns []*dns.Server
-	tls []net.Listener
-	wg  sync.WaitGroup
+	stopDNS func()
+	tls     []net.Listener
+	wg      sync.WaitGroup
 }
 
 // Start writes ca.pem and ip-ranges.json into dir, serves DNS on dnsAddr
@@ -74,9 +75,11 @@ func Start(dir, dnsAddr string) (*Lab, error) {
 	if err := os.WriteFile(l.CAFile, caPEM, 0o644); err != nil {
 		return nil, err
 	}
-	if err := l.serveDNS(dnsAddr); err != nil {
+	bound, stop, err := ServeDNS(dnsAddr, dns.HandlerFunc(answer))
+	if err != nil {
 		return nil, err
 	}
+	l.DNS, l.stopDNS = bound.String(), stop
 	for _, a := range []string{Endpoint, Public} {
 		ln, err := tls.Listen("tcp", net.JoinHostPort(a, "443"), cfg)
 		if err != nil {
@@ -92,8 +95,8 @@ func Start(dir, dnsAddr string) (*Lab, error) {
 
 // Close stops the servers and waits for their connections to end.
 func (l *Lab) Close() error {
-	for _, s := range l.dns {
-		s.Shutdown()
+	if l.stopDNS != nil {
+		l.stopDNS()
 	}
 	for _, ln := range l.tls {
 		ln.Close()
@@ -102,12 +105,14 @@ func (l *Lab) Close() error {
 	return nil
 }
 
-// serveDNS listens on UDP and TCP at one port.
-func (l *Lab) serveDNS(addr string) error {
+// ServeDNS answers with h on UDP and TCP at one port of addr (host:port;
+// port 0 picks one free for both) until stop is called. Tests use it for
+// their own zones.
+func ServeDNS(addr string, h dns.Handler) (bound netip.AddrPort, stop func(), err error) {
 	for range 20 {
 		pc, err := net.ListenPacket("udp", addr)
 		if err != nil {
-			return err
+			return bound, nil, err
 		}
 		ln, err := net.Listen("tcp", pc.LocalAddr().String())
 		if err != nil {
@@ -115,23 +120,26 @@ func (l *Lab) serveDNS(addr string) error {
 			if strings.HasSuffix(addr, ":0") {
 				continue // the TCP side of a random port was taken
 			}
-			return err
+			return bound, nil, err
 		}
 		var started sync.WaitGroup
 		started.Add(2)
-		h := dns.HandlerFunc(answer)
-		l.dns = []*dns.Server{
+		servers := []*dns.Server{
 			{PacketConn: pc, Handler: h, NotifyStartedFunc: started.Done},
 			{Listener: ln, Handler: h, NotifyStartedFunc: started.Done},
 		}
-		for _, s := range l.dns {
+		for _, s := range servers {
 			go s.ActivateAndServe()
 		}
 		started.Wait()
-		l.DNS = pc.LocalAddr().String()
-		return nil
+		stop = func() {
+			for _, s := range servers {
+				s.Shutdown()
+			}
+		}
+		return pc.LocalAddr().(*net.UDPAddr).AddrPort(), stop, nil
 	}
-	return errors.New("lab: no free port for DNS")
+	return bound, nil, errors.New("lab: no port free for both UDP and TCP")
 }
 
 // answer is the scenario's resolver: A records for the S3 names, NODATA
