@@ -377,3 +377,34 @@ func TestCaptureUser(t *testing.T) {
 		t.Errorf("report after -c 6: %v %s", err, data)
 	}
 }
+
+// When --user or -o cannot be honoured the capture does not start: it does
+// not run on as root, nor for nothing until the report cannot be written.
+func TestCaptureOpenFails(t *testing.T) {
+	testenv.Root(t)
+	dir := t.TempDir()
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown user", []string{"--user", "no-such-user-vpce"}, "--user: drop privileges: user: unknown user no-such-user-vpce"},
+		{"report file cannot be created", []string{"-o", filepath.Join(dir, "missing", "report.json")}, "no such file or directory"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"capture", "-i", "lo", "--duration", "3s", "-w", filepath.Join(dir, "x.pcapng")}, tc.args...)
+			start := time.Now()
+			res := runCmd(t, nil, args...)
+			if res.code != exitError {
+				t.Errorf("exit %d, want %d; stderr %s", res.code, exitError, res.stderr)
+			}
+			if d := time.Since(start); d > 2*time.Second || strings.Contains(res.stderr, "capturing on") {
+				t.Errorf("the capture ran (%v): %s", d, res.stderr)
+			}
+			if lines := strings.Split(strings.TrimSpace(res.stderr), "\n"); len(lines) != 1 || !strings.Contains(lines[0], tc.want) {
+				t.Errorf("stderr %q, want one line with %q", res.stderr, tc.want)
+			}
+		})
+	}
+}

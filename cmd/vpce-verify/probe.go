@@ -46,15 +46,26 @@ func newProber(name, caFile string, head bool) (*prober, error) {
 // probeTimeout bounds one connection: dial, handshake and HEAD.
 const probeTimeout = 5 * time.Second
 
-func (p *prober) dialAll(ctx context.Context, addrs []netip.Addr, port uint16) []report.ProbeConn {
+// dialAll probes each address in turn. connected, when not nil, learns the
+// client address of connection i as soon as it is connected, before its
+// handshake and close, or a zero address once its dial has failed.
+func (p *prober) dialAll(ctx context.Context, addrs []netip.Addr, port uint16, connected func(i int, client netip.AddrPort)) []report.ProbeConn {
 	out := []report.ProbeConn{}
-	for _, a := range addrs {
-		out = append(out, p.dial(ctx, netip.AddrPortFrom(a, port)))
+	for i, a := range addrs {
+		pc := p.dial(ctx, netip.AddrPortFrom(a, port), func(client netip.AddrPort) {
+			if connected != nil {
+				connected(i, client)
+			}
+		})
+		if pc.Client == "" && connected != nil {
+			connected(i, netip.AddrPort{})
+		}
+		out = append(out, pc)
 	}
 	return out
 }
 
-func (p *prober) dial(ctx context.Context, server netip.AddrPort) report.ProbeConn {
+func (p *prober) dial(ctx context.Context, server netip.AddrPort, connected func(client netip.AddrPort)) report.ProbeConn {
 	pc := report.ProbeConn{Server: server.String()}
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
@@ -65,7 +76,9 @@ func (p *prober) dial(ctx context.Context, server netip.AddrPort) report.ProbeCo
 		return pc
 	}
 	if local, err := netip.ParseAddrPort(conn.LocalAddr().String()); err == nil {
-		pc.Client = netip.AddrPortFrom(local.Addr().Unmap(), local.Port()).String()
+		client := netip.AddrPortFrom(local.Addr().Unmap(), local.Port())
+		pc.Client = client.String()
+		connected(client)
 	}
 	if dl, ok := ctx.Deadline(); ok {
 		conn.SetDeadline(dl)

@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -111,31 +110,14 @@ func cmdVerify(e *env, args []string) int {
 	a := capture.NewAnalyzer(capture.Options{})
 	capCtx, capCancel := context.WithCancel(ctx)
 	defer capCancel()
-	var done atomic.Bool
+	watch := newProbeWatch(targets, port)
 	var conns []report.ProbeConn
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		conns = prober.dialAll(ctx, targets, port)
-		done.Store(true)
+		conns = prober.dialAll(ctx, targets, port, watch.connected)
 		time.AfterFunc(time.Second, capCancel)
 	})
-	stop := func() bool {
-		if !done.Load() {
-			return false
-		}
-		for _, c := range conns {
-			client, err1 := netip.ParseAddrPort(c.Client)
-			server, err2 := netip.ParseAddrPort(c.Server)
-			if err1 != nil || err2 != nil {
-				continue
-			}
-			if f := a.Flow(client, server); f == nil || !f.Closed() {
-				return false
-			}
-		}
-		return true
-	}
-	ev, res := lf.run(capCtx, src, w, a, filter, stop)
+	ev, res := lf.run(capCtx, src, w, a, filter, func() bool { return watch.over(a) })
 	wg.Wait()
 	probe.Connections = conns
 	ev.Probe = probe
@@ -151,4 +133,49 @@ func cmdVerify(e *env, args []string) int {
 		return exitError
 	}
 	return exitCode(r.Verdict)
+}
+
+// probeWatch tells the capture when the probe is over: each connection
+// dialled and, when it connected, its close captured. A connection's client
+// address is known from its connect on, before any packet of its close can
+// reach the capture, so that the last packet of the probe is never read
+// before the watch can recognise it.
+type probeWatch struct {
+	mu      sync.Mutex
+	servers []netip.AddrPort
+	clients []netip.AddrPort // zero when the dial failed
+	dialled []bool
+}
+
+func newProbeWatch(targets []netip.Addr, port uint16) *probeWatch {
+	w := &probeWatch{clients: make([]netip.AddrPort, len(targets)), dialled: make([]bool, len(targets))}
+	for _, t := range targets {
+		w.servers = append(w.servers, netip.AddrPortFrom(t, port))
+	}
+	return w
+}
+
+// connected records connection i's client address (zero: the dial failed).
+func (w *probeWatch) connected(i int, client netip.AddrPort) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.clients[i], w.dialled[i] = client, true
+}
+
+// over reports whether a has seen every probe connection closed.
+func (w *probeWatch) over(a *capture.Analyzer) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i, server := range w.servers {
+		if !w.dialled[i] {
+			return false
+		}
+		if !w.clients[i].IsValid() {
+			continue
+		}
+		if f := a.Flow(w.clients[i], server); f == nil || !f.Closed() {
+			return false
+		}
+	}
+	return true
 }
