@@ -317,6 +317,41 @@ func TestCaptureSIGINT(t *testing.T) {
 	}
 }
 
+// A second SIGINT aborts at once: no report, the shell's code for a death
+// by SIGINT. SIGINT is sent every 5 ms (two sent before the kernel delivers
+// the first would merge into one), far within the clean stop's drain.
+func TestCaptureSecondSIGINT(t *testing.T) {
+	testenv.Root(t)
+	cmd := runAsProcess(t, "capture", "-i", "lo", "--endpoint-ip", lab.Endpoint)
+	var stdout bytes.Buffer
+	var stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, &stderr, "capturing on lo")
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	var err error
+	for done := false; !done; {
+		cmd.Process.Signal(syscall.SIGINT)
+		select {
+		case err = <-exited:
+			done = true
+		case <-tick.C:
+		}
+	}
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 130 {
+		t.Fatalf("after two SIGINTs: %v, want exit 130; stderr %s", err, stderr.String())
+	}
+	if stdout.Len() != 0 || !strings.Contains(stderr.String(), "vpce-verify: aborted") {
+		t.Errorf("stdout %q stderr %q: want no report and 'aborted'", stdout.String(), stderr.String())
+	}
+}
+
 // Without CAP_NET_RAW the command says so and how to grant it.
 func TestCaptureWithoutPrivilege(t *testing.T) {
 	testenv.Root(t)

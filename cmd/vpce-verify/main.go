@@ -11,14 +11,22 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first SIGINT or SIGTERM stops a capture cleanly (the report is
+	// printed, -w is flushed); a second one aborts at once, with the
+	// shell's code for a death by that signal. (Two signals sent before the
+	// kernel delivers the first are one signal: standard signals do not
+	// queue.)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
-		// The first SIGINT or SIGTERM stops a capture cleanly; restoring the
-		// default handling lets a second one abort at once.
-		<-ctx.Done()
-		stop()
+		<-sigs
+		cancel()
+		s := <-sigs
+		os.Stderr.WriteString("vpce-verify: aborted\n")
+		os.Exit(128 + int(s.(syscall.Signal)))
 	}()
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
+	signal.Stop(sigs)
 	os.Exit(code)
 }
