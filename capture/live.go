@@ -46,14 +46,15 @@ const (
 	liveFrameSize   = 2048 // any multiple of 16 above the headers: V3 packs packets
 )
 
-// Ring sizes: each interface gets its share of liveRingTotal, within
-// liveRingMin and liveRingMax, in blocks of liveBlockSize (larger when the
-// snap length needs it).
+// Ring sizes: unless LiveOptions.BufferSize says otherwise, each interface
+// gets its share of liveRingTotal, within liveRingMin and liveRingMax, in
+// blocks of liveBlockSize (larger when the snap length needs it). 32 MiB on
+// one interface rides out about a second of 200 000 packets/s (bench/live).
 const (
 	liveBlockSize = 256 << 10
 	liveRingMin   = 4 << 20
 	liveRingMax   = 32 << 20
-	liveRingTotal = 128 << 20
+	liveRingTotal = 64 << 20
 	liveMaxSnap   = 262144
 )
 
@@ -115,6 +116,9 @@ func OpenLive(opts LiveOptions) (*LiveSource, error) {
 	case snap < 0 || snap > liveMaxSnap:
 		return nil, fmt.Errorf("live: snap length %d, want 1 to %d", snap, liveMaxSnap)
 	}
+	if opts.BufferSize < 0 {
+		return nil, fmt.Errorf("live: buffer size %d bytes", opts.BufferSize)
+	}
 	ifs, err := liveInterfaces(opts.Interfaces)
 	if err != nil {
 		return nil, err
@@ -134,6 +138,9 @@ func OpenLive(opts LiveOptions) (*LiveSource, error) {
 		return nil, fmt.Errorf("live: eventfd: %w", err)
 	}
 	ring := min(max(liveRingTotal/len(ifs), liveRingMin), liveRingMax)
+	if opts.BufferSize > 0 {
+		ring = opts.BufferSize
+	}
 	for _, ifc := range ifs {
 		k, err := liveOpen(ifc, opts, snap, ring)
 		if err != nil {

@@ -31,6 +31,11 @@ type LiveOptions struct {
 	SnapLen int
 	// Promisc puts the interfaces in promiscuous mode for the capture.
 	Promisc bool
+	// BufferSize is the kernel ring of each interface in bytes (tcpdump's
+	// -B, in bytes rather than KiB); 0 shares 64 MiB among the interfaces,
+	// 4 to 32 MiB each. The ring is memory the kernel pins for the whole
+	// capture; a larger one rides out longer stalls without drops.
+	BufferSize int
 	// Filter is the kernel filter, built for each interface's link type.
 	Filter FilterSpec
 	// Program, when not empty, is used instead of Filter: a program from

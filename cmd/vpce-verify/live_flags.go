@@ -28,6 +28,7 @@ type liveFlags struct {
 	geneve   bool
 	bpfFile  string
 	snapLen  int
+	bufferKB int
 	promisc  bool
 	count    uint64
 	duration time.Duration
@@ -41,7 +42,8 @@ func (l *liveFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&l.vxlan, "vxlan", false, "also keep VXLAN (UDP 4789): on a Traffic Mirroring target")
 	fs.BoolVar(&l.geneve, "geneve", false, "also keep Geneve (UDP 6081): behind a Gateway Load Balancer")
 	fs.StringVar(&l.bpfFile, "bpf-file", "", "kernel filter from the output of tcpdump -ddd -i IFACE 'EXPR' instead of the built-in one")
-	fs.IntVarP(&l.snapLen, "snaplen", "s", 262144, "bytes kept of each packet")
+	fs.IntVarP(&l.snapLen, "snaplen", "s", 262144, "bytes kept of each packet (0: 262144, as tcpdump)")
+	fs.IntVarP(&l.bufferKB, "buffer-size", "B", 0, "kernel ring per interface in KiB, as tcpdump -B (default: 64 MiB shared, 4 to 32 MiB each)")
 	fs.BoolVar(&l.promisc, "promisc", false, "put the interfaces in promiscuous mode")
 	fs.Uint64VarP(&l.count, "count", "c", 0, "stop after this many packets")
 	fs.DurationVar(&l.duration, "duration", 0, "stop after this long (e.g. 30s, 10m)")
@@ -52,9 +54,15 @@ func (l *liveFlags) register(fs *pflag.FlagSet) {
 // options builds the capture's options. targets are addresses whose route
 // picks the interface when -i is not given.
 func (l *liveFlags) options(targets []netip.Addr) (capture.LiveOptions, string, error) {
-	o := capture.LiveOptions{Interfaces: l.ifaces, SnapLen: l.snapLen, Promisc: l.promisc}
-	if l.snapLen < 1 || l.snapLen > 262144 {
-		return o, "", fmt.Errorf("--snaplen %d: want 1 to 262144", l.snapLen)
+	if l.snapLen == 0 {
+		l.snapLen = 262144
+	}
+	o := capture.LiveOptions{Interfaces: l.ifaces, SnapLen: l.snapLen, Promisc: l.promisc, BufferSize: l.bufferKB << 10}
+	if l.snapLen < 0 || l.snapLen > 262144 {
+		return o, "", fmt.Errorf("--snaplen %d: want 1 to 262144 (0 for 262144)", l.snapLen)
+	}
+	if l.bufferKB < 0 || l.bufferKB > 1<<20 {
+		return o, "", fmt.Errorf("--buffer-size %d: want 1 to 1048576 KiB", l.bufferKB)
 	}
 	if len(o.Interfaces) == 0 {
 		if len(targets) == 0 {
@@ -62,11 +70,17 @@ func (l *liveFlags) options(targets []netip.Addr) (capture.LiveOptions, string, 
 			// nothing and finds the default route.
 			targets = []netip.Addr{netip.MustParseAddr("192.0.2.1")}
 		}
-		name, err := capture.RouteInterface(targets[0])
-		if err != nil {
-			return o, "", fmt.Errorf("%w; name the interface with -i", err)
+		// Every target's interface: the IPv4 and the IPv6 answer may
+		// leave by different ones.
+		for _, t := range targets {
+			name, err := capture.RouteInterface(t)
+			if err != nil {
+				return o, "", fmt.Errorf("%w; name the interface with -i", err)
+			}
+			if !slices.Contains(o.Interfaces, name) {
+				o.Interfaces = append(o.Interfaces, name)
+			}
 		}
-		o.Interfaces = []string{name}
 	}
 	o.Filter = capture.FilterSpec{DNS: true, VXLAN: l.vxlan, Geneve: l.geneve}
 	for _, p := range l.ports {

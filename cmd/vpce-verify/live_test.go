@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vpce-verify/vpce-verify/capture"
 	"github.com/vpce-verify/vpce-verify/internal/lab"
 	"github.com/vpce-verify/vpce-verify/internal/testenv"
 )
@@ -106,6 +108,7 @@ func TestVerifyOnLoopback(t *testing.T) {
 		{"answer is public S3", lab.LeakName, lab.Public, []string{"--ca-file", l.CAFile}, 1, "fail", "public-aws", true},
 		{"certificate not trusted is only a warning", lab.Name, lab.Endpoint, nil, 0, "pass", "interface-endpoint", false},
 		{"HEAD / after the handshake", lab.Name, lab.Endpoint, []string{"--ca-file", l.CAFile, "--http"}, 0, "pass", "interface-endpoint", true},
+		{"--port adds to the filter; the probe stays on 443", lab.Name, lab.Endpoint, []string{"--ca-file", l.CAFile, "--port", "8443"}, 0, "pass", "interface-endpoint", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -314,6 +317,53 @@ func TestCaptureSIGINT(t *testing.T) {
 	out, err := exec.Command(tshark, "-r", file, "-Y", "tls.handshake.extensions_server_name == \""+lab.Name+"\"").Output()
 	if err != nil || strings.Count(string(out), "\n") != 1 {
 		t.Errorf("tshark finds the ClientHello %d times in the file (%v)", strings.Count(string(out), "\n"), err)
+	}
+}
+
+// The live flags as a tcpdump user writes them: -s 0 is the largest snap
+// length, -B sizes the ring in KiB; values out of range are usage errors.
+func TestCaptureFlags(t *testing.T) {
+	testenv.Root(t)
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string // in the text report
+		stderr string
+	}{
+		{"-s 0 is 262144", []string{"-s", "0"}, exitInconclusive, "snaplen 262144", ""},
+		{"-s 96", []string{"-s", "96"}, exitInconclusive, "snaplen 96", ""},
+		{"-B 1024", []string{"-B", "1024"}, exitInconclusive, "0 dropped by the kernel", ""},
+		{"-s too large", []string{"-s", "300000"}, exitError, "", "--snaplen 300000: want 1 to 262144"},
+		{"-B negative", []string{"-B", "-1"}, exitError, "", "--buffer-size -1"},
+		{"-B beyond 1 GiB", []string{"-B", "2000000"}, exitError, "", "--buffer-size 2000000"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := runCmd(t, nil, append([]string{"capture", "-i", "lo", "--duration", "50ms"}, tc.args...)...)
+			if res.code != tc.code || !strings.Contains(res.stdout, tc.stdout) || !strings.Contains(res.stderr, tc.stderr) {
+				t.Errorf("exit %d, want %d\nstdout %s\nstderr %s", res.code, tc.code, res.stdout, res.stderr)
+			}
+		})
+	}
+}
+
+// Without -i, the capture opens every interface that routes to a target:
+// the IPv4 and the IPv6 answer of verify may leave by different ones.
+// Asking the kernel for a route sends nothing.
+func TestCaptureInterfacesOfEveryTarget(t *testing.T) {
+	def, err := capture.RouteInterface(netip.MustParseAddr("192.0.2.1"))
+	if err != nil || def == "lo" {
+		testenv.Unavailable(t, "no default route through an interface other than lo: %q %v", def, err)
+	}
+	var lf liveFlags
+	lf.snapLen = 262144
+	opts, _, err := lf.options([]netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("127.0.0.2")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(opts.Interfaces, []string{"lo", def}) {
+		t.Errorf("interfaces %q, want lo and %s, each once", opts.Interfaces, def)
 	}
 }
 

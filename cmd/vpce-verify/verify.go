@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -89,10 +90,12 @@ func cmdVerify(e *env, args []string) int {
 		return code
 	}
 	warn = append(warn, failures...)
-	if len(lf.ports) == 0 {
-		lf.ports = []uint{443}
+	// The probe is HTTPS: port 443, which the filter keeps whatever
+	// --port adds.
+	const port = 443
+	if !slices.Contains(lf.ports, port) {
+		lf.ports = append(lf.ports, port)
 	}
-	port := uint16(lf.ports[0])
 	opts, filter, err := lf.options(targets)
 	if err != nil {
 		e.errorf("verify: %v", err)
