@@ -282,7 +282,9 @@ func (c *Client) exchange(ctx context.Context, server netip.AddrPort, name strin
 	m.SetEdns0(c.udpSize(), false)
 	addr := server.String()
 	var last error
+	made := 0
 	for try := 0; try < c.tries() && ctx.Err() == nil; try++ {
+		made++
 		m.Id = dns.Id()
 		r, rtt, err := (&dns.Client{Net: "udp", Timeout: c.timeout(), UDPSize: c.udpSize()}).ExchangeContext(ctx, m, addr)
 		a.RTT += rtt
@@ -309,10 +311,14 @@ func (c *Client) exchange(ctx context.Context, server netip.AddrPort, name strin
 		last = ctx.Err()
 	}
 	var ne net.Error
-	if errors.As(last, &ne) && ne.Timeout() {
+	if errors.As(last, &ne) && ne.Timeout() || errors.Is(last, context.DeadlineExceeded) {
 		tries := "1 try"
-		if c.tries() > 1 {
-			tries = fmt.Sprintf("%d tries", c.tries())
+		if made != 1 {
+			tries = fmt.Sprintf("%d tries", made)
+		}
+		if ctx.Err() != nil {
+			// The caller's time ran out, not the tries.
+			return nil, fmt.Errorf("dns: resolver %s: %w in %s before the command's time limit", server, ErrTimeout, tries)
 		}
 		return nil, fmt.Errorf("dns: resolver %s: %w in %s of %v", server, ErrTimeout, tries, c.timeout())
 	}

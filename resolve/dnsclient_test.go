@@ -307,6 +307,20 @@ func TestLookupTimeout(t *testing.T) {
 	}
 }
 
+// When the caller's deadline ends the lookup before the tries are spent,
+// the error says so rather than claiming every try timed out.
+func TestLookupCallerDeadline(t *testing.T) {
+	hole := startBlackHole(t)
+	c := &Client{Timeout: time.Second, Tries: 3}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	a := c.Lookup(ctx, []Server{{Addr: hole}}, "s3.ap-south-1.amazonaws.com", "A")
+	want := fmt.Sprintf("dns: resolver %s: no reply in 1 try before the command's time limit", hole)
+	if a.Status != StatusTimeout || !errors.Is(a.Err, ErrTimeout) || a.Err.Error() != want {
+		t.Errorf("status %s err %v; want a timeout, %q", a.Status, a.Err, want)
+	}
+}
+
 func TestLookupConnectionRefused(t *testing.T) {
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {

@@ -168,9 +168,7 @@ func resolveProbe(e *env, ctx context.Context, client *resolve.Client, servers [
 	case len(targets) > 0:
 		return probe, targets, failures, 0
 	case len(failures) > 0:
-		for _, f := range failures {
-			e.errorf("verify: %s", f)
-		}
+		e.errorf("verify: %s", strings.Join(failures, "; "))
 		e.hintf("check the resolver with: vpce-verify resolve %s", name)
 		return nil, nil, nil, exitError
 	}
