@@ -41,7 +41,7 @@ func (l *liveFlags) register(fs *pflag.FlagSet) {
 	fs.UintSliceVar(&l.ports, "port", []uint{443}, "TCP service ports the kernel filter keeps, besides DNS (repeatable)")
 	fs.BoolVar(&l.vxlan, "vxlan", false, "also keep VXLAN (UDP 4789): on a Traffic Mirroring target")
 	fs.BoolVar(&l.geneve, "geneve", false, "also keep Geneve (UDP 6081): behind a Gateway Load Balancer")
-	fs.StringVar(&l.bpfFile, "bpf-file", "", "kernel filter from the output of tcpdump -ddd -i IFACE 'EXPR' instead of the built-in one")
+	fs.StringVar(&l.bpfFile, "bpf-file", "", "kernel filter from the output of tcpdump -ddd -i IFACE 'EXPR' instead of the built-in one\n(name the real interface, not any: that compiles for LINUX_SLL2)")
 	fs.IntVarP(&l.snapLen, "snaplen", "s", 262144, "bytes kept of each packet (0: 262144, as tcpdump)")
 	fs.IntVarP(&l.bufferKB, "buffer-size", "B", 0, "kernel ring per interface in KiB, as tcpdump -B (default: 64 MiB shared, 4 to 32 MiB each)")
 	fs.BoolVar(&l.promisc, "promisc", false, "put the interfaces in promiscuous mode")
