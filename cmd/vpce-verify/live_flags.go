@@ -37,7 +37,7 @@ type liveFlags struct {
 }
 
 func (l *liveFlags) register(fs *pflag.FlagSet) {
-	fs.StringArrayVarP(&l.ifaces, "interface", "i", nil, "interface to capture on (repeatable); any = every interface that is up;\ndefault: the one that routes to the endpoint or the service")
+	fs.StringArrayVarP(&l.ifaces, "interface", "i", nil, "interface to capture on (repeatable); any = every interface that is up;\ndefault: those that route to the --endpoint-ip addresses (verify: to NAME's answers),\nelse the default route's")
 	fs.UintSliceVar(&l.ports, "port", []uint{443}, "TCP service ports the kernel filter keeps, besides DNS (repeatable)")
 	fs.BoolVar(&l.vxlan, "vxlan", false, "also keep VXLAN (UDP 4789): on a Traffic Mirroring target")
 	fs.BoolVar(&l.geneve, "geneve", false, "also keep Geneve (UDP 6081): behind a Gateway Load Balancer")

@@ -16,8 +16,8 @@ import (
 
 const verifySynopsis = `Usage: vpce-verify verify [flags] NAME
 
-On an EC2 host, in seconds: resolves NAME, captures on the interface that
-routes to the answer, makes one real TLS connection (SNI NAME) to the first
+On an EC2 host, in seconds: resolves NAME, captures on the interfaces that
+route to the answers, makes one real TLS connection (SNI NAME) to the first
 IPv4 and the first IPv6 answer, stops once those connections are closed and
 captured, and reports whether they, and any other S3 traffic seen meanwhile,
 went to the interface endpoint. The handshake is the proof; --http adds a
