@@ -210,6 +210,13 @@ func TestAnalyzeErrors(t *testing.T) {
 	hdr := []byte{0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 105, 0, 0, 0}
 	rec := []byte{1, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 1, 2, 3, 4}
 	os.WriteFile(wifi, append(hdr, rec...), 0o644)
+	// A sparse file far larger than any AWS JSON: read whole, it would
+	// cost its size in memory before failing to parse.
+	huge := filepath.Join(dir, "huge.json")
+	os.WriteFile(huge, nil, 0o644)
+	if err := os.Truncate(huge, 100<<20); err != nil {
+		t.Fatal(err)
+	}
 
 	tests := []struct {
 		name   string
@@ -226,6 +233,11 @@ func TestAnalyzeErrors(t *testing.T) {
 		{"bad policy", []string{"analyze", "--require", "gateway", td(t, "s3-endpoint.pcap")}, `--require "gateway"`},
 		{"unknown flag", []string{"analyze", "--bogus", td(t, "s3-endpoint.pcap")}, "unknown flag: --bogus"},
 		{"unknown inventory shape", []string{"analyze", "--endpoints", td(t, "s3-endpoint.pcap"), td(t, "s3-endpoint.pcap")}, "s3-endpoint.pcap"},
+		{"huge inventory", []string{"analyze", "--endpoints", huge, td(t, "s3-endpoint.pcap")}, "--endpoints: " + huge + ": more than 67108864 bytes"},
+		{"huge ip-ranges", []string{"analyze", "--ip-ranges", huge, td(t, "s3-endpoint.pcap")}, "--ip-ranges: " + huge + ": more than 67108864 bytes"},
+		// Without a bound, reading a device that never ends runs the
+		// process out of memory (a Go stack trace, not an error).
+		{"endless inventory", []string{"analyze", "--endpoints", "/dev/zero", td(t, "s3-endpoint.pcap")}, "--endpoints: /dev/zero: more than 67108864 bytes"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
