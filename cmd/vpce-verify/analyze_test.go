@@ -265,6 +265,15 @@ func TestUsage(t *testing.T) {
 	if res := runCmd(t, nil, "analyze", "--help"); res.code != exitPass || !strings.Contains(res.stdout, "--endpoint-ip") {
 		t.Errorf("analyze --help: exit %d, stdout %q", res.code, res.stdout)
 	}
+	// A bad flag is one error line and a hint, not the help.
+	if res := runCmd(t, nil, "analyze", "--bogus", "x.pcap"); res.code != exitError ||
+		res.stderr != "vpce-verify: error: analyze: unknown flag: --bogus\nvpce-verify: hint: vpce-verify analyze --help lists the flags\n" {
+		t.Errorf("unknown flag: exit %d, stderr %q", res.code, res.stderr)
+	}
+	if res := runCmd(t, nil, "ranges", "diff", "--service"); res.code != exitError ||
+		res.stderr != "vpce-verify: error: ranges diff: flag needs an argument: --service\nvpce-verify: hint: vpce-verify ranges diff --help lists the flags\n" {
+		t.Errorf("missing flag value: exit %d, stderr %q", res.code, res.stderr)
+	}
 	if res := runCmd(t, nil, "frobnicate"); res.code != exitError || !strings.Contains(res.stderr, `unknown command "frobnicate"`) {
 		t.Errorf("unknown command: exit %d, stderr %q", res.code, res.stderr)
 	}
