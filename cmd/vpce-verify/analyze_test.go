@@ -228,6 +228,7 @@ func TestAnalyzeErrors(t *testing.T) {
 		{"not a capture", []string{"analyze", html}, "not a pcap or pcapng file"},
 		{"unsupported link type", []string{"analyze", wifi}, "link type"},
 		{"bad endpoint address", []string{"analyze", "--endpoint-ip", "10.0.2", td(t, "s3-endpoint.pcap")}, `--endpoint-ip "10.0.2": not an IP address`},
+		{"endpoint address with a zone", []string{"analyze", "--endpoint-ip", "fd00:10:0:2::50%eth0", td(t, "ipv6-endpoint.pcap")}, `--endpoint-ip "fd00:10:0:2::50%eth0": an endpoint address has no zone; give fd00:10:0:2::50`},
 		{"bad CIDR", []string{"analyze", "--vpc-cidr", "10.0.0.0", td(t, "s3-endpoint.pcap")}, `--vpc-cidr "10.0.0.0"`},
 		{"bad format", []string{"analyze", "--format", "xml", td(t, "s3-endpoint.pcap")}, `--format "xml"`},
 		{"bad policy", []string{"analyze", "--require", "gateway", td(t, "s3-endpoint.pcap")}, `--require "gateway"`},

@@ -51,6 +51,11 @@ func (c *classifyFlags) load() (*classification, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--endpoint-ip %q: not an IP address", s)
 		}
+		if a.Zone() != "" {
+			// Captured addresses carry no zone, so this one would never
+			// match and the endpoint would silently go unrecognised.
+			return nil, fmt.Errorf("--endpoint-ip %q: an endpoint address has no zone; give %s", s, a.WithZone(""))
+		}
 		ips = append(ips, a.Unmap())
 	}
 	var cidrs []netip.Prefix
