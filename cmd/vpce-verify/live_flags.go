@@ -108,10 +108,12 @@ func (l *liveFlags) open(e *env, opts capture.LiveOptions, of *outputFlags) (*ca
 			return nil, nil, false
 		}
 	}
-	if err := of.open(); err == nil && l.user != "" {
-		err = capture.DropPrivileges(l.user)
-		if err != nil {
-			e.errorf("--user: %v", err)
+	// Not := : a failure here must reach the check below, or the capture
+	// would run on as root, or without its -o file.
+	err = of.open()
+	if err == nil && l.user != "" {
+		if err = capture.DropPrivileges(l.user); err != nil {
+			err = fmt.Errorf("--user: %w", err)
 		}
 	}
 	if err != nil {

@@ -349,6 +349,34 @@ func TestCaptureWithoutPrivilege(t *testing.T) {
 	}
 }
 
+// A --user that cannot be switched to, or an -o that cannot be created,
+// stops the capture before it starts: it must not run on as root, or for
+// minutes only to lose its report.
+func TestCaptureSetupErrors(t *testing.T) {
+	testenv.Root(t)
+	dir := t.TempDir()
+	tests := []struct {
+		name   string
+		args   []string
+		stderr string
+	}{
+		{"unknown user", []string{"--user", "no-such-user-vpce-verify"}, "vpce-verify: error: --user: drop privileges: "},
+		{"report in a missing directory", []string{"-o", filepath.Join(dir, "missing", "r.json")}, "vpce-verify: error: open " + filepath.Join(dir, "missing", "r.json")},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			res := runCmd(t, nil, append([]string{"capture", "-i", "lo", "--duration", "3s"}, tc.args...)...)
+			if res.code != exitError || !strings.HasPrefix(res.stderr, tc.stderr) {
+				t.Errorf("exit %d, stderr %q; want %d and %q first", res.code, res.stderr, exitError, tc.stderr)
+			}
+			if strings.Contains(res.stderr, "capturing on") || time.Since(start) > 2*time.Second {
+				t.Errorf("the capture ran (%v): %q", time.Since(start), res.stderr)
+			}
+		})
+	}
+}
+
 // --user drops to another user once the socket and the files are open; the
 // capture goes on and the file is written.
 func TestCaptureUser(t *testing.T) {
