@@ -133,6 +133,11 @@ type FileReader struct {
 
 	records int // packets returned
 	blocks  int // pcapng blocks started, the first section header being 1
+	// lastNum and lastOff locate the record (pcap) or block (pcapng) of
+	// the packet returned last, for errors found in it later (an
+	// unsupported link type).
+	lastNum int
+	lastOff int64
 
 	// pcap
 	fracNs   int64 // nanoseconds per unit of the record's fraction field
@@ -397,6 +402,7 @@ func (r *FileReader) nextPcap(f *Frame) error {
 		return r.fail(rec, start, fileDamagef(ErrTruncated, "the record holds a %d-byte packet but the file ends after %d of its bytes", caplen, got-16))
 	}
 	r.off += int64(n)
+	r.lastNum, r.lastOff = rec, start
 	f.TS = time.Unix(int64(sec), int64(frac)*r.fracNs).UTC()
 	f.Data = b[16:n:n]
 	f.WireLen = int(max(caplen, origlen))
@@ -520,6 +526,7 @@ func (r *FileReader) readBlock(f *Frame) error {
 			if err := r.readPacket(typ, body, f); err != nil {
 				return fail(err)
 			}
+			r.lastNum, r.lastOff = num, start
 			return nil
 		}
 	}

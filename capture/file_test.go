@@ -3,6 +3,7 @@ package capture
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/md5"
 	"encoding/binary"
 	"errors"
@@ -1135,4 +1136,41 @@ func TestFileReaderWiretapWritten(t *testing.T) {
 		slices.SortStableFunc(want, func(a, b fileGot) int { return a.TS.Compare(b.TS) })
 		fileEqual(t, got, want)
 	})
+}
+
+// A packet of a link type the analyzer does not decode stops its file with
+// an error that locates the record or block holding it, as the README's
+// errors do.
+func TestReadFilesUnsupportedLinkType(t *testing.T) {
+	le := binary.LittleEndian
+	ts := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	p := filePayload(1, 60)
+	// pcapng: SHB (28 bytes), IDB (20), EPB (32+60), IDB (20): the second
+	// EPB is block 5 at byte 160.
+	ng := (&fileNg{}).shb(le).idb(1, 0)
+	ng.epb(0, uint64(ts.UnixMicro()), p, 60).idb(105, 0).epb(1, uint64(ts.UnixMicro()), p, 60)
+	tests := []struct {
+		name    string
+		data    []byte
+		packets uint64
+		want    string
+	}{
+		{"pcap", newFilePcap(le, false, 105, 65535).record(ts, p, 60).bytes(), 0,
+			"w.pcap: record 1 at byte 24: interface 0: unsupported link type LINKTYPE_105"},
+		{"pcapng, second interface", ng.bytes(), 1,
+			"w.pcap: block 5 at byte 160: interface 1: unsupported link type LINKTYPE_105"},
+		{"gzip", fileGzip(ng.bytes()), 1,
+			"w.pcap: block 5 at byte 160 of the decompressed data: interface 1: unsupported link type LINKTYPE_105"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in, _ := ReadFiles(context.Background(), NewAnalyzer(Options{}), []File{{Name: "w.pcap", R: bytes.NewReader(tc.data)}})
+			if in[0].Err == nil || !strings.HasPrefix(in[0].Err.Error(), tc.want) {
+				t.Errorf("error %v, want it to start %q", in[0].Err, tc.want)
+			}
+			if in[0].Packets != tc.packets {
+				t.Errorf("%d packets analysed, want %d", in[0].Packets, tc.packets)
+			}
+		})
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -413,11 +414,30 @@ func jsonError(err error) error {
 		return fmt.Errorf("byte %d: %w", off, err)
 	case errors.As(err, &typ):
 		if typ.Field != "" {
-			return fmt.Errorf("%s: want %s, found a JSON %s", typ.Field, typ.Type, typ.Value)
+			return fmt.Errorf("%s: want %s, found a JSON %s", typ.Field, jsonKind(typ.Type), typ.Value)
 		}
-		return fmt.Errorf("want %s, found a JSON %s", typ.Type, typ.Value)
+		return fmt.Errorf("want %s, found a JSON %s", jsonKind(typ.Type), typ.Value)
 	}
 	return err
+}
+
+// jsonKind names what a Go type decodes from in JSON's words: the user
+// wrote JSON, not map[string]json.RawMessage.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return t.String()
 }
 
 // Merge adds what other holds to inv. An element whose ID is already known

@@ -210,6 +210,13 @@ func TestAnalyzeErrors(t *testing.T) {
 	hdr := []byte{0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 105, 0, 0, 0}
 	rec := []byte{1, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 1, 2, 3, 4}
 	os.WriteFile(wifi, append(hdr, rec...), 0o644)
+	// A sparse file far larger than any AWS JSON: read whole, it would
+	// cost its size in memory before failing to parse.
+	huge := filepath.Join(dir, "huge.json")
+	os.WriteFile(huge, nil, 0o644)
+	if err := os.Truncate(huge, 100<<20); err != nil {
+		t.Fatal(err)
+	}
 
 	tests := []struct {
 		name   string
@@ -221,11 +228,17 @@ func TestAnalyzeErrors(t *testing.T) {
 		{"not a capture", []string{"analyze", html}, "not a pcap or pcapng file"},
 		{"unsupported link type", []string{"analyze", wifi}, "link type"},
 		{"bad endpoint address", []string{"analyze", "--endpoint-ip", "10.0.2", td(t, "s3-endpoint.pcap")}, `--endpoint-ip "10.0.2": not an IP address`},
+		{"endpoint address with a zone", []string{"analyze", "--endpoint-ip", "fd00:10:0:2::50%eth0", td(t, "ipv6-endpoint.pcap")}, `--endpoint-ip "fd00:10:0:2::50%eth0": an endpoint address has no zone; give fd00:10:0:2::50`},
 		{"bad CIDR", []string{"analyze", "--vpc-cidr", "10.0.0.0", td(t, "s3-endpoint.pcap")}, `--vpc-cidr "10.0.0.0"`},
 		{"bad format", []string{"analyze", "--format", "xml", td(t, "s3-endpoint.pcap")}, `--format "xml"`},
 		{"bad policy", []string{"analyze", "--require", "gateway", td(t, "s3-endpoint.pcap")}, `--require "gateway"`},
 		{"unknown flag", []string{"analyze", "--bogus", td(t, "s3-endpoint.pcap")}, "unknown flag: --bogus"},
 		{"unknown inventory shape", []string{"analyze", "--endpoints", td(t, "s3-endpoint.pcap"), td(t, "s3-endpoint.pcap")}, "s3-endpoint.pcap"},
+		{"huge inventory", []string{"analyze", "--endpoints", huge, td(t, "s3-endpoint.pcap")}, "--endpoints: " + huge + ": more than 67108864 bytes"},
+		{"huge ip-ranges", []string{"analyze", "--ip-ranges", huge, td(t, "s3-endpoint.pcap")}, "--ip-ranges: " + huge + ": more than 67108864 bytes"},
+		// Without a bound, reading a device that never ends runs the
+		// process out of memory (a Go stack trace, not an error).
+		{"endless inventory", []string{"analyze", "--endpoints", "/dev/zero", td(t, "s3-endpoint.pcap")}, "--endpoints: /dev/zero: more than 67108864 bytes"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -252,6 +265,15 @@ func TestUsage(t *testing.T) {
 	}
 	if res := runCmd(t, nil, "analyze", "--help"); res.code != exitPass || !strings.Contains(res.stdout, "--endpoint-ip") {
 		t.Errorf("analyze --help: exit %d, stdout %q", res.code, res.stdout)
+	}
+	// A bad flag is one error line and a hint, not the help.
+	if res := runCmd(t, nil, "analyze", "--bogus", "x.pcap"); res.code != exitError ||
+		res.stderr != "vpce-verify: error: analyze: unknown flag: --bogus\nvpce-verify: hint: vpce-verify analyze --help lists the flags\n" {
+		t.Errorf("unknown flag: exit %d, stderr %q", res.code, res.stderr)
+	}
+	if res := runCmd(t, nil, "ranges", "diff", "--service"); res.code != exitError ||
+		res.stderr != "vpce-verify: error: ranges diff: flag needs an argument: --service\nvpce-verify: hint: vpce-verify ranges diff --help lists the flags\n" {
+		t.Errorf("missing flag value: exit %d, stderr %q", res.code, res.stderr)
 	}
 	if res := runCmd(t, nil, "frobnicate"); res.code != exitError || !strings.Contains(res.stderr, `unknown command "frobnicate"`) {
 		t.Errorf("unknown command: exit %d, stderr %q", res.code, res.stderr)

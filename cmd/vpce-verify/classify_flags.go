@@ -51,6 +51,11 @@ func (c *classifyFlags) load() (*classification, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--endpoint-ip %q: not an IP address", s)
 		}
+		if a.Zone() != "" {
+			// Captured addresses carry no zone, so this one would never
+			// match and the endpoint would silently go unrecognised.
+			return nil, fmt.Errorf("--endpoint-ip %q: an endpoint address has no zone; give %s", s, a.WithZone(""))
+		}
 		ips = append(ips, a.Unmap())
 	}
 	var cidrs []netip.Prefix
@@ -63,7 +68,7 @@ func (c *classifyFlags) load() (*classification, error) {
 	}
 	var inv *resolve.Inventory
 	for _, name := range c.endpoints {
-		data, err := os.ReadFile(name)
+		data, err := readJSONFile(name)
 		if err != nil {
 			return nil, fmt.Errorf("--endpoints: %w", err)
 		}
@@ -102,12 +107,40 @@ func loadRanges(file string) (*resolve.Ranges, string, error) {
 		r, warning := resolve.Current()
 		return r, warning, nil
 	}
-	data, err := os.ReadFile(file)
+	data, err := readJSONFile(file)
 	if err != nil {
 		return nil, "", fmt.Errorf("--ip-ranges: %w", err)
 	}
 	r, err := resolve.ParseRanges(data, file)
 	return r, "", err
+}
+
+// maxJSONFile bounds what is read of a JSON file named on the command line
+// (--endpoints, --ip-ranges, ranges diff). The largest real ones, an
+// ip-ranges.json or a big account's describe-network-interfaces, are a few
+// MB; a wrong name (/dev/zero, a multi-GB capture) must be an error, not a
+// process that eats the host's memory.
+const maxJSONFile = 64 << 20
+
+// readJSONFile reads a file of at most maxJSONFile bytes.
+func readJSONFile(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	tooBig := fmt.Errorf("%s: more than %d bytes, too large for the JSON this tool reads", name, maxJSONFile)
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > maxJSONFile {
+		return nil, tooBig
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxJSONFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxJSONFile {
+		return nil, tooBig
+	}
+	return data, nil
 }
 
 // outputFlags choose the rendering and where it goes.

@@ -122,6 +122,8 @@ func (l *liveFlags) open(e *env, opts capture.LiveOptions, of *outputFlags) (*ca
 			return nil, nil, false
 		}
 	}
+	// Not := : a failure here must reach the check below, or the capture
+	// would run on as root, or without its -o file.
 	err = of.open()
 	if err == nil && l.user != "" {
 		if err = capture.DropPrivileges(l.user); err != nil {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -138,7 +137,7 @@ func rangesDiff(e *env, args []string) int {
 // readSnapshot reads an ip-ranges.json, or takes the embedded snapshot for
 // the word "embedded" (unless a file has that name).
 func readSnapshot(name string) (*resolve.Ranges, error) {
-	data, err := os.ReadFile(name)
+	data, err := readJSONFile(name)
 	if errors.Is(err, fs.ErrNotExist) && name == "embedded" {
 		return resolve.Embedded(), nil
 	}

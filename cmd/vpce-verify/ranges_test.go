@@ -317,8 +317,11 @@ func TestRangesErrors(t *testing.T) {
 		{"diff with one file", []string{"ranges", "diff", bad}, "want two files, OLD and NEW; got 1"},
 		{"diff of a malformed file", []string{"ranges", "diff", bad, "embedded"}, `bad.json: prefixes[0].ip_prefix "10.0.0.0/33"`},
 		{"missing file", []string{"ranges", "diff", filepath.Join(dir, "nope.json"), "embedded"}, "nope.json: no such file"},
+		{"diff of a device that never ends", []string{"ranges", "diff", "/dev/zero", "embedded"}, "/dev/zero: more than 67108864 bytes"},
 		{"info of a malformed file", []string{"ranges", "info", "--ip-ranges", bad}, `prefixes[0].ip_prefix "10.0.0.0/33"`},
 		{"update over plain http", []string{"ranges", "update", "--url", "http://127.0.0.1:1/ip-ranges.json"}, "only https URLs"},
+		{"update without a time limit", []string{"ranges", "update", "--timeout", "0", "--url", "https://127.0.0.1:1/ip-ranges.json"}, "--timeout 0s: want a positive duration"},
+		{"update with a negative time limit", []string{"ranges", "update", "--timeout", "-1s", "--url", "https://127.0.0.1:1/ip-ranges.json"}, "--timeout -1s: want a positive duration"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -26,6 +26,12 @@ func rangesUpdate(e *env, args []string) int {
 		e.errorf("ranges update: unexpected argument %q", flags.Arg(0))
 		return exitError
 	}
+	if *timeout <= 0 {
+		// http.Client takes zero (and less) as no limit: a stalled server
+		// would hold the command forever.
+		e.errorf("ranges update: --timeout %v: want a positive duration", *timeout)
+		return exitError
+	}
 	client, err := httpClient(*caFile, *timeout)
 	if err != nil {
 		e.errorf("ranges update: %v", err)

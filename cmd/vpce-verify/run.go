@@ -149,8 +149,10 @@ func (e *env) parse(fs *pflag.FlagSet, args []string, synopsis string) (int, boo
 			printHelp(e.stdout)
 			return exitPass, false
 		}
+		// One line, then where the flags are: the help would bury the
+		// error under a screenful.
 		e.errorf("%s: %v", fs.Name(), err)
-		printHelp(e.stderr)
+		e.hintf("vpce-verify %s --help lists the flags", fs.Name())
 		return exitError, false
 	}
 	return 0, true
