@@ -63,9 +63,9 @@ func BenchmarkAnalyzer(b *testing.B) {
 // BenchmarkReadFiles measures the whole path analyze takes: pcap reader,
 // decoder, flow tracker, from an in-memory file of 1000 connections with
 // 16 data segments each (one op = one packet). Every pass starts a new
-// Analyzer, so allocs/op here is the per-file and per-connection cost
-// (flow table growth, the hashing goroutine) spread over the packets; the
-// per-packet path itself is BenchmarkAnalyzer's, 0 allocs.
+// Analyzer, so B/op here is the per-file and per-connection cost (flow
+// table growth, the hashing goroutine) spread over the packets; the
+// per-packet path allocates nothing (allocs/op rounds to 0).
 func BenchmarkReadFiles(b *testing.B) {
 	setup, steady := benchFrames(b, layers.LinkTypeEthernet, 1000, 16)
 	var buf bytes.Buffer

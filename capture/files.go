@@ -78,8 +78,13 @@ func ReadFiles(ctx context.Context, a *Analyzer, files []File) ([]Input, []FileI
 	next := func(i int, s *source) {
 		err := s.r.Next(&s.frame)
 		if err == nil {
-			for len(s.local) < len(s.r.Interfaces()) {
-				ifc := s.r.Interfaces()[len(s.local)]
+			// New interfaces are looked up only when a frame names one not
+			// seen yet: Interfaces copies, and this runs for every packet.
+			if s.frame.Interface < len(s.local) {
+				s.pending = true
+				return
+			}
+			for _, ifc := range s.r.Interfaces()[len(s.local):] {
 				s.local = append(s.local, len(ifaces))
 				ifaces = append(ifaces, FileInterface{Input: i, Interface: ifc})
 				name := LinkTypeName(ifc.LinkType)
