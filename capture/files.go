@@ -14,6 +14,9 @@ import (
 type File struct {
 	Name string // as the user gave it ("-" for standard input)
 	R    io.Reader
+	// Err, when not nil, is why the file could not be opened: it is
+	// reported as the input's error and the other files are read.
+	Err error
 }
 
 // Input is what reading one file gave.
@@ -63,9 +66,14 @@ func ReadFiles(ctx context.Context, a *Analyzer, files []File) ([]Input, []FileI
 	hashes := make([]*fileHash, len(files))
 	for i, f := range files {
 		inputs[i].Name = f.Name
-		hashes[i] = newFileHash(f.R)
-		s := &source{in: &inputs[i], hash: hashes[i]}
+		s := &source{in: &inputs[i]}
 		srcs[i] = s
+		if f.Err != nil {
+			s.in.Err, s.done = f.Err, true
+			continue
+		}
+		hashes[i] = newFileHash(f.R)
+		s.hash = hashes[i]
 		r, err := NewFileReader(f.Name, s.hash)
 		if err != nil {
 			s.in.Err = err
@@ -143,9 +151,12 @@ func ReadFiles(ctx context.Context, a *Analyzer, files []File) ([]Input, []FileI
 			s.in.Drops, s.in.DropsKnown = s.r.Drops()
 		}
 		// Hash the whole file, also the part after any damage, so the
-		// report names exactly the evidence it was given.
-		inputs[i].SHA256 = hashes[i].sum()
-		inputs[i].Size = hashes[i].n
+		// report names exactly the evidence it was given; a file that
+		// could not be read to its end has no hash rather than a wrong one.
+		if hashes[i] != nil {
+			inputs[i].SHA256 = hashes[i].sum()
+			inputs[i].Size = hashes[i].n
+		}
 	}
 	return inputs, ifaces
 }
@@ -156,6 +167,7 @@ func ReadFiles(ctx context.Context, a *Analyzer, files []File) ([]Input, []FileI
 type fileHash struct {
 	r    io.Reader
 	n    int64
+	err  error // the first read error other than EOF
 	work chan []byte
 	free chan []byte
 	done chan []byte // the digest, once work is closed and drained
@@ -188,12 +200,22 @@ func (f *fileHash) Read(p []byte) (int, error) {
 		f.work <- append(b[:0], p[:n]...)
 		f.n += int64(n)
 	}
+	if err != nil && err != io.EOF && f.err == nil {
+		f.err = err
+	}
 	return n, err
 }
 
-// sum reads what is left of the file and returns its digest.
+// sum reads what is left of the file and returns its digest, or "" when
+// reading failed: a digest of part of the file is no evidence's hash.
 func (f *fileHash) sum() string {
-	_, _ = io.Copy(io.Discard, f)
+	if f.err == nil {
+		_, _ = io.Copy(io.Discard, f)
+	}
 	close(f.work)
-	return hex.EncodeToString(<-f.done)
+	d := <-f.done
+	if f.err != nil {
+		return ""
+	}
+	return hex.EncodeToString(d)
 }

@@ -84,10 +84,18 @@ func (r *Report) WriteText(w io.Writer) error {
 			if in.Drops != nil {
 				drops = *in.Drops
 			}
-			ew.printf("  %s: live capture, %s, %d packets, %d dropped by the kernel, %s\n", in.Name, strings.Join(in.LinkTypes, "+"), in.Packets, drops, state)
+			ew.printf("  %s: live capture, %s, %s, %d dropped by the kernel, %s\n", in.Name, strings.Join(in.LinkTypes, "+"), packets(in.Packets), drops, state)
 			continue
 		}
-		ew.printf("  %s: %s, %s, %d packets, sha256 %s, %s\n", in.Name, in.Format, strings.Join(in.LinkTypes, "+"), in.Packets, in.SHA256, state)
+		if in.Format == "" {
+			ew.printf("  %s: not read as a capture (%d bytes), %s\n", in.Name, in.Size, state)
+			continue
+		}
+		sum := in.SHA256
+		if sum == "" {
+			sum = "unknown (the file could not be read to its end)"
+		}
+		ew.printf("  %s: %s, %s, %s, sha256 %s, %s\n", in.Name, in.Format, strings.Join(in.LinkTypes, "+"), packets(in.Packets), sum, state)
 	}
 	if c := r.Capture; c != nil {
 		ew.printf("  live on %s, filter %q, snaplen %d, %s to %s (%s)\n", strings.Join(c.Interfaces, ","), c.Filter, c.SnapLen, c.Started, c.Stopped, c.StopReason)
@@ -186,4 +194,11 @@ func (e *errWriter) Write(p []byte) (int, error) {
 
 func (e *errWriter) printf(format string, args ...any) {
 	fmt.Fprintf(e, format, args...)
+}
+
+func packets(n uint64) string {
+	if n == 1 {
+		return "1 packet"
+	}
+	return fmt.Sprintf("%d packets", n)
 }

@@ -72,8 +72,9 @@ func cmdAnalyze(e *env, args []string) int {
 		}
 		f, err := os.Open(name)
 		if err != nil {
-			e.errorf("%v", err)
-			return exitError
+			// Reported with the inputs below; the other files are read.
+			files = append(files, capture.File{Name: name, Err: err})
+			continue
 		}
 		closers = append(closers, f)
 		files = append(files, capture.File{Name: name, R: f})

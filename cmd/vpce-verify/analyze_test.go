@@ -185,6 +185,49 @@ func TestAnalyzeDamagedInput(t *testing.T) {
 	}
 }
 
+// A file that cannot be opened or read is an error for that input only:
+// the other files are analysed and reported, and the unreadable one has no
+// SHA-256 (a digest of nothing is no evidence's hash).
+func TestAnalyzeUnreadableInput(t *testing.T) {
+	good := td(t, "s3-public.pcap")
+	tests := []struct {
+		name, bad, stderr string
+	}{
+		{"missing file", filepath.Join(t.TempDir(), "missing.pcap"), "no such file or directory"},
+		{"directory", t.TempDir(), "is a directory"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := runCmd(t, nil, "analyze", "--format", "json", good, tc.bad)
+			if res.code != exitError || strings.Count(res.stderr, "\n") != 1 || !strings.Contains(res.stderr, tc.stderr) {
+				t.Errorf("exit %d stderr %q; want %d and one line saying %q", res.code, res.stderr, exitError, tc.stderr)
+			}
+			var r struct {
+				Verdict        string `json:"verdict"`
+				PartialVerdict string `json:"partial_verdict"`
+				Inputs         []struct {
+					Name     string `json:"name"`
+					SHA256   string `json:"sha256"`
+					Packets  int    `json:"packets"`
+					Complete bool   `json:"complete"`
+				} `json:"inputs"`
+			}
+			if err := json.Unmarshal([]byte(res.stdout), &r); err != nil {
+				t.Fatalf("no report: %v; stdout %q", err, res.stdout)
+			}
+			if r.Verdict != "error" || r.PartialVerdict != "fail" || len(r.Inputs) != 2 {
+				t.Fatalf("verdict %s partial %s, %d inputs; want error, fail (the good file), 2", r.Verdict, r.PartialVerdict, len(r.Inputs))
+			}
+			if in := r.Inputs[0]; !in.Complete || len(in.SHA256) != 64 || in.Packets == 0 {
+				t.Errorf("good input %+v", in)
+			}
+			if in := r.Inputs[1]; in.Name != tc.bad || in.Complete || in.SHA256 != "" || in.Packets != 0 {
+				t.Errorf("unreadable input %+v: want incomplete, no sha256", in)
+			}
+		})
+	}
+}
+
 func TestAnalyzeStdinGzip(t *testing.T) {
 	raw, err := os.ReadFile(td(t, "s3-public.pcap"))
 	if err != nil {
