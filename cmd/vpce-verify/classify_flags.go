@@ -68,7 +68,7 @@ func (c *classifyFlags) load() (*classification, error) {
 	}
 	var inv *resolve.Inventory
 	for _, name := range c.endpoints {
-		data, err := readJSONFile(name)
+		data, err := readInputFile(name, "the JSON this tool reads")
 		if err != nil {
 			return nil, fmt.Errorf("--endpoints: %w", err)
 		}
@@ -107,7 +107,7 @@ func loadRanges(file string) (*resolve.Ranges, string, error) {
 		r, warning := resolve.Current()
 		return r, warning, nil
 	}
-	data, err := readJSONFile(file)
+	data, err := readInputFile(file, "the JSON this tool reads")
 	if err != nil {
 		return nil, "", fmt.Errorf("--ip-ranges: %w", err)
 	}
@@ -115,29 +115,31 @@ func loadRanges(file string) (*resolve.Ranges, string, error) {
 	return r, "", err
 }
 
-// maxJSONFile bounds what is read of a JSON file named on the command line
-// (--endpoints, --ip-ranges, ranges diff). The largest real ones, an
-// ip-ranges.json or a big account's describe-network-interfaces, are a few
-// MB; a wrong name (/dev/zero, a multi-GB capture) must be an error, not a
-// process that eats the host's memory.
-const maxJSONFile = 64 << 20
+// maxInputFile bounds what is read of a file named on the command line
+// other than a capture (--endpoints, --ip-ranges, ranges diff, --ca-file).
+// The largest real ones, an ip-ranges.json or a big account's
+// describe-network-interfaces, are a few MB; a wrong name (/dev/zero, a
+// multi-GB capture) must be an error, not a process that eats the host's
+// memory.
+const maxInputFile = 64 << 20
 
-// readJSONFile reads a file of at most maxJSONFile bytes.
-func readJSONFile(name string) ([]byte, error) {
+// readInputFile reads a file of at most maxInputFile bytes; what says what
+// the file should hold, for the error.
+func readInputFile(name, what string) ([]byte, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	tooBig := fmt.Errorf("%s: more than %d bytes, too large for the JSON this tool reads", name, maxJSONFile)
-	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > maxJSONFile {
+	tooBig := fmt.Errorf("%s: more than %d bytes, too large for %s", name, maxInputFile, what)
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > maxInputFile {
 		return nil, tooBig
 	}
-	data, err := io.ReadAll(io.LimitReader(f, maxJSONFile+1))
+	data, err := io.ReadAll(io.LimitReader(f, maxInputFile+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > maxJSONFile {
+	if len(data) > maxInputFile {
 		return nil, tooBig
 	}
 	return data, nil

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"os"
 	"strings"
 	"time"
 
@@ -32,7 +31,7 @@ func newProber(name, caFile string, head bool) (*prober, error) {
 		roots = x509.NewCertPool()
 	}
 	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
+		pem, err := readInputFile(caFile, "a PEM file of CA certificates")
 		if err != nil {
 			return nil, fmt.Errorf("--ca-file: %w", err)
 		}

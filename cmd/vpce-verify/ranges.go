@@ -137,7 +137,7 @@ func rangesDiff(e *env, args []string) int {
 // readSnapshot reads an ip-ranges.json, or takes the embedded snapshot for
 // the word "embedded" (unless a file has that name).
 func readSnapshot(name string) (*resolve.Ranges, error) {
-	data, err := readJSONFile(name)
+	data, err := readInputFile(name, "the JSON this tool reads")
 	if errors.Is(err, fs.ErrNotExist) && name == "embedded" {
 		return resolve.Embedded(), nil
 	}

@@ -321,6 +321,7 @@ func TestRangesErrors(t *testing.T) {
 		{"info of a malformed file", []string{"ranges", "info", "--ip-ranges", bad}, `prefixes[0].ip_prefix "10.0.0.0/33"`},
 		{"update over plain http", []string{"ranges", "update", "--url", "http://127.0.0.1:1/ip-ranges.json"}, "only https URLs"},
 		{"update without a time limit", []string{"ranges", "update", "--timeout", "0", "--url", "https://127.0.0.1:1/ip-ranges.json"}, "--timeout 0s: want a positive duration"},
+		{"a CA file that never ends", []string{"ranges", "update", "--ca-file", "/dev/zero", "--url", "https://127.0.0.1:1/ip-ranges.json"}, "/dev/zero: more than 67108864 bytes, too large for a PEM file of CA certificates"},
 		{"update with a negative time limit", []string{"ranges", "update", "--timeout", "-1s", "--url", "https://127.0.0.1:1/ip-ranges.json"}, "--timeout -1s: want a positive duration"},
 	}
 	for _, tc := range tests {

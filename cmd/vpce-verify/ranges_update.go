@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -69,7 +68,7 @@ func httpClient(caFile string, timeout time.Duration) (*http.Client, error) {
 	if caFile == "" {
 		return c, nil
 	}
-	pem, err := os.ReadFile(caFile)
+	pem, err := readInputFile(caFile, "a PEM file of CA certificates")
 	if err != nil {
 		return nil, fmt.Errorf("--ca-file: %w", err)
 	}
