@@ -274,6 +274,9 @@ func TestAnalyzeErrors(t *testing.T) {
 		{"endpoint address with a zone", []string{"analyze", "--endpoint-ip", "fd00:10:0:2::50%eth0", td(t, "ipv6-endpoint.pcap")}, `--endpoint-ip "fd00:10:0:2::50%eth0": an endpoint address has no zone; give fd00:10:0:2::50`},
 		{"bad CIDR", []string{"analyze", "--vpc-cidr", "10.0.0.0", td(t, "s3-endpoint.pcap")}, `--vpc-cidr "10.0.0.0"`},
 		{"bad format", []string{"analyze", "--format", "xml", td(t, "s3-endpoint.pcap")}, `--format "xml"`},
+		// Known before reading the capture, not after.
+		{"report into a missing directory", []string{"analyze", "-o", filepath.Join(dir, "missing", "r.json"), td(t, "s3-endpoint.pcap")}, "-o " + filepath.Join(dir, "missing", "r.json") + ": stat "},
+		{"report onto a directory", []string{"analyze", "-o", dir, td(t, "s3-endpoint.pcap")}, "-o " + dir + ": is a directory"},
 		{"bad policy", []string{"analyze", "--require", "gateway", td(t, "s3-endpoint.pcap")}, `--require "gateway"`},
 		{"unknown flag", []string{"analyze", "--bogus", td(t, "s3-endpoint.pcap")}, "unknown flag: --bogus"},
 		{"unknown inventory shape", []string{"analyze", "--endpoints", td(t, "s3-endpoint.pcap"), td(t, "s3-endpoint.pcap")}, "s3-endpoint.pcap"},

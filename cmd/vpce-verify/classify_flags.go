@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -160,6 +161,19 @@ func (o *outputFlags) register(fs *pflag.FlagSet) {
 func (o *outputFlags) check() error {
 	if o.format != "text" && o.format != "json" {
 		return fmt.Errorf("--format %q: want text or json", o.format)
+	}
+	// A report that cannot be written is known before the work, not
+	// after a long analysis; the file itself is created only at the end.
+	if o.out != "" {
+		dir := filepath.Dir(o.out)
+		if st, err := os.Stat(dir); err != nil {
+			return fmt.Errorf("-o %s: %w", o.out, err)
+		} else if !st.IsDir() {
+			return fmt.Errorf("-o %s: %s is not a directory", o.out, dir)
+		}
+		if st, err := os.Stat(o.out); err == nil && st.IsDir() {
+			return fmt.Errorf("-o %s: is a directory", o.out)
+		}
 	}
 	return nil
 }
