@@ -289,6 +289,20 @@ func runAsProcess(t *testing.T, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// startCapture runs vpce-verify capture -i lo ARGS as a process and returns
+// once it is capturing.
+func startCapture(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer, *syncBuffer) {
+	t.Helper()
+	cmd := runAsProcess(t, append([]string{"capture", "-i", "lo"}, args...)...)
+	stdout, stderr := new(bytes.Buffer), new(syncBuffer)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, stderr, "capturing on lo")
+	return cmd, stdout, stderr
+}
+
 // A real SIGINT stops the capture cleanly: the report is printed, the exit
 // code is the verdict's, and the -w file is whole.
 func TestCaptureSIGINT(t *testing.T) {
@@ -296,14 +310,7 @@ func TestCaptureSIGINT(t *testing.T) {
 	tshark := testenv.Tool(t, "tshark")
 	l := startLab(t)
 	file := filepath.Join(t.TempDir(), "x.pcap")
-	cmd := runAsProcess(t, "capture", "-i", "lo", "-w", file, "--endpoint-ip", lab.Endpoint)
-	var stdout bytes.Buffer
-	var stderr syncBuffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, &stderr, "capturing on lo")
+	cmd, stdout, stderr := startCapture(t, "-w", file, "--endpoint-ip", lab.Endpoint)
 	tlsClient(t, lab.Endpoint, l.CAFile)
 	time.Sleep(100 * time.Millisecond)
 	cmd.Process.Signal(syscall.SIGINT)
@@ -372,14 +379,7 @@ func TestCaptureInterfacesOfEveryTarget(t *testing.T) {
 // the first would merge into one), far within the clean stop's drain.
 func TestCaptureSecondSIGINT(t *testing.T) {
 	testenv.Root(t)
-	cmd := runAsProcess(t, "capture", "-i", "lo", "--endpoint-ip", lab.Endpoint)
-	var stdout bytes.Buffer
-	var stderr syncBuffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, &stderr, "capturing on lo")
+	cmd, stdout, stderr := startCapture(t, "--endpoint-ip", lab.Endpoint)
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	tick := time.NewTicker(5 * time.Millisecond)
@@ -441,13 +441,7 @@ func TestCaptureUser(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "x.pcapng")
 	l := startLab(t)
-	cmd := runAsProcess(t, "capture", "-i", "lo", "-c", "6", "-w", file, "--user", "nobody", "--endpoint-ip", lab.Endpoint, "-o", filepath.Join(dir, "report.json"), "--format", "json")
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, &stderr, "capturing on lo")
+	cmd, _, stderr := startCapture(t, "-c", "6", "-w", file, "--user", "nobody", "--endpoint-ip", lab.Endpoint, "-o", filepath.Join(dir, "report.json"), "--format", "json")
 	// Only then is the process running as nobody.
 	status, _ := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/status")
 	tlsClient(t, lab.Endpoint, l.CAFile)
