@@ -283,7 +283,13 @@ func (c *Client) exchange(ctx context.Context, server netip.AddrPort, name strin
 	addr := server.String()
 	var last error
 	made := 0
-	for try := 0; try < c.tries() && ctx.Err() == nil; try++ {
+	// The context's deadline can pass a moment before ctx.Err says so:
+	// the network deadline taken from it fires first.
+	over := func() bool {
+		dl, ok := ctx.Deadline()
+		return ctx.Err() != nil || ok && !time.Now().Before(dl)
+	}
+	for try := 0; try < c.tries() && !over(); try++ {
 		made++
 		m.Id = dns.Id()
 		r, rtt, err := (&dns.Client{Net: "udp", Timeout: c.timeout(), UDPSize: c.udpSize()}).ExchangeContext(ctx, m, addr)
@@ -316,7 +322,7 @@ func (c *Client) exchange(ctx context.Context, server netip.AddrPort, name strin
 		if made != 1 {
 			tries = fmt.Sprintf("%d tries", made)
 		}
-		if ctx.Err() != nil {
+		if over() {
 			// The caller's time ran out, not the tries.
 			return nil, fmt.Errorf("dns: resolver %s: %w in %s before the command's time limit", server, ErrTimeout, tries)
 		}
