@@ -182,11 +182,7 @@ func (s FilterSpec) Program(lt layers.LinkType) ([]bpf.RawInstruction, error) {
 	}
 	for _, b := range g.blocks {
 		a.place(b.label)
-		if b.v6 {
-			g.ip6(b.nh)
-		} else {
-			g.ip4(b.nh)
-		}
+		g.ip(b.nh, b.v6)
 	}
 	return a.assemble()
 }
@@ -223,14 +219,20 @@ func (g *bpfGen) far(l bpfLabel, v6 bool, nh uint32) {
 	g.a.jump(b.label)
 }
 
-// ip4 matches an IPv4 header at nh. The transport header's offset depends
-// on the IPv4 header length, so it is read through X.
-func (g *bpfGen) ip4(nh uint32) {
+// ip matches an IPv4 or IPv6 header at nh followed by TCP or UDP to or
+// from the filter's ports. An IPv4 transport header's offset depends on the
+// header length, so it is read through X; IPv6 is matched only with the
+// transport header right after its fixed 40 bytes.
+func (g *bpfGen) ip(nh uint32, v6 bool) {
 	a := &g.a
 	accept, reject := a.newLabel(), a.newLabel()
-	a.op(bpf.LoadAbsolute{Off: nh + 6, Size: 2})
-	a.jumpIf(bpf.JumpBitsSet, 0x1fff, reject, bpfNext) // a later fragment: no ports
-	a.op(bpf.LoadAbsolute{Off: nh + 9, Size: 1})
+	if v6 {
+		a.op(bpf.LoadAbsolute{Off: nh + 6, Size: 1})
+	} else {
+		a.op(bpf.LoadAbsolute{Off: nh + 6, Size: 2})
+		a.jumpIf(bpf.JumpBitsSet, 0x1fff, reject, bpfNext) // a later fragment: no ports
+		a.op(bpf.LoadAbsolute{Off: nh + 9, Size: 1})
+	}
 	tcp, udp := a.newLabel(), a.newLabel()
 	a.jumpIf(bpf.JumpEqual, uint32(layers.IPProtocolTCP), tcp, bpfNext)
 	if len(g.udp) > 0 {
@@ -245,42 +247,15 @@ func (g *bpfGen) ip4(nh uint32) {
 			continue
 		}
 		a.place(l4.l)
-		a.op(bpf.LoadMemShift{Off: nh})
-		for _, off := range []uint32{0, 2} {
-			a.op(bpf.LoadIndirect{Off: nh + off, Size: 2})
-			for _, p := range l4.ports {
-				a.jumpIf(bpf.JumpEqual, uint32(p), accept, bpfNext)
+		if !v6 {
+			a.op(bpf.LoadMemShift{Off: nh})
+		}
+		for _, off := range []uint32{0, 2} { // source port, destination port
+			if v6 {
+				a.op(bpf.LoadAbsolute{Off: nh + 40 + off, Size: 2})
+			} else {
+				a.op(bpf.LoadIndirect{Off: nh + off, Size: 2})
 			}
-		}
-		a.jump(reject)
-	}
-	a.place(accept)
-	a.op(bpf.RetConstant{Val: bpfSnap})
-	a.place(reject)
-	a.op(bpf.RetConstant{Val: 0})
-}
-
-// ip6 matches an IPv6 header at nh followed directly by TCP or UDP.
-func (g *bpfGen) ip6(nh uint32) {
-	a := &g.a
-	accept, reject := a.newLabel(), a.newLabel()
-	a.op(bpf.LoadAbsolute{Off: nh + 6, Size: 1})
-	tcp, udp := a.newLabel(), a.newLabel()
-	a.jumpIf(bpf.JumpEqual, uint32(layers.IPProtocolTCP), tcp, bpfNext)
-	if len(g.udp) > 0 {
-		a.jumpIf(bpf.JumpEqual, uint32(layers.IPProtocolUDP), udp, bpfNext)
-	}
-	a.jump(reject)
-	for _, l4 := range []struct {
-		l     bpfLabel
-		ports []uint16
-	}{{tcp, g.tcp}, {udp, g.udp}} {
-		if len(l4.ports) == 0 {
-			continue
-		}
-		a.place(l4.l)
-		for _, off := range []uint32{40, 42} {
-			a.op(bpf.LoadAbsolute{Off: nh + off, Size: 2})
 			for _, p := range l4.ports {
 				a.jumpIf(bpf.JumpEqual, uint32(p), accept, bpfNext)
 			}
