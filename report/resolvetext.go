@@ -13,11 +13,7 @@ import (
 // plain words, the comparison and the warnings.
 func (r *ResolveReport) WriteText(w io.Writer) error {
 	ew := &errWriter{w: w}
-	verdict := strings.ToUpper(r.Verdict)
-	if r.PartialVerdict != "" {
-		verdict += " (partial result: " + strings.ToUpper(r.PartialVerdict) + ")"
-	}
-	ew.printf("%s: %s\n", verdict, clean(r.Reason))
+	ew.printf("%s: %s\n", verdictWord(r.Verdict, r.PartialVerdict), clean(r.Reason))
 
 	last := ""
 	for _, q := range r.Queries {

@@ -14,11 +14,7 @@ import (
 // warnings. Everything else is in the JSON.
 func (r *Report) WriteText(w io.Writer) error {
 	ew := &errWriter{w: w}
-	verdict := strings.ToUpper(r.Verdict)
-	if r.PartialVerdict != "" {
-		verdict += " (partial result: " + strings.ToUpper(r.PartialVerdict) + ")"
-	}
-	ew.printf("%s: %s\n", verdict, r.Reason)
+	ew.printf("%s: %s\n", verdictWord(r.Verdict, r.PartialVerdict), r.Reason)
 
 	var s3, other []Flow
 	for _, f := range r.Flows {
@@ -201,4 +197,14 @@ func packets(n uint64) string {
 		return "1 packet"
 	}
 	return fmt.Sprintf("%d packets", n)
+}
+
+// verdictWord is how a verdict opens a text report: PASS, FAIL, ... and,
+// when an input failed, what the part that was read says.
+func verdictWord(verdict, partial string) string {
+	v := strings.ToUpper(verdict)
+	if partial != "" {
+		v += " (partial result: " + strings.ToUpper(partial) + ")"
+	}
+	return v
 }
