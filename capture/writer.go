@@ -2,8 +2,11 @@ package capture
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -41,6 +44,9 @@ type Writer struct {
 	dirty  bool
 	err    error // the first failure; every later call returns it
 	closed bool
+	sum    hash.Hash // of every byte in the file
+	// closedOK is set when Close wrote and closed the file without error.
+	closedOK bool
 
 	stop chan struct{}
 	done chan struct{}
@@ -53,7 +59,7 @@ func NewWriter(path string, ifaces []Interface) (*Writer, error) {
 	if len(ifaces) == 0 {
 		return nil, fmt.Errorf("write %s: no interface", path)
 	}
-	w := &Writer{path: path, ifaces: ifaces, stop: make(chan struct{}), done: make(chan struct{})}
+	w := &Writer{path: path, ifaces: ifaces, sum: sha256.New(), stop: make(chan struct{}), done: make(chan struct{})}
 	switch ext := strings.ToLower(filepath.Ext(path)); ext {
 	case ".pcapng":
 		opts := pcapgo.NgWriterOptions{SectionInfo: pcapgo.NgSectionInfo{
@@ -150,6 +156,7 @@ func (w *Writer) flushLocked() error {
 		return nil
 	}
 	_, err := w.file.Write(w.buf.Bytes())
+	w.sum.Write(w.buf.Bytes())
 	w.buf.Reset()
 	if err != nil {
 		return fmt.Errorf("write: %w", err)
@@ -198,6 +205,18 @@ func (w *Writer) Write(f *Frame) error {
 
 var errWriterClosed = errors.New("writer closed")
 
+// SHA256 returns the hex SHA-256 of the file once Close succeeded, without
+// reading it again; "" before that or after a failure, when the file may
+// not hold what was meant for it.
+func (w *Writer) SHA256() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.closedOK {
+		return ""
+	}
+	return hex.EncodeToString(w.sum.Sum(nil))
+}
+
 // Close writes what is still buffered and closes the file. With stats (from
 // LiveSource.Stats) a pcapng file also gets an interface statistics block
 // per interface, with the packets the kernel received (isb_ifrecv) and
@@ -241,5 +260,6 @@ func (w *Writer) Close(stats *LiveStats) error {
 	if e := w.file.Close(); e != nil && err == nil {
 		err = fmt.Errorf("write: %w", e)
 	}
+	w.closedOK = err == nil
 	return err
 }

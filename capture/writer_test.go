@@ -3,6 +3,7 @@ package capture
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -77,6 +78,10 @@ func TestWriterPcapng(t *testing.T) {
 	}
 	if err := w.Close(nil); err != nil {
 		t.Errorf("second Close: %v", err)
+	}
+	// The digest the report gives is the file's, taken as it was written.
+	if data, err := os.ReadFile(path); err != nil || w.SHA256() != fmt.Sprintf("%x", sha256.Sum256(data)) {
+		t.Errorf("SHA256 %q is not the digest of the file (%v)", w.SHA256(), err)
 	}
 	if err := w.Write(&frames[0]); err == nil || !strings.Contains(err.Error(), "closed") {
 		t.Errorf("Write after Close: %v, want an error saying closed", err)
@@ -154,6 +159,9 @@ func TestWriterPcap(t *testing.T) {
 		}
 		if err := w.Close(&LiveStats{Interfaces: []LiveCounts{{Received: 1}}}); err != nil {
 			t.Fatal(err)
+		}
+		if data, err := os.ReadFile(path); err != nil || w.SHA256() != fmt.Sprintf("%x", sha256.Sum256(data)) {
+			t.Errorf("SHA256 %q is not the digest of the file (%v)", w.SHA256(), err)
 		}
 		f, err := os.Open(path)
 		if err != nil {

@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"os"
 	"slices"
@@ -54,9 +51,6 @@ func (l *liveFlags) register(fs *pflag.FlagSet) {
 // options builds the capture's options. targets are addresses whose route
 // picks the interface when -i is not given.
 func (l *liveFlags) options(targets []netip.Addr) (capture.LiveOptions, string, error) {
-	if l.snapLen == 0 {
-		l.snapLen = 262144
-	}
 	o := capture.LiveOptions{Interfaces: l.ifaces, SnapLen: l.snapLen, Promisc: l.promisc, BufferSize: l.bufferKB << 10}
 	if l.snapLen < 0 || l.snapLen > 262144 {
 		return o, "", fmt.Errorf("--snaplen %d: want 1 to 262144 (0 for 262144)", l.snapLen)
@@ -172,30 +166,15 @@ func (l *liveFlags) run(ctx context.Context, src *capture.LiveSource, w *capture
 	ev := report.Evidence{
 		Result: a.Result(), Inputs: []capture.Input{in}, Interfaces: fileIfaces,
 		Capture: &report.Capture{
-			Interfaces: names, Filter: filter, SnapLen: l.snapLen,
+			Interfaces: names, Filter: filter, SnapLen: ifaces[0].SnapLen,
 			Started: res.Started.UTC().Format(time.RFC3339Nano), Stopped: res.Stopped.UTC().Format(time.RFC3339Nano),
 			StopReason: res.StopReason, Written: l.write,
 		},
 	}
-	if l.write != "" {
-		if sum, err := fileSHA256(l.write); err == nil {
-			ev.Capture.WrittenSHA256 = sum
-		}
+	if w != nil {
+		ev.Capture.WrittenSHA256 = w.SHA256()
 	}
 	return ev, res
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func executable() string {

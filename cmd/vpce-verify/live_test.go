@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -74,9 +76,10 @@ type liveReport struct {
 		} `json:"connections"`
 	} `json:"probe"`
 	Capture *struct {
-		Interfaces []string `json:"interfaces"`
-		StopReason string   `json:"stop_reason"`
-		Written    string   `json:"written"`
+		Interfaces    []string `json:"interfaces"`
+		StopReason    string   `json:"stop_reason"`
+		Written       string   `json:"written"`
+		WrittenSHA256 string   `json:"written_sha256"`
 	} `json:"capture"`
 	Warnings []string `json:"warnings"`
 }
@@ -248,6 +251,9 @@ func TestCapturePassive(t *testing.T) {
 	live := decodeLive(t, stdout.String())
 	if live.Capture == nil || live.Capture.StopReason != "interrupted" || live.Capture.Written != file {
 		t.Errorf("capture %+v", live.Capture)
+	}
+	if data, err := os.ReadFile(file); err != nil || live.Capture.WrittenSHA256 != fmt.Sprintf("%x", sha256.Sum256(data)) {
+		t.Errorf("written_sha256 %q is not the digest of %s (%v)", live.Capture.WrittenSHA256, file, err)
 	}
 	var s3 []liveFlow
 	for _, f := range live.Flows {
