@@ -529,19 +529,28 @@ func TestLiveProgram(t *testing.T) {
 	}
 }
 
-// TestLiveNextAllocs: reading packets that are ready allocates nothing.
-func TestLiveNextAllocs(t *testing.T) {
-	testenv.Root(t)
+// vxlanOnLo captures VXLAN on lo and returns a socket bound to
+// 127.0.0.1:4789 that takes (and never reads) the datagrams sent to it, so
+// the kernel answers them with no ICMP.
+func vxlanOnLo(t *testing.T) (*LiveSource, net.PacketConn) {
+	t.Helper()
 	sink, err := net.ListenPacket("udp4", "127.0.0.1:4789")
 	if err != nil {
 		testenv.Unavailable(t, "udp port 4789 on 127.0.0.1: %v", err)
 	}
-	defer sink.Close()
+	t.Cleanup(func() { sink.Close() })
 	src, err := OpenLive(LiveOptions{Interfaces: []string{"lo"}, Filter: FilterSpec{VXLAN: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer src.Close()
+	t.Cleanup(func() { src.Close() })
+	return src, sink
+}
+
+// TestLiveNextAllocs: reading packets that are ready allocates nothing.
+func TestLiveNextAllocs(t *testing.T) {
+	testenv.Root(t)
+	src, sink := vxlanOnLo(t)
 	u, _ := net.Dial("udp4", sink.LocalAddr().String())
 	for range 300 {
 		u.Write(make([]byte, 50))
@@ -563,16 +572,7 @@ func TestLiveNextAllocs(t *testing.T) {
 // kernel counts what it could not keep; the counts add up.
 func TestLiveDrops(t *testing.T) {
 	testenv.Root(t)
-	sink, err := net.ListenPacket("udp4", "127.0.0.1:4789")
-	if err != nil {
-		testenv.Unavailable(t, "udp port 4789 on 127.0.0.1: %v", err)
-	}
-	defer sink.Close()
-	src, err := OpenLive(LiveOptions{Interfaces: []string{"lo"}, Filter: FilterSpec{VXLAN: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
+	src, sink := vxlanOnLo(t)
 	// Each datagram takes about 160 bytes of the 32 MiB ring: 300000 of
 	// them, unread, cannot all fit.
 	const sent = 300000
