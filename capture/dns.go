@@ -59,10 +59,9 @@ type dnsKey struct {
 
 // dnsTracker matches DNS queries with their responses.
 type dnsTracker struct {
-	ports   []uint16
-	open    map[dnsKey]*DNSTransaction
-	list    []*DNSTransaction
-	scratch []byte
+	ports []uint16
+	open  map[dnsKey]*DNSTransaction
+	list  []*DNSTransaction
 	// Malformed counts messages on DNS ports that did not parse at all.
 	malformed uint64
 }
@@ -219,7 +218,6 @@ type tcpDNS struct {
 
 type tcpDNSStream struct {
 	buf     streamPrefix
-	start   uint32
 	started bool
 	dead    bool
 }
@@ -234,11 +232,11 @@ func (d *tcpDNS) data(dir int, seq uint32, payload []byte, ts time.Time) {
 	}
 	if !s.started {
 		e := &d.flow.ep[dir]
-		s.start = seq
+		start := seq
 		if e.sawSYN {
-			s.start = e.isn + 1
+			start = e.isn + 1
 		}
-		s.buf.reset(s.start, maxTCPDNS)
+		s.buf.reset(start, maxTCPDNS)
 		s.started = true
 	}
 	s.buf.add(seq, payload)
@@ -263,12 +261,6 @@ func (d *tcpDNS) data(dir int, seq uint32, payload []byte, ts time.Time) {
 		}
 		return
 	}
-	// Keep what follows the messages parsed: copy it out, restart the
-	// buffer after them, and put it back.
-	d.t.scratch = append(d.t.scratch[:0], b[used:]...)
-	s.start += uint32(used)
-	s.buf.reset(s.start, maxTCPDNS)
-	if len(d.t.scratch) > 0 {
-		s.buf.add(s.start, d.t.scratch)
-	}
+	// Keep what follows the messages parsed, and what came early.
+	s.buf.discard(used)
 }

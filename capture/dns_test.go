@@ -2,6 +2,7 @@ package capture
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net"
 	"net/netip"
 	"slices"
@@ -157,6 +158,41 @@ func TestDNSOverTCP(t *testing.T) {
 	}
 	if len(res.Flows) != 1 || res.Flows[0].ConnState() != "SF" {
 		t.Errorf("the DNS connection is a flow too: got %d flows", len(res.Flows))
+	}
+}
+
+// A segment that arrives before an earlier message is whole must survive
+// the parsing of that message: three responses delivered as r1's start, r3
+// (early), r1's rest, then r2.
+func TestDNSOverTCPEarlySegment(t *testing.T) {
+	framed := func(m []byte) []byte { return append(binary.BigEndian.AppendUint16(nil, uint16(len(m))), m...) }
+	var queries, resps [][]byte
+	for i, ip := range []string{"10.0.2.50", "10.0.2.51", "10.0.2.52"} {
+		name := fmt.Sprintf("b%d.s3.ap-south-1.amazonaws.com", i)
+		q, r := dnsPair(t, uint16(i+1), name, dns.TypeA, [3]string{name, "A", ip})
+		queries, resps = append(queries, framed(q)), append(resps, framed(r))
+	}
+	b := newBuilder(t, layers.LinkTypeEthernet)
+	c := b.conv("10.0.1.25:40002", "10.0.0.2:53")
+	c.handshake()
+	c.send(true, "PA", slices.Concat(queries...))
+	r1, r2, r3 := resps[0], resps[1], resps[2]
+	start := c.sseq
+	c.at(false, "PA", start, r1[:10])
+	c.at(false, "PA", start+uint32(len(r1)+len(r2)), r3)
+	c.at(false, "PA", start+10, r1[10:])
+	c.at(false, "PA", start+uint32(len(r1)), r2)
+	c.sseq += uint32(len(r1) + len(r2) + len(r3))
+	c.close()
+	res := b.analyze(Options{})
+	var answered []string
+	for _, tx := range res.DNS {
+		if len(tx.Answers) == 1 {
+			answered = append(answered, tx.Answers[0].Data)
+		}
+	}
+	if !slices.Equal(answered, []string{"10.0.2.50", "10.0.2.51", "10.0.2.52"}) {
+		t.Errorf("answered %q, want all three responses", answered)
 	}
 }
 

@@ -3,6 +3,7 @@ package capture
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -561,6 +562,32 @@ func (s *streamPrefix) reset(start uint32, limit int) {
 	s.buf = s.buf[:0]
 	s.ooo = s.ooo[:0]
 	s.pending = s.pending[:0]
+}
+
+// discard drops the first n bytes of the prefix: the stream goes on from
+// start+n, with what is held beyond the prefix kept. The held bytes are
+// moved to the front of ooo (in the order they sit there, so no range is
+// overwritten before it moves), which keeps ooo within the limit however
+// long the stream.
+func (s *streamPrefix) discard(n int) {
+	n = min(max(n, 0), len(s.buf))
+	s.buf = s.buf[:copy(s.buf, s.buf[n:])]
+	s.start += uint32(n)
+	var order [prefixMaxPending]int8
+	byAt := order[:len(s.pending)]
+	for i := range byAt {
+		byAt[i] = int8(i)
+	}
+	slices.SortFunc(byAt, func(a, b int8) int { return s.pending[a].at - s.pending[b].at })
+	at := 0
+	for _, i := range byAt {
+		p := &s.pending[i]
+		l := p.end - p.off
+		copy(s.ooo[at:], s.ooo[p.at:p.at+l])
+		p.off, p.end, p.at = p.off-n, p.end-n, at
+		at += l
+	}
+	s.ooo = s.ooo[:at]
 }
 
 // release drops the buffers.

@@ -1135,3 +1135,26 @@ func BenchmarkStreamPrefixAdd(b *testing.B) {
 		}
 	})
 }
+
+// discard moves the stream's start past bytes already used (a parsed DNS
+// message) and keeps what was held beyond a gap.
+func TestStreamPrefixDiscard(t *testing.T) {
+	stream := make([]byte, 60)
+	for i := range stream {
+		stream[i] = byte(i)
+	}
+	var p streamPrefix
+	p.reset(1000, 100)
+	p.add(1000, stream[:10])
+	p.add(1040, stream[40:50]) // held, arrived first
+	p.add(1020, stream[20:30]) // held
+	p.discard(5)
+	if !bytes.Equal(p.bytes(), stream[5:10]) || len(p.ooo) != 20 {
+		t.Fatalf("after discard: prefix %v, %d bytes held; want stream[5:10] and the 20 held", p.bytes(), len(p.ooo))
+	}
+	p.add(1010, stream[10:20])
+	p.add(1030, stream[30:40])
+	if !bytes.Equal(p.bytes(), stream[5:50]) {
+		t.Errorf("prefix %v, want stream[5:50]: the held ranges must survive the discard", p.bytes())
+	}
+}
