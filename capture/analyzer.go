@@ -113,7 +113,7 @@ func (a *Analyzer) Add(f *Frame) error {
 		a.tcp(f)
 	case layers.IPProtocolUDP:
 		a.stats.UDP++
-		if len(p.payload) > 0 && (a.dns.isPort(p.src.Port()) || a.dns.isPort(p.dst.Port())) {
+		if len(p.payload) > 0 && a.dns.onPort(p.src, p.dst) {
 			a.dns.message(f.TS, p.src, p.dst, false, p.payload, len(p.payload) < p.payloadLen)
 		}
 	}
@@ -159,7 +159,7 @@ func (a *Analyzer) newFlow(f *Frame) *Flow {
 		}
 		fl.Tunnel = t
 	}
-	if a.dns.isPort(p.src.Port()) || a.dns.isPort(p.dst.Port()) {
+	if a.dns.onPort(p.src, p.dst) {
 		fl.dns = &tcpDNS{t: &a.dns, flow: fl}
 	}
 	return fl

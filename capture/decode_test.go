@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -232,4 +233,31 @@ func TestFragmentedDNSAnswer(t *testing.T) {
 			t.Errorf("reassembled across an overlap: %+v", r.DNS)
 		}
 	})
+}
+
+// A datagram whose first fragment is older than the reassembly timeout is
+// forgotten when later traffic arrives; one within it still completes.
+func TestDefragTimeout(t *testing.T) {
+	k := func(id uint32) fragKey {
+		return fragKey{src: netip.MustParseAddr("10.0.0.1"), dst: netip.MustParseAddr("10.0.0.2"), id: id, proto: layers.IPProtocolUDP}
+	}
+	t0 := time.Unix(1800000000, 0)
+	for _, tc := range []struct {
+		name  string
+		later time.Duration // when the other datagram's fragment and the last piece arrive
+		whole bool
+	}{
+		{"within the timeout", fragTimeout - time.Second, true},
+		{"after the timeout", fragTimeout + time.Second, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var d defragmenter
+			d.add(t0, k(1), 0, true, make([]byte, 8))
+			d.add(t0.Add(tc.later), k(2), 0, true, make([]byte, 8))
+			got := d.add(t0.Add(tc.later), k(1), 8, false, make([]byte, 4))
+			if (got != nil) != tc.whole {
+				t.Errorf("reassembled %d bytes; want whole=%v", len(got), tc.whole)
+			}
+		})
+	}
 }

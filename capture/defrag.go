@@ -42,9 +42,9 @@ type fragDatagram struct {
 
 type defragmenter struct {
 	pending map[fragKey]*fragDatagram
-	// Dropped counts datagrams given up: overlapping or oversized
-	// fragments, too many pieces, or reassembly timed out.
-	dropped uint64
+	// oldest is no later than the first fragment of any pending datagram,
+	// so that expire need not walk them all for every fragment.
+	oldest time.Time
 }
 
 // add files one fragment: offset in bytes, more = the MF flag. It returns
@@ -59,7 +59,7 @@ func (d *defragmenter) add(ts time.Time, k fragKey, offset int, more bool, paylo
 	g := d.pending[k]
 	if end > fragMaxSize || len(payload) == 0 || (more && len(payload)%8 != 0) {
 		if g != nil {
-			d.drop(k)
+			delete(d.pending, k)
 		}
 		return nil
 	}
@@ -68,11 +68,14 @@ func (d *defragmenter) add(ts time.Time, k fragKey, offset int, more bool, paylo
 			return nil
 		}
 		g = &fragDatagram{first: ts}
+		if len(d.pending) == 0 || ts.Before(d.oldest) {
+			d.oldest = ts
+		}
 		d.pending[k] = g
 	}
 	if !more {
 		if g.last && g.end != end {
-			d.drop(k)
+			delete(d.pending, k)
 			return nil
 		}
 		g.last, g.end = true, end
@@ -84,7 +87,7 @@ func (d *defragmenter) add(ts time.Time, k fragKey, offset int, more bool, paylo
 	if (i > 0 && g.pieces[i-1].end > offset) || (i < len(g.pieces) && g.pieces[i].start < end) ||
 		(g.last && end > g.end) || len(g.pieces) == fragMaxPieces {
 		// Overlaps are how fragment attacks work; Linux drops the datagram.
-		d.drop(k)
+		delete(d.pending, k)
 		return nil
 	}
 	g.pieces = slices.Insert(g.pieces, i, fragPiece{start: offset, end: end, data: slices.Clone(payload)})
@@ -109,17 +112,18 @@ func (d *defragmenter) add(ts time.Time, k fragKey, offset int, more bool, paylo
 	return out
 }
 
-func (d *defragmenter) drop(k fragKey) {
-	delete(d.pending, k)
-	d.dropped++
-}
-
 // expire forgets datagrams whose first fragment is older than the timeout,
 // by the capture's clock.
 func (d *defragmenter) expire(now time.Time) {
+	if len(d.pending) == 0 || now.Sub(d.oldest) <= fragTimeout {
+		return
+	}
+	d.oldest = now
 	for k, g := range d.pending {
 		if now.Sub(g.first) > fragTimeout {
-			d.drop(k)
+			delete(d.pending, k)
+		} else if g.first.Before(d.oldest) {
+			d.oldest = g.first
 		}
 	}
 }

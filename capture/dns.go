@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -66,13 +67,9 @@ type dnsTracker struct {
 	malformed uint64
 }
 
-func (t *dnsTracker) isPort(p uint16) bool {
-	for _, q := range t.ports {
-		if p == q {
-			return true
-		}
-	}
-	return false
+// onPort reports whether either end of a conversation is on a DNS port.
+func (t *dnsTracker) onPort(src, dst netip.AddrPort) bool {
+	return slices.Contains(t.ports, src.Port()) || slices.Contains(t.ports, dst.Port())
 }
 
 // message records one DNS message from src to dst. cut says the bytes were

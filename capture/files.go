@@ -54,7 +54,7 @@ func ReadFiles(ctx context.Context, a *Analyzer, files []File) ([]Input, []FileI
 	type source struct {
 		in      *Input
 		r       *FileReader
-		hash    io.Reader // everything read from the file passes through it
+		hash    *fileHash // everything read from the file passes through it; nil when it was not opened
 		local   []int     // the reader's interface numbers -> global ones
 		frame   Frame
 		pending bool // frame holds a packet not yet given to a
@@ -63,7 +63,6 @@ func ReadFiles(ctx context.Context, a *Analyzer, files []File) ([]Input, []FileI
 	inputs := make([]Input, len(files))
 	var ifaces []FileInterface
 	srcs := make([]*source, len(files))
-	hashes := make([]*fileHash, len(files))
 	for i, f := range files {
 		inputs[i].Name = f.Name
 		s := &source{in: &inputs[i]}
@@ -72,8 +71,7 @@ func ReadFiles(ctx context.Context, a *Analyzer, files []File) ([]Input, []FileI
 			s.in.Err, s.done = f.Err, true
 			continue
 		}
-		hashes[i] = newFileHash(f.R)
-		s.hash = hashes[i]
+		s.hash = newFileHash(f.R)
 		r, err := NewFileReader(f.Name, s.hash)
 		if err != nil {
 			s.in.Err = err
@@ -146,16 +144,16 @@ func ReadFiles(ctx context.Context, a *Analyzer, files []File) ([]Input, []FileI
 		s.in.Bytes += uint64(max(f.WireLen, len(f.Data)))
 		next(best, s)
 	}
-	for i, s := range srcs {
+	for _, s := range srcs {
 		if s.r != nil {
 			s.in.Drops, s.in.DropsKnown = s.r.Drops()
 		}
 		// Hash the whole file, also the part after any damage, so the
 		// report names exactly the evidence it was given; a file that
 		// could not be read to its end has no hash rather than a wrong one.
-		if hashes[i] != nil {
-			inputs[i].SHA256 = hashes[i].sum()
-			inputs[i].Size = hashes[i].n
+		if s.hash != nil {
+			s.in.SHA256 = s.hash.sum()
+			s.in.Size = s.hash.n
 		}
 	}
 	return inputs, ifaces
