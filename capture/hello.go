@@ -59,14 +59,14 @@ func (f *Flow) clientData(seq uint32, payload []byte) {
 	if len(b) < h.need && !h.buf.full() {
 		return
 	}
-	ch, err := ParseClientHello(b)
+	ch, need, err := parseClientHello(b)
 	switch {
 	case err == nil:
 		f.TLS.Hello, f.TLS.ClientHello, f.TLS.Err = HelloComplete, ch, ""
 		f.endHello()
 	case errors.Is(err, ErrIncomplete):
 		f.TLS.Hello, f.TLS.ClientHello = HelloIncomplete, ch
-		h.need = NeededBytes(b)
+		h.need = need
 		if h.buf.full() {
 			f.TLS.Err = "ClientHello larger than a TLS record"
 			f.endHello()

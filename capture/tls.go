@@ -75,18 +75,8 @@ const (
 // length field: a hello fragmented over several records is copied together
 // only as far as its bytes are present.
 func ParseClientHello(stream []byte) (ClientHello, error) {
-	msg, total, _, err := helloMessage(stream)
-	if err != nil && err != ErrIncomplete {
-		return ClientHello{}, err
-	}
-	if total < 0 {
-		return ClientHello{}, ErrIncomplete
-	}
-	v, err := parseHelloView(msg, total)
-	if err != nil && err != ErrIncomplete {
-		return ClientHello{}, err
-	}
-	return v.hello(err == nil), err
+	ch, _, err := parseClientHello(stream)
+	return ch, err
 }
 
 // NeededBytes says, for a stream on which ParseClientHello returns
@@ -95,17 +85,33 @@ func ParseClientHello(stream []byte) (ClientHello, error) {
 // add more) larger than len(stream). For any other stream it returns
 // len(stream). A caller collecting a stream can skip parsing until then.
 func NeededBytes(stream []byte) int {
-	msg, total, need, err := helloMessage(stream)
-	if err != ErrIncomplete {
-		return len(stream)
-	}
-	if total >= 0 {
-		// The part present may already be malformed.
-		if _, err := parseHelloView(msg, total); err != ErrIncomplete {
-			return len(stream)
-		}
-	}
+	_, need, _ := parseClientHello(stream)
 	return need
+}
+
+// parseClientHello is ParseClientHello and NeededBytes in one pass over the
+// records, for a caller that wants both (the flow tracker, on every
+// segment of a hello that spans several).
+func parseClientHello(stream []byte) (ClientHello, int, error) {
+	msg, total, need, merr := helloMessage(stream)
+	if merr != nil && merr != ErrIncomplete {
+		return ClientHello{}, len(stream), merr
+	}
+	if merr != ErrIncomplete {
+		need = len(stream)
+	}
+	if total < 0 {
+		return ClientHello{}, need, ErrIncomplete
+	}
+	v, err := parseHelloView(msg, total)
+	if err != nil && err != ErrIncomplete {
+		return ClientHello{}, len(stream), err
+	}
+	if err == nil {
+		// A hello that parsed whole needs no more bytes.
+		need = len(stream)
+	}
+	return v.hello(err == nil), need, err
 }
 
 // helloMessage takes the handshake message that opens stream out of its TLS
