@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/json"
 	"io"
 )
 
@@ -234,8 +233,4 @@ type Tunnel struct {
 }
 
 // WriteJSON writes the report as indented JSON.
-func (r *Report) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
-}
+func (r *Report) WriteJSON(w io.Writer) error { return writeJSON(w, r) }

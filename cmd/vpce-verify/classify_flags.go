@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net/netip"
@@ -144,6 +145,26 @@ func readInputFile(name, what string) ([]byte, error) {
 		return nil, tooBig
 	}
 	return data, nil
+}
+
+// caPool is the system's CA certificates plus those of caFile (--ca-file),
+// for checking a server's certificate.
+func caPool(caFile string) (*x509.CertPool, error) {
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if caFile == "" {
+		return pool, nil
+	}
+	pem, err := readInputFile(caFile, "a PEM file of CA certificates")
+	if err != nil {
+		return nil, fmt.Errorf("--ca-file: %w", err)
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("--ca-file %s: no PEM certificate in it", caFile)
+	}
+	return pool, nil
 }
 
 // outputFlags choose the rendering and where it goes.

@@ -26,18 +26,9 @@ type prober struct {
 }
 
 func newProber(name, caFile string, head bool) (*prober, error) {
-	roots, err := x509.SystemCertPool()
-	if err != nil || roots == nil {
-		roots = x509.NewCertPool()
-	}
-	if caFile != "" {
-		pem, err := readInputFile(caFile, "a PEM file of CA certificates")
-		if err != nil {
-			return nil, fmt.Errorf("--ca-file: %w", err)
-		}
-		if !roots.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("--ca-file %s: no PEM certificate in it", caFile)
-		}
+	roots, err := caPool(caFile)
+	if err != nil {
+		return nil, err
 	}
 	return &prober{name: name, roots: roots, head: head}, nil
 }
