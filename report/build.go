@@ -335,13 +335,8 @@ func (b *builder) flow(f *capture.Flow) Flow {
 // endpoint: --endpoint-ip addresses are taken to be, inventory endpoints
 // say their service.
 func (b *builder) endpointIsS3(id string) bool {
-	if id == "" || b.cfg.Inventory == nil {
-		return true
-	}
-	for _, e := range b.cfg.Inventory.Endpoints {
-		if e.ID == id {
-			return strings.HasSuffix(e.Service, ".s3")
-		}
+	if e, ok := b.cfg.Inventory.Endpoint(id); ok {
+		return strings.HasSuffix(e.Service, ".s3")
 	}
 	return true
 }

@@ -136,12 +136,8 @@ func (c *Classifier) addRoutes(inv *Inventory) {
 				continue
 			}
 			region, service, ok := serviceOf(pl.Name)
-			if !ok {
-				for _, e := range inv.Endpoints {
-					if e.ID == r.Target && e.Type == "Gateway" {
-						region, service, ok = serviceOf(e.Service)
-					}
-				}
+			if e, found := inv.Endpoint(r.Target); !ok && found && e.Type == "Gateway" {
+				region, service, ok = serviceOf(e.Service)
 			}
 			if ok {
 				c.byName = append(c.byName, gatewayByName{region: region, service: strings.ToUpper(service), route: ri})

@@ -578,6 +578,19 @@ func comparePrefix(a, b netip.Prefix) int {
 	return cmp.Compare(a.Bits(), b.Bits())
 }
 
+// Endpoint returns the endpoint with this ID (vpce-...), if inv has it.
+// Endpoints are kept sorted by ID (see link).
+func (inv *Inventory) Endpoint(id string) (*Endpoint, bool) {
+	if inv == nil {
+		return nil, false
+	}
+	i, ok := slices.BinarySearchFunc(inv.Endpoints, id, func(e Endpoint, id string) int { return cmp.Compare(e.ID, id) })
+	if !ok {
+		return nil, false
+	}
+	return &inv.Endpoints[i], true
+}
+
 func (inv *Inventory) prefixList(id string) (int, bool) {
 	return slices.BinarySearchFunc(inv.PrefixLists, id, func(p PrefixList, id string) int { return cmp.Compare(p.ID, id) })
 }

@@ -67,14 +67,7 @@ func Names(arg string, inv *Inventory) ([]string, error) {
 		return []string{arg}, nil
 	}
 	id := strings.ToLower(arg)
-	var ep *Endpoint
-	if inv != nil {
-		for i := range inv.Endpoints {
-			if inv.Endpoints[i].ID == id {
-				ep = &inv.Endpoints[i]
-			}
-		}
-	}
+	ep, _ := inv.Endpoint(id)
 	switch {
 	case ep == nil:
 		return nil, fmt.Errorf("%s: an endpoint ID needs the output of aws ec2 describe-vpc-endpoints (--endpoints) to find its DNS names; or give one of its names (*.vpce-...)", id)
