@@ -1,7 +1,6 @@
 package report
 
 import (
-	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -446,13 +445,9 @@ func pathWords(flows []Flow) string {
 
 // noTraffic explains an inconclusive run with no established S3 flow.
 func (b *builder) noTraffic() string {
-	attempts := 0
-	for _, f := range b.r.Flows {
-		if f.S3 {
-			attempts++
-		}
-	}
-	if attempts > 0 {
+	// Called when no S3 connection was established: every S3 flow is an
+	// attempt.
+	if attempts := b.r.Summary.S3Flows; attempts > 0 {
 		return fmt.Sprintf("no established S3 connection: %s not answered or refused (see warnings)", plural(attempts, "S3 connection attempt"))
 	}
 	s3dns := 0
@@ -533,24 +528,19 @@ func (b *builder) warnings() {
 	}
 	counts := map[attempt]int{}
 	var order []attempt
+	var first []Flow // the first flow of each attempt in order
 	for _, f := range r.Flows {
 		if !f.S3 || f.Established {
 			continue
 		}
 		a := attempt{f.Server, f.ConnState}
 		if counts[a] == 0 {
-			order = append(order, a)
+			order, first = append(order, a), append(first, f)
 		}
 		counts[a]++
 	}
-	for _, a := range order {
-		var f Flow
-		for _, x := range r.Flows {
-			if x.Server == a.server && x.ConnState == a.state {
-				f = x
-				break
-			}
-		}
+	for i, a := range order {
+		f := first[i]
 		what := "S3 address"
 		if f.Path == string(resolve.PathInterfaceEndpoint) {
 			what = "interface endpoint"
@@ -583,7 +573,7 @@ func (b *builder) warnings() {
 	for _, f := range r.Flows {
 		if f.S3 && f.Established && strings.HasSuffix(f.PathEvidence, "-inferred") {
 			b.warnf("%s is taken for an interface endpoint only because %s pointed to it; give --endpoint-ip or --endpoints to make it certain",
-				strings.TrimSuffix(strings.TrimPrefix(hostOf(f.Server), "["), "]"), inferredFrom(f))
+				hostOf(f.Server), inferredFrom(f))
 		}
 	}
 	if cfg.Inventory != nil {
@@ -649,8 +639,7 @@ func endpoints(inv *resolve.Inventory) []Endpoint {
 		ep.Meaning = meaning(e)
 		out = append(out, ep)
 	}
-	slices.SortFunc(out, func(a, b Endpoint) int { return cmp.Compare(a.ID, b.ID) })
-	return out
+	return out // in ID order, as the inventory keeps them
 }
 
 // meaning says in plain words what an endpoint's DNS settings do to a host

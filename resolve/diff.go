@@ -40,7 +40,7 @@ func onlyIn(a, b []Entry, keep func(Entry) bool) []Entry {
 }
 
 func compareEntry(x, y Entry) int {
-	if c := comparePrefix(x.Prefix, y.Prefix); c != 0 {
+	if c := x.Prefix.Compare(y.Prefix); c != 0 {
 		return c
 	}
 	return cmp.Or(cmp.Compare(x.Service, y.Service), cmp.Compare(x.Region, y.Region), cmp.Compare(x.NetworkBorderGroup, y.NetworkBorderGroup))

@@ -562,20 +562,13 @@ func mergePrefixLists(a, b PrefixList) PrefixList {
 	}
 	if len(b.CIDRs) > 0 {
 		out.CIDRs = slices.Concat(a.CIDRs, b.CIDRs)
-		slices.SortFunc(out.CIDRs, comparePrefix)
+		slices.SortFunc(out.CIDRs, netip.Prefix.Compare)
 		out.CIDRs = slices.Compact(out.CIDRs)
 	}
 	if a.Source != b.Source && a.Source != "" && b.Source != "" {
 		out.Source = a.Source + ", " + b.Source
 	}
 	return out
-}
-
-func comparePrefix(a, b netip.Prefix) int {
-	if c := a.Addr().Compare(b.Addr()); c != 0 {
-		return c
-	}
-	return cmp.Compare(a.Bits(), b.Bits())
 }
 
 // Endpoint returns the endpoint with this ID (vpce-...), if inv has it.
