@@ -81,15 +81,7 @@ func cmdAnalyze(e *env, args []string) int {
 	}
 	a := capture.NewAnalyzer(opts)
 	inputs, ifaces := capture.ReadFiles(e.ctx, a, files)
-	r := report.Build(report.Evidence{Result: a.Result(), Inputs: inputs, Interfaces: ifaces}, report.Config{
-		Classifier: cl.classifier,
-		Ranges:     cl.ranges,
-		Inventory:  cl.inventory,
-		Policy:     cl.policy,
-		Now:        now(),
-		Version:    toolVersion(),
-		Warnings:   cl.warnings,
-	})
+	r := report.Build(report.Evidence{Result: a.Result(), Inputs: inputs, Interfaces: ifaces}, cl.config())
 	for _, in := range inputs {
 		if in.Err != nil {
 			e.errorf("%v", in.Err)

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"net/netip"
-
 	"github.com/spf13/pflag"
 
 	"github.com/vpce-verify/vpce-verify/capture"
@@ -54,13 +52,7 @@ func cmdCapture(e *env, args []string) int {
 		e.errorf("%v", err)
 		return exitError
 	}
-	var targets []netip.Addr
-	for _, s := range cf.endpointIPs {
-		if a, err := netip.ParseAddr(s); err == nil {
-			targets = append(targets, a)
-		}
-	}
-	opts, filter, err := lf.options(targets)
+	opts, filter, err := lf.options(cl.endpointIPs)
 	if err != nil {
 		e.errorf("capture: %v", err)
 		return exitError
@@ -73,10 +65,7 @@ func cmdCapture(e *env, args []string) int {
 	a := capture.NewAnalyzer(capture.Options{})
 	ev, res := lf.run(e.ctx, src, w, a, filter, nil)
 	e.infof("%d packets captured, %d received by filter, %d dropped by kernel (%s)", res.Packets, res.Stats.Received, res.Stats.Dropped, res.StopReason)
-	r := report.Build(ev, report.Config{
-		Classifier: cl.classifier, Ranges: cl.ranges, Inventory: cl.inventory, Policy: cl.policy,
-		Now: now(), Version: toolVersion(), Warnings: cl.warnings,
-	})
+	r := report.Build(ev, cl.config())
 	if res.Err != nil {
 		e.errorf("capture: %v", res.Err)
 	}

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -35,12 +36,22 @@ func (c *classifyFlags) register(fs *pflag.FlagSet) {
 
 // classification is what the flags loaded.
 type classification struct {
-	classifier *resolve.Classifier
-	ranges     *resolve.Ranges
-	inventory  *resolve.Inventory
-	policy     string
-	vpcCIDRs   []netip.Prefix
-	warnings   []string // for the report: an unusable ip-ranges cache
+	classifier  *resolve.Classifier
+	ranges      *resolve.Ranges
+	inventory   *resolve.Inventory
+	policy      string
+	vpcCIDRs    []netip.Prefix
+	endpointIPs []netip.Addr // --endpoint-ip, parsed
+	warnings    []string     // for the report: an unusable ip-ranges cache
+}
+
+// config is the report's configuration from what the flags loaded; the
+// caller's own warnings follow those of the loading.
+func (c *classification) config(warnings ...string) report.Config {
+	return report.Config{
+		Classifier: c.classifier, Ranges: c.ranges, Inventory: c.inventory, Policy: c.policy,
+		Now: now(), Version: toolVersion(), Warnings: append(slices.Clip(c.warnings), warnings...),
+	}
 }
 
 func (c *classifyFlags) load() (*classification, error) {
@@ -89,11 +100,12 @@ func (c *classifyFlags) load() (*classification, error) {
 		return nil, err
 	}
 	cl := &classification{
-		classifier: resolve.NewClassifier(ranges, inv, ips, cidrs),
-		ranges:     ranges,
-		inventory:  inv,
-		policy:     c.require,
-		vpcCIDRs:   cidrs,
+		classifier:  resolve.NewClassifier(ranges, inv, ips, cidrs),
+		endpointIPs: ips,
+		ranges:      ranges,
+		inventory:   inv,
+		policy:      c.require,
+		vpcCIDRs:    cidrs,
 	}
 	if warning != "" {
 		cl.warnings = append(cl.warnings, warning)

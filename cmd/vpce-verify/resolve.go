@@ -106,7 +106,6 @@ func cmdResolve(e *env, args []string) int {
 		e.hintf("name a resolver: --resolver 10.0.0.2, or --vpc-resolver on an EC2 host")
 		return exitError
 	}
-	warnings := append(cl.warnings, warn...)
 	ev := report.ResolveEvidence{Resolvers: servers, VPCCIDRs: cl.vpcCIDRs}
 	client := rf.client()
 	var wg sync.WaitGroup
@@ -122,15 +121,7 @@ func cmdResolve(e *env, args []string) int {
 	ev.Answers = client.LookupAll(e.ctx, servers, names)
 	wg.Wait()
 
-	r := report.BuildResolve(ev, report.Config{
-		Classifier: cl.classifier,
-		Ranges:     cl.ranges,
-		Inventory:  cl.inventory,
-		Policy:     cl.policy,
-		Now:        now(),
-		Version:    toolVersion(),
-		Warnings:   warnings,
-	})
+	r := report.BuildResolve(ev, cl.config(warn...))
 	queries := r.Queries
 	if r.Compare != nil {
 		queries = append(slices.Clone(queries), r.Compare.Queries...)

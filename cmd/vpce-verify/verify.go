@@ -124,10 +124,7 @@ func cmdVerify(e *env, args []string) int {
 	wg.Wait()
 	probe.Connections = conns
 	ev.Probe = probe
-	r := report.Build(ev, report.Config{
-		Classifier: cl.classifier, Ranges: cl.ranges, Inventory: cl.inventory, Policy: cl.policy,
-		Now: now(), Version: toolVersion(), Warnings: append(cl.warnings, warn...),
-	})
+	r := report.Build(ev, cl.config(warn...))
 	if res.Err != nil {
 		e.errorf("verify: %v", res.Err)
 	}
