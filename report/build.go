@@ -217,11 +217,7 @@ func (b *builder) dns(tx *capture.DNSTransaction) DNS {
 	for _, a := range tx.Answers {
 		ans := DNSAnswer{Name: a.Name, Type: a.Type, Data: a.Data, TTL: a.TTL}
 		if addr, err := netip.ParseAddr(a.Data); err == nil && (a.Type == "A" || a.Type == "AAAA") {
-			c := b.cfg.Classifier.Classify(addr)
-			ans.Path = string(c.Path)
-			if c.Path == resolve.PathPrivateOther && d.S3 {
-				ans.Path = string(resolve.PathInterfaceEndpoint)
-			}
+			ans.Path, _ = inferredPath(b.cfg.Classifier.Classify(addr), d.S3)
 		}
 		d.Answers = append(d.Answers, ans)
 	}
@@ -318,9 +314,9 @@ func (b *builder) flow(f *capture.Flow) Flow {
 	if c.Path == resolve.PathPrivateOther && out.S3 {
 		switch {
 		case len(dnsS3) > 0:
-			out.Path, out.PathEvidence = string(resolve.PathInterfaceEndpoint), "dns-inferred"
+			out.Path, out.PathEvidence = string(resolve.PathInterfaceEndpoint), evidenceDNSInferred
 		case sniS3 && sniName.Kind == resolve.S3Endpoint:
-			out.Path, out.PathEvidence = string(resolve.PathInterfaceEndpoint), "sni-inferred"
+			out.Path, out.PathEvidence = string(resolve.PathInterfaceEndpoint), evidenceSNIInferred
 			out.EndpointID = sniName.EndpointID
 		}
 	}
@@ -592,7 +588,7 @@ func (b *builder) warnings() {
 }
 
 func inferredFrom(f Flow) string {
-	if f.PathEvidence == "sni-inferred" {
+	if f.PathEvidence == evidenceSNIInferred {
 		return "the endpoint name " + f.SNI
 	}
 	for _, n := range f.DNSNames {
@@ -601,6 +597,24 @@ func inferredFrom(f Flow) string {
 		}
 	}
 	return "a DNS answer"
+}
+
+// The PathEvidence of a private address taken for an interface endpoint
+// because of the S3 names that led to it (the classifier alone says
+// private-other).
+const (
+	evidenceDNSInferred = "dns-inferred"
+	evidenceSNIInferred = "sni-inferred"
+)
+
+// inferredPath is the path of address class c when byS3Name says an S3
+// name led to it: a private address is then taken for an interface
+// endpoint, and inferred says so.
+func inferredPath(c resolve.Class, byS3Name bool) (path string, inferred bool) {
+	if c.Path == resolve.PathPrivateOther && byS3Name {
+		return string(resolve.PathInterfaceEndpoint), true
+	}
+	return string(c.Path), false
 }
 
 func hostOf(addrport string) string {

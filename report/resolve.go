@@ -234,8 +234,8 @@ func (b *builder) query(a *resolve.Answer) Query {
 		qa := QueryAddress{Addr: x.Addr.String(), TTL: x.TTL, Path: string(c.Path), PathEvidence: c.Basis, EndpointID: c.Endpoint, Route: c.Route, AWS: aws(c)}
 		// A private address an S3 name resolves to is taken for an
 		// interface endpoint, as analyze does with DNS seen on the wire.
-		if c.Path == resolve.PathPrivateOther && q.S3 {
-			qa.Path, qa.PathEvidence = string(resolve.PathInterfaceEndpoint), "dns-inferred"
+		if p, inferred := inferredPath(c, q.S3); inferred {
+			qa.Path, qa.PathEvidence = p, evidenceDNSInferred
 		}
 		q.Addresses = append(q.Addresses, qa)
 	}
@@ -298,7 +298,7 @@ func (b *builder) resolveVerdict(queries []Query) (string, string) {
 			if !b.allowed(a.Path) {
 				public = append(public, hit{q, a})
 			}
-			if a.PathEvidence == "dns-inferred" {
+			if a.PathEvidence == evidenceDNSInferred {
 				inferred++
 			}
 		}
@@ -418,7 +418,7 @@ func (b *builder) resolveWarnings(r *ResolveReport, ev ResolveEvidence) {
 			}
 		}
 		for _, a := range q.Addresses {
-			if a.PathEvidence == "dns-inferred" && !slices.Contains(inferred[a.Addr], q.Name) {
+			if a.PathEvidence == evidenceDNSInferred && !slices.Contains(inferred[a.Addr], q.Name) {
 				if inferred[a.Addr] == nil {
 					inferredOrder = append(inferredOrder, a.Addr)
 				}
