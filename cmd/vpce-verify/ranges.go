@@ -62,32 +62,39 @@ func rangesInfo(e *env, args []string) int {
 		e.errorf("ranges info: %v", err)
 		return exitError
 	}
-	r, _, err := loadRanges(*file)
-	if err != nil {
-		e.errorf("%v", err)
-		return exitError
+	// The cache is read once: it says both which snapshot is in use (the
+	// newer of it and the embedded one, as resolve.Current decides) and
+	// the cache's own state.
+	var r *resolve.Ranges
+	kind := "file"
+	if *file != "" {
+		var err error
+		if r, _, err = loadRanges(*file); err != nil {
+			e.errorf("%v", err)
+			return exitError
+		}
+	}
+	cached, cerr := resolve.Cached()
+	if r == nil {
+		r, kind = resolve.Embedded(), "embedded"
+		if cerr == nil && resolve.Newer(cached, r) {
+			r, kind = cached, "cache"
+		}
 	}
 	var cache report.Cache
+	var err error
 	if cache.Path, err = resolve.CachePath(); err != nil {
 		cache.Path = err.Error()
 	}
-	cached, err := resolve.Cached()
 	switch {
-	case errors.Is(err, fs.ErrNotExist) || cache.Path == "":
+	case errors.Is(cerr, fs.ErrNotExist):
 		cache.State = "absent"
-	case err != nil:
-		cache.State, cache.Error = "unusable", err.Error()
-	case cached.SHA256 == r.SHA256 && r.Source == cached.Source:
+	case cerr != nil:
+		cache.State, cache.Error = "unusable", cerr.Error()
+	case r == cached:
 		cache.State, cache.SyncToken = "in-use", cached.SyncToken
 	default:
 		cache.State, cache.SyncToken = "not-used", cached.SyncToken
-	}
-	kind := "embedded"
-	switch {
-	case *file != "":
-		kind = "file"
-	case cache.State == "in-use":
-		kind = "cache"
 	}
 	if err := of.write(e, report.NewRangesInfo(r, kind, cache, now())); err != nil {
 		e.errorf("%v", err)
