@@ -53,6 +53,9 @@ func SupportedLinkType(lt layers.LinkType) bool {
 	return ok
 }
 
+// supportedLinkTypes names the link types firstLayer knows, for errors.
+const supportedLinkTypes = "NULL, EN10MB, RAW, LOOP, LINUX_SLL, LINUX_SLL2, IPV4, IPV6"
+
 func firstLayer(lt layers.LinkType) (gopacket.LayerType, bool) {
 	switch lt {
 	case layers.LinkTypeNull, layers.LinkTypeLoop:
@@ -235,7 +238,7 @@ func newDecoder() *decoder {
 func (d *decoder) decode(f *Frame, p *packet) (decodeResult, error) {
 	first, ok := firstLayer(f.LinkType)
 	if !ok {
-		return decodedError, fmt.Errorf("%w %s", ErrLinkType, LinkTypeName(f.LinkType))
+		return decodedError, fmt.Errorf("%w %s (supported: %s)", ErrLinkType, LinkTypeName(f.LinkType), supportedLinkTypes)
 	}
 	p.tunnel = tunnelInfo{}
 	p.truncated = f.WireLen > len(f.Data)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -259,5 +260,22 @@ func TestDefragTimeout(t *testing.T) {
 				t.Errorf("reassembled %d bytes; want whole=%v", len(got), tc.whole)
 			}
 		})
+	}
+}
+
+// The list an unsupported-link-type error gives is the one the decoder
+// knows.
+func TestSupportedLinkTypesListed(t *testing.T) {
+	var names []string
+	for lt := range 1 << 16 {
+		if SupportedLinkType(layers.LinkType(lt)) && !slices.Contains(names, LinkTypeName(layers.LinkType(lt))) {
+			names = append(names, LinkTypeName(layers.LinkType(lt)))
+		}
+	}
+	listed := strings.Split(supportedLinkTypes, ", ")
+	slices.Sort(names)
+	slices.Sort(listed)
+	if !slices.Equal(names, listed) {
+		t.Errorf("decoder knows %q, the error lists %q", names, listed)
 	}
 }

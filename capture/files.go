@@ -136,7 +136,7 @@ func ReadFiles(ctx context.Context, a *Analyzer, files []File) ([]Input, []FileI
 		f.Interface = s.local[local]
 		s.pending = false
 		if err := a.Add(f); err != nil {
-			s.in.Err = s.r.fail(s.r.lastNum, s.r.lastOff, fmt.Errorf("interface %d: %w (supported: NULL, EN10MB, RAW, LOOP, LINUX_SLL, LINUX_SLL2, IPV4, IPV6)", local, err))
+			s.in.Err = s.r.fail(s.r.lastNum, s.r.lastOff, fmt.Errorf("interface %d: %w", local, err))
 			s.done = true
 			continue
 		}
