@@ -29,6 +29,7 @@ import (
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 
+	"github.com/vpce-verify/vpce-verify/internal/lab"
 	"github.com/vpce-verify/vpce-verify/internal/testenv"
 )
 
@@ -260,27 +261,17 @@ func TestLiveLoopbackTCP(t *testing.T) {
 func TestLiveDNS(t *testing.T) {
 	testenv.Root(t)
 	const server = "127.0.2.53:53"
-	pc, err := net.ListenPacket("udp4", server)
-	if err != nil {
-		t.Skipf("port 53 on 127.0.2.53 is taken (%v): no place for a DNS server that the DNS filter matches", err)
-	}
-	ln, err := net.Listen("tcp4", server)
-	if err != nil {
-		pc.Close()
-		t.Skipf("port 53 on 127.0.2.53 is taken (%v): no place for a DNS server that the DNS filter matches", err)
-	}
 	answer := func(w dns.ResponseWriter, q *dns.Msg) {
 		m := new(dns.Msg)
 		m.SetReply(q)
 		m.Answer = append(m.Answer, &dns.A{Hdr: dns.RR_Header{Name: q.Question[0].Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 60}, A: net.IPv4(127, 0, 2, 50)})
 		w.WriteMsg(m)
 	}
-	udpSrv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(answer)}
-	tcpSrv := &dns.Server{Listener: ln, Handler: dns.HandlerFunc(answer)}
-	go udpSrv.ActivateAndServe()
-	go tcpSrv.ActivateAndServe()
-	defer udpSrv.Shutdown()
-	defer tcpSrv.Shutdown()
+	_, stop, err := lab.ServeDNS(server, dns.HandlerFunc(answer))
+	if err != nil {
+		testenv.Unavailable(t, "no DNS server on %s, where the DNS filter matches: %v", server, err)
+	}
+	defer stop()
 	other, err := net.ListenPacket("udp4", "127.0.2.53:0")
 	if err != nil {
 		t.Fatal(err)

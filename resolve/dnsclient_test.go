@@ -139,20 +139,12 @@ func startServer(t *testing.T, h dns.Handler) netip.AddrPort {
 // startBlackHole runs a UDP socket that reads queries and never answers.
 func startBlackHole(t *testing.T) netip.AddrPort {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	addr, stop, err := lab.BlackHole("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() {
-		buf := make([]byte, 2048)
-		for {
-			if _, _, err := pc.ReadFrom(buf); err != nil {
-				return
-			}
-		}
-	}()
-	t.Cleanup(func() { pc.Close() })
-	return pc.LocalAddr().(*net.UDPAddr).AddrPort()
+	t.Cleanup(stop)
+	return addr
 }
 
 // s3Zone holds the answers a host would get: the regional name on the

@@ -91,20 +91,12 @@ func serveDNS(t *testing.T, h dns.Handler) string {
 
 // blackHole reads UDP queries and never answers.
 func blackHole(t *testing.T) string {
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	addr, stop, err := lab.BlackHole("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() {
-		buf := make([]byte, 1500)
-		for {
-			if _, _, err := pc.ReadFrom(buf); err != nil {
-				return
-			}
-		}
-	}()
-	t.Cleanup(func() { pc.Close() })
-	return pc.LocalAddr().String()
+	t.Cleanup(stop)
+	return addr.String()
 }
 
 const vpceBase = "vpce-0a1b2c3d4e5f67890-9hnenorg.s3.ap-south-1.vpce.amazonaws.com"

@@ -142,6 +142,24 @@ func ServeDNS(addr string, h dns.Handler) (bound netip.AddrPort, stop func(), er
 	return bound, nil, errors.New("lab: no port free for both UDP and TCP")
 }
 
+// BlackHole reads UDP datagrams on addr (port 0 picks one) and never
+// answers, as a resolver that has gone away does, until stop is called.
+func BlackHole(addr string) (bound netip.AddrPort, stop func(), err error) {
+	pc, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return bound, nil, err
+	}
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			if _, _, err := pc.ReadFrom(buf); err != nil {
+				return
+			}
+		}
+	}()
+	return pc.LocalAddr().(*net.UDPAddr).AddrPort(), func() { pc.Close() }, nil
+}
+
 // answer is the scenario's resolver: A records for the S3 names, NODATA
 // for their other types, NXDOMAIN for everything else.
 func answer(w dns.ResponseWriter, r *dns.Msg) {
