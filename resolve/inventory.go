@@ -239,6 +239,7 @@ func parseInventory(name string, data []byte) (*Inventory, error) {
 		if err := decodeMember(raw, "VpcEndpoints", &eps); err != nil {
 			return nil, err
 		}
+		inv.Endpoints = make([]Endpoint, 0, len(eps))
 		for i, e := range eps {
 			if !strings.HasPrefix(e.VpcEndpointId, "vpce-") {
 				return nil, fmt.Errorf("VpcEndpoints[%d].VpcEndpointId %q: want vpce-...", i, e.VpcEndpointId)
@@ -264,6 +265,7 @@ func parseInventory(name string, data []byte) (*Inventory, error) {
 		if err := decodeMember(raw, "NetworkInterfaces", &enis); err != nil {
 			return nil, err
 		}
+		inv.NetworkInterfaces = make([]NetworkInterface, 0, len(enis))
 		for i, e := range enis {
 			if e.NetworkInterfaceId == "" {
 				return nil, fmt.Errorf("NetworkInterfaces[%d]: no NetworkInterfaceId", i)
@@ -272,7 +274,9 @@ func parseInventory(name string, data []byte) (*Inventory, error) {
 				ID: e.NetworkInterfaceId, Type: e.InterfaceType, Description: e.Description, SubnetID: e.SubnetId,
 				VPC: e.VpcId, AvailabilityZone: e.AvailabilityZone, RequesterManaged: e.RequesterManaged, Source: name,
 			}
-			add := func(field, s string, want4 bool) error {
+			// field is formatted with j only for an error: an interface
+			// may list many addresses.
+			add := func(field string, j int, s string, want4 bool) error {
 				if s == "" {
 					return nil
 				}
@@ -281,29 +285,32 @@ func parseInventory(name string, data []byte) (*Inventory, error) {
 					err = errors.New("wrong address family")
 				}
 				if err != nil {
+					if j >= 0 {
+						field = fmt.Sprintf(field, j)
+					}
 					return fmt.Errorf("NetworkInterfaces[%d].%s %q: %w", i, field, s, err)
 				}
-				if !slices.Contains(ni.Addresses, a) {
-					ni.Addresses = append(ni.Addresses, a)
-				}
+				ni.Addresses = append(ni.Addresses, a)
 				return nil
 			}
-			if err := add("PrivateIpAddress", e.PrivateIpAddress, true); err != nil {
+			if err := add("PrivateIpAddress", -1, e.PrivateIpAddress, true); err != nil {
 				return nil, err
 			}
 			for j, p := range e.PrivateIpAddresses {
-				if err := add(fmt.Sprintf("PrivateIpAddresses[%d].PrivateIpAddress", j), p.PrivateIpAddress, true); err != nil {
+				if err := add("PrivateIpAddresses[%d].PrivateIpAddress", j, p.PrivateIpAddress, true); err != nil {
 					return nil, err
 				}
 			}
-			if err := add("Ipv6Address", e.Ipv6Address, false); err != nil {
+			if err := add("Ipv6Address", -1, e.Ipv6Address, false); err != nil {
 				return nil, err
 			}
 			for j, p := range e.Ipv6Addresses {
-				if err := add(fmt.Sprintf("Ipv6Addresses[%d].Ipv6Address", j), p.Ipv6Address, false); err != nil {
+				if err := add("Ipv6Addresses[%d].Ipv6Address", j, p.Ipv6Address, false); err != nil {
 					return nil, err
 				}
 			}
+			// PrivateIpAddress repeats the primary of PrivateIpAddresses.
+			ni.Addresses = uniqueAddrs(ni.Addresses)
 			inv.NetworkInterfaces = append(inv.NetworkInterfaces, ni)
 		}
 	}
@@ -312,6 +319,7 @@ func parseInventory(name string, data []byte) (*Inventory, error) {
 		if err := decodeMember(raw, "RouteTables", &rts); err != nil {
 			return nil, err
 		}
+		inv.RouteTables = make([]RouteTable, 0, len(rts))
 		for i, t := range rts {
 			if t.RouteTableId == "" {
 				return nil, fmt.Errorf("RouteTables[%d]: no RouteTableId", i)
@@ -440,24 +448,29 @@ func jsonKind(t reflect.Type) string {
 	return t.String()
 }
 
-// Merge adds what other holds to inv. An element whose ID is already known
+// Merge adds what others hold to inv. An element whose ID is already known
 // fills in what inv lacked: prefix-list entries join the list's name, for
-// instance.
-func (inv *Inventory) Merge(other *Inventory) {
-	if other == nil {
-		return
+// instance. Merging many files is best done in one call: each call links
+// everything again.
+func (inv *Inventory) Merge(others ...*Inventory) {
+	for _, other := range others {
+		if other == nil {
+			continue
+		}
+		inv.Sources = append(inv.Sources, other.Sources...)
+		inv.Endpoints = append(inv.Endpoints, other.Endpoints...)
+		inv.NetworkInterfaces = append(inv.NetworkInterfaces, other.NetworkInterfaces...)
+		inv.RouteTables = append(inv.RouteTables, other.RouteTables...)
+		inv.PrefixLists = append(inv.PrefixLists, other.PrefixLists...)
 	}
-	inv.Sources = append(inv.Sources, other.Sources...)
-	inv.Endpoints = append(inv.Endpoints, other.Endpoints...)
-	inv.NetworkInterfaces = append(inv.NetworkInterfaces, other.NetworkInterfaces...)
-	inv.RouteTables = append(inv.RouteTables, other.RouteTables...)
-	inv.PrefixLists = append(inv.PrefixLists, other.PrefixLists...)
 	inv.link()
 }
 
 // link merges elements with the same ID and recomputes what is derived from
 // several files: which interfaces belong to endpoints, the endpoints'
-// addresses, and which list anonymous prefix-list entries belong to.
+// addresses, and which list anonymous prefix-list entries belong to. Apart
+// from the sorts by ID, its cost is linear: every cross-reference goes
+// through a map.
 func (inv *Inventory) link() {
 	inv.Warnings = nil
 	inv.Endpoints = dedupe(inv.Endpoints, func(e Endpoint) string { return e.ID }, func(a, b Endpoint) Endpoint { return b })
@@ -478,25 +491,30 @@ func (inv *Inventory) link() {
 	}
 	inv.PrefixLists = dedupe(named, func(p PrefixList) string { return p.ID }, mergePrefixLists)
 	if len(anonymous) > 0 {
-		var wanted []string
+		wanted := make(map[string]bool)
+		var only string
 		for _, rt := range inv.RouteTables {
 			for _, r := range rt.Routes {
-				if !r.gatewayEndpoint() || slices.Contains(wanted, r.PrefixListID) {
+				if !r.gatewayEndpoint() || wanted[r.PrefixListID] {
 					continue
 				}
 				if i, ok := inv.prefixList(r.PrefixListID); !ok || len(inv.PrefixLists[i].CIDRs) == 0 {
-					wanted = append(wanted, r.PrefixListID)
+					wanted[r.PrefixListID], only = true, r.PrefixListID
 				}
 			}
 		}
 		if len(anonymous) == 1 && len(wanted) == 1 {
 			pl := anonymous[0]
-			pl.ID = wanted[0]
+			pl.ID = only
 			inv.PrefixLists = dedupe(append(inv.PrefixLists, pl), func(p PrefixList) string { return p.ID }, mergePrefixLists)
 		} else {
+			seen := make(map[string]bool, len(anonymous))
 			for _, pl := range anonymous {
-				inv.Warnings = append(inv.Warnings, fmt.Sprintf(
-					"%s: prefix-list entries without a list ID (name the file after the list, e.g. pl-0123abcd.json); not used", pl.Source))
+				// The same file merged twice says the same thing once.
+				if w := fmt.Sprintf("%s: prefix-list entries without a list ID (name the file after the list, e.g. pl-0123abcd.json); not used", pl.Source); !seen[w] {
+					seen[w] = true
+					inv.Warnings = append(inv.Warnings, w)
+				}
 			}
 			inv.PrefixLists = append(anonymous, inv.PrefixLists...)
 		}
@@ -513,6 +531,7 @@ func (inv *Inventory) link() {
 			owner[id] = e.ID
 		}
 	}
+	addrs := make(map[string][]netip.Addr) // endpoint ID -> its interfaces' addresses
 	for i := range inv.NetworkInterfaces {
 		n := &inv.NetworkInterfaces[i]
 		n.EndpointID, n.IsEndpoint = owner[n.ID], false
@@ -524,31 +543,49 @@ func (inv *Inventory) link() {
 				n.EndpointID = id
 			}
 		}
+		if n.EndpointID != "" {
+			addrs[n.EndpointID] = append(addrs[n.EndpointID], n.Addresses...)
+		}
 	}
 	for i := range inv.Endpoints {
 		e := &inv.Endpoints[i]
-		e.Addresses = nil
-		for _, n := range inv.NetworkInterfaces {
-			if n.EndpointID == e.ID {
-				e.Addresses = append(e.Addresses, n.Addresses...)
-			}
-		}
+		e.Addresses = addrs[e.ID]
 		slices.SortFunc(e.Addresses, netip.Addr.Compare)
 		e.Addresses = slices.Compact(e.Addresses)
 	}
 }
 
-// dedupe sorts s by ID and folds elements with the same ID with merge(old, new).
+// uniqueAddrs drops repeated addresses from s, keeping the first of each.
+func uniqueAddrs(s []netip.Addr) []netip.Addr {
+	if len(s) < 2 {
+		return s
+	}
+	seen := make(map[netip.Addr]bool, len(s))
+	out := s[:0]
+	for _, a := range s {
+		if !seen[a] {
+			seen[a] = true
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// dedupe folds elements with the same ID with merge(old, new), in the order
+// given, and sorts the result by ID. A map finds the earlier element, so
+// the only superlinear step is one sort of distinct IDs.
 func dedupe[T any](s []T, id func(T) string, merge func(a, b T) T) []T {
-	slices.SortStableFunc(s, func(a, b T) int { return cmp.Compare(id(a), id(b)) })
+	at := make(map[string]int, len(s))
 	out := s[:0]
 	for _, v := range s {
-		if n := len(out); n > 0 && id(out[n-1]) == id(v) {
-			out[n-1] = merge(out[n-1], v)
+		if i, ok := at[id(v)]; ok {
+			out[i] = merge(out[i], v)
 			continue
 		}
+		at[id(v)] = len(out)
 		out = append(out, v)
 	}
+	slices.SortFunc(out, func(a, b T) int { return cmp.Compare(id(a), id(b)) })
 	return out
 }
 

@@ -2,6 +2,7 @@ package resolve
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"path/filepath"
 	"slices"
@@ -313,4 +314,109 @@ func FuzzParseInventory(f *testing.F) {
 		}
 		NewClassifier(Embedded(), inv, nil, nil).Classify(netip.MustParseAddr("10.0.1.25"))
 	})
+}
+
+// scaleInventory is n interface endpoints, each with one network
+// interface, as describe-vpc-endpoints and describe-network-interfaces
+// print them.
+func scaleInventory(n int) (endpoints, interfaces []byte) {
+	var eps, enis strings.Builder
+	eps.WriteString(`{"VpcEndpoints": [`)
+	enis.WriteString(`{"NetworkInterfaces": [`)
+	for i := range n {
+		if i > 0 {
+			eps.WriteByte(',')
+			enis.WriteByte(',')
+		}
+		fmt.Fprintf(&eps, `{"VpcEndpointId": "vpce-%017x", "VpcEndpointType": "Interface", "ServiceName": "com.amazonaws.us-east-1.s3", "NetworkInterfaceIds": ["eni-%017x"]}`, i, i)
+		fmt.Fprintf(&enis, `{"NetworkInterfaceId": "eni-%017x", "InterfaceType": "vpc_endpoint", "PrivateIpAddress": "10.%d.%d.%d"}`, i, i>>16&255, i>>8&255, i&255)
+	}
+	eps.WriteString(`]}`)
+	enis.WriteString(`]}`)
+	return []byte(eps.String()), []byte(enis.String())
+}
+
+// Each shape below took seconds to minutes when link scanned every
+// interface for every endpoint and deduplicated with slices.Contains; the
+// sizes are chosen so that it would show.
+func TestInventoryAtScale(t *testing.T) {
+	t.Run("40k endpoints and 40k interfaces", func(t *testing.T) {
+		const n = 40000 // 75 s before
+		eps, enis := scaleInventory(n)
+		a, err := ParseInventory("endpoints.json", eps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := ParseInventory("enis.json", enis)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.Merge(b)
+		if len(a.Endpoints) != n || len(a.NetworkInterfaces) != n {
+			t.Fatalf("%d endpoints, %d interfaces", len(a.Endpoints), len(a.NetworkInterfaces))
+		}
+		for i, e := range a.Endpoints {
+			want := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+			if len(e.Addresses) != 1 || e.Addresses[0] != want || a.NetworkInterfaces[i].EndpointID != e.ID {
+				t.Fatalf("endpoint %s: addresses %v, want [%v]; its interface belongs to %q", e.ID, e.Addresses, want, a.NetworkInterfaces[i].EndpointID)
+			}
+		}
+	})
+	t.Run("one interface with 100k addresses", func(t *testing.T) {
+		var b strings.Builder
+		b.WriteString(`{"NetworkInterfaces": [{"NetworkInterfaceId": "eni-1", "InterfaceType": "vpc_endpoint", "PrivateIpAddress": "10.0.0.0", "PrivateIpAddresses": [`)
+		for i := range 100000 {
+			fmt.Fprintf(&b, `{"PrivateIpAddress": "10.0.%d.%d"},`, i>>8&255, i&255) // every address 1.5 times
+		}
+		b.WriteString(`{"PrivateIpAddress": "10.1.0.0"}]}]}`)
+		inv, err := ParseInventory("enis.json", []byte(b.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := inv.NetworkInterfaces[0].Addresses
+		if len(got) != 65537 || got[0] != netip.MustParseAddr("10.0.0.0") || got[1] != netip.MustParseAddr("10.0.0.1") ||
+			got[65536] != netip.MustParseAddr("10.1.0.0") {
+			t.Fatalf("%d addresses (%v %v ... %v); want the 65,537 distinct ones in file order", len(got), got[0], got[1], got[len(got)-1])
+		}
+	})
+	t.Run("40k gateway routes and anonymous entries", func(t *testing.T) {
+		var b strings.Builder
+		b.WriteString(`{"RouteTables": [{"RouteTableId": "rtb-1", "Routes": [`)
+		for i := range 40000 {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"DestinationPrefixListId": "pl-%08x", "GatewayId": "vpce-1", "State": "active"}`, i)
+		}
+		b.WriteString(`]}]}`)
+		inv, err := ParseInventory("routes.json", []byte(b.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		anon, err := ParseInventory("entries.json", readTestdata(t, "testdata/aws/pl-0b1c2d3e-entries.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		inv.Merge(anon)
+		if len(inv.Warnings) != 1 || !strings.Contains(inv.Warnings[0], "entries.json: prefix-list entries without a list ID") {
+			t.Fatalf("warnings %q; want the entries not tied to one of 40,000 lists", inv.Warnings)
+		}
+	})
+}
+
+func BenchmarkInventoryMerge(b *testing.B) {
+	eps, enis := scaleInventory(10000)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(eps) + len(enis)))
+	for b.Loop() {
+		inv, err := ParseInventory("endpoints.json", eps)
+		if err != nil {
+			b.Fatal(err)
+		}
+		other, err := ParseInventory("enis.json", enis)
+		if err != nil {
+			b.Fatal(err)
+		}
+		inv.Merge(other)
+	}
 }
