@@ -2,8 +2,11 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -19,7 +22,9 @@ endpoint (only with route tables in --endpoints), a public AWS address (every
 service, the region, the most specific prefix and its border group), another
 private address, or a public address outside AWS. An address may carry a
 port (10.0.2.50:443, [fd00::1]:443). With no ADDR, or -, addresses are read
-from standard input, one or more per line; '#' starts a comment.
+from standard input, one or more per line; '#' starts a comment. Each result
+is written as soon as it is known, so any number of addresses can be piped
+through.
 
 Exit codes: 0 every address was classified, 2 one could not be read (the
 others are still classified and printed).
@@ -29,6 +34,7 @@ Example:
 `
 
 // maxLine bounds a line of standard input; an address is at most 47 bytes.
+// A longer line is an error for that line; reading goes on after it.
 const maxLine = 4096
 
 func cmdClassify(e *env, args []string) int {
@@ -57,8 +63,17 @@ func cmdClassify(e *env, args []string) int {
 	if w := report.StaleRanges(cl.ranges, now()); w != "" {
 		e.warnf("%s", w)
 	}
+	if err := of.open(); err != nil {
+		e.errorf("%v", err)
+		return exitError
+	}
+	var dst io.Writer = e.stdout
+	if of.file != nil {
+		dst = of.file
+	}
+	bw := bufio.NewWriterSize(dst, 64<<10)
+	out := &classifyOutput{w: bw, json: of.format == "json"}
 
-	var out report.Classification
 	failed := false
 	add := func(s, where string) {
 		c := report.ClassifyAddr(cl.classifier, s)
@@ -66,7 +81,7 @@ func cmdClassify(e *env, args []string) int {
 			e.errorf("classify: %s%s", where, c.Error)
 			failed = true
 		}
-		out = append(out, c)
+		out.add(c)
 	}
 	addrs := fs.Args()
 	if len(addrs) == 0 {
@@ -77,28 +92,149 @@ func cmdClassify(e *env, args []string) int {
 			add(a, "")
 			continue
 		}
-		sc := bufio.NewScanner(e.stdin)
-		sc.Buffer(make([]byte, 0, 256), maxLine)
-		for line := 1; sc.Scan(); line++ {
-			text, _, _ := strings.Cut(sc.Text(), "#")
-			for _, f := range strings.Fields(text) {
-				add(f, fmt.Sprintf("standard input line %d: ", line))
+		err := eachLine(e.stdin, func(n int, line []byte, long bool) bool {
+			where := fmt.Sprintf("standard input line %d: ", n)
+			if long {
+				msg := fmt.Sprintf("a line longer than %d bytes; skipped", maxLine)
+				e.errorf("classify: %s%s", where, msg)
+				failed = true
+				out.add(report.Classified{Addr: string(line) + "...", Error: msg})
+				return out.err == nil
 			}
-		}
-		if err := sc.Err(); err != nil {
-			if errors.Is(err, bufio.ErrTooLong) {
-				err = fmt.Errorf("a line longer than %d bytes", maxLine)
+			text, _, _ := bytes.Cut(line, []byte("#"))
+			for _, f := range strings.Fields(string(text)) {
+				add(f, where)
 			}
+			return out.err == nil
+		})
+		if err != nil {
 			e.errorf("classify: standard input: %v; the addresses before it are classified", err)
 			failed = true
 		}
 	}
-	if err := of.write(e, out); err != nil {
-		e.errorf("%v", err)
+	err = out.close()
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
+	}
+	if of.file != nil {
+		if cerr := of.file.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		e.errorf("classify: %v", err)
 		return exitError
 	}
 	if failed {
 		return exitError
 	}
 	return exitPass
+}
+
+// eachLine calls f with each line of r, without its line end, until f
+// returns false. A line longer than maxLine is skipped: f gets its first
+// bytes and long set. Memory stays at one buffer whatever r holds.
+func eachLine(r io.Reader, f func(n int, line []byte, long bool) bool) error {
+	br := bufio.NewReaderSize(r, maxLine+2) // room for "\r\n"
+	for n := 1; ; n++ {
+		b, err := br.ReadSlice('\n')
+		line := bytes.TrimSuffix(bytes.TrimSuffix(b, []byte("\n")), []byte("\r"))
+		if long := errors.Is(err, bufio.ErrBufferFull) || len(line) > maxLine; long {
+			if !f(n, line[:min(len(line), 32)], true) {
+				return nil
+			}
+			for errors.Is(err, bufio.ErrBufferFull) {
+				_, err = br.ReadSlice('\n')
+			}
+		} else if len(b) > 0 && !f(n, line, false) {
+			return nil
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// textBlock is how many lines of text are aligned together: the columns of
+// one block do not wait for the widths of the next.
+const textBlock = 1024
+
+// classifyOutput writes classify's items as they come, so that memory does
+// not grow with the input: JSON as one list written element by element (the
+// same bytes report.Classification.WriteJSON gives for the whole list),
+// text in blocks of textBlock lines aligned by
+// report.Classification.WriteText, the header printed once.
+type classifyOutput struct {
+	w      io.Writer
+	json   bool
+	n      int // items written
+	block  report.Classification
+	header bool // the text header is out
+	buf    bytes.Buffer
+	enc    *json.Encoder // JSON into buf, its buffers reused
+	err    error         // the first write error; nothing is written after it
+}
+
+func (o *classifyOutput) add(c report.Classified) {
+	if o.err != nil {
+		return
+	}
+	if !o.json {
+		o.block = append(o.block, c)
+		if len(o.block) == textBlock {
+			o.flushText()
+		}
+		o.n++
+		return
+	}
+	if o.enc == nil {
+		o.enc = json.NewEncoder(&o.buf)
+		o.enc.SetIndent("  ", "  ") // the list's indent, as WriteJSON's
+	}
+	o.buf.Reset()
+	o.buf.WriteString(",\n  ")
+	if o.n == 0 {
+		o.buf.Reset()
+		o.buf.WriteString("[\n  ")
+	}
+	if o.err = o.enc.Encode(c); o.err != nil {
+		return
+	}
+	_, o.err = o.w.Write(bytes.TrimSuffix(o.buf.Bytes(), []byte("\n")))
+	o.n++
+}
+
+func (o *classifyOutput) flushText() {
+	o.buf.Reset()
+	if o.err = o.block.WriteText(&o.buf); o.err != nil {
+		return
+	}
+	b := o.buf.Bytes()
+	if o.header {
+		b = b[bytes.IndexByte(b, '\n')+1:]
+	}
+	o.header = true
+	_, o.err = o.w.Write(b)
+	clear(o.block) // let the items go
+	o.block = o.block[:0]
+}
+
+// close ends the list: the JSON is valid and the header printed even when
+// no address came.
+func (o *classifyOutput) close() error {
+	if o.err != nil {
+		return o.err
+	}
+	switch {
+	case o.json && o.n == 0:
+		_, o.err = io.WriteString(o.w, "[]\n")
+	case o.json:
+		_, o.err = io.WriteString(o.w, "\n]\n")
+	case len(o.block) > 0 || !o.header:
+		o.flushText()
+	}
+	return o.err
 }
