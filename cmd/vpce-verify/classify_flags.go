@@ -99,6 +99,12 @@ func (c *classifyFlags) load() (*classification, error) {
 	if len(more) > 0 {
 		inv.Merge(more...) // once: each Merge links everything again
 	}
+	// An inventory is the truth: one that proves nothing (another region's
+	// output, or endpoints without their addresses) would turn every
+	// endpoint address into an unknown private one.
+	if err := inv.Check(len(ips) > 0); err != nil {
+		return nil, fmt.Errorf("--endpoints %w", err)
+	}
 	ranges, warning, err := loadRanges(c.ipRanges)
 	if err != nil {
 		return nil, err

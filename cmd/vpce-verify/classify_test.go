@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -330,4 +333,106 @@ func TestClassifyStreamMatchesReport(t *testing.T) {
 			t.Errorf("no address: %q; want the header alone", res.stdout)
 		}
 	})
+}
+
+// An --endpoints inventory is the truth, so one that proves nothing stops
+// every command at load time, naming the file and what to run instead.
+func TestEndpointsInventoryIsTheTruth(t *testing.T) {
+	aws := func(name string) string { return td(t, "aws", name) }
+	tests := []struct {
+		name  string
+		args  []string
+		addrs map[string]string // addr -> "path endpoint", when the inventory is accepted
+		err   string            // the error line, when it is not
+	}{
+		{"an S3 interface endpoint and its interface", []string{"--endpoints", aws("endpoint-interface.json"), "--endpoints", aws("endpoint-enis.json")},
+			map[string]string{"10.0.2.50": "interface-endpoint vpce-0a1b2c3d4e5f67890"}, ""},
+		{"route tables and the prefix list: a gateway endpoint for --require private", []string{"--endpoints", aws("gateway-routes.json"), "--endpoints", aws("s3-prefix-list.json")},
+			map[string]string{"52.219.62.20": "gateway-endpoint vpce-032a826a"}, ""},
+		{"the S3 gateway endpoint and its route table", []string{"--endpoints", aws("endpoint-gateway.json"), "--endpoints", aws("gateway-routes.json")},
+			map[string]string{"52.219.62.20": "gateway-endpoint vpce-032a826a"}, ""},
+		{"the endpoint without its interfaces, but --endpoint-ip", []string{"--endpoints", aws("endpoint-interface.json"), "--endpoint-ip", "10.0.2.50"},
+			map[string]string{"10.0.2.50": "interface-endpoint "}, ""},
+		{"S3 Express One Zone and Multi-Region Access Point endpoints", []string{"--endpoints", aws("endpoint-s3express.json"), "--endpoints", aws("endpoint-mrap.json"), "--endpoints", aws("enis-s3express-mrap.json")},
+			map[string]string{"10.0.2.60": "interface-endpoint vpce-0e1f2a3b4c5d6e7f8", "10.0.2.70": "interface-endpoint vpce-0f2a3b4c5d6e7f8a9"}, ""},
+
+		{"describe-vpc-endpoints of another region", []string{"--endpoints", aws("endpoints-empty.json"), "--endpoints", aws("endpoint-enis.json")}, nil,
+			"--endpoints " + aws("endpoints-empty.json") + ": describe-vpc-endpoints lists no endpoint at all (wrong region or profile?)"},
+		{"describe-vpc-endpoints of other services", []string{"--endpoints", aws("endpoints-other-services.json")}, nil,
+			"--endpoints " + aws("endpoints-other-services.json") + ": describe-vpc-endpoints lists no S3 endpoint, only 2 of other services (com.amazonaws.ap-south-1.sqs, com.amazonaws.ap-south-1.dynamodb) (wrong region or profile?)"},
+		{"describe-network-interfaces of another region", []string{"--endpoints", aws("endpoint-interface.json"), "--endpoints", aws("enis-empty.json")}, nil,
+			"--endpoints " + aws("enis-empty.json") + ": describe-network-interfaces lists no network interface at all (wrong region or profile?)"},
+		{"an instance's interface instead of the endpoint's", []string{"--endpoints", aws("endpoint-interface.json"), "--endpoints", aws("enis-instance.json")}, nil,
+			"--endpoints " + aws("enis-instance.json") + ": describe-network-interfaces lists 1 network interface, none of a VPC endpoint (wrong region or profile?)"},
+		{"the endpoint without its interfaces", []string{"--endpoints", aws("endpoint-interface.json")}, nil,
+			"--endpoints " + aws("endpoint-interface.json") + ": the addresses of S3 interface endpoint vpce-0a1b2c3d4e5f67890 are unknown; add the output of aws ec2 describe-network-interfaces --network-interface-ids eni-0aaa1111bbbb2222c (or give --endpoint-ip)"},
+		{"a Multi-Region Access Point endpoint without its interfaces", []string{"--endpoints", aws("endpoint-mrap.json")}, nil,
+			"are unknown; add the output of aws ec2 describe-network-interfaces --network-interface-ids eni-0f2a3b4c5d6e7f8a9 (or give --endpoint-ip)"},
+		{"route tables without a gateway route", []string{"--endpoints", aws("route-tables-nat-only.json"), "--endpoint-ip", "10.0.2.50"}, nil,
+			"--endpoints " + aws("route-tables-nat-only.json") + ": no S3 interface endpoint address and no route to a gateway endpoint (wrong region or profile?)"},
+		{"the S3 gateway endpoint without its route table", []string{"--endpoints", aws("endpoint-gateway.json")}, nil,
+			"no route to a gateway endpoint (wrong region or profile?); the S3 gateway endpoint's routes are in the output of aws ec2 describe-route-tables --route-table-ids rtb-3d560345"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"classify", "--format", "json"}, tt.args...)
+			for a := range tt.addrs {
+				args = append(args, a)
+			}
+			res := runCmd(t, nil, args...)
+			if tt.err != "" {
+				if res.code != exitError || res.stdout != "" || !strings.Contains(res.stderr, "vpce-verify: error: ") ||
+					!strings.Contains(res.stderr, tt.err) || strings.Count(res.stderr, "\n") != 1 {
+					t.Fatalf("exit %d, stdout %q, stderr %q\nwant one error line saying %q", res.code, res.stdout, res.stderr, tt.err)
+				}
+				// analyze loads the same way, before reading any capture.
+				if res := runCmd(t, nil, append(append([]string{"analyze"}, tt.args...), td(t, "s3-endpoint.pcap"))...); res.code != exitError || !strings.Contains(res.stderr, tt.err) {
+					t.Errorf("analyze: exit %d, stderr %q", res.code, res.stderr)
+				}
+				return
+			}
+			out := decodeClassified(t, res)
+			if res.code != exitPass || len(out) != len(tt.addrs) {
+				t.Fatalf("exit %d, %d items; stderr %s", res.code, len(out), res.stderr)
+			}
+			for _, c := range out {
+				if got := c.Path + " " + c.EndpointID; got != tt.addrs[c.Addr] {
+					t.Errorf("%s: %s, want %s", c.Addr, got, tt.addrs[c.Addr])
+				}
+			}
+		})
+	}
+}
+
+// A flow to an S3 Express One Zone or Multi-Region Access Point interface
+// endpoint has the endpoint itself for S3 evidence, as one to the
+// regional S3 endpoint has.
+func TestAnalyzeEndpointServicesAreS3(t *testing.T) {
+	base, err := os.ReadFile(td(t, "aws", "endpoint-interface.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, service := range []string{"com.amazonaws.ap-south-1.s3", "com.amazonaws.ap-south-1.s3express", "com.amazonaws.s3-global.accesspoint"} {
+		t.Run(service, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "endpoints.json")
+			doc := strings.Replace(string(base), `"com.amazonaws.ap-south-1.s3"`, strconv.Quote(service), 1)
+			if err := os.WriteFile(file, []byte(doc), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			res := runCmd(t, nil, "analyze", "--format", "json", "--endpoints", file, "--endpoints", td(t, "aws", "endpoint-enis.json"), td(t, "s3-endpoint.pcap"))
+			r := decodeReport(t, res.stdout)
+			found := false
+			for _, f := range r.Flows {
+				if f.Server == "10.0.2.50:443" {
+					found = true
+					if !slices.Contains(f.S3Evidence, "endpoint-address") || f.Path != "interface-endpoint" {
+						t.Errorf("flow to the endpoint: evidence %q, path %s; want endpoint-address among the evidence", f.S3Evidence, f.Path)
+					}
+				}
+			}
+			if !found || res.code != exitPass {
+				t.Fatalf("exit %d, flows %+v; stderr %s", res.code, r.Flows, res.stderr)
+			}
+		})
+	}
 }
