@@ -220,6 +220,15 @@ func TestInventoryEntriesWithoutListID(t *testing.T) {
 		if len(inv.Warnings) != 1 || !strings.Contains(inv.Warnings[0], "entries.json: prefix-list entries without a list ID") {
 			t.Fatalf("warnings %q", inv.Warnings)
 		}
+		// The same file given twice is warned about once.
+		again, err := ParseInventory("entries.json", entries)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inv.Merge(again)
+		if len(inv.Warnings) != 1 {
+			t.Fatalf("warnings %q after the file came twice; want one", inv.Warnings)
+		}
 	})
 	t.Run("file name with a look-alike", func(t *testing.T) {
 		inv, err := ParseInventory("sample-pl-entries.json", entries)
