@@ -331,7 +331,7 @@ func (b *builder) flow(f *capture.Flow) Flow {
 // say their service.
 func (b *builder) endpointIsS3(id string) bool {
 	if e, ok := b.cfg.Inventory.Endpoint(id); ok {
-		return strings.HasSuffix(e.Service, ".s3")
+		return e.IsS3()
 	}
 	return true
 }
