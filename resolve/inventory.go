@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/vpce-verify/vpce-verify/resolve/s3name"
 )
 
 // Inventory is what the AWS CLI said about a VPC's endpoints, their network
@@ -598,7 +600,7 @@ func serviceOf(name string) (region, service string, ok bool) {
 		}
 	}
 	region, service, ok = strings.Cut(rest, ".")
-	if !ok || !isRegion(region) || service == "" {
+	if !ok || !s3name.IsRegion(region) || service == "" {
 		return "", "", false
 	}
 	return region, service, true
