@@ -58,6 +58,7 @@ func TestParse(t *testing.T) {
 		{"bucket-name.s3.amazonaws.com", Name{Kind: LegacyGlobal, Partition: "aws", Bucket: "bucket-name", Global: true}},                                    // [rules]
 		{"DOC-EXAMPLE-BUCKET1.s3.amazonaws.com", Name{Kind: LegacyGlobal, Partition: "aws", Bucket: "doc-example-bucket1", Global: true}},                    // [vhost]
 		{"DOC-EXAMPLE-BUCKET1.s3-us-west-2.amazonaws.com", Name{Kind: LegacyRegional, Partition: "aws", Region: "us-west-2", Bucket: "doc-example-bucket1"}}, // [vhost]
+		{"my.bucket.s3.amazonaws.com", Name{Kind: LegacyGlobal, Partition: "aws", Bucket: "my.bucket", Global: true}},
 		{"s3-ap-south-1.amazonaws.com", Name{Kind: LegacyRegional, Partition: "aws", Region: "ap-south-1"}},
 		{"s3-external-1.amazonaws.com", Name{Kind: LegacyRegional, Partition: "aws", Region: "us-east-1"}},                                // [botoeps] hostname
 		{"s3-fips-us-gov-west-1.amazonaws.com", Name{Kind: LegacyRegional, Partition: "aws-us-gov", Region: "us-gov-west-1", FIPS: true}}, // [prev]
@@ -81,6 +82,7 @@ func TestParse(t *testing.T) {
 		{"myendpoint-123456789012.s3-accesspoint-fips.dualstack.af-south-1.amazonaws.com", // [rules]
 			Name{Kind: AccessPoint, Partition: "aws", Region: "af-south-1", AccessPoint: "myendpoint", Account: "123456789012", FIPS: true, Dualstack: true}},
 		{"myendpoint-123456789012.s3-accesspoint.cn-north-1.amazonaws.com.cn", Name{Kind: AccessPoint, Partition: "aws-cn", Region: "cn-north-1", AccessPoint: "myendpoint", Account: "123456789012"}}, // [rules]
+		{"finance-ap-123456789012.s3-accesspoint.ap-south-1.amazonaws.com", Name{Kind: AccessPoint, Partition: "aws", Region: "ap-south-1", AccessPoint: "finance-ap", Account: "123456789012"}},
 		{"s3-accesspoint.dualstack.eu-west-1.amazonaws.com", Name{Kind: AccessPoint, Partition: "aws", Region: "eu-west-1", Dualstack: true}},
 
 		// Multi-Region Access Points.
@@ -146,6 +148,12 @@ func TestParse(t *testing.T) {
 			Name{Kind: Endpoint, Partition: "aws", Region: "ap-south-1", EndpointID: "vpce-0a1b2c3d4e5f67890", EndpointLabel: "bucket", Bucket: "my-bucket", Service: "s3"}},
 		{"bucket.vpce-0a1b2c3d4e5f67890-9hnenorg-ap-south-1a.s3.ap-south-1.vpce.amazonaws.com",
 			Name{Kind: Endpoint, Partition: "aws", Region: "ap-south-1", EndpointID: "vpce-0a1b2c3d4e5f67890", EndpointLabel: "bucket", Zonal: "ap-south-1a", Service: "s3"}},
+		{"bucket.vpce-0a1b2c3d4e5f67890-9hnenorg.s3.ap-south-1.vpce.amazonaws.com",
+			Name{Kind: Endpoint, Partition: "aws", Region: "ap-south-1", EndpointID: "vpce-0a1b2c3d4e5f67890", EndpointLabel: "bucket", Service: "s3"}},
+		{"finance-ap-123456789012.accesspoint.vpce-1a2b3c4d-5e6f.s3.us-east-1.vpce.amazonaws.com",
+			Name{Kind: Endpoint, Partition: "aws", Region: "us-east-1", EndpointID: "vpce-1a2b3c4d", EndpointLabel: "accesspoint", AccessPoint: "finance-ap", Account: "123456789012", Service: "s3"}},
+		{"123456789012.control.vpce-0e25b8cdd720f900e-argc85vg.s3.us-east-1.vpce.amazonaws.com", // [pl] the console's name, with an account in front
+			Name{Kind: Endpoint, Partition: "aws", Region: "us-east-1", EndpointID: "vpce-0e25b8cdd720f900e", EndpointLabel: "control", Account: "123456789012", Service: "s3"}},
 		{"accesspoint.vpce-1a2b3c4d-5e6f.s3.us-east-1.vpce.amazonaws.com", // [pl]
 			Name{Kind: Endpoint, Partition: "aws", Region: "us-east-1", EndpointID: "vpce-1a2b3c4d", EndpointLabel: "accesspoint", Service: "s3"}},
 		{"accesspointexamplename-123456789012.accesspoint.vpce-1a2b3c4d-5e6f.s3.us-east-1.vpce.amazonaws.com", // [pl] method 1: the ARN's NAME-ACCOUNT
