@@ -24,7 +24,9 @@
 //     transfer-acceleration.html, MultiRegionAccessPointRequests.html,
 //     MultiRegionAccessPointsPrivateLink.html, privatelink-interface-endpoints.html,
 //     s3-outposts-privatelink-interface-endpoints.html, olap-*.html (Object
-//     Lambda) and directory-bucket-az-networking.html (Express One Zone).
+//     Lambda) and directory-bucket-az-networking.html (Express One Zone),
+//     read in the awsdocs/amazon-s3-userguide archive (June 2023) and, for
+//     Express One Zone, on the live pages.
 //
 // The tests quote the documented example names they rely on, each with its
 // source.
