@@ -3,75 +3,113 @@ package s3name
 import "strings"
 
 // suffixes are the DNS suffixes of the AWS partitions (botocore
-// partitions.json: dnsSuffix, then dualStackDnsSuffix), each with the
-// grammar of what precedes it. S3 builds every name on dnsSuffix; only the
-// S3 on Outposts management API also has names on dualStackDnsSuffix.
+// partitions.json: dnsSuffix, then dualStackDnsSuffix). S3 builds every
+// name on dnsSuffix; only the S3 on Outposts management API also has names
+// on dualStackDnsSuffix (api).
 var suffixes = [...]struct {
 	suffix    string
 	partition string
-	parse     func(rest, partition string) (Name, bool)
+	api       bool
 }{
-	{".amazonaws.com", "aws", parseRest}, // also aws-us-gov: the region tells
-	{".amazonaws.com.cn", "aws-cn", parseRest},
-	{".amazonaws.eu", "aws-eusc", parseRest},
-	{".c2s.ic.gov", "aws-iso", parseRest},
-	{".sc2s.sgov.gov", "aws-iso-b", parseRest},
-	{".cloud.adc-e.uk", "aws-iso-e", parseRest},
-	{".csp.hci.ic.gov", "aws-iso-f", parseRest},
-	{".api.aws", "aws", parseDualstackAPI},
-	{".api.amazonwebservices.com.cn", "aws-cn", parseDualstackAPI},
-	{".api.amazonwebservices.eu", "aws-eusc", parseDualstackAPI},
-	{".api.aws.ic.gov", "aws-iso", parseDualstackAPI},
-	{".api.aws.scloud", "aws-iso-b", parseDualstackAPI},
-	{".api.cloud-aws.adc-e.uk", "aws-iso-e", parseDualstackAPI},
-	{".api.aws.hci.ic.gov", "aws-iso-f", parseDualstackAPI},
+	{".amazonaws.com", "aws", false}, // also aws-us-gov: the region tells
+	{".amazonaws.com.cn", "aws-cn", false},
+	{".amazonaws.eu", "aws-eusc", false},
+	{".c2s.ic.gov", "aws-iso", false},
+	{".sc2s.sgov.gov", "aws-iso-b", false},
+	{".cloud.adc-e.uk", "aws-iso-e", false},
+	{".csp.hci.ic.gov", "aws-iso-f", false},
+	{".api.aws", "aws", true},
+	{".api.amazonwebservices.com.cn", "aws-cn", true},
+	{".api.amazonwebservices.eu", "aws-eusc", true},
+	{".api.aws.ic.gov", "aws-iso", true},
+	{".api.aws.scloud", "aws-iso-b", true},
+	{".api.cloud-aws.adc-e.uk", "aws-iso-e", true},
+	{".api.aws.hci.ic.gov", "aws-iso-f", true},
 }
 
-// normalize checks that name is a host name (labels of 1 to 63 letters,
-// digits, '-' or '_', at most 253 characters without the trailing dot) and
-// returns it without the trailing dot, in lower case. It copies the name
-// only when it has capitals.
+// hostChars classifies the bytes of a host name for normalize: one table
+// look-up per byte, since normalize reads every byte of every name.
+var hostChars = func() (t [256]byte) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = lower
+		t[c-'a'+'A'] = upper
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = lower
+	}
+	t['-'], t['_'], t['.'] = lower, lower, dot
+	return t
+}()
+
+// The classes of hostChars; 0 is a byte no host name holds.
+const (
+	lower = 1 + iota // needs no change: a-z, 0-9, '-', '_'
+	upper
+	dot
+)
+
+// hasSuffixFold reports whether s ends in suffix, in any case; suffix is in
+// lower case. Setting the 0x20 bit lower-cases a letter; the other bytes it
+// could confuse with the suffix's are control bytes, which normalize then
+// refuses. It compares from the end, where names differ first.
+func hasSuffixFold(s, suffix string) bool {
+	if len(s) < len(suffix) {
+		return false
+	}
+	s = s[len(s)-len(suffix):]
+	for i := len(suffix) - 1; i >= 0; i-- {
+		if s[i]|0x20 != suffix[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// normalize checks that name, without its trailing dot, is a host name
+// (labels of 1 to 63 letters, digits, '-' or '_', at most 253 characters)
+// and returns it in lower case. It copies the name only when it has
+// capitals.
 func normalize(name string) (string, bool) {
-	name = strings.TrimSuffix(name, ".")
 	if name == "" || len(name) > 253 {
 		return "", false
 	}
-	upper := false
-	label := 0
+	capitals := false
+	start := 0 // of the current label
 	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case c == '.':
-			if label == 0 {
+		class := hostChars[name[i]]
+		if class == lower {
+			continue
+		}
+		switch class {
+		case dot:
+			if n := i - start; n == 0 || n > 63 {
 				return "", false
 			}
-			label = 0
-			continue
-		case 'A' <= c && c <= 'Z':
-			upper = true
-		case !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_'):
-			return "", false
-		}
-		if label++; label > 63 {
+			start = i + 1
+		case upper:
+			capitals = true
+		default:
 			return "", false
 		}
 	}
-	if label == 0 {
+	if n := len(name) - start; n == 0 || n > 63 {
 		return "", false
 	}
-	if upper {
+	if capitals {
 		name = strings.ToLower(name)
 	}
 	return name, true
 }
 
-// parseRest parses what precedes a partition's DNS suffix.
-func parseRest(rest, partition string) (Name, bool) {
+// parseRest parses what precedes a partition's DNS suffix into n. The
+// parse functions fill in n, which is large, rather than return it, so
+// that a name is not copied at each step.
+func (n *Name) parseRest(rest, partition string) bool {
 	if r, ok := strings.CutSuffix(rest, ".vpce"); ok {
-		return parseEndpoint(r, partition)
+		return n.parseEndpoint(r, partition)
 	}
 	lead, last := cutLast(rest)
-	n := Name{Partition: partition}
+	n.Partition = partition
 	// The global names exist only in the aws partition: the SDK rules reject
 	// Transfer Acceleration elsewhere and build s3.amazonaws.com for
 	// aws-global alone.
@@ -79,27 +117,21 @@ func parseRest(rest, partition string) (Name, bool) {
 	switch {
 	case last == "s3" && global:
 		n.Kind, n.Global = LegacyGlobal, true
-		return withBucket(n, lead)
+		return n.withBucket(lead)
 	case last == "s3-external-1" && global:
 		n.Kind, n.Region = LegacyRegional, "us-east-1"
-		return withBucket(n, lead)
+		return n.withBucket(lead)
 	case last == "s3-accelerate" && global:
 		n.Kind, n.Global = Accelerate, true
-		return withBucket(n, lead)
+		return n.withBucket(lead)
 	case last == "dualstack" && global:
 		lead, last = cutLast(lead)
-		if last != "s3-accelerate" {
-			return Name{}, false
-		}
 		n.Kind, n.Global, n.Dualstack = Accelerate, true, true
-		return withBucket(n, lead)
+		return last == "s3-accelerate" && n.withBucket(lead)
 	case last == "s3-global":
 		lead, last = cutLast(lead)
-		if last != "accesspoint" || lead != "" && !isLabels(lead) {
-			return Name{}, false
-		}
 		n.Kind, n.Global, n.Alias = MRAP, true, lead
-		return n, true
+		return last == "accesspoint" && (lead == "" || isLabels(lead))
 	case strings.HasPrefix(last, "s3-website-"):
 		n.Kind, n.Region = Website, last[len("s3-website-"):]
 	case strings.HasPrefix(last, "s3-fips-"):
@@ -107,21 +139,19 @@ func parseRest(rest, partition string) (Name, bool) {
 	case strings.HasPrefix(last, "s3-"):
 		n.Kind, n.Region = LegacyRegional, last[len("s3-"):]
 	default:
-		return parseRegional(n, lead, last)
+		return n.parseRegional(lead, last)
 	}
 	var ok bool
-	if n.Partition, ok = partitionOf(n.Region, partition); !ok {
-		return Name{}, false
-	}
-	return withBucket(n, lead)
+	n.Partition, ok = partitionOf(n.Region, partition)
+	return ok && n.withBucket(lead)
 }
 
 // parseRegional parses LEAD.SERVICE[.dualstack].REGION, the names most S3
 // front doors have.
-func parseRegional(n Name, lead, region string) (Name, bool) {
+func (n *Name) parseRegional(lead, region string) bool {
 	var ok bool
 	if n.Partition, ok = partitionOf(region, n.Partition); !ok {
-		return Name{}, false
+		return false
 	}
 	n.Region = region
 	lead, svc := cutLast(lead)
@@ -134,204 +164,180 @@ func parseRegional(n Name, lead, region string) (Name, bool) {
 	case "s3-accelerate":
 		// The SDK rules build BUCKET.s3-accelerate.dualstack.us-east-1...
 		// for the aws-global region; the region in it means nothing.
-		if !n.Dualstack || n.FIPS || region != "us-east-1" {
-			return Name{}, false
-		}
 		n.Kind, n.Region, n.Global = Accelerate, "", true
-		return withBucket(n, lead)
+		return n.Dualstack && !n.FIPS && region == "us-east-1" && n.withBucket(lead)
 	case "s3":
 		n.Kind = Regional
 		if lead == "" {
-			return n, true
+			return true
 		}
 		n.Kind = VirtualHosted
-		return withBucket(n, lead)
+		return n.withBucket(lead)
 	case "s3-control":
-		n.Kind = Control
-		if lead != "" && !isAccount(lead) {
-			return Name{}, false
-		}
-		n.Account = lead
-		return n, true
+		n.Kind, n.Account = Control, lead
+		return lead == "" || isAccount(lead)
 	case "s3-accesspoint":
 		n.Kind = AccessPoint
-		return withAccessPoint(n, lead)
+		return n.withAccessPoint(lead)
 	case "s3-object-lambda":
-		if n.Dualstack {
-			return Name{}, false
-		}
 		n.Kind = ObjectLambda
-		if n, ok := withAccessPoint(n, lead); ok {
-			return n, true
+		if n.Dualstack {
+			return false
 		}
-		if !isLabel(lead) {
-			return Name{}, false
+		if n.withAccessPoint(lead) {
+			return true
 		}
 		n.Route = lead
-		return n, true
+		return isLabel(lead)
 	case "s3-outposts":
-		if n.Dualstack {
-			return Name{}, false // its dual-stack names end in .api.aws
-		}
-		if lead == "" {
+		switch {
+		case n.Dualstack:
+			return false // its dual-stack names end in .api.aws
+		case lead == "":
 			n.Kind = OutpostsControl
-			return n, true
+			return true
+		case n.FIPS:
+			return false // the rule sets build no FIPS data names
 		}
-		if n.FIPS {
-			return Name{}, false // the rule sets build no FIPS data names
-		}
-		return parseOutposts(n, lead)
+		return n.parseOutposts(lead)
 	case "s3-website":
-		if n.Dualstack || n.FIPS {
-			return Name{}, false
-		}
 		n.Kind = Website
-		return withBucket(n, lead)
+		return !n.Dualstack && !n.FIPS && n.withBucket(lead)
 	case "s3express-control", "s3express-control-dualstack":
 		// The second spelling is the one the S3 User Guide's table of
 		// directory bucket endpoints gives; the SDK rules build
 		// s3express-control.dualstack.REGION.
+		n.Kind = ExpressControl
 		if svc == "s3express-control-dualstack" {
 			if n.Dualstack {
-				return Name{}, false
+				return false
 			}
 			n.Dualstack = true
 		}
-		n.Kind = ExpressControl
-		return n, lead == ""
+		return lead == ""
 	}
 	az, ok := strings.CutPrefix(svc, "s3express-")
 	if !ok || n.FIPS {
-		return Name{}, false // the FIPS zonal names are s3express-fips-AZID
+		return false // the FIPS zonal names are s3express-fips-AZID
 	}
 	az, n.FIPS = strings.CutPrefix(az, "fips-")
-	if !isZoneID(az) {
-		return Name{}, false
-	}
 	n.Kind, n.AZID = Express, az
-	if lead == "" {
-		return n, true
-	}
-	if !IsBucket(lead) {
-		return Name{}, false
-	}
-	if strings.HasSuffix(lead, "--xa-s3") {
+	switch {
+	case !isZoneID(az):
+		return false
+	case lead == "":
+		return true
+	case strings.HasSuffix(lead, "--xa-s3"):
 		n.AccessPoint = lead
-	} else {
+	default:
 		n.Bucket = lead
 	}
-	return n, true
+	return true
 }
 
 // parseOutposts parses the LEAD of LEAD.s3-outposts.REGION...: an access
 // point (NAME-ACCOUNT) or a bucket alias (...--op-s3) in front of the
 // Outpost's ID, or of "ec2" in the names the SDK rules build for Outposts
 // of hardware type "e".
-func parseOutposts(n Name, lead string) (Name, bool) {
+func (n *Name) parseOutposts(lead string) bool {
 	lead, id := cutLast(lead)
 	if id != "ec2" && !(strings.HasPrefix(id, "op-") && isAlnum(id[len("op-"):])) {
-		return Name{}, false
+		return false
 	}
 	n.Kind, n.OutpostID = Outposts, id
 	if strings.HasSuffix(lead, "--op-s3") && isLabel(lead) {
 		n.Alias = lead
-		return n, true
+		return true
 	}
-	if lead == "" {
-		return Name{}, false
-	}
-	return withAccessPoint(n, lead)
+	return lead != "" && n.withAccessPoint(lead)
 }
 
 // parseDualstackAPI parses what precedes a partition's dual-stack suffix
 // (api.aws): only s3-outposts[-fips].REGION is an S3 name there.
-func parseDualstackAPI(rest, partition string) (Name, bool) {
-	svc, region, ok := strings.Cut(rest, ".")
-	if !ok || svc != "s3-outposts" && svc != "s3-outposts-fips" {
-		return Name{}, false
-	}
-	if partition, ok = partitionOf(region, partition); !ok {
-		return Name{}, false
-	}
-	return Name{Kind: OutpostsControl, Partition: partition, Region: region, Dualstack: true, FIPS: svc == "s3-outposts-fips"}, true
+func (n *Name) parseDualstackAPI(rest, partition string) bool {
+	svc, region, _ := strings.Cut(rest, ".")
+	n.Kind, n.Region, n.Dualstack = OutpostsControl, region, true
+	svc, n.FIPS = strings.CutSuffix(svc, "-fips")
+	var ok bool
+	n.Partition, ok = partitionOf(region, partition)
+	return ok && svc == "s3-outposts"
 }
 
 // parseEndpoint parses what precedes ".vpce.SUFFIX":
 // [LEAD.][LABEL.]vpce-ID-SUFFIX[-AZ].SERVICE.REGION.
-func parseEndpoint(rest, partition string) (Name, bool) {
+func (n *Name) parseEndpoint(rest, partition string) bool {
 	rest, region := cutLast(rest)
 	rest, svc := cutLast(rest)
 	lead, vpce := cutLast(rest)
 	if svc != "s3" && svc != "s3-outposts" {
-		return Name{}, false
+		return false
 	}
-	partition, ok := partitionOf(region, partition)
-	if !ok {
-		return Name{}, false
+	var ok bool
+	if n.Partition, ok = partitionOf(region, partition); !ok {
+		return false
 	}
-	n := Name{Kind: Endpoint, Partition: partition, Region: region, Service: svc}
+	n.Kind, n.Region, n.Service = Endpoint, region, svc
 	i := strings.IndexByte(vpce[min(len(vpce), len("vpce-")):], '-') + len("vpce-")
 	if i < len("vpce-") || !IsEndpointID(vpce[:i]) {
-		return Name{}, false
+		return false
 	}
 	n.EndpointID = vpce[:i]
 	suffix, az, zonal := strings.Cut(vpce[i+1:], "-")
 	if !isAlnum(suffix) || zonal && !isZoneOf(az, region) {
-		return Name{}, false
+		return false
 	}
 	n.Zonal = az
 	if lead == "" {
-		return n, true
+		return true
 	}
 	if svc != "s3" {
-		return Name{}, false // AWS documents only the bare names of Outposts endpoints
+		return false // AWS documents only the bare names of Outposts endpoints
 	}
 	lead, n.EndpointLabel = cutLast(lead)
 	switch n.EndpointLabel {
 	case "bucket":
-		return withBucket(n, lead)
+		return n.withBucket(lead)
 	case "accesspoint":
 		// An access point's bucket-style alias stands where NAME-ACCOUNT
 		// would, with virtual-hosted addressing (S3 User Guide, PrivateLink,
 		// "Method 3").
 		if strings.HasSuffix(lead, "-s3alias") && isLabel(lead) {
 			n.Alias = lead
-			return n, true
+			return true
 		}
-		return withAccessPoint(n, lead)
+		return n.withAccessPoint(lead)
 	case "control":
 		if isAccount(lead) {
 			n.Account = lead
-			return n, true
+			return true
 		}
 		// An S3 client pointed at the control. name puts the bucket in
 		// front (botocore endpoint tests: bucket-name.control.vpce-...).
-		return withBucket(n, lead)
+		return n.withBucket(lead)
 	}
-	return Name{}, false
+	return false
 }
 
-// withBucket records lead, if any, as the bucket in front of n.
-func withBucket(n Name, lead string) (Name, bool) {
-	if lead != "" && !IsBucket(lead) {
-		return Name{}, false
-	}
+// withBucket records lead, if any, as the bucket in front of n. It cannot
+// fail: lead is whole labels of a name that normalize accepted, and so
+// already what IsBucket wants.
+func (n *Name) withBucket(lead string) bool {
 	n.Bucket = lead
-	return n, true
+	return true
 }
 
 // withAccessPoint records lead, if any, as the NAME-ACCOUNT of an access
 // point in front of n.
-func withAccessPoint(n Name, lead string) (Name, bool) {
+func (n *Name) withAccessPoint(lead string) bool {
 	if lead == "" {
-		return n, true
+		return true
 	}
 	i := strings.LastIndexByte(lead, '-')
 	if i < 1 || !isAccount(lead[i+1:]) || !isLabel(lead[:i]) {
-		return Name{}, false
+		return false
 	}
 	n.AccessPoint, n.Account = lead[:i], lead[i+1:]
-	return n, true
+	return true
 }
 
 // cutLast splits s at its last dot: "a.b.c" -> "a.b", "c"; "c" -> "", "c".
@@ -349,51 +355,57 @@ func cutLast(s string) (rest, last string) {
 // "us-isob-east-1", "eusc-de-east-1"). It goes by shape, not by a list, so
 // that a region launched after this code was written still counts.
 func IsRegion(s string) bool {
-	i := strings.LastIndexByte(s, '-')
-	if i < 0 || len(s)-i-1 > 2 || !isDigits(s[i+1:]) {
-		return false
-	}
-	words := s[:i]
-	area, more, ok := strings.Cut(words, "-")
-	if !ok || len(area) != 2 && area != "eusc" || more == "" {
-		return false
-	}
-	prev := byte('-')
-	for j := 0; j < len(words); j++ {
-		c := words[j]
-		if c == '-' && prev == '-' || c != '-' && (c < 'a' || c > 'z') {
+	words, word, digits := 0, 0, 0 // words done, letters in this word, digits at the end
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z':
+			if digits > 0 {
+				return false
+			}
+			word++
+		case '0' <= c && c <= '9':
+			if word > 0 || words < 2 {
+				return false
+			}
+			digits++
+		case c == '-':
+			if word == 0 || words == 0 && word != 2 && s[:i] != "eusc" {
+				return false
+			}
+			words, word = words+1, 0
+		default:
 			return false
 		}
-		prev = c
 	}
-	return prev != '-'
-}
-
-// regionPartitions are the region prefixes of the partitions other than
-// aws (botocore partitions.json, regionRegex).
-var regionPartitions = [...]struct{ prefix, partition string }{
-	{"cn-", "aws-cn"},
-	{"us-gov-", "aws-us-gov"},
-	{"us-iso-", "aws-iso"},
-	{"us-isob-", "aws-iso-b"},
-	{"us-isof-", "aws-iso-f"},
-	{"eu-isoe-", "aws-iso-e"},
-	{"eusc-", "aws-eusc"},
+	return 1 <= digits && digits <= 2
 }
 
 // partitionOf returns the partition of region, provided its DNS suffix is
-// the one of suffixPartition. A region of no other partition is in aws, as
-// the SDKs assume. GovCloud (aws-us-gov) shares the DNS suffixes of aws.
+// the one of suffixPartition. The region patterns come from botocore
+// partitions.json (regionRegex); a region of no other partition is in aws,
+// as the SDKs assume. GovCloud (aws-us-gov) shares the DNS suffixes of aws.
 func partitionOf(region, suffixPartition string) (string, bool) {
 	if !IsRegion(region) {
 		return "", false
 	}
 	p := "aws"
-	for _, r := range regionPartitions {
-		if strings.HasPrefix(region, r.prefix) {
-			p = r.partition
-			break
-		}
+	area, rest, _ := strings.Cut(region, "-")
+	word, _, _ := strings.Cut(rest, "-")
+	switch {
+	case area == "cn":
+		p = "aws-cn"
+	case area == "eusc":
+		p = "aws-eusc"
+	case area == "us" && word == "gov":
+		p = "aws-us-gov"
+	case area == "us" && word == "iso":
+		p = "aws-iso"
+	case area == "us" && word == "isob":
+		p = "aws-iso-b"
+	case area == "us" && word == "isof":
+		p = "aws-iso-f"
+	case area == "eu" && word == "isoe":
+		p = "aws-iso-e"
 	}
 	return p, p == suffixPartition || p == "aws-us-gov" && suffixPartition == "aws"
 }

@@ -120,18 +120,26 @@ type Name struct {
 // Parse runs once per connection, so it allocates nothing for a name in
 // lower case and a single copy of the name otherwise.
 func Parse(name string) (Name, bool) {
-	s, ok := normalize(name)
-	if !ok {
-		return Name{}, false
-	}
-	for _, p := range suffixes {
-		if rest, ok := strings.CutSuffix(s, p.suffix); ok {
-			n, ok := p.parse(rest, p.partition)
-			if !ok {
-				return Name{}, false
-			}
-			return n, true
+	name = strings.TrimSuffix(name, ".")
+	for i := range suffixes {
+		p := &suffixes[i] // not a copy per suffix
+		// Most names are not S3 names: the suffix rules them out before
+		// the whole name is read.
+		tail := len(name) - len(p.suffix)
+		if tail < 1 || !hasSuffixFold(name, p.suffix) {
+			continue
 		}
+		s, ok := normalize(name)
+		if !ok {
+			return Name{}, false
+		}
+		// Direct calls, not a function in the table: n would escape to the
+		// heap through one.
+		var n Name
+		if p.api && !n.parseDualstackAPI(s[:tail], p.partition) || !p.api && !n.parseRest(s[:tail], p.partition) {
+			return Name{}, false
+		}
+		return n, true
 	}
 	return Name{}, false
 }
