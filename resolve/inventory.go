@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/vpce-verify/vpce-verify/resolve/s3name"
 )
 
 // Inventory is what the AWS CLI said about a VPC's endpoints, their network
@@ -937,7 +939,7 @@ func serviceOf(name string) (region, service string, ok bool) {
 		}
 	}
 	region, service, ok = strings.Cut(rest, ".")
-	if !ok || !isRegion(region) || service == "" {
+	if !ok || !s3name.IsRegion(region) || service == "" {
 		return "", "", false
 	}
 	return region, service, true
