@@ -60,7 +60,7 @@ type HostsOrder struct {
 	// Line is the line's sources and actions as written, such as
 	// "files dns"; with Default, the order assumed.
 	Line string
-	// File is where the line was read; "" with Default.
+	// File is the nsswitch.conf that was read (or looked for).
 	File string
 	// Default says that the file, or a hosts line in it, is missing and
 	// "files dns" is assumed: the order of Go programs, of musl (Alpine)
@@ -79,7 +79,7 @@ const DefaultHostsOrder = "files dns"
 // `/etc/nsswitch.conf "hosts: files dns"`.
 func (o HostsOrder) String() string {
 	if o.Default {
-		return fmt.Sprintf("no hosts line in nsswitch.conf, so %q", "hosts: "+o.Line)
+		return fmt.Sprintf("no hosts line in %s, so %q", o.File, "hosts: "+o.Line)
 	}
 	return fmt.Sprintf("%s %q", o.File, "hosts: "+o.Line)
 }
@@ -130,7 +130,7 @@ func ParseHostsOrder(file string, data []byte) HostsOrder {
 		lines++
 	}
 	if lines == 0 {
-		o := ParseHostsOrder("", []byte("hosts: "+DefaultHostsOrder))
+		o := ParseHostsOrder(file, []byte("hosts: "+DefaultHostsOrder))
 		o.Default = true
 		return o
 	}
