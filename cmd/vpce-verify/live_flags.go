@@ -35,9 +35,11 @@ type liveFlags struct {
 }
 
 func (l *liveFlags) register(fs *pflag.FlagSet) {
-	fs.StringArrayVarP(&l.ifaces, "interface", "i", nil, "interface to capture on (repeatable); any = every interface that is up;\ndefault: those that route to the --endpoint-ip addresses, else the default route's\n(verify: those of the resolvers, the --endpoint-ip addresses and the default route)")
+	fs.StringArrayVarP(&l.ifaces, "interface", "i", nil, "interface to capture on (repeatable); any = every interface that is up;\ndefault: those that route to the --endpoint-ip addresses, else the default route's")
 	fs.UintSliceVar(&l.ports, "port", nil, "another TCP port the kernel filter keeps, besides 80 and 443 (repeatable)")
 	fs.UintSliceVar(&l.dnsPorts, "dns-port", nil, "another port whose payload is DNS, besides 53: the kernel filter keeps it (UDP and TCP)\nand the analysis reads it (repeatable)")
+	// pflag would print "(default [])" for an empty list of uints.
+	fs.Lookup("port").DefValue, fs.Lookup("dns-port").DefValue = "", ""
 	fs.BoolVar(&l.vxlan, "vxlan", false, "also keep VXLAN (UDP 4789): on a Traffic Mirroring target")
 	fs.BoolVar(&l.geneve, "geneve", false, "also keep Geneve (UDP 6081): behind a Gateway Load Balancer")
 	fs.StringVar(&l.bpfFile, "bpf-file", "", "kernel filter from the output of tcpdump -ddd -i IFACE 'EXPR' instead of the built-in one\n(name the real interface, not any: that compiles for LINUX_SLL2)")

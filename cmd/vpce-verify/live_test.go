@@ -379,6 +379,10 @@ func TestCaptureFlags(t *testing.T) {
 		{"-s too large", []string{"-s", "300000"}, exitError, "", "--snaplen 300000: want 1 to 262144"},
 		{"-B negative", []string{"-B", "-1"}, exitError, "", "--buffer-size -1"},
 		{"-B beyond 1 GiB", []string{"-B", "2000000"}, exitError, "", "--buffer-size 2000000"},
+		{"--port 0", []string{"--port", "0"}, exitError, "", "--port 0: not a port"},
+		{"--dns-port beyond 65535", []string{"--dns-port", "70000"}, exitError, "", "--dns-port 70000: not a port"},
+		{"the filter in the report", []string{"--port", "8080", "--dns-port", "5300"}, exitInconclusive,
+			`filter "tcp port 80 or tcp port 443 or tcp port 8080 or udp port 53 or tcp port 53 or udp port 5300 or tcp port 5300"`, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

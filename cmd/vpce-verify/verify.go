@@ -59,6 +59,7 @@ func cmdVerify(e *env, args []string) int {
 	fs.Lookup("resolver").Usage = "a DNS server HOST[:PORT] to ask instead of resolving as applications do\n(nsswitch.conf, /etc/hosts, resolv.conf) (repeatable, asked in order)"
 	fs.Lookup("resolv-conf").Usage = "where the host's resolvers are listed (when DNS is asked as applications ask it)"
 	lf.register(fs)
+	fs.Lookup("interface").Usage = "interface to capture on (repeatable); any = every interface that is up;\ndefault: those that route to the resolvers, the --endpoint-ip addresses and the default route"
 	cf.register(fs)
 	of.register(fs)
 	if code, ok := e.parse(fs, args, verifySynopsis); !ok {
