@@ -195,12 +195,25 @@ func TestVerifyOnLoopback(t *testing.T) {
 	}
 }
 
+// A name without an address ends verify with no report (its -o file is not
+// left empty), but the capture was already running: the -w file holds the
+// NXDOMAIN that says why.
 func TestVerifyWithoutAnswer(t *testing.T) {
 	testenv.Root(t)
+	tshark := testenv.Tool(t, "tshark")
 	l := startLab(t)
-	res := runCmd(t, nil, "verify", "-i", "lo", "--resolver", l.DNS, "nosuchbucket.s3.example.com")
+	dir := t.TempDir()
+	file, out := filepath.Join(dir, "x.pcapng"), filepath.Join(dir, "report.txt")
+	res := runCmd(t, nil, "verify", "-i", "lo", "--resolver", l.DNS, "-w", file, "-o", out, "nosuchbucket.s3.example.com")
 	if res.code != exitInconclusive || !strings.Contains(res.stderr, "has no address") {
 		t.Errorf("exit %d stderr %q, want 3 and 'has no address'", res.code, res.stderr)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("-o %s: %v, want no file", out, err)
+	}
+	got, err := exec.Command(tshark, "-r", file, "-Y", "dns.flags.response == 1 and dns.flags.rcode == 3", "-T", "fields", "-e", "dns.qry.name").Output()
+	if err != nil || !strings.Contains(string(got), "nosuchbucket.s3.example.com") {
+		t.Errorf("the -w file does not hold the NXDOMAIN: %q %v", got, err)
 	}
 }
 

@@ -30,7 +30,7 @@ has none, and the report says so.
 
 Without -i the capture opens the interfaces that route to the resolvers, to
 the --endpoint-ip addresses and to the default route; an answer that routes
-elsewhere makes the evidence incomplete (exit 2 unless a leak is proven).
+elsewhere is named, and marks the evidence incomplete: the run cannot pass.
 The kernel filter is capture's: DNS on 53 (and --dns-port, and the ports of
 --resolver), TCP 80 and 443 (and --port).
 
