@@ -831,3 +831,15 @@ exit $code`
 		})
 	}
 }
+
+// Resolving as applications do with no DNS server to ask and no hosts
+// entry is an error that says why, not "no address".
+func TestVerifyNoResolver(t *testing.T) {
+	testenv.Root(t)
+	empty := filepath.Join(t.TempDir(), "resolv.conf")
+	os.WriteFile(empty, []byte("search example.com\n"), 0o644)
+	res := runCmd(t, nil, "verify", "-i", "lo", "--resolv-conf", empty, lab.Name)
+	if res.code != exitError || !strings.Contains(res.stderr, "DNS could not be asked as applications ask it: resolv.conf: "+empty+" names no nameserver") {
+		t.Errorf("exit %d, want %d and the reason; stderr %s", res.code, exitError, res.stderr)
+	}
+}

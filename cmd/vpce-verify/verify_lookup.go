@@ -39,6 +39,11 @@ func resolveProbe(e *env, ctx context.Context, client *resolve.Client, servers [
 			}
 		} else {
 			targets, failures = probeDNS(probe, l.DNS)
+			if l.Source == "" && len(l.DNS) == 0 {
+				// DNS was never asked: why (no resolv.conf, an unreadable
+				// hosts file) is the error, not "no address".
+				failures = append(failures, l.Warnings...)
+			}
 		}
 	}
 	switch {
