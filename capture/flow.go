@@ -3,6 +3,8 @@ package capture
 import (
 	"net/netip"
 	"time"
+
+	"github.com/vpce-verify/vpce-verify/capture/hello"
 )
 
 // Endpoint states of a TCP connection, after Zeek's TCP analyzer: conn_state
@@ -104,7 +106,7 @@ type TLSInfo struct {
 	// Hello is "" when the client sent no data, else one of HelloComplete,
 	// HelloIncomplete, HelloNotTLS, HelloMalformed.
 	Hello string
-	ClientHello
+	hello.ClientHello
 	// Err says why the hello is incomplete or malformed.
 	Err string
 }

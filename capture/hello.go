@@ -1,6 +1,10 @@
 package capture
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/vpce-verify/vpce-verify/capture/hello"
+)
 
 const (
 	// helloMaxBytes is the most a ClientHello can take: one full TLS record.
@@ -59,19 +63,19 @@ func (f *Flow) clientData(seq uint32, payload []byte) {
 	if len(b) < h.need && !h.buf.full() {
 		return
 	}
-	ch, need, err := parseClientHello(b)
+	ch, err := hello.ParseClientHello(b)
 	switch {
 	case err == nil:
 		f.TLS.Hello, f.TLS.ClientHello, f.TLS.Err = HelloComplete, ch, ""
 		f.endHello()
-	case errors.Is(err, ErrIncomplete):
+	case errors.Is(err, hello.ErrIncomplete):
 		f.TLS.Hello, f.TLS.ClientHello = HelloIncomplete, ch
-		h.need = need
+		h.need = hello.NeededBytes(b)
 		if h.buf.full() {
 			f.TLS.Err = "ClientHello larger than a TLS record"
 			f.endHello()
 		}
-	case errors.Is(err, ErrNotTLS):
+	case errors.Is(err, hello.ErrNotTLS):
 		// Some protocols talk in plaintext before TLS begins; look for a
 		// ClientHello in the next segments.
 		f.TLS.Hello = HelloNotTLS
