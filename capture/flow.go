@@ -78,6 +78,9 @@ type Flow struct {
 	HandshakeRTT time.Duration
 	// TLS is what the client's ClientHello revealed.
 	TLS TLSInfo
+	// HTTP is what the client's HTTP/1.x request revealed, when its first
+	// bytes were one.
+	HTTP HTTPInfo
 	// Truncated counts this flow's packets that were cut by the snap length.
 	Truncated uint64
 	// DNSNames are the names whose DNS answers, seen before the flow
@@ -89,7 +92,7 @@ type Flow struct {
 	history [maxHistory]byte
 	histLen uint8
 	synTS   time.Time
-	hello   *clientHelloState
+	first   *firstBytes
 	dns     *tcpDNS
 }
 
@@ -104,11 +107,15 @@ type Tunnel struct {
 // TLSInfo is what the ClientHello of a flow said, and whether it was seen.
 type TLSInfo struct {
 	// Hello is "" when the client sent no data, else one of HelloComplete,
-	// HelloIncomplete, HelloNotTLS, HelloMalformed.
+	// HelloIncomplete, HelloNotTLS, HelloNotSeen, HelloMalformed.
 	Hello string
 	hello.ClientHello
 	// Err says why the hello is incomplete or malformed.
 	Err string
+	// InTunnel says the hello was looked for inside an HTTP CONNECT tunnel
+	// (see Flow.HTTP): it was sent through the proxy that Server is, and
+	// names the CONNECT target, not Server.
+	InTunnel bool
 }
 
 // Values of TLSInfo.Hello.
@@ -117,6 +124,47 @@ const (
 	HelloIncomplete = "incomplete"
 	HelloNotTLS     = "not-tls"
 	HelloMalformed  = "malformed"
+	// HelloNotSeen says the start of the client's stream (or of its
+	// CONNECT tunnel) is not in the capture, and no later segment began a
+	// hello: whether there was one is unknown. A capture that begins in the
+	// middle of a connection gives it.
+	HelloNotSeen = "not-seen"
+)
+
+// HTTPInfo is what the HTTP/1.x request that began a flow said. A flow
+// through an HTTP proxy carries a CONNECT (then TLS.InTunnel is set) or
+// requests with an absolute-form target.
+type HTTPInfo struct {
+	// Request is "" when the client sent no data, else one of
+	// HTTPComplete, HTTPIncomplete, HTTPNotHTTP, HTTPNotSeen, HTTPMalformed.
+	Request string
+	Method  string
+	// Target is the request-target as sent.
+	Target string
+	// Host is the Host header field (it may carry a port).
+	Host string
+	// ProxyHost is the host a proxy was asked to reach: the CONNECT
+	// authority's host, or the host of an absolute-form target
+	// ("GET http://HOST/key"); "" otherwise. IPv6 literals lose their
+	// brackets.
+	ProxyHost string
+	// ProxyPort is ProxyHost's port; for an http:// target without one, 80
+	// (https://, 443). A CONNECT without a port is malformed.
+	ProxyPort uint16
+	// Err says why the request is malformed.
+	Err string
+}
+
+// Values of HTTPInfo.Request. The fields hold what a request that is
+// incomplete or malformed said before it stopped.
+const (
+	HTTPComplete   = "complete"
+	HTTPIncomplete = "incomplete"
+	HTTPNotHTTP    = "not-http"
+	HTTPMalformed  = "malformed"
+	// HTTPNotSeen says the start of the client's stream is not in the
+	// capture and no later segment began a request.
+	HTTPNotSeen = "not-seen"
 )
 
 // Packets returns the packets sent by the client and by the server.
@@ -278,7 +326,7 @@ func (f *Flow) tcpPacket(p *packet, ts time.Time, orig bool) {
 		if syn {
 			seq++
 		}
-		if orig && f.TLS.Hello != HelloComplete {
+		if orig && (f.first == nil || !f.first.done) {
 			f.clientData(seq, p.payload)
 		}
 		if f.dns != nil {
