@@ -58,6 +58,10 @@ type tcpEndpoint struct {
 	rxmit, zeroWin, gaps         uint32
 	rxmitNext, zeroNext, gapNext uint32
 	packets                      uint64
+	// acked says the peer acknowledged data this endpoint sent: an ack
+	// beyond the first payload byte seen. It proves a connection whose
+	// handshake the capture missed.
+	acked bool
 }
 
 // Flow is one TCP connection, keyed by its 4-tuple; a 4-tuple used again
@@ -181,14 +185,18 @@ func (f *Flow) Bytes() [2]uint64 { return [2]uint64{f.ep[0].bytes, f.ep[1].bytes
 func (f *Flow) History() string { return string(f.history[:f.histLen]) }
 
 // Established reports whether the connection was established: a SYN-ACK
-// answered the SYN, or data flowed in both directions (a capture that missed
-// the handshake).
+// answered the SYN, or, for a capture that missed the handshake, data
+// flowed in both directions or one side acknowledged data the other sent
+// (a bulk upload seen midstream: data one way, pure ACKs back).
 func (f *Flow) Established() bool {
 	o, r := &f.ep[0], &f.ep[1]
 	if o.sawSYN && r.hist&histSYNACK != 0 {
 		return true
 	}
-	return o.hist&histData != 0 && r.hist&histData != 0
+	if o.hist&histData != 0 && r.hist&histData != 0 {
+		return true
+	}
+	return !o.sawSYN && (o.acked || r.acked)
 }
 
 // ConnState returns the connection state in Zeek's vocabulary (S0 S1 SF REJ
@@ -415,6 +423,11 @@ func (f *Flow) updateSequence(e, peer *tcpEndpoint, p *packet, orig bool, n int)
 		default:
 			f.threshold(&e.rxmit, &e.rxmitNext, 'T', orig)
 		}
+	}
+	if p.flags&tcpACK != 0 && p.flags&tcpRST == 0 && peer.seqInit && seqLT(peer.base, p.ack) && !seqLT(peer.end+maxAckGap, p.ack) {
+		// An ack beyond the first byte seen (and not so far beyond the
+		// last that it is a broken ack) acknowledges peer data.
+		peer.acked = true
 	}
 	if p.flags&tcpACK != 0 && p.flags&tcpRST == 0 && peer.seqInit && seqLT(peer.end, p.ack) {
 		// The ack covers peer bytes the capture never showed: a gap. The
