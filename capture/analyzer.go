@@ -139,7 +139,7 @@ func (a *Analyzer) tcp(f *Frame) {
 
 func (a *Analyzer) newFlow(f *Frame) *Flow {
 	p := &a.p
-	fl := &Flow{Client: p.src, Server: p.dst, FirstTS: f.TS, LastTS: f.TS, Interface: f.Interface}
+	fl := &Flow{Client: p.src, Server: p.dst, FirstTS: f.TS, LastTS: f.TS, Interface: f.Interface, IfIndex: p.ifIndex}
 	flip := false
 	switch {
 	case p.flags&tcpSYN != 0:

@@ -75,6 +75,12 @@ type Flow struct {
 	// Interface indexes the source's interfaces where the first packet was
 	// seen.
 	Interface int
+	// IfIndex is the index of the network interface the first packet was
+	// captured on, as the LINUX_SLL2 header of tcpdump -i any says (for
+	// tunnelled packets, the outer header); 0 when the link type does not
+	// carry it. It tells which interface each connection of an "any"
+	// capture used.
+	IfIndex int
 	// Tunnel is set when the flow was carried in VXLAN or Geneve.
 	Tunnel *Tunnel
 	// HandshakeRTT is the time from the (last) SYN to the SYN-ACK; zero when
