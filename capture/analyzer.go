@@ -204,14 +204,11 @@ func correlate(flows []*Flow, txs []*DNSTransaction) {
 		}
 		// CNAME links: owner -> target, followed from the query name.
 		for _, ans := range tx.Answers {
-			if ans.Type != "A" && ans.Type != "AAAA" {
+			if !ans.Addr.IsValid() {
 				continue
 			}
-			addr, err := netip.ParseAddr(ans.Data)
-			if err != nil {
-				continue
-			}
-			byAddr[addr.Unmap()] = append(byAddr[addr.Unmap()], sighting{tx.ResponseTS, chainTo(tx, ans.Name)})
+			addr := ans.Addr.Unmap()
+			byAddr[addr] = append(byAddr[addr], sighting{tx.ResponseTS, chainTo(tx, ans.Name)})
 		}
 	}
 	for _, fl := range flows {
@@ -236,7 +233,7 @@ func chainTo(tx *DNSTransaction, owner string) []string {
 	for range len(tx.Answers) {
 		prev := ""
 		for _, ans := range tx.Answers {
-			if ans.Type == "CNAME" && strings.EqualFold(ans.Data, names[0]) && !containsFold(names, ans.Name) {
+			if ans.Type == "CNAME" && strings.EqualFold(ans.Target, names[0]) && !containsFold(names, ans.Name) {
 				prev = ans.Name
 				break
 			}

@@ -35,11 +35,20 @@ type DNSTransaction struct {
 	Responses int
 }
 
-// DNSAnswer is one record of the answer section.
+// DNSAnswer is one record of the answer section, its data typed for the
+// types the join of names to connections follows.
 type DNSAnswer struct {
 	Name string // owner, without the trailing dot
-	Type string // "CNAME", "A", "AAAA", ...
-	Data string // the address, or the target name without the trailing dot
+	Type string // "CNAME", "A", "AAAA", "HTTPS", ...
+	// Addr is the address of an A or AAAA record (an AAAA record holding
+	// an IPv4-mapped address keeps its IPv6 form).
+	Addr netip.Addr
+	// Target is the name a CNAME record points to, without the trailing
+	// dot.
+	Target string
+	// Data is the record data of other types in presentation format, as
+	// dig prints it; "" for A, AAAA and CNAME.
+	Data string
 	TTL  uint32
 }
 
@@ -146,11 +155,12 @@ func answerOf(rr dns.RR) DNSAnswer {
 	a := DNSAnswer{Name: trimDot(h.Name), Type: typeString(h.Rrtype), TTL: h.Ttl}
 	switch r := rr.(type) {
 	case *dns.A:
-		a.Data = r.A.String()
+		addr, _ := netip.AddrFromSlice(r.A)
+		a.Addr = addr.Unmap()
 	case *dns.AAAA:
-		a.Data = r.AAAA.String()
+		a.Addr, _ = netip.AddrFromSlice(r.AAAA)
 	case *dns.CNAME:
-		a.Data = trimDot(r.Target)
+		a.Target = trimDot(r.Target)
 	default:
 		a.Data = strings.TrimSpace(strings.TrimPrefix(rr.String(), h.String()))
 	}

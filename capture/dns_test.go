@@ -74,9 +74,9 @@ func TestDNSOverUDP(t *testing.T) {
 		t.Errorf("transaction = %+v", tx)
 	}
 	want := []DNSAnswer{
-		{"my-bucket.s3.ap-south-1.amazonaws.com", "CNAME", "s3-r-w.ap-south-1.amazonaws.com", 60},
-		{"s3-r-w.ap-south-1.amazonaws.com", "A", "10.0.2.50", 60},
-		{"s3-r-w.ap-south-1.amazonaws.com", "A", "10.0.3.50", 60},
+		{Name: "my-bucket.s3.ap-south-1.amazonaws.com", Type: "CNAME", Target: "s3-r-w.ap-south-1.amazonaws.com", TTL: 60},
+		{Name: "s3-r-w.ap-south-1.amazonaws.com", Type: "A", Addr: netip.MustParseAddr("10.0.2.50"), TTL: 60},
+		{Name: "s3-r-w.ap-south-1.amazonaws.com", Type: "A", Addr: netip.MustParseAddr("10.0.3.50"), TTL: 60},
 	}
 	if !slices.Equal(tx.Answers, want) {
 		t.Errorf("answers = %+v, want %+v", tx.Answers, want)
@@ -118,7 +118,7 @@ func TestDNSCutBySnapLength(t *testing.T) {
 		t.Fatalf("got %d transactions, want 1", len(res.DNS))
 	}
 	tx := res.DNS[0]
-	if !tx.Incomplete || len(tx.Answers) != 2 || tx.Answers[1].Data != "192.0.2.2" || tx.QName != "many.example" {
+	if !tx.Incomplete || len(tx.Answers) != 2 || tx.Answers[1].Addr.String() != "192.0.2.2" || tx.QName != "many.example" {
 		t.Errorf("incomplete %v answers %+v, want the 2 records that were captured whole", tx.Incomplete, tx.Answers)
 	}
 }
@@ -152,7 +152,7 @@ func TestDNSOverTCP(t *testing.T) {
 	}
 	for i, want := range []string{"10.0.2.50", "fd00:10:0:2::50"} {
 		tx := res.DNS[i]
-		if tx.Transport != "tcp" || tx.RCode != "NOERROR" || len(tx.Answers) != 1 || tx.Answers[0].Data != want {
+		if tx.Transport != "tcp" || tx.RCode != "NOERROR" || len(tx.Answers) != 1 || tx.Answers[0].Addr.String() != want {
 			t.Errorf("transaction %d = %+v, want answer %s over tcp", i, tx, want)
 		}
 	}
@@ -188,7 +188,7 @@ func TestDNSOverTCPEarlySegment(t *testing.T) {
 	var answered []string
 	for _, tx := range res.DNS {
 		if len(tx.Answers) == 1 {
-			answered = append(answered, tx.Answers[0].Data)
+			answered = append(answered, tx.Answers[0].Addr.String())
 		}
 	}
 	if !slices.Equal(answered, []string{"10.0.2.50", "10.0.2.51", "10.0.2.52"}) {
@@ -200,4 +200,45 @@ func dnsPairF(f *testing.F) (q, r []byte) {
 	return dnsPair(f, 3, "s3.ap-south-1.amazonaws.com", dns.TypeA,
 		[3]string{"s3.ap-south-1.amazonaws.com", "CNAME", "s3-r-w.ap-south-1.amazonaws.com"},
 		[3]string{"s3-r-w.ap-south-1.amazonaws.com", "A", "10.0.2.50"})
+}
+
+// Address and CNAME records come typed, so no caller re-parses text; other
+// types keep dig's presentation text.
+func TestDNSAnswerTypes(t *testing.T) {
+	m := new(dns.Msg)
+	m.SetQuestion("s3.ap-south-1.amazonaws.com.", dns.TypeANY)
+	m.Response = true
+	hdr := func(t uint16) dns.RR_Header {
+		return dns.RR_Header{Name: "s3.ap-south-1.amazonaws.com.", Rrtype: t, Class: dns.ClassINET, Ttl: 5}
+	}
+	m.Answer = []dns.RR{
+		&dns.CNAME{Hdr: hdr(dns.TypeCNAME), Target: "s3-r-w.ap-south-1.amazonaws.com."},
+		&dns.A{Hdr: hdr(dns.TypeA), A: net.ParseIP("52.219.64.10")},
+		&dns.AAAA{Hdr: hdr(dns.TypeAAAA), AAAA: net.ParseIP("2406:da60:a000::10")},
+		&dns.AAAA{Hdr: hdr(dns.TypeAAAA), AAAA: net.ParseIP("::ffff:52.219.64.11")},
+		&dns.MX{Hdr: hdr(dns.TypeMX), Preference: 10, Mx: "mail.example."},
+		&dns.TXT{Hdr: hdr(dns.TypeTXT), Txt: []string{"v=spf1 -all"}},
+	}
+	r, err := m.Pack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBuilder(t, layers.LinkTypeEthernet)
+	b.udp(netip.MustParseAddrPort(resolverAddr), netip.MustParseAddrPort(hostAddr), r)
+	res := b.analyze(Options{})
+	if len(res.DNS) != 1 {
+		t.Fatalf("%d transactions", len(res.DNS))
+	}
+	owner := "s3.ap-south-1.amazonaws.com"
+	want := []DNSAnswer{
+		{Name: owner, Type: "CNAME", Target: "s3-r-w.ap-south-1.amazonaws.com", TTL: 5},
+		{Name: owner, Type: "A", Addr: netip.MustParseAddr("52.219.64.10"), TTL: 5},
+		{Name: owner, Type: "AAAA", Addr: netip.MustParseAddr("2406:da60:a000::10"), TTL: 5},
+		{Name: owner, Type: "AAAA", Addr: netip.MustParseAddr("::ffff:52.219.64.11"), TTL: 5},
+		{Name: owner, Type: "MX", Data: "10 mail.example.", TTL: 5},
+		{Name: owner, Type: "TXT", Data: `"v=spf1 -all"`, TTL: 5},
+	}
+	if got := res.DNS[0].Answers; !slices.Equal(got, want) {
+		t.Errorf("answers\n got %+v\nwant %+v", got, want)
+	}
 }
