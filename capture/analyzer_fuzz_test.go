@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/gopacket/gopacket/layers"
@@ -56,15 +57,24 @@ func FuzzParseDNS(f *testing.F) {
 	f.Add(r)
 	f.Add(r[:len(r)-3])
 	f.Fuzz(func(t *testing.T, b []byte) {
-		m, complete, err := parseDNS(b)
+		m, parsed, err := parseDNS(b)
 		if err != nil {
 			return
 		}
 		if m == nil {
 			t.Fatal("nil message without an error")
 		}
-		if complete && len(m.Question) > 0 && m.Question[0].Name == "" {
+		if parsed == dnsWhole && len(m.Question) > 0 && m.Question[0].Name == "" {
 			t.Fatal("complete message with an empty question name")
+		}
+		if parsed == dnsCutQName {
+			// What a cut name says is a prefix of the labels on the wire.
+			if len(m.Question) != 1 {
+				t.Fatalf("cut question %+v", m.Question)
+			}
+			if n := m.Question[0].Name; n != "" && !strings.HasSuffix(n, ".") {
+				t.Fatalf("cut question name %q is not in presentation format", n)
+			}
 		}
 	})
 }

@@ -5,11 +5,15 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gopacket/gopacket/layers"
 	"github.com/miekg/dns"
+
+	"github.com/vpce-verify/vpce-verify/internal/testenv"
 )
 
 const (
@@ -240,5 +244,104 @@ func TestDNSAnswerTypes(t *testing.T) {
 	}
 	if got := res.DNS[0].Answers; !slices.Equal(got, want) {
 		t.Errorf("answers\n got %+v\nwant %+v", got, want)
+	}
+}
+
+// A response cut by the snap length inside its question is still a
+// transaction: its ID, ends and whatever of the name was captured whole,
+// marked as cut; it is not a malformed message.
+func TestDNSCutInsideQuestion(t *testing.T) {
+	const qname = "my-bucket.s3.ap-south-1.amazonaws.com"
+	q, r := dnsPair(t, 0x4242, qname, dns.TypeA, [3]string{qname, "A", "52.219.64.10"})
+	// Ethernet 14 + IPv4 20 + UDP 8 + DNS header 12, then the labels
+	// 9my-bucket 2s3 and 3 bytes of 10ap-south-1.
+	const headers = 14 + 20 + 8 + 12
+	host, resolver := netip.MustParseAddrPort(hostAddr), netip.MustParseAddrPort(resolverAddr)
+	tests := []struct {
+		name      string
+		snap      int
+		withQuery bool
+		qname     string
+		qtype     string
+		qnameCut  bool
+	}{
+		{"cut after two labels", headers + 1 + 9 + 1 + 2 + 3, false, "my-bucket.s3", "", true},
+		{"cut inside the first label", headers + 5, false, "", "", true},
+		{"cut after the name", headers + len(qname) + 2 + 1, false, qname, "", false},
+		{"query seen whole", headers + 1 + 9 + 1 + 2 + 3, true, qname, "A", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newBuilder(t, layers.LinkTypeEthernet)
+			if tt.withQuery {
+				b.udp(host, resolver, q)
+			}
+			b.snap = tt.snap
+			b.udp(resolver, host, r)
+			res := b.analyze(Options{})
+			if len(res.DNS) != 1 || res.Stats.DNSMalformed != 0 {
+				t.Fatalf("%d transactions, %d malformed; want the cut response listed", len(res.DNS), res.Stats.DNSMalformed)
+			}
+			tx := res.DNS[0]
+			if tx.ID != 0x4242 || tx.Client != host || tx.Server != resolver || tx.ResponseTS.IsZero() || tx.RCode != "NOERROR" {
+				t.Errorf("transaction %+v, want id 0x4242 from %s to %s, answered NOERROR", tx, resolver, host)
+			}
+			if tx.QName != tt.qname || tx.QType != tt.qtype || tx.QNameCut != tt.qnameCut || !tx.Incomplete || len(tx.Answers) != 0 {
+				t.Errorf("question %q %q cut %v incomplete %v answers %d; want %q %q cut %v, incomplete, none",
+					tx.QName, tx.QType, tx.QNameCut, tx.Incomplete, len(tx.Answers), tt.qname, tt.qtype, tt.qnameCut)
+			}
+		})
+	}
+
+	t.Run("not cut, but the question does not parse", func(t *testing.T) {
+		b := newBuilder(t, layers.LinkTypeEthernet)
+		b.udp(resolver, host, r[:12+5])
+		res := b.analyze(Options{})
+		if len(res.DNS) != 0 || res.Stats.DNSMalformed != 1 {
+			t.Errorf("%d transactions, %d malformed; a short message the snap length does not explain is malformed", len(res.DNS), res.Stats.DNSMalformed)
+		}
+	})
+
+	t.Run("a cut query completed by its response", func(t *testing.T) {
+		b := newBuilder(t, layers.LinkTypeEthernet)
+		b.snap = headers + 8
+		b.udp(host, resolver, q)
+		b.snap = 0
+		b.udp(resolver, host, r)
+		res := b.analyze(Options{})
+		if len(res.DNS) != 1 {
+			t.Fatalf("%d transactions, want 1", len(res.DNS))
+		}
+		tx := res.DNS[0]
+		if tx.QName != qname || tx.QType != "A" || tx.QNameCut || tx.Incomplete || len(tx.Answers) != 1 {
+			t.Errorf("%+v: want the whole question and answer from the response", tx)
+		}
+	})
+}
+
+// tshark reads the same transaction ID, direction and rcode from the cut
+// response (and flags it as cut by the snap length).
+func TestDNSCutInsideQuestionMatchesTshark(t *testing.T) {
+	tshark := testenv.Tool(t, "tshark")
+	const qname = "my-bucket.s3.ap-south-1.amazonaws.com"
+	_, r := dnsPair(t, 0x4242, qname, dns.TypeA, [3]string{qname, "A", "52.219.64.10"})
+	b := newBuilder(t, layers.LinkTypeEthernet)
+	b.snap = 14 + 20 + 8 + 12 + 16
+	b.udp(netip.MustParseAddrPort(resolverAddr), netip.MustParseAddrPort(hostAddr), r)
+	path := filepath.Join(t.TempDir(), "cut-question.pcap")
+	writeCapture(t, path, b.frames)
+	res := readCapture(t, path)
+	if len(res.DNS) != 1 {
+		t.Fatalf("%d transactions, want 1", len(res.DNS))
+	}
+	tx := res.DNS[0]
+	ours := fmt.Sprintf("0x%04x|1|%s", tx.ID, tx.RCode)
+	lines := tsharkFields(t, tshark, path, "dns", "dns.id", "dns.flags.response", "dns.flags.rcode")
+	if len(lines) != 1 {
+		t.Fatalf("tshark: %q", lines)
+	}
+	theirs := strings.Replace(lines[0], "|0", "|NOERROR", 1)
+	if ours != theirs {
+		t.Errorf("id|response|rcode: ours %s, tshark %s", ours, theirs)
 	}
 }
