@@ -55,6 +55,11 @@ type DNSAnswer struct {
 	// dig prints it; "" for A, AAAA and CNAME.
 	Data string
 	TTL  uint32
+	// ECH says an HTTPS or SVCB record carries an ech SvcParam: the DNS
+	// offered an Encrypted Client Hello configuration for the name. Only
+	// then does a hello's ECH extension mean ECH was used: Chromium sends a
+	// GREASE one on every hello.
+	ECH bool
 }
 
 // TS returns when the transaction is best placed in time: the response when
@@ -175,13 +180,19 @@ func answerOf(rr dns.RR) DNSAnswer {
 	case *dns.A:
 		addr, _ := netip.AddrFromSlice(r.A)
 		a.Addr = addr.Unmap()
+		return a
 	case *dns.AAAA:
 		a.Addr, _ = netip.AddrFromSlice(r.AAAA)
+		return a
 	case *dns.CNAME:
 		a.Target = trimDot(r.Target)
-	default:
-		a.Data = strings.TrimSpace(strings.TrimPrefix(rr.String(), h.String()))
+		return a
+	case *dns.HTTPS:
+		a.ECH = hasECH(r.Value)
+	case *dns.SVCB:
+		a.ECH = hasECH(r.Value)
 	}
+	a.Data = strings.TrimSpace(strings.TrimPrefix(rr.String(), h.String()))
 	return a
 }
 
@@ -194,6 +205,15 @@ const (
 	dnsCutQType             // the question name is whole, its type and class are cut off
 	dnsCutQName             // the question name is cut: Question[0].Name holds the labels before the cut
 )
+
+func hasECH(params []dns.SVCBKeyValue) bool {
+	for _, p := range params {
+		if p.Key() == dns.SVCB_ECHCONFIG {
+			return true
+		}
+	}
+	return false
+}
 
 // parseDNS unpacks a DNS message. A message cut short (by the snap length)
 // keeps its header, question and every answer record that parsed whole;

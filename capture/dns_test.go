@@ -345,3 +345,68 @@ func TestDNSCutInsideQuestionMatchesTshark(t *testing.T) {
 		t.Errorf("id|response|rcode: ours %s, tshark %s", ours, theirs)
 	}
 }
+
+// An HTTPS or SVCB answer that offers an ECH configuration is marked: it
+// is the evidence that a hello's ECH extension was real ECH, not GREASE.
+func TestDNSAnswerECH(t *testing.T) {
+	tshark := testenv.Tool(t, "tshark")
+	const name = "my-bucket.s3.ap-south-1.amazonaws.com"
+	echConfig := []byte{0x00, 0x08, 0xfe, 0x0d, 0x00, 0x04, 0x07, 0x00, 0x20, 0x00} // an ECHConfigList (content irrelevant here)
+	svcb := func(typ uint16, ech bool) dns.SVCB {
+		v := []dns.SVCBKeyValue{&dns.SVCBAlpn{Alpn: []string{"h2", "http/1.1"}}}
+		if ech {
+			v = append(v, &dns.SVCBECHConfig{ECH: echConfig})
+		}
+		hdr := dns.RR_Header{Name: name + ".", Rrtype: typ, Class: dns.ClassINET, Ttl: 60}
+		return dns.SVCB{Hdr: hdr, Priority: 1, Target: ".", Value: v}
+	}
+	withECH := svcb(dns.TypeSVCB, true)
+	answers := []dns.RR{
+		&dns.HTTPS{SVCB: svcb(dns.TypeHTTPS, true)},
+		&dns.HTTPS{SVCB: svcb(dns.TypeHTTPS, false)},
+		&withECH,
+	}
+
+	b := newBuilder(t, layers.LinkTypeEthernet)
+	host, resolver := netip.MustParseAddrPort(hostAddr), netip.MustParseAddrPort(resolverAddr)
+	for i, rr := range answers {
+		m := new(dns.Msg)
+		m.SetQuestion(name+".", rr.Header().Rrtype)
+		m.Id = uint16(i + 1)
+		resp := new(dns.Msg)
+		resp.SetReply(m)
+		resp.Answer = []dns.RR{rr}
+		q, err := m.Pack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := resp.Pack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.udp(host, resolver, q)
+		b.udp(resolver, host, r)
+	}
+	path := filepath.Join(t.TempDir(), "https-rr.pcap")
+	writeCapture(t, path, b.frames)
+	res := readCapture(t, path)
+	var ours []string
+	for _, tx := range res.DNS {
+		for _, a := range tx.Answers {
+			ours = append(ours, fmt.Sprintf("%s %v", a.Type, a.ECH))
+		}
+	}
+	if want := []string{"HTTPS true", "HTTPS false", "SVCB true"}; !slices.Equal(ours, want) {
+		t.Errorf("answers %q, want %q", ours, want)
+	}
+	// tshark: SvcParamKey 5 is ech (RFC 9460).
+	var theirs []string
+	for _, line := range tsharkFields(t, tshark, path, "dns.flags.response==1", "dns.resp.type", "dns.svcb.svcparam.key") {
+		f := strings.Split(line, "|")
+		typ := map[string]string{"64": "SVCB", "65": "HTTPS"}[f[0]]
+		theirs = append(theirs, fmt.Sprintf("%s %v", typ, slices.Contains(strings.Split(f[1], ","), "5")))
+	}
+	if !slices.Equal(ours, theirs) {
+		t.Errorf("ours %q, tshark %q", ours, theirs)
+	}
+}
