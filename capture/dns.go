@@ -38,6 +38,8 @@ type DNSTransaction struct {
 	// Responses counts responses seen for this query (retransmissions or
 	// duplicates make it more than one).
 	Responses int
+
+	seq int // index in the list of transactions
 }
 
 // DNSAnswer is one record of the answer section, its data typed for the
@@ -82,6 +84,8 @@ type dnsTracker struct {
 	ports []uint16
 	open  map[dnsKey]*DNSTransaction
 	list  []*DNSTransaction
+	// names joins the answers to connections.
+	names nameIndex
 	// Malformed counts messages on DNS ports that did not parse at all.
 	malformed uint64
 }
@@ -110,7 +114,7 @@ func (t *dnsTracker) message(ts time.Time, src, dst netip.AddrPort, tcp bool, b 
 		if _, ok := t.open[k]; ok {
 			return // a retransmitted query
 		}
-		tx := &DNSTransaction{QueryTS: ts, Client: src, Server: dst, Transport: transport, ID: m.Id}
+		tx := &DNSTransaction{QueryTS: ts, Client: src, Server: dst, Transport: transport, ID: m.Id, seq: len(t.list)}
 		setQuestion(tx, m, parsed)
 		tx.Incomplete = parsed >= dnsCutQType
 		t.open[k] = tx
@@ -120,7 +124,7 @@ func (t *dnsTracker) message(ts time.Time, src, dst netip.AddrPort, tcp bool, b 
 	k := dnsKey{client: dst, server: src, id: m.Id, tcp: tcp}
 	tx := t.open[k]
 	if tx == nil || (tx.Responses > 0 && !sameQuestion(tx, m, parsed)) {
-		tx = &DNSTransaction{Client: dst, Server: src, Transport: transport, ID: m.Id}
+		tx = &DNSTransaction{Client: dst, Server: src, Transport: transport, ID: m.Id, seq: len(t.list)}
 		setQuestion(tx, m, parsed)
 		t.open[k] = tx
 		t.list = append(t.list, tx)
@@ -143,6 +147,7 @@ func (t *dnsTracker) message(ts time.Time, src, dst netip.AddrPort, tcp bool, b 
 	for _, rr := range m.Answer {
 		tx.Answers = append(tx.Answers, answerOf(rr))
 	}
+	t.names.add(tx, tx.seq)
 }
 
 func setQuestion(tx *DNSTransaction, m *dns.Msg, parsed dnsParsed) {

@@ -94,8 +94,10 @@ type Flow struct {
 	// Truncated counts this flow's packets that were cut by the snap length.
 	Truncated uint64
 	// DNSNames are the names whose DNS answers, seen before the flow
-	// started, led (through any CNAME chain) to the server address. Filled
-	// in by Analyzer.Result.
+	// started, led (through any CNAME chain) to the server address: in the
+	// order of the transactions that gave them (Result.DNS) and, within
+	// one, from the query name on; at most 32 (Stats.DNSNamesDropped counts
+	// what the bounds left out). Filled in by Analyzer.Result.
 	DNSNames []string
 
 	ep      [2]tcpEndpoint // 0 = client (originator), 1 = server (responder)
