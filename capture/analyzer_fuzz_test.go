@@ -8,8 +8,9 @@ import (
 )
 
 // FuzzAnalyzer feeds arbitrary frames of every supported link type through
-// the decoder, the flow tracker, the ClientHello reassembly and the DNS
-// parser: whatever the bytes, no panic, and the result stays consistent.
+// the decoder, the flow tracker, the reading of first bytes (ClientHello,
+// HTTP request) and the DNS parser: whatever the bytes, no panic, and the
+// result stays consistent.
 func FuzzAnalyzer(f *testing.F) {
 	for _, sc := range scenarios() {
 		if sc.file == "split-hello.pcap" || sc.file == "s3-mixed.pcapng" {
@@ -24,6 +25,10 @@ func FuzzAnalyzer(f *testing.F) {
 			f.Add(uint8(fr.LinkType), fr.Data, fr.Data)
 		}
 	}
+	// A connection through a proxy: CONNECT, then a hello in the tunnel.
+	b := newBuilder(f, layers.LinkTypeLinuxSLL2)
+	proxied(b, scHost+":43528", connectS3, helloFor(f, scBucket))
+	f.Add(uint8(1), b.frames[3].Data, b.frames[5].Data)
 	links := []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL2, layers.LinkTypeLinuxSLL,
 		layers.LinkTypeRaw, layers.LinkTypeNull, layers.LinkTypeIPv4, layers.LinkTypeIPv6, layers.LinkTypeLoop}
 	f.Fuzz(func(t *testing.T, link uint8, a, b []byte) {
