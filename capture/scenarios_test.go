@@ -393,7 +393,7 @@ func TestScenariosMatchTshark(t *testing.T) {
 			for _, tx := range r.DNS {
 				for _, a := range tx.Answers {
 					if a.Type == "A" || a.Type == "AAAA" {
-						oursDNS = append(oursDNS, a.Data)
+						oursDNS = append(oursDNS, a.Addr.String())
 					}
 				}
 			}

@@ -217,8 +217,12 @@ func (b *builder) dns(tx *capture.DNSTransaction) DNS {
 	}
 	for _, a := range tx.Answers {
 		ans := DNSAnswer{Name: a.Name, Type: a.Type, Data: a.Data, TTL: a.TTL}
-		if addr, err := netip.ParseAddr(a.Data); err == nil && (a.Type == "A" || a.Type == "AAAA") {
-			ans.Path, _ = inferredPath(b.cfg.Classifier.Classify(addr), d.S3)
+		switch {
+		case a.Addr.IsValid():
+			ans.Data = a.Addr.String()
+			ans.Path, _ = inferredPath(b.cfg.Classifier.Classify(a.Addr.Unmap()), d.S3)
+		case a.Target != "":
+			ans.Data = a.Target
 		}
 		d.Answers = append(d.Answers, ans)
 	}
