@@ -40,12 +40,47 @@ type Config struct {
 	Classifier *resolve.Classifier
 	Ranges     *resolve.Ranges
 	Inventory  *resolve.Inventory // may be nil
-	Policy     string             // PolicyInterfaceEndpoint when empty
-	Now        time.Time
-	Version    string
+	// EndpointIPs are the --endpoint-ip addresses. With them, or with
+	// interface endpoint addresses in the Inventory, the inventory is the
+	// truth: a private address it does not list is never an endpoint.
+	EndpointIPs []netip.Addr
+	Policy      string // PolicyInterfaceEndpoint when empty
+	Now         time.Time
+	Version     string
+	Limits      Limits
 	// Extra warnings to report (from the command line: unreadable endpoint
 	// files, and so on).
 	Warnings []string
+}
+
+// Limits bound what a report lists; what is beyond them is counted, and
+// the verdict always rests on every connection.
+type Limits struct {
+	Flows        int // connections listed in flows (DefaultLimits: 10,000)
+	Violations   int // S3 connections on a public path listed in full
+	Destinations int // rows of the destinations table
+	DNS          int // DNS transactions listed
+}
+
+// DefaultLimits are large enough for any ordinary capture and keep the
+// report of a million connections to a few megabytes.
+var DefaultLimits = Limits{Flows: 10000, Violations: 1000, Destinations: 1000, DNS: 10000}
+
+func (l Limits) orDefault() Limits {
+	d := DefaultLimits
+	if l.Flows > 0 {
+		d.Flows = l.Flows
+	}
+	if l.Violations > 0 {
+		d.Violations = l.Violations
+	}
+	if l.Destinations > 0 {
+		d.Destinations = l.Destinations
+	}
+	if l.DNS > 0 {
+		d.DNS = l.DNS
+	}
+	return d
 }
 
 // maxRangesAge is how old an ip-ranges snapshot may be before the report
@@ -75,94 +110,203 @@ func StaleRanges(r *resolve.Ranges, now time.Time) string {
 
 // Build joins the evidence with the classification into a Report.
 func Build(ev Evidence, cfg Config) *Report {
+	b := NewBuilder(cfg, ev.Probe)
+	for _, tx := range ev.Result.DNS {
+		b.AddDNS(tx)
+	}
+	for _, f := range ev.Result.Flows {
+		b.AddFlow(f)
+	}
+	return b.Report(ev)
+}
+
+// Builder makes a Report from connections given one at a time, as they
+// finish: what it keeps is bounded by Limits, whatever the number of
+// connections, and the verdict rests on all of them.
+type Builder struct {
+	cfg Config
+	// inventory is set when the user said which addresses the interface
+	// endpoint has: then no private address is inferred to be one.
+	inventory bool
+	probe     *Probe
+	probes    map[netip.AddrPort]netip.AddrPort // the probe's connections: client -> server
+	// resolved are the names verify resolved itself, by address.
+	resolved map[netip.Addr][]string
+	// echNames are names whose DNS HTTPS answers offered an ECH config.
+	echNames map[string]bool
+
+	t    tally
+	warn warnings
+}
+
+// maxECHNames bounds the names remembered for the ECH warning.
+const maxECHNames = 10000
+
+// NewBuilder prepares a report for cfg; probe is verify's, or nil.
+func NewBuilder(cfg Config, probe *Probe) *Builder {
 	if cfg.Policy == "" {
 		cfg.Policy = PolicyInterfaceEndpoint
 	}
-	res := ev.Result
+	cfg.Limits = cfg.Limits.orDefault()
+	b := &Builder{
+		cfg: cfg, probe: probe,
+		inventory: len(cfg.EndpointIPs) > 0 || hasEndpointAddresses(cfg.Inventory),
+		probes:    map[netip.AddrPort]netip.AddrPort{},
+		resolved:  map[netip.Addr][]string{},
+		echNames:  map[string]bool{},
+	}
+	b.t.init(cfg.Limits)
+	if probe != nil {
+		for _, a := range probe.Answers {
+			if addr, err := netip.ParseAddr(a.Addr); err == nil {
+				b.resolved[addr.Unmap()] = probe.Chain
+			}
+		}
+		for _, c := range probe.Connections {
+			client, err1 := netip.ParseAddrPort(c.Client)
+			server, err2 := netip.ParseAddrPort(c.Server)
+			if err1 == nil && err2 == nil {
+				b.probes[client] = server
+			}
+		}
+	}
+	return b
+}
+
+// AddDNS records one DNS transaction seen on the wire.
+func (b *Builder) AddDNS(tx *capture.DNSTransaction) {
+	d := b.dns(tx)
+	for _, a := range tx.Answers {
+		if a.ECH && len(b.echNames) < maxECHNames {
+			b.echNames[strings.ToLower(a.Name)] = true
+		}
+	}
+	b.t.addDNS(d)
+}
+
+// AddFlow judges one finished connection and adds it to the report. The
+// flow's DNSNames must be filled in.
+func (b *Builder) AddFlow(f *capture.Flow) {
+	names := f.DNSNames
+	if extra := b.resolved[f.Server.Addr().Unmap()]; len(extra) > 0 {
+		names = slices.Clone(names)
+		for _, n := range extra {
+			if !slices.Contains(names, n) {
+				names = append(names, n)
+			}
+		}
+	}
+	c := b.judge(f, names)
+	b.t.flows++
+	if c.s3 {
+		b.connWarnings(f, &c)
+	}
+	listed := b.t.listFlow()
+	violation := c.s3 && c.established && b.leak(c.path)
+	var out *Flow
+	if listed || (violation && b.t.listViolation()) {
+		fl := b.flowJSON(f, &c, names)
+		out = &fl
+	}
+	b.t.add(&c, out, listed, violation, f)
+}
+
+// leak reports whether an established S3 connection on path proves that
+// S3 traffic bypassed the endpoint under the policy.
+func (b *Builder) leak(p resolve.Path) bool {
+	switch p {
+	case resolve.PathPublicAWS, resolve.PathPublicNonAWS:
+		return true
+	case resolve.PathGatewayEndpoint:
+		return b.cfg.Policy != PolicyPrivate
+	}
+	return false
+}
+
+// allowed reports whether path counts as private under the policy.
+func allowed(policy string, p resolve.Path) bool {
+	switch p {
+	case resolve.PathInterfaceEndpoint:
+		return true
+	case resolve.PathGatewayEndpoint:
+		return policy == PolicyPrivate
+	}
+	return false
+}
+
+// Report finishes the report: the verdict, then the renderable lists.
+func (b *Builder) Report(ev Evidence) *Report {
+	cfg := b.cfg
 	r := &Report{
 		Schema:      Schema,
 		Tool:        Tool{Name: "vpce-verify", Version: cfg.Version},
 		Policy:      cfg.Policy,
 		GeneratedAt: ts(cfg.Now),
+		IPRanges:    ipRanges(cfg.Ranges, cfg.Now),
+		Inputs:      []Input{},
 		Capture:     ev.Capture,
 		Probe:       ev.Probe,
-		Endpoints:   []Endpoint{},
-		DNS:         []DNS{},
-		Flows:       []Flow{},
-		Warnings:    []string{},
-	}
-	r.IPRanges = ipRanges(cfg.Ranges, cfg.Now)
-	b := &builder{cfg: cfg, r: r, resolved: map[netip.Addr][]string{}}
-	if p := ev.Probe; p != nil {
-		for _, a := range p.Answers {
-			if addr, err := netip.ParseAddr(a.Addr); err == nil {
-				b.resolved[addr] = p.Chain
-			}
-		}
+		Endpoints:   endpoints(cfg.Inventory),
 	}
 	for _, in := range ev.Inputs {
 		r.Inputs = append(r.Inputs, input(in))
 	}
-	for _, tx := range res.DNS {
-		r.DNS = append(r.DNS, b.dns(tx))
+	var stats capture.Stats
+	if ev.Result != nil {
+		stats = ev.Result.Stats
 	}
-	for _, f := range res.Flows {
-		fl := b.flow(f)
-		if f.Interface >= 0 && f.Interface < len(ev.Interfaces) && len(ev.Interfaces) > 1 {
-			fl.Interface = ev.Interfaces[f.Interface].Name
-		}
-		r.Flows = append(r.Flows, fl)
-	}
-	r.Endpoints = endpoints(cfg.Inventory)
+	t := &b.t
 	r.Summary = Summary{
-		Packets:          res.Stats.Packets,
-		TruncatedPackets: res.Stats.Truncated,
-		MalformedPackets: res.Stats.Malformed,
-		TunneledPackets:  res.Stats.Tunneled,
-		Flows:            len(r.Flows),
+		Packets:          stats.Packets,
+		TruncatedPackets: stats.Truncated,
+		MalformedPackets: stats.Malformed,
+		TunneledPackets:  stats.Tunneled,
+		Flows:            t.flows,
+		S3Flows:          t.s3,
+		S3Established:    t.s3Est,
+		S3FlowsByPath:    map[string]int{},
 		S3BytesByPath:    map[string]uint64{},
-		DNSTransactions:  len(r.DNS),
+		DNSTransactions:  t.dnsCount,
 	}
-	for _, f := range r.Flows {
-		if f.S3 {
-			r.Summary.S3Flows++
-			r.Summary.S3BytesByPath[f.Path] += f.Bytes[0] + f.Bytes[1]
-			if f.Established {
-				r.Summary.S3Established++
-			}
-		}
+	for p, n := range t.byPath {
+		r.Summary.S3FlowsByPath[string(p)] = n.conns
+		r.Summary.S3BytesByPath[string(p)] = n.bytes
 	}
-	r.Verdict, r.Reason = b.verdict()
-	b.warnings()
-	// A damaged input makes the run an error whatever the packets said;
-	// what they said stays in partial_verdict and the reason.
-	for _, in := range r.Inputs {
-		if in.Error != nil {
-			r.PartialVerdict = r.Verdict
-			r.Reason = fmt.Sprintf("input %s could not be read whole (%s); the packets read before that say %s: %s",
-				in.Name, *in.Error, r.Verdict, r.Reason)
-			r.Verdict = Error
-			break
-		}
+	r.Flows = t.flowsOut
+	sortFlows(r.Flows)
+	sortFlows(t.violations)
+	r.FlowsOmitted = t.flows - len(t.flowsOut)
+	for i := range r.Flows {
+		r.Flows[i].Interface = interfaceName(r.Flows[i].ifc, r.Flows[i].ifIndex, ev.Interfaces)
 	}
-	r.Warnings = append(r.Warnings, b.warn...)
+	r.Violations = t.violations
+	r.ViolationsOmitted = t.leaks - len(t.violations)
+	for i := range r.Violations {
+		r.Violations[i].Interface = interfaceName(r.Violations[i].ifc, r.Violations[i].ifIndex, ev.Interfaces)
+	}
+	r.Destinations, r.DestinationsOmitted = t.destinationList()
+	r.DNS, r.DNSOmitted = t.dnsList()
+
+	b.inputWarnings(r, stats)
+	r.Verdict, r.Reason = b.verdict(r)
+	b.attemptWarnings()
+	b.otherWarnings(r)
+	r.Warnings = b.warn.lines()
 	r.Warnings = append(r.Warnings, cfg.Warnings...)
 	return r
 }
 
-type builder struct {
-	cfg  Config
-	r    *Report
-	warn []string
-	// resolved are the names verify resolved itself, by address.
-	resolved map[netip.Addr][]string
-}
-
-func (b *builder) warnf(format string, args ...any) {
-	s := fmt.Sprintf(format, args...)
-	if !slices.Contains(b.warn, s) {
-		b.warn = append(b.warn, s)
+// interfaceName names the capture interface of a connection: the pcapng or
+// live interface when there were several, else the interface index that a
+// LINUX_SLL2 header (tcpdump -i any) carried.
+func interfaceName(ifc, ifIndex int, ifaces []capture.FileInterface) string {
+	if len(ifaces) > 1 && ifc >= 0 && ifc < len(ifaces) {
+		return ifaces[ifc].Name
 	}
+	if ifIndex > 0 {
+		return fmt.Sprintf("ifindex %d", ifIndex)
+	}
+	return ""
 }
 
 func ts(t time.Time) string {
@@ -203,7 +347,7 @@ func aws(c resolve.Class) *AWS {
 	}
 }
 
-func (b *builder) dns(tx *capture.DNSTransaction) DNS {
+func (b *Builder) dns(tx *capture.DNSTransaction) DNS {
 	d := DNS{
 		TS: ts(tx.TS()), Client: tx.Client.String(), Server: tx.Server.String(), Transport: tx.Transport,
 		ID: tx.ID, QName: tx.QName, QType: tx.QType, RCode: tx.RCode, Answers: []DNSAnswer{},
@@ -220,7 +364,7 @@ func (b *builder) dns(tx *capture.DNSTransaction) DNS {
 		switch {
 		case a.Addr.IsValid():
 			ans.Data = a.Addr.String()
-			ans.Path, _ = inferredPath(b.cfg.Classifier.Classify(a.Addr.Unmap()), d.S3)
+			ans.Path = string(answerPath(b.cfg.Classifier.Classify(a.Addr.Unmap()), d.S3, b.inventory))
 		case a.Target != "":
 			ans.Data = a.Target
 		}
@@ -229,134 +373,124 @@ func (b *builder) dns(tx *capture.DNSTransaction) DNS {
 	return d
 }
 
-// Why a flow is S3 (PRODUCT.md, "Which flows are S3").
-const (
-	evidenceSNI      = "sni"
-	evidenceDNSName  = "dns-name"
-	evidenceEndpoint = "endpoint-address"
-	evidenceRange    = "aws-range"
-)
-
-func (b *builder) flow(f *capture.Flow) Flow {
-	c := b.cfg.Classifier.Classify(f.Server.Addr())
+// flowJSON renders one judged connection.
+func (b *Builder) flowJSON(f *capture.Flow, c *conn, names []string) Flow {
 	out := Flow{
 		Client:       f.Client.String(),
 		Server:       f.Server.String(),
-		ConnState:    f.ConnState(),
-		Established:  f.Established(),
+		ConnState:    c.state,
+		Established:  c.established,
 		History:      f.History(),
 		FirstTS:      ts(f.FirstTS),
 		LastTS:       ts(f.LastTS),
 		Packets:      f.Packets(),
-		Bytes:        f.Bytes(),
+		Bytes:        c.bytes,
 		SNI:          f.TLS.SNI,
-		DNSNames:     slices.Clone(f.DNSNames),
-		S3Evidence:   []string{},
-		Path:         string(c.Path),
-		PathEvidence: c.Basis,
-		EndpointID:   c.Endpoint,
-		Route:        c.Route,
-		AWS:          aws(c),
+		DNSNames:     slices.Clone(names),
+		S3:           c.s3,
+		S3Evidence:   c.evidence.words(),
+		S3Name:       c.name,
+		S3Kind:       c.kind,
+		Path:         string(c.path),
+		PathEvidence: c.basis,
+		EndpointID:   c.class.Endpoint,
+		Route:        c.class.Route,
+		AWS:          aws(c.class),
 		Truncated:    f.Truncated,
-	}
-	for _, n := range b.resolved[f.Server.Addr()] {
-		if !slices.Contains(out.DNSNames, n) {
-			out.DNSNames = append(out.DNSNames, n)
-		}
+		Probe:        c.probe,
+		ifc:          f.Interface,
+		ifIndex:      f.IfIndex,
 	}
 	if out.DNSNames == nil {
 		out.DNSNames = []string{}
-	}
-	if p := b.r.Probe; p != nil {
-		for _, c := range p.Connections {
-			if c.Client == out.Client && c.Server == out.Server {
-				out.Probe = true
-			}
-		}
 	}
 	if f.HandshakeRTT > 0 {
 		ms := float64(f.HandshakeRTT.Microseconds()) / 1000
 		out.HandshakeRTT = &ms
 	}
 	if f.TLS.Hello != "" {
-		t := &TLS{ClientHello: f.TLS.Hello, ALPN: f.TLS.ALPN, ECH: f.TLS.ECH, Error: f.TLS.Err}
+		t := &TLS{ClientHello: f.TLS.Hello, ALPN: f.TLS.ALPN, ECH: f.TLS.ECH, InTunnel: f.TLS.InTunnel, Error: f.TLS.Err}
 		for _, v := range f.TLS.Versions {
 			t.Versions = append(t.Versions, tlsVersion(v))
 		}
 		out.TLS = t
 	}
+	if h := f.HTTP; h.Request != "" && h.Request != capture.HTTPNotHTTP {
+		out.HTTP = &HTTP{Request: h.Request, Method: h.Method, Host: h.Host, Target: h.Target}
+		if h.ProxyHost != "" {
+			out.HTTP.ProxyTarget = joinHostPort(h.ProxyHost, h.ProxyPort)
+		}
+	}
 	if f.Tunnel != nil {
 		out.Tunnel = &Tunnel{Type: f.Tunnel.Type, VNI: f.Tunnel.VNI, OuterSrc: f.Tunnel.OuterSrc.String(), OuterDst: f.Tunnel.OuterDst.String()}
-	}
-
-	// Is it S3?
-	sniName, sniS3 := s3name.Parse(f.TLS.SNI)
-	if sniS3 {
-		out.S3Evidence = append(out.S3Evidence, evidenceSNI)
-	}
-	var dnsS3 []s3name.Name
-	for _, n := range out.DNSNames {
-		if s, ok := s3name.Parse(n); ok {
-			dnsS3 = append(dnsS3, s)
-		}
-	}
-	if len(dnsS3) > 0 {
-		out.S3Evidence = append(out.S3Evidence, evidenceDNSName)
-	}
-	if c.Path == resolve.PathInterfaceEndpoint && b.endpointIsS3(c.Endpoint) {
-		out.S3Evidence = append(out.S3Evidence, evidenceEndpoint)
-	}
-	// An S3 prefix is often shared with EC2: a complete ClientHello naming
-	// some other host outweighs the range.
-	otherSNI := f.TLS.Hello == capture.HelloComplete && f.TLS.SNI != "" && !sniS3
-	if c.InAWS && c.AWS.Has("S3") && !otherSNI {
-		out.S3Evidence = append(out.S3Evidence, evidenceRange)
-	}
-	out.S3 = len(out.S3Evidence) > 0
-
-	// A private address is an interface endpoint when the names that led
-	// to it say so.
-	if c.Path == resolve.PathPrivateOther && out.S3 {
-		switch {
-		case len(dnsS3) > 0:
-			out.Path, out.PathEvidence = string(resolve.PathInterfaceEndpoint), evidenceDNSInferred
-		case sniS3 && sniName.Kind == s3name.Endpoint:
-			out.Path, out.PathEvidence = string(resolve.PathInterfaceEndpoint), evidenceSNIInferred
-			out.EndpointID = sniName.EndpointID
-		}
-	}
-	if out.S3 {
-		b.nameWarnings(out, c, sniName, sniS3, dnsS3)
 	}
 	return out
 }
 
-// endpointIsS3 reports whether an endpoint address belongs to an S3
-// endpoint: --endpoint-ip addresses are taken to be, inventory endpoints
-// say their service.
-func (b *builder) endpointIsS3(id string) bool {
-	if e, ok := b.cfg.Inventory.Endpoint(id); ok {
-		return e.IsS3()
+func joinHostPort(host string, port uint16) string {
+	if strings.Contains(host, ":") {
+		return fmt.Sprintf("[%s]:%d", host, port)
 	}
-	return true
+	return fmt.Sprintf("%s:%d", host, port)
 }
 
-func (b *builder) nameWarnings(f Flow, c resolve.Class, sni s3name.Name, sniS3 bool, dnsNames []s3name.Name) {
-	names := dnsNames
-	if sniS3 {
-		names = append([]s3name.Name{sni}, names...)
+// connWarnings notes what a reader must know about one S3 connection;
+// warnings about many connections are grouped.
+func (b *Builder) connWarnings(f *capture.Flow, c *conn) {
+	subject := c.client.String() + " -> " + c.server.String()
+	for _, n := range c.names {
+		switch {
+		case n.n.Kind == s3name.LegacyGlobal:
+			b.warn.about(subject, "used the global S3 name (s3.amazonaws.com): PrivateLink does not serve it, so this traffic cannot use an interface endpoint; configure the client for its region")
+		case n.n.FIPS:
+			b.warn.about(subject, "used an S3 FIPS name: PrivateLink does not serve FIPS endpoints")
+		case n.n.Kind == s3name.Accelerate:
+			b.warn.about(subject, "used S3 Transfer Acceleration ("+clean(n.text)+"): it runs on the CloudFront edge network and no VPC endpoint carries it")
+		case n.n.Kind == s3name.MRAP:
+			b.warn.about(subject, "used a Multi-Region Access Point ("+clean(n.text)+"): only an interface endpoint of com.amazonaws.s3-global.accesspoint carries it privately")
+		case n.n.Kind == s3name.Website:
+			b.warn.about(subject, "used an S3 website endpoint ("+clean(n.text)+"): PrivateLink does not serve them")
+		}
+		cl := c.class
+		if n.n.Region != "" && cl.InAWS && cl.AWS.Region != "" && cl.AWS.Region != "GLOBAL" && n.n.Region != cl.AWS.Region {
+			b.warn.about(subject, fmt.Sprintf("used an S3 name for %s but the address is in %s (%s)", n.n.Region, cl.AWS.Region, cl.AWS.Prefix))
+		}
 	}
-	for _, n := range names {
-		if n.Kind == s3name.LegacyGlobal {
-			b.warnf("%s -> %s used the global S3 name (s3.amazonaws.com): PrivateLink does not serve it, so this traffic cannot use an interface endpoint; configure the client for its region", f.Client, f.Server)
+	if c.otherName != "" {
+		b.warn.about(subject, fmt.Sprintf("named %s, not an S3 host, but its address is in %s, which only S3 uses: counted as S3", clean(c.otherName), c.class.AWS.Prefix))
+	}
+	if c.byAddressOnly && c.established && !s3Only(c.class.AWS) {
+		b.warn.about(subject, fmt.Sprintf("is counted as S3 by address only (%s, which S3 shares with other services): no server name was captured", c.class.AWS.Prefix))
+	}
+	switch {
+	case f.TLS.ECH && !f.TLS.InTunnel:
+		if b.echNames[strings.ToLower(f.TLS.SNI)] {
+			b.warn.about(subject, "used Encrypted Client Hello (the DNS offered an ECH config): the SNI is only the outer name")
+		} else {
+			b.warn.about(subject, "sent an Encrypted Client Hello extension; without an ECH config in the DNS it is most likely GREASE (Chromium sends one on every connection), but the SNI may be only an outer name")
 		}
-		if n.Region != "" && c.InAWS && c.AWS.Region != "" && c.AWS.Region != "GLOBAL" && n.Region != c.AWS.Region {
-			b.warnf("%s -> %s: the S3 name is for %s but the address is in %s (%s)", f.Client, f.Server, n.Region, c.AWS.Region, c.AWS.Prefix)
-		}
-		if n.FIPS {
-			b.warnf("%s -> %s used an S3 FIPS name: PrivateLink does not serve FIPS endpoints", f.Client, f.Server)
+	case f.TLS.Hello == capture.HelloIncomplete && c.established:
+		b.warn.about(subject, "carried a ClientHello that was not captured whole, so its SNI is unknown")
+	}
+	if c.established && c.inferred() {
+		b.warn.addf("%s is taken for an interface endpoint only because %s pointed to it; give --endpoint-ip or --endpoints to make it certain",
+			c.server.Addr(), inferredFrom(c))
+	}
+}
+
+func inferredFrom(c *conn) string {
+	switch c.basis {
+	case evidenceSNIInferred:
+		return "the endpoint name " + c.endpointName(evSNI).text + " (SNI)"
+	case evidenceHostInferred:
+		return "the endpoint name " + c.endpointName(evHTTPHost).text + " (HTTP Host)"
+	}
+	for _, n := range c.names {
+		if n.from == evDNSName {
+			return "a DNS answer for " + n.text
 		}
 	}
+	return "a DNS answer"
 }
 
 func tlsVersion(v uint16) string {
@@ -375,258 +509,73 @@ func tlsVersion(v uint16) string {
 	return fmt.Sprintf("0x%04x", v)
 }
 
-// allowed reports whether path counts as private under the policy.
-func (b *builder) allowed(path string) bool {
-	switch path {
-	case string(resolve.PathInterfaceEndpoint):
-		return true
-	case string(resolve.PathGatewayEndpoint):
-		return b.cfg.Policy == PolicyPrivate
+// inputWarnings says what is missing from the evidence: damaged inputs,
+// drops, packets cut or undecodable.
+func (b *Builder) inputWarnings(r *Report, stats capture.Stats) {
+	if w := StaleRanges(b.cfg.Ranges, b.cfg.Now); w != "" {
+		b.warn.addf("%s", w)
 	}
-	return false
-}
-
-func (b *builder) verdict() (string, string) {
-	var est, leaks, unknown []Flow
-	var leakBytes uint64
-	for _, f := range b.r.Flows {
-		if !f.S3 || !f.Established {
-			continue
-		}
-		est = append(est, f)
-		switch {
-		case b.allowed(f.Path):
-		case f.Path == string(resolve.PathPrivateOther):
-			unknown = append(unknown, f)
-		default:
-			leaks = append(leaks, f)
-			leakBytes += f.Bytes[0] + f.Bytes[1]
-		}
-	}
-	switch {
-	case len(leaks) > 0:
-		return Fail, fmt.Sprintf("%d of %d established S3 connections went to a public address (%s): %s",
-			len(leaks), len(est), byteCount(leakBytes), describe(leaks, 3))
-	case len(est) == 0:
-		return Inconclusive, b.noTraffic()
-	case len(unknown) > 0:
-		return Inconclusive, fmt.Sprintf("%d of %d established S3 connections went to a private address that is not a known endpoint: %s; give its address with --endpoint-ip or --endpoints",
-			len(unknown), len(est), describe(unknown, 3))
-	}
-	inferred := 0
-	for _, f := range est {
-		if strings.HasSuffix(f.PathEvidence, "-inferred") {
-			inferred++
-		}
-	}
-	reason := fmt.Sprintf("all %d established S3 connections went to %s", len(est), pathWords(est))
-	if inferred > 0 {
-		reason += fmt.Sprintf(" (%d identified as an endpoint only from DNS or SNI names; --endpoint-ip or --endpoints makes it certain)", inferred)
-	}
-	return Pass, reason
-}
-
-func pathWords(flows []Flow) string {
-	var gw, ie int
-	for _, f := range flows {
-		if f.Path == string(resolve.PathGatewayEndpoint) {
-			gw++
-		} else {
-			ie++
-		}
-	}
-	switch {
-	case gw == 0:
-		return "the interface endpoint"
-	case ie == 0:
-		return "public S3 addresses through the gateway endpoint (route tables)"
-	}
-	return fmt.Sprintf("the interface endpoint (%d) or through the gateway endpoint (%d)", ie, gw)
-}
-
-// noTraffic explains an inconclusive run with no established S3 flow.
-func (b *builder) noTraffic() string {
-	// Called when no S3 connection was established: every S3 flow is an
-	// attempt.
-	if attempts := b.r.Summary.S3Flows; attempts > 0 {
-		return fmt.Sprintf("no established S3 connection: %s not answered or refused (see warnings)", plural(attempts, "S3 connection attempt"))
-	}
-	s3dns := 0
-	for _, d := range b.r.DNS {
-		if d.S3 {
-			s3dns++
-		}
-	}
-	if s3dns > 0 {
-		return fmt.Sprintf("no S3 connection in the capture, only %d DNS lookups of S3 names", s3dns)
-	}
-	return fmt.Sprintf("no S3 traffic in the capture (%d TCP connections, none to S3)", len(b.r.Flows))
-}
-
-func describe(flows []Flow, max int) string {
-	var parts []string
-	for i, f := range flows {
-		if i == max {
-			parts = append(parts, fmt.Sprintf("and %d more", len(flows)-max))
-			break
-		}
-		parts = append(parts, fmt.Sprintf("%s -> %s (%s)", f.Client, f.Server, flowWhat(f)))
-	}
-	return strings.Join(parts, ", ")
-}
-
-// flowWhat says in a few words what a flow's server is and how it was
-// named.
-func flowWhat(f Flow) string {
-	var w []string
-	if f.SNI != "" {
-		w = append(w, "SNI "+f.SNI)
-	} else if len(f.DNSNames) > 0 {
-		w = append(w, "DNS "+f.DNSNames[0])
-	}
-	w = append(w, f.Path)
-	if f.AWS != nil {
-		w = append(w, fmt.Sprintf("%s %s %s", strings.Join(f.AWS.Services, "+"), f.AWS.Region, f.AWS.Prefix))
-	}
-	w = append(w, byteCount(f.Bytes[0]+f.Bytes[1]))
-	return strings.Join(w, ", ")
-}
-
-func byteCount(n uint64) string {
-	switch {
-	case n < 1000:
-		return fmt.Sprintf("%d B", n)
-	case n < 1000*1000:
-		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
-	case n < 1000*1000*1000:
-		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
-	}
-	return fmt.Sprintf("%.1f GB", float64(n)/1e9)
-}
-
-func (b *builder) warnings() {
-	cfg, r := b.cfg, b.r
-	if w := StaleRanges(cfg.Ranges, cfg.Now); w != "" {
-		b.warnf("%s", w)
-	}
-	if n := r.Summary.TruncatedPackets; n > 0 {
-		b.warnf("%d packets were cut by the snap length: SNI or DNS answers may be missing, so the verdict rests on addresses; capture with -s 0", n)
+	if n := stats.Truncated; n > 0 {
+		b.warn.addf("%d packets were cut by the snap length: SNI or DNS answers may be missing, so the verdict rests on addresses; capture with -s 0", n)
 	}
 	for _, in := range r.Inputs {
 		if in.Drops != nil && *in.Drops > 0 {
-			b.warnf("%s: the capturing system dropped %d packets: the evidence is incomplete", in.Name, *in.Drops)
+			b.warn.addf("%s: the capturing system dropped %d packets: the evidence is incomplete", in.Name, *in.Drops)
 		}
 		if in.Error != nil {
-			b.warnf("%s: %s", in.Name, *in.Error)
+			b.warn.addf("%s: %s", in.Name, *in.Error)
 		}
 	}
-	if n := r.Summary.MalformedPackets; n > 0 {
-		b.warnf("%d packets did not decode (malformed or cut before the TCP/UDP header)", n)
+	if n := stats.Malformed; n > 0 {
+		b.warn.addf("%d packets did not decode (malformed or cut before the TCP/UDP header)", n)
 	}
-	// Attempts that are not traffic but that a user must hear about.
-	type attempt struct {
-		server, state string
-	}
-	counts := map[attempt]int{}
-	var order []attempt
-	var first []Flow // the first flow of each attempt in order
-	for _, f := range r.Flows {
-		if !f.S3 || f.Established {
-			continue
-		}
-		a := attempt{f.Server, f.ConnState}
-		if counts[a] == 0 {
-			order, first = append(order, a), append(first, f)
-		}
-		counts[a]++
-	}
-	for i, a := range order {
-		f := first[i]
+}
+
+// attemptWarnings lists the S3 connections that were not established,
+// grouped by server and state: not traffic, but a user must hear about
+// them (an S0 towards the endpoint is a security group or NACL problem).
+func (b *Builder) attemptWarnings() {
+	t := &b.t
+	for _, k := range t.attemptOrder {
+		a := t.attempts[k]
 		what := "S3 address"
-		if f.Path == string(resolve.PathInterfaceEndpoint) {
+		if a.path == resolve.PathInterfaceEndpoint {
 			what = "interface endpoint"
 		}
-		n := counts[a]
-		attempts, was := fmt.Sprintf("%d connection attempts", n), "were"
-		if n == 1 {
+		attempts, was := fmt.Sprintf("%d connection attempts", a.n), "were"
+		if a.n == 1 {
 			attempts, was = "1 connection attempt", "was"
 		}
-		switch a.state {
+		switch k.state {
 		case "S0", "SH", "RSTOS0":
-			b.warnf("%s to the %s %s %s never answered (%s): a security group or network ACL may be dropping them", attempts, what, a.server, was, a.state)
+			b.warn.addf("%s to the %s %s %s never answered (%s): a security group or network ACL may be dropping them", attempts, what, k.server, was, k.state)
 		case "REJ":
-			b.warnf("%s to the %s %s %s refused (REJ)", attempts, what, a.server, was)
+			b.warn.addf("%s to the %s %s %s refused (REJ)", attempts, what, k.server, was)
 		default:
-			b.warnf("%s to the %s %s %s not established (%s)", attempts, what, a.server, was, a.state)
+			b.warn.addf("%s to the %s %s %s not established (%s)", attempts, what, k.server, was, k.state)
 		}
 	}
-	for _, f := range r.Flows {
-		if !f.S3 || f.TLS == nil {
-			continue
-		}
-		switch {
-		case f.TLS.ECH:
-			b.warnf("%s -> %s used Encrypted Client Hello: the SNI %q is only the outer name", f.Client, f.Server, f.SNI)
-		case f.TLS.ClientHello == capture.HelloIncomplete && f.Established:
-			b.warnf("%s -> %s: the ClientHello was not captured whole, so its SNI is unknown", f.Client, f.Server)
-		}
+	if t.attemptsDropped > 0 {
+		b.warn.addf("%d more S3 connection attempts to other servers were not established", t.attemptsDropped)
 	}
-	for _, f := range r.Flows {
-		if f.S3 && f.Established && strings.HasSuffix(f.PathEvidence, "-inferred") {
-			b.warnf("%s is taken for an interface endpoint only because %s pointed to it; give --endpoint-ip or --endpoints to make it certain",
-				hostOf(f.Server), inferredFrom(f))
+}
+
+func (b *Builder) otherWarnings(r *Report) {
+	if b.cfg.Inventory != nil {
+		for _, w := range b.cfg.Inventory.Warnings {
+			b.warn.addf("%s", w)
 		}
-	}
-	if cfg.Inventory != nil {
-		b.warn = append(b.warn, cfg.Inventory.Warnings...)
 	}
 	if p := r.Probe; p != nil {
 		for _, c := range p.Connections {
 			switch {
 			case c.Error != "":
-				b.warnf("the probe connection to %s failed: %s", c.Server, c.Error)
+				b.warn.addf("the probe connection to %s failed: %s", c.Server, c.Error)
 			case !c.CertificateVerified:
-				b.warnf("the certificate of %s did not verify for %s (%s): a TLS-intercepting proxy or a wrong address is worth knowing about", c.Server, p.Name, c.CertificateError)
+				b.warn.addf("the certificate of %s did not verify for %s (%s): a TLS-intercepting proxy or a wrong address is worth knowing about", c.Server, p.Name, c.CertificateError)
 			}
 		}
 	}
-}
-
-func inferredFrom(f Flow) string {
-	if f.PathEvidence == evidenceSNIInferred {
-		return "the endpoint name " + f.SNI
-	}
-	for _, n := range f.DNSNames {
-		if _, ok := s3name.Parse(n); ok {
-			return "a DNS answer for " + n
-		}
-	}
-	return "a DNS answer"
-}
-
-// The PathEvidence of a private address taken for an interface endpoint
-// because of the S3 names that led to it (the classifier alone says
-// private-other).
-const (
-	evidenceDNSInferred = "dns-inferred"
-	evidenceSNIInferred = "sni-inferred"
-)
-
-// inferredPath is the path of address class c when byS3Name says an S3
-// name led to it: a private address is then taken for an interface
-// endpoint, and inferred says so.
-func inferredPath(c resolve.Class, byS3Name bool) (path string, inferred bool) {
-	if c.Path == resolve.PathPrivateOther && byS3Name {
-		return string(resolve.PathInterfaceEndpoint), true
-	}
-	return string(c.Path), false
-}
-
-func hostOf(addrport string) string {
-	if ap, err := netip.ParseAddrPort(addrport); err == nil {
-		return ap.Addr().String()
-	}
-	return addrport
 }
 
 // endpoints describes the inventory's S3 endpoints and what their settings
@@ -662,7 +611,7 @@ func endpoints(inv *resolve.Inventory) []Endpoint {
 }
 
 // meaning says in plain words what an endpoint's DNS settings do to a host
-// inside the VPC (domain.md A1.3).
+// inside the VPC.
 func meaning(e resolve.Endpoint) string {
 	switch {
 	case strings.EqualFold(e.Type, "Gateway"):
@@ -688,4 +637,16 @@ func plural(n int, thing string) string {
 		return fmt.Sprintf("1 %s was", thing)
 	}
 	return fmt.Sprintf("%d %ss were", n, thing)
+}
+
+func byteCount(n uint64) string {
+	switch {
+	case n < 1000:
+		return fmt.Sprintf("%d B", n)
+	case n < 1000*1000:
+		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
+	case n < 1000*1000*1000:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	}
+	return fmt.Sprintf("%.1f GB", float64(n)/1e9)
 }

@@ -2,6 +2,7 @@ package report
 
 import (
 	"io"
+	"time"
 )
 
 // Schema names the JSON contract a Report follows. Field names under it are
@@ -36,9 +37,22 @@ type Report struct {
 	Probe       *Probe     `json:"probe,omitempty"`
 	Summary     Summary    `json:"summary"`
 	Endpoints   []Endpoint `json:"endpoints"`
-	DNS         []DNS      `json:"dns"`
-	Flows       []Flow     `json:"flows"`
-	Warnings    []string   `json:"warnings"`
+	// Destinations lists the servers S3 connections went to, one row per
+	// server and path, up to a cap; DestinationsOmitted counts the S3
+	// connections to servers beyond it.
+	Destinations        []Destination `json:"destinations"`
+	DestinationsOmitted int           `json:"destinations_omitted"`
+	// Violations lists in full the established S3 connections on a public
+	// path (the ones that make the verdict fail), up to a cap.
+	Violations        []Flow `json:"violations"`
+	ViolationsOmitted int    `json:"violations_omitted"`
+	DNS               []DNS  `json:"dns"`
+	DNSOmitted        int    `json:"dns_omitted"`
+	// Flows lists connections, S3 or not, up to a cap; FlowsOmitted counts
+	// the rest (the verdict and the summary count all of them).
+	Flows        []Flow   `json:"flows"`
+	FlowsOmitted int      `json:"flows_omitted"`
+	Warnings     []string `json:"warnings"`
 }
 
 // Tool names the program that made the report.
@@ -130,6 +144,7 @@ type Summary struct {
 	Flows            int               `json:"flows"`
 	S3Flows          int               `json:"s3_flows"`
 	S3Established    int               `json:"s3_established"`
+	S3FlowsByPath    map[string]int    `json:"s3_flows_by_path"`
 	S3BytesByPath    map[string]uint64 `json:"s3_bytes_by_path"`
 	DNSTransactions  int               `json:"dns_transactions"`
 }
@@ -162,6 +177,8 @@ type DNS struct {
 	Truncated  bool        `json:"truncated"`
 	Incomplete bool        `json:"incomplete"`
 	S3         bool        `json:"s3"`
+
+	seq int // the order seen
 }
 
 // DNSAnswer is one answer record; address records carry the path their
@@ -188,10 +205,15 @@ type Flow struct {
 	Bytes        [2]uint64 `json:"bytes"`
 	SNI          string    `json:"sni"`
 	TLS          *TLS      `json:"tls"`
+	HTTP         *HTTP     `json:"http"`
 	DNSNames     []string  `json:"dns_names"`
 	S3           bool      `json:"s3"`
 	S3Evidence   []string  `json:"s3_evidence"`
-	Path         string    `json:"path"`
+	// S3Name is the S3 name the connection is about (proxy target, SNI,
+	// Host or DNS name, in that order) and S3Kind its family.
+	S3Name string `json:"s3_name,omitempty"`
+	S3Kind string `json:"s3_kind,omitempty"`
+	Path   string `json:"path"`
 	// PathEvidence says why the path is what it is: endpoint-ip,
 	// endpoint-eni, dns-inferred, sni-inferred, route-table, ip-ranges,
 	// vpc-cidr, private-range or none.
@@ -204,6 +226,38 @@ type Flow struct {
 	Truncated    uint64  `json:"truncated_packets"`
 	// Probe marks the connection verify made itself.
 	Probe bool `json:"probe,omitempty"`
+
+	first        time.Time // for the order of listed flows
+	ifc, ifIndex int       // the capture interface, named when the report is finished
+}
+
+// HTTP is what the first HTTP/1.x request of a connection said.
+type HTTP struct {
+	Request string `json:"request"` // complete, incomplete, malformed
+	Method  string `json:"method"`
+	Host    string `json:"host"`
+	Target  string `json:"target"`
+	// ProxyTarget is host:port a proxy was asked for: the CONNECT
+	// authority, or the host of an absolute-form URI.
+	ProxyTarget string `json:"proxy_target,omitempty"`
+}
+
+// Destination is one server S3 connections went to, and what went there.
+type Destination struct {
+	Server         string    `json:"server"`
+	Path           string    `json:"path"`
+	PathEvidence   string    `json:"path_evidence"`
+	EndpointID     string    `json:"endpoint_id,omitempty"`
+	AWS            *AWS      `json:"aws"`
+	S3Names        []string  `json:"s3_names"`
+	S3NamesOmitted int       `json:"s3_names_omitted,omitempty"`
+	Connections    int       `json:"connections"`
+	Established    int       `json:"established"`
+	Bytes          [2]uint64 `json:"bytes"`
+	FirstTS        string    `json:"first_ts"`
+	LastTS         string    `json:"last_ts"`
+
+	first, last time.Time
 }
 
 // TLS is what the ClientHello of a flow said.
@@ -212,7 +266,10 @@ type TLS struct {
 	ALPN        []string `json:"alpn,omitempty"`
 	Versions    []string `json:"versions,omitempty"`
 	ECH         bool     `json:"ech"`
-	Error       string   `json:"error,omitempty"`
+	// InTunnel marks a ClientHello sent inside an HTTP CONNECT tunnel: its
+	// SNI names what the proxy was asked for.
+	InTunnel bool   `json:"in_tunnel,omitempty"`
+	Error    string `json:"error,omitempty"`
 }
 
 // AWS is where an address sits in ip-ranges.json.

@@ -25,6 +25,7 @@ type setup struct {
 	endpointIPs []string
 	inventory   []string // files under testdata/aws
 	policy      string
+	drops       uint64 // drops the first input's capturing system reported
 }
 
 // build analyses testdata captures and builds their report, as analyze
@@ -64,14 +65,18 @@ func build(t *testing.T, s setup, files ...string) *Report {
 	}
 	a := capture.NewAnalyzer(capture.Options{})
 	inputs, ifaces := capture.ReadFiles(context.Background(), a, in)
+	if s.drops > 0 {
+		inputs[0].Drops, inputs[0].DropsKnown = s.drops, true
+	}
 	ranges := resolve.Embedded()
 	return Build(Evidence{Result: a.Result(), Inputs: inputs, Interfaces: ifaces}, Config{
-		Classifier: resolve.NewClassifier(ranges, inv, ips, nil),
-		Ranges:     ranges,
-		Inventory:  inv,
-		Policy:     s.policy,
-		Now:        testNow,
-		Version:    "test",
+		Classifier:  resolve.NewClassifier(ranges, inv, ips, nil),
+		Ranges:      ranges,
+		Inventory:   inv,
+		EndpointIPs: ips,
+		Policy:      s.policy,
+		Now:         testNow,
+		Version:     "test",
 	})
 }
 
@@ -139,7 +144,7 @@ func TestVerdictRules(t *testing.T) {
 	})
 	t.Run("region of the name differs from the address", func(t *testing.T) {
 		r := build(t, setup{}, "region-mismatch.pcap")
-		if r.Verdict != Fail || !hasWarning(r, "the S3 name is for us-east-1 but the address is in ap-south-1") {
+		if r.Verdict != Fail || !hasWarning(r, "used an S3 name for us-east-1 but the address is in ap-south-1") {
 			t.Errorf("verdict %s warnings %q", r.Verdict, r.Warnings)
 		}
 	})

@@ -148,7 +148,7 @@ func BuildResolve(ev ResolveEvidence, cfg Config) *ResolveReport {
 		Queries:     []Query{},
 		Endpoints:   endpoints(cfg.Inventory),
 	}
-	b := &builder{cfg: cfg}
+	b := &resolveBuilder{cfg: cfg, inventory: len(cfg.EndpointIPs) > 0 || hasEndpointAddresses(cfg.Inventory)}
 	for _, s := range ev.Resolvers {
 		r.Resolvers = append(r.Resolvers, resolver(s, ev.VPCCIDRs))
 	}
@@ -183,6 +183,10 @@ func BuildResolve(ev ResolveEvidence, cfg Config) *ResolveReport {
 	case len(failed) == len(all) && len(all) > 0:
 		r.Verdict = Error
 		r.Reason = fmt.Sprintf("none of the %d queries got an answer (%s %s: %s)", len(all), failed[0].Name, failed[0].QType, *failed[0].Error)
+	case len(failed) > 0 && r.Verdict == Fail:
+		// A public address of an S3 name is proven by the answers that
+		// came, whatever the others would have said.
+		r.Reason += fmt.Sprintf("; %d of %d queries got no answer (%s %s: %s)", len(failed), len(all), failed[0].Name, failed[0].QType, *failed[0].Error)
 	case len(failed) > 0:
 		r.PartialVerdict = r.Verdict
 		r.Reason = fmt.Sprintf("%d of %d queries got no answer (%s %s: %s); the answers that came say %s: %s",
@@ -190,10 +194,7 @@ func BuildResolve(ev ResolveEvidence, cfg Config) *ResolveReport {
 		r.Verdict = Error
 	}
 	b.resolveWarnings(r, ev)
-	r.Warnings = append(b.warn, cfg.Warnings...)
-	if r.Warnings == nil {
-		r.Warnings = []string{}
-	}
+	r.Warnings = append(b.warn.lines(), cfg.Warnings...)
 	return r
 }
 
@@ -205,7 +206,7 @@ func resolver(s resolve.Server, vpc []netip.Prefix) Resolver {
 	return out
 }
 
-func (b *builder) query(a *resolve.Answer) Query {
+func (b *resolveBuilder) query(a *resolve.Answer) Query {
 	q := Query{
 		Name: a.Name, QType: a.Type, Resolver: a.Server.Addr.String(), Transport: a.Transport, Truncated: a.Truncated,
 		Status: string(a.Status), RTTMillis: float64(a.RTT.Microseconds()) / 1000, FollowUps: a.FollowUps,
@@ -233,10 +234,16 @@ func (b *builder) query(a *resolve.Answer) Query {
 	for _, x := range a.Addresses {
 		c := b.cfg.Classifier.Classify(x.Addr)
 		qa := QueryAddress{Addr: x.Addr.String(), TTL: x.TTL, Path: string(c.Path), PathEvidence: c.Basis, EndpointID: c.Endpoint, Route: c.Route, AWS: aws(c)}
-		// A private address an S3 name resolves to is taken for an
-		// interface endpoint, as analyze does with DNS seen on the wire.
-		if p, inferred := inferredPath(c, q.S3); inferred {
-			qa.Path, qa.PathEvidence = p, evidenceDNSInferred
+		// A private address an S3 name resolves to is judged as analyze
+		// judges DNS seen on the wire: an endpoint inferred from the name
+		// without an inventory, private-unknown with one.
+		switch p := answerPath(c, q.S3, b.inventory); p {
+		case resolve.PathInterfaceEndpoint:
+			if c.Path != p {
+				qa.Path, qa.PathEvidence = string(p), evidenceDNSInferred
+			}
+		default:
+			qa.Path = string(p)
 		}
 		q.Addresses = append(q.Addresses, qa)
 	}
@@ -281,12 +288,12 @@ func difference(p, c Query) (Difference, bool) {
 }
 
 // resolveVerdict judges the addresses of the S3 names.
-func (b *builder) resolveVerdict(queries []Query) (string, string) {
+func (b *resolveBuilder) resolveVerdict(queries []Query) (string, string) {
 	type hit struct {
 		q Query
 		a QueryAddress
 	}
-	var all, public []hit
+	var all, public, unknown []hit
 	s3Names := map[string]bool{}
 	inferred := 0
 	for _, q := range queries {
@@ -296,7 +303,11 @@ func (b *builder) resolveVerdict(queries []Query) (string, string) {
 		s3Names[q.Name] = true
 		for _, a := range q.Addresses {
 			all = append(all, hit{q, a})
-			if !b.allowed(a.Path) {
+			switch p := resolve.Path(a.Path); {
+			case allowed(b.cfg.Policy, p):
+			case p == PathPrivateUnknown || p == resolve.PathPrivateOther:
+				unknown = append(unknown, hit{q, a})
+			default:
 				public = append(public, hit{q, a})
 			}
 			if a.PathEvidence == evidenceDNSInferred {
@@ -326,6 +337,10 @@ func (b *builder) resolveVerdict(queries []Query) (string, string) {
 		return Inconclusive, fmt.Sprintf("none of the %d names asked is an S3 name: their addresses are listed, not judged", len(distinctNames(queries)))
 	case len(all) == 0:
 		return Inconclusive, fmt.Sprintf("no S3 name resolved to an address (%s)", statusCounts(queries))
+	case len(unknown) > 0 && b.inventory:
+		return Inconclusive, fmt.Sprintf("%d of %d addresses of S3 names are private addresses the endpoint inventory does not list: %s; is an endpoint network interface missing from --endpoint-ip/--endpoints, or a proxy?", len(unknown), len(all), describe(unknown))
+	case len(unknown) > 0:
+		return Inconclusive, fmt.Sprintf("%d of %d addresses of S3 names are private addresses that are not known endpoints: %s; give them with --endpoint-ip or --endpoints", len(unknown), len(all), describe(unknown))
 	}
 	names := fmt.Sprintf("%d S3 names", len(s3Names))
 	if len(s3Names) == 1 {
@@ -385,21 +400,28 @@ func statusWord(s string) string {
 	return strings.ToUpper(s)
 }
 
+// resolveBuilder makes a ResolveReport.
+type resolveBuilder struct {
+	cfg       Config
+	inventory bool
+	warn      warnings
+}
+
 // WriteJSON writes the report as indented JSON.
 func (r *ResolveReport) WriteJSON(w io.Writer) error { return writeJSON(w, r) }
 
-func (b *builder) resolveWarnings(r *ResolveReport, ev ResolveEvidence) {
+func (b *resolveBuilder) resolveWarnings(r *ResolveReport, ev ResolveEvidence) {
 	if w := StaleRanges(b.cfg.Ranges, b.cfg.Now); w != "" {
-		b.warnf("%s", w)
+		b.warn.addf("%s", w)
 	}
 	inferred := map[string][]string{} // address -> the S3 names that led to it
 	var inferredOrder []string
 	for _, q := range r.Queries {
 		if !strings.Contains(q.Name, ".") {
-			b.warnf("%s has no dot: it was asked as the top-level name %s. (search domains are never applied); give the full name", q.Name, q.Name)
+			b.warn.addf("%s has no dot: it was asked as the top-level name %s. (search domains are never applied); give the full name", q.Name, q.Name)
 		}
 		for _, f := range q.Failed {
-			b.warnf("resolver %s did not answer (%s), so the next one was asked: %s", f.Resolver, f.Status, f.Error)
+			b.warn.addf("resolver %s did not answer (%s), so the next one was asked: %s", f.Resolver, f.Status, f.Error)
 		}
 		for _, n := range q.Chain {
 			s3, ok := s3name.Parse(n)
@@ -407,14 +429,14 @@ func (b *builder) resolveWarnings(r *ResolveReport, ev ResolveEvidence) {
 				continue
 			}
 			if s3.Kind == s3name.LegacyGlobal {
-				b.warnf("%s is the legacy global S3 name: PrivateLink does not serve it, so a client using it never reaches an interface endpoint; configure the client for its region (s3.REGION.amazonaws.com)", n)
+				b.warn.addf("%s is the legacy global S3 name: PrivateLink does not serve it, so a client using it never reaches an interface endpoint; configure the client for its region (s3.REGION.amazonaws.com)", n)
 			}
 			if s3.FIPS {
-				b.warnf("%s is an S3 FIPS name: PrivateLink does not serve FIPS endpoints", n)
+				b.warn.addf("%s is an S3 FIPS name: PrivateLink does not serve FIPS endpoints", n)
 			}
 			for _, a := range q.Addresses {
 				if s3.Region != "" && a.AWS != nil && a.AWS.Region != "GLOBAL" && a.AWS.Region != s3.Region {
-					b.warnf("%s is a name of %s, but its address %s is in %s (%s)", n, s3.Region, a.Addr, a.AWS.Region, a.AWS.Prefix)
+					b.warn.addf("%s is a name of %s, but its address %s is in %s (%s)", n, s3.Region, a.Addr, a.AWS.Region, a.AWS.Prefix)
 				}
 			}
 		}
@@ -433,24 +455,26 @@ func (b *builder) resolveWarnings(r *ResolveReport, ev ResolveEvidence) {
 		if len(names) > 1 {
 			what = fmt.Sprintf("the S3 names %s and %d more", names[0], len(names)-1)
 		}
-		b.warnf("%s is taken for an interface endpoint only because %s resolved to it; give --endpoint-ip or --endpoints to make it certain", addr, what)
+		b.warn.addf("%s is taken for an interface endpoint only because %s resolved to it; give --endpoint-ip or --endpoints to make it certain", addr, what)
 	}
 	b.privateDNSWarnings(r)
 	if b.cfg.Inventory != nil {
-		b.warn = append(b.warn, b.cfg.Inventory.Warnings...)
+		for _, w := range b.cfg.Inventory.Warnings {
+			b.warn.addf("%s", w)
+		}
 	}
 }
 
 // privateDNSWarnings explains, from the endpoints' settings, why an S3
 // name of their region resolved to public addresses (domain.md A1.3).
-func (b *builder) privateDNSWarnings(r *ResolveReport) {
+func (b *resolveBuilder) privateDNSWarnings(r *ResolveReport) {
 	if b.cfg.Inventory == nil {
 		return
 	}
 	for _, q := range r.Queries {
 		public := false
 		for _, a := range q.Addresses {
-			public = public || !b.allowed(a.Path)
+			public = public || !allowed(b.cfg.Policy, resolve.Path(a.Path))
 		}
 		region := ""
 		for _, n := range q.Chain {
@@ -472,13 +496,13 @@ func (b *builder) privateDNSWarnings(r *ResolveReport) {
 				if len(e.DNSNames) > 0 {
 					url = "https://bucket." + strings.TrimPrefix(e.DNSNames[0], "*.")
 				}
-				b.warnf("%s resolves to public addresses because the interface endpoint %s has private DNS off: only its own names (*.vpce-...) resolve to it; point S3 clients at %s", q.Name, e.ID, url)
+				b.warn.addf("%s resolves to public addresses because the interface endpoint %s has private DNS off: only its own names (*.vpce-...) resolve to it; point S3 clients at %s", q.Name, e.ID, url)
 			case only == nil:
-				b.warnf("%s resolves to public addresses; the interface endpoint %s has private DNS on, but the JSON does not say whether only for inbound resolver endpoints (DnsOptions.PrivateDnsOnlyForInboundResolverEndpoint): if so, hosts in the VPC get public answers by design", q.Name, e.ID)
+				b.warn.addf("%s resolves to public addresses; the interface endpoint %s has private DNS on, but the JSON does not say whether only for inbound resolver endpoints (DnsOptions.PrivateDnsOnlyForInboundResolverEndpoint): if so, hosts in the VPC get public answers by design", q.Name, e.ID)
 			case *only:
-				b.warnf("%s resolves to public addresses, as the interface endpoint %s is set up to do: its private DNS is only for inbound resolver endpoints (PrivateDnsOnlyForInboundResolverEndpoint true), so hosts in the VPC reach S3 through the gateway endpoint if their subnet's route table has it, and through NAT or an internet gateway otherwise", q.Name, e.ID)
+				b.warn.addf("%s resolves to public addresses, as the interface endpoint %s is set up to do: its private DNS is only for inbound resolver endpoints (PrivateDnsOnlyForInboundResolverEndpoint true), so hosts in the VPC reach S3 through the gateway endpoint if their subnet's route table has it, and through NAT or an internet gateway otherwise", q.Name, e.ID)
 			default:
-				b.warnf("%s resolves to public addresses through %s although the interface endpoint %s has private DNS for the whole VPC: that resolver does not answer from the VPC's private zone (it is not the VPC resolver and does not forward to it), or this host is outside the VPC", q.Name, q.Resolver, e.ID)
+				b.warn.addf("%s resolves to public addresses through %s although the interface endpoint %s has private DNS for the whole VPC: that resolver does not answer from the VPC's private zone (it is not the VPC resolver and does not forward to it), or this host is outside the VPC", q.Name, q.Resolver, e.ID)
 			}
 		}
 	}

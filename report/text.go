@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"strconv"
@@ -9,23 +10,34 @@ import (
 	"unicode"
 )
 
-// WriteText writes the report for people: the verdict and its reason first,
-// then the S3 connections, the DNS answers for S3 names, the inputs and the
-// warnings. Everything else is in the JSON.
-func (r *Report) WriteText(w io.Writer) error {
-	ew := &errWriter{w: w}
-	ew.printf("%s: %s\n", verdictWord(r.Verdict, r.PartialVerdict), r.Reason)
+// textFlowsShown is how many S3 connections the text report lists one by
+// one without --flows; beyond it the destinations table says enough.
+const textFlowsShown = 20
 
-	var s3, other []Flow
+// WriteText writes the report for people: the verdict and its reason first,
+// then where S3 connections went, the violations, the DNS answers for S3
+// names, the inputs and the warnings. It fits on a screen whatever the
+// number of connections; the S3 connections are listed one by one when
+// there are few. Everything else is in the JSON.
+func (r *Report) WriteText(w io.Writer) error { return r.writeText(w, false) }
+
+// WriteTextFlows is WriteText with every listed S3 connection (--flows).
+func (r *Report) WriteTextFlows(w io.Writer) error { return r.writeText(w, true) }
+
+func (r *Report) writeText(out io.Writer, allFlows bool) error {
+	bw := bufio.NewWriterSize(out, 64<<10)
+	ew := &errWriter{w: bw}
+	ew.printf("%s: %s\n", verdictWord(r.Verdict, r.PartialVerdict), clean(r.Reason))
+
+	var s3 []Flow
+	other := r.Summary.Flows - r.Summary.S3Flows
 	for _, f := range r.Flows {
 		if f.S3 {
 			s3 = append(s3, f)
-		} else {
-			other = append(other, f)
 		}
 	}
-	if len(s3) > 0 {
-		ew.printf("\nS3 connections (%d):\n", len(s3))
+	if len(s3) > 0 && (allFlows || r.Summary.S3Flows <= textFlowsShown) {
+		ew.printf("\nS3 connections (%d):\n", r.Summary.S3Flows)
 		tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "  CLIENT\tSERVER\tSTATE\tBYTES\tPATH\tWHY\tNAME\tAWS")
 		for _, f := range s3 {
@@ -33,21 +45,59 @@ func (r *Report) WriteText(w io.Writer) error {
 				byteCount(f.Bytes[0]+f.Bytes[1]), f.Path, f.PathEvidence, flowName(f), awsWords(f.AWS))
 		}
 		tw.Flush()
-	}
-	var s3dns []DNS
-	for _, d := range r.DNS {
-		if d.S3 {
-			s3dns = append(s3dns, d)
+		if n := r.Summary.S3Flows - len(s3); n > 0 {
+			ew.printf("  and %d more (the JSON report's flows cap; --conn-log keeps every connection)\n", n)
+		}
+	} else if len(r.Destinations) > 0 {
+		ew.printf("\nS3 destinations (%d connections; --flows lists them one by one):\n", r.Summary.S3Flows)
+		tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  SERVER\tPATH\tWHY\tCONNS\tESTAB\tBYTES\tNAMES\tAWS")
+		for i, d := range r.Destinations {
+			if i == textFlowsShown && !allFlows {
+				fmt.Fprintf(tw, "  and %d more destinations (--format json lists %d)\t\t\t\t\t\t\t\n", len(r.Destinations)-i, len(r.Destinations))
+				break
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", d.Server, d.Path, d.PathEvidence, d.Connections, d.Established,
+				byteCount(d.Bytes[0]+d.Bytes[1]), destNames(d), awsWords(d.AWS))
+		}
+		tw.Flush()
+		if r.DestinationsOmitted > 0 {
+			ew.printf("  and %d more S3 connections to other destinations\n", r.DestinationsOmitted)
 		}
 	}
-	if len(s3dns) > 0 {
-		ew.printf("\nDNS answers for S3 names (%d):\n", len(s3dns))
-		for _, d := range s3dns {
-			ew.printf("  %s %s %s %s via %s/%s: %s\n", d.TS, clean(d.QName), d.QType, rcode(d), d.Server, d.Transport, answerWords(d))
+	if n := len(r.Violations) + r.ViolationsOmitted; n > 0 && !(len(s3) > 0 && (allFlows || r.Summary.S3Flows <= textFlowsShown)) {
+		ew.printf("\nViolations (%d established S3 connections on a public path):\n", n)
+		for i, f := range r.Violations {
+			if i == textFlowsShown && !allFlows {
+				ew.printf("  and %d more (--format json lists %d)\n", n-i, len(r.Violations))
+				break
+			}
+			ew.printf("  %s %s -> %s %s %s %s %s\n", f.FirstTS, f.Client, f.Server, f.ConnState, byteCount(f.Bytes[0]+f.Bytes[1]), flowName(f), awsWords(f.AWS))
 		}
 	}
-	if len(other) > 0 {
-		ew.printf("\nOther TCP connections: %d (not S3; --format json lists them)\n", len(other))
+	if groups := dnsGroups(r.DNS); len(groups) > 0 {
+		total := 0
+		for _, d := range r.DNS {
+			if d.S3 {
+				total++
+			}
+		}
+		ew.printf("\nDNS answers for S3 names (%d):\n", total)
+		for i, g := range groups {
+			if i == textFlowsShown && !allFlows {
+				ew.printf("  and %d more distinct answers (--format json lists them)\n", len(groups)-i)
+				break
+			}
+			d := g.first
+			times := ""
+			if g.n > 1 {
+				times = fmt.Sprintf(" (%d times, last %s)", g.n, g.last)
+			}
+			ew.printf("  %s %s %s %s via %s/%s: %s%s\n", d.TS, clean(d.QName), d.QType, rcode(d), d.Server, d.Transport, answerWords(d), times)
+		}
+	}
+	if other > 0 {
+		ew.printf("\nOther TCP connections: %d (not S3; --format json lists them)\n", other)
 	}
 	if p := r.Probe; p != nil {
 		ew.printf("\nProbe: %s resolved by %s (%s)", clean(p.Name), p.Resolver, p.ResolverSource)
@@ -109,16 +159,66 @@ func (r *Report) WriteText(w io.Writer) error {
 			ew.printf("  - %s\n", clean(w))
 		}
 	}
+	if ew.err == nil {
+		ew.err = bw.Flush()
+	}
 	return ew.err
+}
+
+// dnsGroup is one distinct DNS question and answer, with how often it was
+// seen: an SDK that resolves the same name for every request makes one
+// line, not thousands.
+type dnsGroup struct {
+	first DNS
+	n     int
+	last  string
+}
+
+func dnsGroups(list []DNS) []*dnsGroup {
+	var out []*dnsGroup
+	index := map[string]*dnsGroup{}
+	for _, d := range list {
+		if !d.S3 {
+			continue
+		}
+		key := strings.ToLower(d.QName) + "\x00" + d.QType + "\x00" + d.RCode + "\x00" + d.Server + "\x00" + answerWords(d)
+		g := index[key]
+		if g == nil {
+			g = &dnsGroup{first: d}
+			index[key] = g
+			out = append(out, g)
+		}
+		g.n++
+		g.last = d.TS
+	}
+	return out
+}
+
+func destNames(d Destination) string {
+	if len(d.S3Names) == 0 {
+		return "-"
+	}
+	s := clean(strings.Join(d.S3Names, ", "))
+	if d.S3NamesOmitted > 0 {
+		s += fmt.Sprintf(" and %d more", d.S3NamesOmitted)
+	}
+	return s
 }
 
 func flowName(f Flow) string {
 	name := "-"
 	switch {
+	case f.HTTP != nil && f.HTTP.ProxyTarget != "":
+		name = clean(f.HTTP.ProxyTarget) + " (proxy target)"
 	case f.SNI != "":
 		name = clean(f.SNI) + " (sni)"
+	case f.HTTP != nil && f.HTTP.Host != "":
+		name = clean(f.HTTP.Host) + " (host)"
 	case len(f.DNSNames) > 0:
 		name = clean(f.DNSNames[0]) + " (dns)"
+	}
+	if f.S3 && len(f.S3Evidence) == 1 && f.S3Evidence[0] == "aws-range" && name == "-" {
+		name = "(S3 by address only)"
 	}
 	if f.Probe {
 		name += " [probe]"

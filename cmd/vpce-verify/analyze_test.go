@@ -85,7 +85,7 @@ func TestAnalyzeVerdicts(t *testing.T) {
 		{"endpoint given", []string{"--endpoint-ip", "10.0.2.50", td(t, "s3-endpoint.pcap")}, 0, "pass",
 			map[string]string{"10.0.2.50:443": "interface-endpoint"}, []string{"all 1 established S3 connections"}, nil},
 		{"endpoint inferred from DNS", []string{td(t, "s3-endpoint.pcap")}, 0, "pass",
-			map[string]string{"10.0.2.50:443": "interface-endpoint"}, []string{"only from DNS or SNI"}, []string{"10.0.2.50 is taken for an interface endpoint only because a DNS answer for s3.ap-south-1.amazonaws.com"}},
+			map[string]string{"10.0.2.50:443": "interface-endpoint"}, []string{"only from DNS or endpoint names"}, []string{"10.0.2.50 is taken for an interface endpoint only because a DNS answer for s3.ap-south-1.amazonaws.com"}},
 		{"endpoint from the AWS CLI inventory", []string{"--endpoints", td(t, "aws", "endpoint-interface.json"), "--endpoints", td(t, "aws", "endpoint-enis.json"), td(t, "s3-endpoint.pcap")}, 0, "pass",
 			map[string]string{"10.0.2.50:443": "interface-endpoint"}, nil, nil},
 		{"leak to public S3", []string{"--endpoint-ip", "10.0.2.50", td(t, "s3-public.pcap")}, 1, "fail",
@@ -187,24 +187,31 @@ func TestAnalyzeDamagedInput(t *testing.T) {
 
 // A file that cannot be opened or read is an error for that input only:
 // the other files are analysed and reported, and the unreadable one has no
-// SHA-256 (a digest of nothing is no evidence's hash).
+// SHA-256 (a digest of nothing is no evidence's hash). A leak the readable
+// file proves is still a fail: no damage elsewhere undoes it; without a
+// leak the incomplete evidence is an error, and partial_verdict says what
+// the rest showed.
 func TestAnalyzeUnreadableInput(t *testing.T) {
-	good := td(t, "s3-public.pcap")
 	tests := []struct {
-		name, bad, stderr string
+		name, good, bad, stderr string
+		code                    int
+		verdict, partial        string
 	}{
-		{"missing file", filepath.Join(t.TempDir(), "missing.pcap"), "no such file or directory"},
-		{"directory", t.TempDir(), "is a directory"},
+		{"missing file beside a leak", "s3-public.pcap", filepath.Join(t.TempDir(), "missing.pcap"), "no such file or directory", exitFail, "fail", ""},
+		{"directory beside a leak", "s3-public.pcap", t.TempDir(), "is a directory", exitFail, "fail", ""},
+		{"missing file beside a pass", "s3-endpoint.pcap", filepath.Join(t.TempDir(), "missing.pcap"), "no such file or directory", exitError, "error", "pass"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			good := td(t, tc.good)
 			res := runCmd(t, nil, "analyze", "--format", "json", good, tc.bad)
-			if res.code != exitError || strings.Count(res.stderr, "\n") != 1 || !strings.Contains(res.stderr, tc.stderr) {
-				t.Errorf("exit %d stderr %q; want %d and one line saying %q", res.code, res.stderr, exitError, tc.stderr)
+			if res.code != tc.code || strings.Count(res.stderr, "\n") != 1 || !strings.Contains(res.stderr, tc.stderr) {
+				t.Errorf("exit %d stderr %q; want %d and one line saying %q", res.code, res.stderr, tc.code, tc.stderr)
 			}
 			var r struct {
 				Verdict        string `json:"verdict"`
 				PartialVerdict string `json:"partial_verdict"`
+				Reason         string `json:"reason"`
 				Inputs         []struct {
 					Name     string `json:"name"`
 					SHA256   string `json:"sha256"`
@@ -215,8 +222,11 @@ func TestAnalyzeUnreadableInput(t *testing.T) {
 			if err := json.Unmarshal([]byte(res.stdout), &r); err != nil {
 				t.Fatalf("no report: %v; stdout %q", err, res.stdout)
 			}
-			if r.Verdict != "error" || r.PartialVerdict != "fail" || len(r.Inputs) != 2 {
-				t.Fatalf("verdict %s partial %s, %d inputs; want error, fail (the good file), 2", r.Verdict, r.PartialVerdict, len(r.Inputs))
+			if r.Verdict != tc.verdict || r.PartialVerdict != tc.partial || len(r.Inputs) != 2 {
+				t.Fatalf("verdict %s partial %q, %d inputs; want %s, %q, 2", r.Verdict, r.PartialVerdict, len(r.Inputs), tc.verdict, tc.partial)
+			}
+			if !strings.Contains(r.Reason, "is incomplete") {
+				t.Errorf("reason %q does not name the unreadable input", r.Reason)
 			}
 			if in := r.Inputs[0]; !in.Complete || len(in.SHA256) != 64 || in.Packets == 0 {
 				t.Errorf("good input %+v", in)

@@ -49,7 +49,7 @@ type classification struct {
 // caller's own warnings follow those of the loading.
 func (c *classification) config(warnings ...string) report.Config {
 	return report.Config{
-		Classifier: c.classifier, Ranges: c.ranges, Inventory: c.inventory, Policy: c.policy,
+		Classifier: c.classifier, Ranges: c.ranges, Inventory: c.inventory, EndpointIPs: c.endpointIPs, Policy: c.policy,
 		Now: now(), Version: toolVersion(), Warnings: append(slices.Clip(c.warnings), warnings...),
 	}
 }

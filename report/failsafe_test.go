@@ -1,0 +1,122 @@
+package report
+
+import (
+	"strings"
+	"testing"
+)
+
+// wantConn is what a fail-safe case says about one connection, found by
+// its server.
+type wantConn struct {
+	server   string
+	s3       bool
+	path     string // "" to leave unchecked
+	kind     string // s3_kind; "" to leave unchecked
+	evidence string // one s3_evidence word it must carry; "" to leave unchecked
+}
+
+// TestFailSafe: every case here said PASS (or nothing certain) in an
+// earlier build while S3 traffic bypassed the endpoint. Each now gets the
+// verdict a compliance reviewer would defend.
+func TestFailSafe(t *testing.T) {
+	tests := []struct {
+		name    string
+		setup   setup
+		files   []string
+		verdict string
+		reason  []string
+		conns   []wantConn
+		warn    []string
+	}{
+		{name: "S3 front doors are S3", setup: setup{endpointIPs: []string{"10.0.2.50"}}, files: []string{"front-doors.pcap"},
+			verdict: Fail, reason: []string{"3 of 4 established S3 connections went to a public address"},
+			conns: []wantConn{
+				{server: "10.0.2.50:443", s3: true, path: "interface-endpoint"},
+				{server: "13.224.0.10:443", s3: true, path: "public-aws", kind: "accelerate", evidence: "sni"},
+				{server: "99.83.128.10:443", s3: true, path: "public-aws", kind: "mrap", evidence: "sni"},
+				{server: "3.5.208.10:443", s3: true, path: "public-aws", kind: "express", evidence: "aws-range"},
+			}},
+		{name: "plain HTTP with an S3 Host is S3", files: []string{"http-plain.pcap"},
+			verdict: Fail, reason: []string{"52.219.64.10:80"},
+			conns: []wantConn{
+				{server: "52.219.64.10:80", s3: true, path: "public-aws", evidence: "http-host"},
+				{server: "3.5.208.20:80", s3: false},
+			}},
+		{name: "a CONNECT proxy is never the endpoint, with an inventory", setup: setup{endpointIPs: []string{"10.0.2.50"}}, files: []string{"proxy.pcap"},
+			verdict: Inconclusive, reason: []string{"2 of 2 established S3 connections went through an HTTP proxy", "10.0.3.10:3128"},
+			conns: []wantConn{
+				{server: "10.0.3.10:3128", s3: true, path: "proxy", evidence: "proxy-target"},
+			}},
+		{name: "a CONNECT proxy is never the endpoint, without one", files: []string{"proxy.pcap"},
+			verdict: Inconclusive, reason: []string{"through an HTTP proxy"},
+			conns: []wantConn{{server: "10.0.3.10:3128", s3: true, path: "proxy"}}},
+		{name: "a proxy beside a leak still fails", setup: setup{endpointIPs: []string{"10.0.2.50"}}, files: []string{"proxy.pcap", "s3-public.pcap"},
+			verdict: Fail, reason: []string{"1 of 3 established S3 connections went to a public address"}},
+		{name: "a transfer already under way is traffic", files: []string{"midstream-upload.pcap"},
+			verdict: Fail, reason: []string{"52.219.64.10:443", "S3 by address only"},
+			conns: []wantConn{{server: "52.219.64.10:443", s3: true, path: "public-aws", evidence: "aws-range"}}},
+		{name: "names against prefixes", files: []string{"prefix-evidence.pcap"},
+			verdict: Fail, reason: []string{"2 of 2 established S3 connections went to a public address"},
+			conns: []wantConn{
+				{server: "3.5.208.30:443", s3: false},
+				{server: "3.5.212.10:443", s3: true, path: "public-aws", evidence: "aws-range"},
+				{server: "52.219.160.10:443", s3: true, path: "public-aws", evidence: "aws-range"},
+			},
+			warn: []string{"named www.example.com, not an S3 host, but its address is in 52.219.160.0/23, which only S3 uses", "counted as S3 by address only (3.5.212.0/23"}},
+		{name: "an inventory is the truth", setup: setup{endpointIPs: []string{"fd00:10:0:2::99"}}, files: []string{"ipv6-endpoint.pcap"},
+			verdict: Inconclusive, reason: []string{"private address the endpoint inventory does not list", "[fd00:10:0:2::50]:443"},
+			conns: []wantConn{{server: "[fd00:10:0:2::50]:443", s3: true, path: "private-unknown"}}},
+		{name: "without an inventory the endpoint is inferred, and said so", files: []string{"ipv6-endpoint.pcap"},
+			verdict: Pass, reason: []string{"identified as an endpoint only from DNS"},
+			conns: []wantConn{{server: "[fd00:10:0:2::50]:443", s3: true, path: "interface-endpoint"}},
+			warn:  []string{"fd00:10:0:2::50 is taken for an interface endpoint only because a DNS answer for s3.ap-south-1.amazonaws.com pointed to it"}},
+		{name: "lost packets keep a pass from being one", setup: setup{endpointIPs: []string{"10.0.2.50"}, drops: 12}, files: []string{"s3-endpoint.pcap"},
+			verdict: Inconclusive, reason: []string{"all 1 established S3 connections went to the interface endpoint, but the capture lost 12 packets"}},
+		{name: "an unnamed connection to an edge address keeps a pass from being one", setup: setup{endpointIPs: []string{"10.0.2.50"}}, files: []string{"edge-unnamed.pcap"},
+			verdict: Inconclusive, reason: []string{"1 established connections to CloudFront or Global Accelerator addresses carried no server name", "13.224.0.20:443"},
+			conns: []wantConn{{server: "13.224.0.20:443", s3: false}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := build(t, tc.setup, tc.files...)
+			if r.Verdict != tc.verdict {
+				t.Errorf("verdict %s, want %s; reason %q", r.Verdict, tc.verdict, r.Reason)
+			}
+			for _, s := range tc.reason {
+				if !strings.Contains(r.Reason, s) {
+					t.Errorf("reason %q does not say %q", r.Reason, s)
+				}
+			}
+			for _, w := range tc.conns {
+				found := false
+				for _, f := range r.Flows {
+					if f.Server != w.server {
+						continue
+					}
+					found = true
+					if f.S3 != w.s3 || (w.path != "" && f.Path != w.path) || (w.kind != "" && f.S3Kind != w.kind) ||
+						(w.evidence != "" && !contains(f.S3Evidence, w.evidence)) {
+						t.Errorf("%s: s3 %v path %s kind %q evidence %v; want %+v", w.server, f.S3, f.Path, f.S3Kind, f.S3Evidence, w)
+					}
+				}
+				if !found {
+					t.Errorf("no connection to %s", w.server)
+				}
+			}
+			for _, s := range tc.warn {
+				if !hasWarning(r, s) {
+					t.Errorf("no warning says %q; warnings:\n%s", s, strings.Join(r.Warnings, "\n"))
+				}
+			}
+		})
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

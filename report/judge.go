@@ -1,0 +1,336 @@
+package report
+
+import (
+	"net/netip"
+	"strings"
+
+	"github.com/vpce-verify/vpce-verify/capture"
+	"github.com/vpce-verify/vpce-verify/resolve"
+	"github.com/vpce-verify/vpce-verify/resolve/s3name"
+)
+
+// Paths the judgment of a connection adds to the classifier's: they depend
+// on what the connection carried and on what the user declared, not on the
+// address alone.
+const (
+	// PathProxy is a connection that asked an HTTP proxy for an S3 name
+	// (CONNECT, or an absolute-form http:// URI): S3 traffic whose onward
+	// path the capture cannot show.
+	PathProxy resolve.Path = "proxy"
+	// PathPrivateUnknown is a private address an S3 connection went to
+	// although the endpoint inventory (--endpoint-ip, --endpoints) does not
+	// list it: another zone's endpoint ENI missing from the inventory, a
+	// proxy, a hosts-file pin. It never passes.
+	PathPrivateUnknown resolve.Path = "private-unknown"
+)
+
+// Why a connection is S3: each piece of evidence is one bit, and any one is
+// enough (evidence adds up; none cancels another, except that a complete
+// name for a non-S3 host outweighs an address in a prefix S3 shares).
+type s3Evidence uint8
+
+const (
+	evSNI         s3Evidence = 1 << iota // the TLS server name is an S3 name
+	evHTTPHost                           // the HTTP Host header is an S3 name
+	evProxyTarget                        // CONNECT or an absolute URI asked a proxy for an S3 name
+	evDNSName                            // a DNS answer for an S3 name led to the server
+	evEndpoint                           // the server is an S3 interface endpoint address
+	evRange                              // the server is in an S3 prefix of ip-ranges.json
+)
+
+// evidenceWords are the JSON words of the evidence bits, in bit order.
+var evidenceWords = [...]string{"sni", "http-host", "proxy-target", "dns-name", "endpoint-address", "aws-range"}
+
+func (e s3Evidence) words() []string {
+	out := []string{}
+	for i, w := range evidenceWords {
+		if e&(1<<i) != 0 {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// The PathEvidence words a judgment adds to the classifier's bases.
+const (
+	// A private address taken for an interface endpoint, without an
+	// inventory, because of the S3 names that led to it.
+	evidenceDNSInferred  = "dns-inferred"
+	evidenceSNIInferred  = "sni-inferred"
+	evidenceHostInferred = "host-inferred"
+	// A proxy, and how it was asked.
+	evidenceConnect     = "http-connect"
+	evidenceAbsoluteURI = "http-absolute-uri"
+)
+
+// conn is the judgment of one TCP connection: the facts the verdict and
+// the report rest on, typed. It is made once per connection, when the
+// connection is finished, and the flow it came from is not kept.
+type conn struct {
+	client, server netip.AddrPort
+	state          string
+	established    bool
+	bytes          [2]uint64
+	probe          bool
+
+	class resolve.Class
+	path  resolve.Path
+	basis string // why the path: a resolve.Basis* word or one of the evidence* words above
+
+	s3       bool
+	evidence s3Evidence
+	// name is the S3 name the connection is about: the proxy target, the
+	// SNI (outside a tunnel), the Host header or the first DNS name, in that
+	// order; kind is its family.
+	name string
+	kind string
+	// byAddressOnly marks an S3 connection whose only evidence is its
+	// address in an S3 prefix: no name was captured (a cut ClientHello, a
+	// capture that began midstream). In a prefix S3 shares with EC2 that
+	// is a reasonable doubt, and the report says so.
+	byAddressOnly bool
+	// otherName is a complete name for a non-S3 host that the connection
+	// carried although its address is in a prefix only S3 lists.
+	otherName string
+	// names are the S3 names seen, parsed, with where each came from.
+	names []seenName
+}
+
+// seenName is an S3 name a connection carried, and where it was seen.
+type seenName struct {
+	text string // lower case, no trailing dot
+	n    s3name.Name
+	from s3Evidence
+}
+
+// s3Only reports whether every service of m besides AMAZON (the parent of
+// everything) is S3: such a prefix serves nothing but S3.
+func s3Only(m resolve.Match) bool {
+	found := false
+	for _, s := range m.Services {
+		switch s {
+		case "S3":
+			found = true
+		case "AMAZON":
+		default:
+			return false
+		}
+	}
+	return found
+}
+
+// hostName returns the host of an HTTP Host value or CONNECT authority
+// (without its port, IPv6 brackets removed), lower case.
+func hostName(hostport string) string {
+	h := hostport
+	if strings.HasPrefix(h, "[") {
+		if i := strings.IndexByte(h, ']'); i > 0 {
+			return strings.ToLower(h[1:i])
+		}
+		return ""
+	}
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && strings.Count(h, ":") == 1 {
+		h = h[:i]
+	}
+	return strings.ToLower(strings.TrimSuffix(h, "."))
+}
+
+// isHostName reports whether s names a host in the DNS (letters, digits,
+// hyphens, at least two labels, not an address): only such a name can say
+// that a connection is not S3.
+func isHostName(s string) bool {
+	s = strings.TrimSuffix(s, ".")
+	if len(s) == 0 || len(s) > 253 || !strings.Contains(s, ".") {
+		return false
+	}
+	if _, err := netip.ParseAddr(s); err == nil {
+		return false
+	}
+	label := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '.':
+			if label == 0 {
+				return false
+			}
+			label = 0
+			continue
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_':
+		default:
+			return false
+		}
+		label++
+		if label > 63 {
+			return false
+		}
+	}
+	return label > 0
+}
+
+// judge decides what one connection is: S3 or not, on what evidence, and
+// which path it took.
+func (b *Builder) judge(f *capture.Flow, dnsNames []string) conn {
+	c := conn{
+		client: f.Client, server: f.Server, state: f.ConnState(), established: f.Established(),
+		bytes: f.Bytes(), probe: b.probes[f.Client] == f.Server && f.Client.IsValid(),
+	}
+	c.class = b.cfg.Classifier.Classify(f.Server.Addr())
+	c.path, c.basis = c.class.Path, c.class.Basis
+
+	// Names the connection carried, and what they say.
+	sni := f.TLS.SNI
+	tunnel := f.TLS.InTunnel
+	helloComplete := f.TLS.Hello == capture.HelloComplete
+	host := hostName(f.HTTP.Host)
+	requestComplete := f.HTTP.Request == capture.HTTPComplete
+	proxy := hostName(f.HTTP.ProxyHost)
+
+	var otherNames []string // complete names of non-S3 hosts
+	note := func(name string, bit s3Evidence, complete bool) {
+		if name == "" {
+			return
+		}
+		n, ok := s3name.Parse(name)
+		if !ok {
+			if complete && isHostName(name) {
+				otherNames = append(otherNames, name)
+			}
+			return
+		}
+		c.evidence |= bit
+		text := strings.ToLower(strings.TrimSuffix(name, "."))
+		c.names = append(c.names, seenName{text: text, n: n, from: bit})
+		if c.name == "" {
+			c.name, c.kind = text, string(n.Kind)
+		}
+	}
+	note(proxy, evProxyTarget, requestComplete)
+	if !tunnel {
+		// Inside a CONNECT tunnel the SNI names what the proxy was asked
+		// for, not the server this connection reached.
+		note(sni, evSNI, helloComplete)
+	}
+	note(host, evHTTPHost, requestComplete)
+	for _, n := range dnsNames {
+		note(n, evDNSName, false)
+	}
+	if c.class.Path == resolve.PathInterfaceEndpoint && b.endpointIsS3(c.class.Endpoint) {
+		c.evidence |= evEndpoint
+	}
+	if c.class.InAWS && c.class.AWS.Has("S3") {
+		switch {
+		case s3Only(c.class.AWS):
+			// Nothing but S3 answers there, whatever the hello says.
+			c.evidence |= evRange
+			if c.evidence&^evRange == 0 && len(otherNames) > 0 {
+				c.otherName = otherNames[0]
+			}
+		case len(otherNames) == 0:
+			// A prefix S3 shares with EC2 and others: only a complete name
+			// for another host says it is not S3.
+			c.evidence |= evRange
+		}
+	}
+	c.s3 = c.evidence != 0
+	c.byAddressOnly = c.evidence == evRange
+	if !c.s3 {
+		return c
+	}
+
+	switch {
+	case c.evidence&evProxyTarget != 0 && c.class.Path != resolve.PathInterfaceEndpoint && c.evidence&evRange == 0:
+		// Asked a proxy for S3: the onward path is beyond the capture. An
+		// S3 address asked in absolute form is S3 itself, not a proxy.
+		c.path, c.basis = PathProxy, evidenceAbsoluteURI
+		if strings.EqualFold(f.HTTP.Method, "CONNECT") {
+			c.basis = evidenceConnect
+		}
+	case c.class.Path == resolve.PathPrivateOther && b.inventory:
+		// The user said which addresses the endpoint has: this is not one.
+		c.path = PathPrivateUnknown
+	case c.class.Path == resolve.PathPrivateOther:
+		// No inventory: an S3 name that led to the address is the best
+		// evidence there is that it is an endpoint; the report says so.
+		switch {
+		case c.evidence&evDNSName != 0:
+			c.path, c.basis = resolve.PathInterfaceEndpoint, evidenceDNSInferred
+		case c.endpointName(evSNI) != nil:
+			c.path, c.basis = resolve.PathInterfaceEndpoint, evidenceSNIInferred
+		case c.endpointName(evHTTPHost) != nil:
+			c.path, c.basis = resolve.PathInterfaceEndpoint, evidenceHostInferred
+		}
+		if c.path == resolve.PathInterfaceEndpoint && c.class.Endpoint == "" {
+			for _, n := range c.names {
+				if n.n.Kind == s3name.Endpoint {
+					c.class.Endpoint = n.n.EndpointID
+					break
+				}
+			}
+		}
+	}
+	return c
+}
+
+// endpointName returns the interface endpoint name
+// (*.vpce-....s3.REGION.vpce.amazonaws.com) the connection carried in the
+// place from says, or nil.
+func (c *conn) endpointName(from s3Evidence) *seenName {
+	for i := range c.names {
+		if c.names[i].from == from && c.names[i].n.Kind == s3name.Endpoint {
+			return &c.names[i]
+		}
+	}
+	return nil
+}
+
+// inferred reports whether the connection's endpoint path rests on names
+// only, not on the inventory.
+func (c *conn) inferred() bool {
+	switch c.basis {
+	case evidenceDNSInferred, evidenceSNIInferred, evidenceHostInferred:
+		return true
+	}
+	return false
+}
+
+// endpointIsS3 reports whether an endpoint address belongs to an S3
+// endpoint: --endpoint-ip addresses are taken to be, inventory endpoints
+// say their service.
+func (b *Builder) endpointIsS3(id string) bool {
+	if e, ok := b.cfg.Inventory.Endpoint(id); ok {
+		return e.IsS3()
+	}
+	return true
+}
+
+// answerPath is the path a DNS answer's address would take, judged as a
+// connection to it would be: a private address an S3 name points to is an
+// inferred endpoint without an inventory, and private-unknown with one.
+func answerPath(c resolve.Class, byS3Name, inventory bool) resolve.Path {
+	if c.Path != resolve.PathPrivateOther || !byS3Name {
+		return c.Path
+	}
+	if inventory {
+		return PathPrivateUnknown
+	}
+	return resolve.PathInterfaceEndpoint
+}
+
+// hasEndpointAddresses reports whether the inventory gives an address of an
+// S3 interface endpoint: then it says which private addresses are the
+// endpoint, and no other is inferred to be one.
+func hasEndpointAddresses(inv *resolve.Inventory) bool {
+	if inv == nil {
+		return false
+	}
+	for _, n := range inv.NetworkInterfaces {
+		if !n.IsEndpoint || len(n.Addresses) == 0 {
+			continue
+		}
+		if e, ok := inv.Endpoint(n.EndpointID); !ok || e.IsS3() {
+			return true
+		}
+	}
+	return false
+}
