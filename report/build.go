@@ -9,6 +9,8 @@ import (
 
 	"github.com/vpce-verify/vpce-verify/capture"
 	"github.com/vpce-verify/vpce-verify/resolve"
+	"github.com/vpce-verify/vpce-verify/resolve/inventory"
+	"github.com/vpce-verify/vpce-verify/resolve/ipranges"
 	"github.com/vpce-verify/vpce-verify/resolve/s3name"
 )
 
@@ -38,8 +40,8 @@ type Evidence struct {
 // packets.
 type Config struct {
 	Classifier *resolve.Classifier
-	Ranges     *resolve.Ranges
-	Inventory  *resolve.Inventory // may be nil
+	Ranges     *ipranges.Ranges
+	Inventory  *inventory.Inventory // may be nil
 	// EndpointIPs are the --endpoint-ip addresses. With them, or with
 	// interface endpoint addresses in the Inventory, the inventory is the
 	// truth: a private address it does not list is never an endpoint.
@@ -87,10 +89,10 @@ func (l Limits) orDefault() Limits {
 // says so: AWS adds ranges every week.
 const maxRangesAge = 30 * 24 * time.Hour
 
-func ipRanges(r *resolve.Ranges, now time.Time) IPRanges {
+func ipRanges(r *ipranges.Ranges, now time.Time) IPRanges {
 	return IPRanges{
 		SyncToken:  r.SyncToken,
-		CreateDate: r.CreateDate.Format(resolve.CreateDateLayout),
+		CreateDate: r.CreateDate.Format(ipranges.CreateDateLayout),
 		Source:     r.Source,
 		SHA256:     r.SHA256,
 		AgeDays:    int(now.Sub(r.CreateDate).Hours() / 24),
@@ -99,7 +101,7 @@ func ipRanges(r *resolve.Ranges, now time.Time) IPRanges {
 
 // StaleRanges returns the warning every command gives when the
 // ip-ranges.json in use is more than 30 days old at now, or "".
-func StaleRanges(r *resolve.Ranges, now time.Time) string {
+func StaleRanges(r *ipranges.Ranges, now time.Time) string {
 	age := now.Sub(r.CreateDate)
 	if age <= maxRangesAge {
 		return ""
@@ -580,7 +582,7 @@ func (b *Builder) otherWarnings(r *Report) {
 
 // endpoints describes the inventory's S3 endpoints and what their settings
 // mean for a host inside the VPC.
-func endpoints(inv *resolve.Inventory) []Endpoint {
+func endpoints(inv *inventory.Inventory) []Endpoint {
 	out := []Endpoint{}
 	if inv == nil {
 		return out
@@ -612,7 +614,7 @@ func endpoints(inv *resolve.Inventory) []Endpoint {
 
 // meaning says in plain words what an endpoint's DNS settings do to a host
 // inside the VPC.
-func meaning(e resolve.Endpoint) string {
+func meaning(e inventory.Endpoint) string {
 	switch {
 	case strings.EqualFold(e.Type, "Gateway"):
 		if len(e.RouteTableIDs) == 0 {

@@ -6,6 +6,8 @@ import (
 
 	"github.com/vpce-verify/vpce-verify/capture"
 	"github.com/vpce-verify/vpce-verify/resolve"
+	"github.com/vpce-verify/vpce-verify/resolve/inventory"
+	"github.com/vpce-verify/vpce-verify/resolve/ipranges"
 	"github.com/vpce-verify/vpce-verify/resolve/s3name"
 )
 
@@ -105,7 +107,7 @@ type seenName struct {
 
 // s3Only reports whether every service of m besides AMAZON (the parent of
 // everything) is S3: such a prefix serves nothing but S3.
-func s3Only(m resolve.Match) bool {
+func s3Only(m ipranges.Match) bool {
 	found := false
 	for _, s := range m.Services {
 		switch s {
@@ -320,7 +322,7 @@ func answerPath(c resolve.Class, byS3Name, inventory bool) resolve.Path {
 // hasEndpointAddresses reports whether the inventory gives an address of an
 // S3 interface endpoint: then it says which private addresses are the
 // endpoint, and no other is inferred to be one.
-func hasEndpointAddresses(inv *resolve.Inventory) bool {
+func hasEndpointAddresses(inv *inventory.Inventory) bool {
 	if inv == nil {
 		return false
 	}

@@ -8,7 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/vpce-verify/vpce-verify/resolve"
+	"github.com/vpce-verify/vpce-verify/resolve/ipranges"
 )
 
 // Schemas of the ranges subcommands' JSON.
@@ -55,7 +55,7 @@ type Cache struct {
 
 // NewRangesInfo describes inUse (of kind "file", "cache" or "embedded")
 // and the cache at now.
-func NewRangesInfo(inUse *resolve.Ranges, kind string, cache Cache, now time.Time) *RangesInfo {
+func NewRangesInfo(inUse *ipranges.Ranges, kind string, cache Cache, now time.Time) *RangesInfo {
 	r := &RangesInfo{
 		Schema: RangesInfoSchema, InUse: kind,
 		Snapshot: Snapshot{
@@ -63,7 +63,7 @@ func NewRangesInfo(inUse *resolve.Ranges, kind string, cache Cache, now time.Tim
 			IPv4:     Family{inUse.IPv4Entries, inUse.IPv4Prefixes},
 			IPv6:     Family{inUse.IPv6Entries, inUse.IPv6Prefixes},
 		},
-		Embedded: ipRanges(resolve.Embedded(), now),
+		Embedded: ipRanges(ipranges.Embedded(), now),
 		Cache:    cache,
 		Warnings: []string{},
 	}
@@ -125,8 +125,8 @@ type RangeEntry struct {
 
 // NewRangesDiff renders d, which was restricted to service and region
 // (empty for all).
-func NewRangesDiff(d resolve.RangesDiff, service, region string, now time.Time) *RangesDiff {
-	conv := func(es []resolve.Entry) []RangeEntry {
+func NewRangesDiff(d ipranges.Diff, service, region string, now time.Time) *RangesDiff {
+	conv := func(es []ipranges.Entry) []RangeEntry {
 		out := []RangeEntry{}
 		for _, e := range es {
 			out = append(out, RangeEntry{e.Prefix.String(), e.Service, e.Region, e.NetworkBorderGroup})

@@ -14,6 +14,8 @@ import (
 	"github.com/vpce-verify/vpce-verify/capture"
 	"github.com/vpce-verify/vpce-verify/internal/testenv"
 	"github.com/vpce-verify/vpce-verify/resolve"
+	"github.com/vpce-verify/vpce-verify/resolve/inventory"
+	"github.com/vpce-verify/vpce-verify/resolve/ipranges"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden reports in ../testdata/golden")
@@ -37,13 +39,13 @@ func build(t *testing.T, s setup, files ...string) *Report {
 	for _, a := range s.endpointIPs {
 		ips = append(ips, netip.MustParseAddr(a))
 	}
-	var inv *resolve.Inventory
+	var inv *inventory.Inventory
 	for _, name := range s.inventory {
 		data, err := os.ReadFile(filepath.Join(root, "testdata", "aws", name))
 		if err != nil {
 			t.Fatal(err)
 		}
-		one, err := resolve.ParseInventory(name, data)
+		one, err := inventory.Parse(name, data)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,7 +70,7 @@ func build(t *testing.T, s setup, files ...string) *Report {
 	if s.drops > 0 {
 		inputs[0].Drops, inputs[0].DropsKnown = s.drops, true
 	}
-	ranges := resolve.Embedded()
+	ranges := ipranges.Embedded()
 	return Build(Evidence{Result: a.Result(), Inputs: inputs, Interfaces: ifaces}, Config{
 		Classifier:  resolve.NewClassifier(ranges, inv, ips, nil),
 		Ranges:      ranges,

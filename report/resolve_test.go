@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vpce-verify/vpce-verify/resolve"
+	"github.com/vpce-verify/vpce-verify/resolve/ipranges"
 )
 
 func answer(server, name, qtype string, status resolve.Status, addrs ...string) *resolve.Answer {
@@ -25,8 +26,8 @@ func answer(server, name, qtype string, status resolve.Status, addrs ...string) 
 
 func buildResolve(ev ResolveEvidence) *ResolveReport {
 	return BuildResolve(ev, Config{
-		Classifier: resolve.NewClassifier(resolve.Embedded(), nil, nil, nil),
-		Ranges:     resolve.Embedded(),
+		Classifier: resolve.NewClassifier(ipranges.Embedded(), nil, nil, nil),
+		Ranges:     ipranges.Embedded(),
 		Now:        time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC),
 	})
 }

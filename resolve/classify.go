@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/gaissmai/bart"
+	"github.com/vpce-verify/vpce-verify/resolve/inventory"
+	"github.com/vpce-verify/vpce-verify/resolve/ipranges"
 )
 
 // Path is where traffic to an address goes, as far as the evidence shows.
@@ -41,7 +43,7 @@ type Class struct {
 	// AWS is what ip-ranges.json says about the address, whenever it is
 	// inside it (also for an endpoint's IPv6 address that lies inside an
 	// EC2 range: informative only).
-	AWS   Match
+	AWS   ipranges.Match
 	InAWS bool
 	// Route is the route-table evidence for PathGatewayEndpoint, e.g.
 	// "rtb-3d560345: pl-63a5400a -> vpce-032a826a".
@@ -52,7 +54,7 @@ type Class struct {
 // about the VPC. It is read-only after NewClassifier and safe for
 // concurrent use.
 type Classifier struct {
-	ranges    *Ranges
+	ranges    *ipranges.Ranges
 	endpoints map[netip.Addr]endpointAddr
 	gateway   bart.Table[int32] // prefix-list entry -> index into routes
 	byName    []gatewayByName
@@ -87,7 +89,7 @@ var sharedAddressSpace = netip.MustParsePrefix("100.64.0.0/10") // RFC 6598
 // service's ip-ranges.json prefixes in REGION stand in for them. The
 // classifier does not know which subnet the host is in: give it the route
 // tables that apply to the host's subnet.
-func NewClassifier(r *Ranges, inv *Inventory, endpointIPs []netip.Addr, vpcCIDRs []netip.Prefix) *Classifier {
+func NewClassifier(r *ipranges.Ranges, inv *inventory.Inventory, endpointIPs []netip.Addr, vpcCIDRs []netip.Prefix) *Classifier {
 	c := &Classifier{ranges: r, endpoints: make(map[netip.Addr]endpointAddr)}
 	if inv != nil {
 		for _, n := range inv.NetworkInterfaces {
@@ -110,12 +112,12 @@ func NewClassifier(r *Ranges, inv *Inventory, endpointIPs []netip.Addr, vpcCIDRs
 	return c
 }
 
-func (c *Classifier) addRoutes(inv *Inventory) {
+func (c *Classifier) addRoutes(inv *inventory.Inventory) {
 	tables := slices.Clone(inv.RouteTables)
-	slices.SortFunc(tables, func(a, b RouteTable) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(tables, func(a, b inventory.RouteTable) int { return strings.Compare(a.ID, b.ID) })
 	for _, rt := range tables {
 		for _, r := range rt.Routes {
-			if !r.gatewayEndpoint() {
+			if !r.GatewayEndpoint() {
 				continue
 			}
 			ri := int32(len(c.routes))
@@ -123,10 +125,7 @@ func (c *Classifier) addRoutes(inv *Inventory) {
 				endpoint: r.Target,
 				text:     fmt.Sprintf("%s: %s -> %s", rt.ID, r.PrefixListID, r.Target),
 			})
-			var pl PrefixList
-			if i, ok := inv.prefixList(r.PrefixListID); ok {
-				pl = inv.PrefixLists[i]
-			}
+			pl, _ := inv.LookupPrefixList(r.PrefixListID)
 			if len(pl.CIDRs) > 0 {
 				for _, p := range pl.CIDRs {
 					if _, ok := c.gateway.Get(p); !ok {
@@ -135,9 +134,9 @@ func (c *Classifier) addRoutes(inv *Inventory) {
 				}
 				continue
 			}
-			region, service, ok := serviceOf(pl.Name)
+			region, service, ok := inventory.ServiceOf(pl.Name)
 			if e, found := inv.Endpoint(r.Target); !ok && found && e.Type == "Gateway" {
-				region, service, ok = serviceOf(e.Service)
+				region, service, ok = inventory.ServiceOf(e.Service)
 			}
 			if ok {
 				c.byName = append(c.byName, gatewayByName{region: region, service: strings.ToUpper(service), route: ri})

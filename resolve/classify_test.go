@@ -2,8 +2,12 @@ package resolve
 
 import (
 	"net/netip"
+	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/vpce-verify/vpce-verify/resolve/inventory"
+	"github.com/vpce-verify/vpce-verify/resolve/ipranges"
 )
 
 const (
@@ -43,7 +47,7 @@ func runClassCases(t *testing.T, c *Classifier, cases []classCase) {
 func TestClassifyWithFullInventory(t *testing.T) {
 	inv := mergeFixtures(t, "vpc-endpoints.json", "network-interfaces.json", "route-tables.json",
 		"managed-prefix-lists.json", "pl-0b1c2d3e-entries.json")
-	c := NewClassifier(Embedded(), inv, addrs("10.0.3.7", "10.0.2.50"), prefixes("10.0.0.0/16", "198.18.0.0/16"))
+	c := NewClassifier(ipranges.Embedded(), inv, addrs("10.0.3.7", "10.0.2.50"), prefixes("10.0.0.0/16", "198.18.0.0/16"))
 	runClassCases(t, c, []classCase{
 		{"10.0.1.25", PathInterfaceEndpoint, BasisEndpointENI, s3Interface, "", false, nil},
 		{"::ffff:10.0.1.25", PathInterfaceEndpoint, BasisEndpointENI, s3Interface, "", false, nil},
@@ -69,7 +73,7 @@ func TestClassifyWithFullInventory(t *testing.T) {
 
 func TestClassifyGatewayEvidence(t *testing.T) {
 	t.Run("list name without entries: the region's S3 ranges", func(t *testing.T) {
-		c := NewClassifier(Embedded(), mergeFixtures(t, "route-tables.json", "managed-prefix-lists.json"), nil, nil)
+		c := NewClassifier(ipranges.Embedded(), mergeFixtures(t, "route-tables.json", "managed-prefix-lists.json"), nil, nil)
 		runClassCases(t, c, []classCase{
 			{"3.5.212.1", PathGatewayEndpoint, BasisRouteTable, s3Gateway, s3Route, true, nil},
 			{"2406:daf9:a000::1", PathGatewayEndpoint, BasisRouteTable, s3Gateway, s3Route, true, nil},
@@ -79,44 +83,44 @@ func TestClassifyGatewayEvidence(t *testing.T) {
 		})
 	})
 	t.Run("gateway endpoint's service without the list", func(t *testing.T) {
-		c := NewClassifier(Embedded(), mergeFixtures(t, "route-tables.json", "vpc-endpoints.json"), nil, nil)
+		c := NewClassifier(ipranges.Embedded(), mergeFixtures(t, "route-tables.json", "vpc-endpoints.json"), nil, nil)
 		runClassCases(t, c, []classCase{
 			{"3.5.212.1", PathGatewayEndpoint, BasisRouteTable, s3Gateway, s3Route, true, nil},
 			{"52.216.25.1", PathPublicAWS, BasisIPRanges, "", "", true, nil},
 		})
 	})
 	t.Run("route without anything known about the list", func(t *testing.T) {
-		c := NewClassifier(Embedded(), mergeFixtures(t, "route-tables.json"), nil, nil)
+		c := NewClassifier(ipranges.Embedded(), mergeFixtures(t, "route-tables.json"), nil, nil)
 		runClassCases(t, c, []classCase{{"3.5.212.1", PathPublicAWS, BasisIPRanges, "", "", true, nil}})
 	})
 	t.Run("no route tables: never a gateway endpoint", func(t *testing.T) {
-		c := NewClassifier(Embedded(), mergeFixtures(t, "vpc-endpoints.json", "network-interfaces.json", "managed-prefix-lists.json", "pl-0b1c2d3e-entries.json"), nil, nil)
+		c := NewClassifier(ipranges.Embedded(), mergeFixtures(t, "vpc-endpoints.json", "network-interfaces.json", "managed-prefix-lists.json", "pl-0b1c2d3e-entries.json"), nil, nil)
 		runClassCases(t, c, []classCase{{"52.219.64.10", PathPublicAWS, BasisIPRanges, "", "", true, nil}})
 	})
 	t.Run("blackhole route is no evidence", func(t *testing.T) {
 		inv := mergeFixtures(t, "route-tables.json")
-		entries, err := ParseInventory("pl-0a9b8c7d.json", []byte(`{"Entries": [{"Cidr": "52.216.0.0/15"}]}`))
+		entries, err := inventory.Parse("pl-0a9b8c7d.json", []byte(`{"Entries": [{"Cidr": "52.216.0.0/15"}]}`))
 		if err != nil {
 			t.Fatal(err)
 		}
 		inv.Merge(entries)
-		c := NewClassifier(Embedded(), inv, nil, nil)
+		c := NewClassifier(ipranges.Embedded(), inv, nil, nil)
 		runClassCases(t, c, []classCase{{"52.216.25.1", PathPublicAWS, BasisIPRanges, "", "", true, nil}})
 	})
 	t.Run("entries outside ip-ranges still count", func(t *testing.T) {
 		inv := mergeFixtures(t, "route-tables.json")
-		entries, err := ParseInventory("pl-0b1c2d3e.json", []byte(`{"Entries": [{"Cidr": "203.0.113.0/24"}]}`))
+		entries, err := inventory.Parse("pl-0b1c2d3e.json", []byte(`{"Entries": [{"Cidr": "203.0.113.0/24"}]}`))
 		if err != nil {
 			t.Fatal(err)
 		}
 		inv.Merge(entries)
-		c := NewClassifier(Embedded(), inv, nil, nil)
+		c := NewClassifier(ipranges.Embedded(), inv, nil, nil)
 		runClassCases(t, c, []classCase{{"203.0.113.9", PathGatewayEndpoint, BasisRouteTable, s3Gateway, s3Route, false, nil}})
 	})
 }
 
 func TestClassifyWithoutInventory(t *testing.T) {
-	c := NewClassifier(Embedded(), nil, nil, nil)
+	c := NewClassifier(ipranges.Embedded(), nil, nil, nil)
 	runClassCases(t, c, []classCase{
 		{"52.219.64.10", PathPublicAWS, BasisIPRanges, "", "", true, []string{"AMAZON", "S3"}},
 		{"::ffff:52.219.64.10", PathPublicAWS, BasisIPRanges, "", "", true, []string{"AMAZON", "S3"}},
@@ -151,7 +155,7 @@ func TestClassifyWithoutInventory(t *testing.T) {
 
 func TestClassifyDoesNotAllocate(t *testing.T) {
 	inv := mergeFixtures(t, "vpc-endpoints.json", "network-interfaces.json", "route-tables.json", "managed-prefix-lists.json")
-	c := NewClassifier(Embedded(), inv, nil, prefixes("10.0.0.0/16"))
+	c := NewClassifier(ipranges.Embedded(), inv, nil, prefixes("10.0.0.0/16"))
 	for _, s := range classifyMix {
 		a := netip.MustParseAddr(s)
 		if n := testing.AllocsPerRun(100, func() { c.Classify(a) }); n != 0 {
@@ -169,16 +173,16 @@ var classifyMix = []string{
 }
 
 func BenchmarkClassify(b *testing.B) {
-	inv := &Inventory{}
+	inv := &inventory.Inventory{}
 	for _, n := range []string{"vpc-endpoints.json", "network-interfaces.json", "route-tables.json", "managed-prefix-lists.json"} {
-		path := "testdata/aws/" + n
-		one, err := ParseInventory(path, readTestdata(b, path))
+		path := filepath.Join(fixtures, n)
+		one, err := inventory.Parse(path, readTestdata(b, path))
 		if err != nil {
 			b.Fatal(err)
 		}
 		inv.Merge(one)
 	}
-	c := NewClassifier(Embedded(), inv, nil, prefixes("10.0.0.0/16"))
+	c := NewClassifier(ipranges.Embedded(), inv, nil, prefixes("10.0.0.0/16"))
 	as := addrs(classifyMix...)
 	b.ReportAllocs()
 	i := 0

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/vpce-verify/vpce-verify/resolve/inventory"
 	"github.com/vpce-verify/vpce-verify/resolve/s3name"
 )
 
@@ -50,7 +51,7 @@ func EndpointNames(entry string) ([]string, bool) {
 // for: an endpoint ID (vpce-...) stands for the names of its DnsEntries in
 // inv, each expanded by EndpointNames; an endpoint's DNS entry for its
 // bucket., accesspoint. and control. names; any other name for itself.
-func Names(arg string, inv *Inventory) ([]string, error) {
+func Names(arg string, inv *inventory.Inventory) ([]string, error) {
 	arg = strings.TrimSuffix(arg, ".")
 	if names, ok := EndpointNames(arg); ok {
 		return names, nil

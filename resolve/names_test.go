@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vpce-verify/vpce-verify/resolve/inventory"
 	"github.com/vpce-verify/vpce-verify/resolve/s3name"
 )
 
@@ -52,7 +53,7 @@ func TestNames(t *testing.T) {
 	zonal := "vpce-0a1b2c3d4e5f67890-9hnenorg-ap-south-1a.s3.ap-south-1.vpce.amazonaws.com"
 	tests := []struct {
 		arg  string
-		inv  *Inventory
+		inv  *inventory.Inventory
 		want []string
 		err  string
 	}{

@@ -78,7 +78,7 @@ func parseResolvConf(name string, data []byte) (servers []netip.AddrPort, warnin
 		}
 		a, err := netip.ParseAddr(f[1])
 		if err != nil {
-			warnings = append(warnings, fmt.Sprintf("%s:%d: nameserver %s is not an IP address; skipped", name, i+1, quoted([]byte(f[1]))))
+			warnings = append(warnings, fmt.Sprintf("%s:%d: nameserver %s is not an IP address; skipped", name, i+1, quoteShort(f[1])))
 			continue
 		}
 		if len(servers) == maxNameservers {
@@ -145,4 +145,13 @@ func SystemServers(resolvConf, systemdConf string) ([]Server, []string, error) {
 		servers = append(servers, s)
 	}
 	return servers, warnings, nil
+}
+
+// quoteShort quotes a word from a configuration file for an error, cut to
+// a readable length.
+func quoteShort(s string) string {
+	if len(s) > 64 {
+		return fmt.Sprintf("%q...", s[:64])
+	}
+	return fmt.Sprintf("%q", s)
 }

@@ -14,6 +14,8 @@ import (
 
 	"github.com/vpce-verify/vpce-verify/report"
 	"github.com/vpce-verify/vpce-verify/resolve"
+	"github.com/vpce-verify/vpce-verify/resolve/inventory"
+	"github.com/vpce-verify/vpce-verify/resolve/ipranges"
 )
 
 // classifyFlags are the flags of every command that classifies addresses:
@@ -37,8 +39,8 @@ func (c *classifyFlags) register(fs *pflag.FlagSet) {
 // classification is what the flags loaded.
 type classification struct {
 	classifier  *resolve.Classifier
-	ranges      *resolve.Ranges
-	inventory   *resolve.Inventory
+	ranges      *ipranges.Ranges
+	inventory   *inventory.Inventory
 	policy      string
 	vpcCIDRs    []netip.Prefix
 	endpointIPs []netip.Addr // --endpoint-ip, parsed
@@ -79,14 +81,14 @@ func (c *classifyFlags) load() (*classification, error) {
 		}
 		cidrs = append(cidrs, p.Masked())
 	}
-	var inv *resolve.Inventory
-	var more []*resolve.Inventory
+	var inv *inventory.Inventory
+	var more []*inventory.Inventory
 	for _, name := range c.endpoints {
 		data, err := readInputFile(name, "the JSON this tool reads")
 		if err != nil {
 			return nil, fmt.Errorf("--endpoints: %w", err)
 		}
-		one, err := resolve.ParseInventory(name, data)
+		one, err := inventory.Parse(name, data)
 		if err != nil {
 			return nil, err
 		}
@@ -126,16 +128,16 @@ func (c *classifyFlags) load() (*classification, error) {
 // loadRanges reads the ip-ranges.json named by --ip-ranges, or else takes
 // the newest of the cached (ranges update) and the embedded snapshot; a
 // cache that cannot be used comes back as a warning.
-func loadRanges(file string) (*resolve.Ranges, string, error) {
+func loadRanges(file string) (*ipranges.Ranges, string, error) {
 	if file == "" {
-		r, warning := resolve.Current()
+		r, warning := ipranges.Current()
 		return r, warning, nil
 	}
 	data, err := readInputFile(file, "the JSON this tool reads")
 	if err != nil {
 		return nil, "", fmt.Errorf("--ip-ranges: %w", err)
 	}
-	r, err := resolve.ParseRanges(data, file)
+	r, err := ipranges.Parse(data, file)
 	return r, "", err
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/vpce-verify/vpce-verify/report"
 	"github.com/vpce-verify/vpce-verify/resolve"
+	"github.com/vpce-verify/vpce-verify/resolve/ipranges"
 )
 
 type classifiedJSON struct {
@@ -289,7 +290,7 @@ func TestClassifyStreamMatchesReport(t *testing.T) {
 	const n = 3*textBlock + 17
 	var stdin strings.Builder
 	var want report.Classification
-	c := resolve.NewClassifier(resolve.Embedded(), nil, []netip.Addr{netip.MustParseAddr("10.0.2.50")}, nil)
+	c := resolve.NewClassifier(ipranges.Embedded(), nil, []netip.Addr{netip.MustParseAddr("10.0.2.50")}, nil)
 	for i := range n {
 		a, _ := sourceAddr(i)
 		stdin.WriteString(a + "\n")

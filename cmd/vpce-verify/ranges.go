@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/vpce-verify/vpce-verify/report"
-	"github.com/vpce-verify/vpce-verify/resolve"
+	"github.com/vpce-verify/vpce-verify/resolve/ipranges"
 )
 
 const rangesSynopsis = `Usage: vpce-verify ranges info [--ip-ranges FILE]
@@ -63,9 +63,9 @@ func rangesInfo(e *env, args []string) int {
 		return exitError
 	}
 	// The cache is read once: it says both which snapshot is in use (the
-	// newer of it and the embedded one, as resolve.Current decides) and
+	// newer of it and the embedded one, as ipranges.Current decides) and
 	// the cache's own state.
-	var r *resolve.Ranges
+	var r *ipranges.Ranges
 	kind := "file"
 	if *file != "" {
 		var err error
@@ -74,16 +74,16 @@ func rangesInfo(e *env, args []string) int {
 			return exitError
 		}
 	}
-	cached, cerr := resolve.Cached()
+	cached, cerr := ipranges.Cached()
 	if r == nil {
-		r, kind = resolve.Embedded(), "embedded"
-		if cerr == nil && resolve.Newer(cached, r) {
+		r, kind = ipranges.Embedded(), "embedded"
+		if cerr == nil && ipranges.Newer(cached, r) {
 			r, kind = cached, "cache"
 		}
 	}
 	var cache report.Cache
 	var err error
-	if cache.Path, err = resolve.CachePath(); err != nil {
+	if cache.Path, err = ipranges.CachePath(); err != nil {
 		cache.Path = err.Error()
 	}
 	switch {
@@ -122,7 +122,7 @@ func rangesDiff(e *env, args []string) int {
 		e.hintf("vpce-verify ranges diff old-ip-ranges.json embedded")
 		return exitError
 	}
-	var snap [2]*resolve.Ranges
+	var snap [2]*ipranges.Ranges
 	for i, name := range flags.Args() {
 		var err error
 		if snap[i], err = readSnapshot(name); err != nil {
@@ -130,10 +130,10 @@ func rangesDiff(e *env, args []string) int {
 			return exitError
 		}
 	}
-	keep := func(en resolve.Entry) bool {
+	keep := func(en ipranges.Entry) bool {
 		return (*service == "" || strings.EqualFold(en.Service, *service)) && (*region == "" || strings.EqualFold(en.Region, *region))
 	}
-	d := resolve.DiffRanges(snap[0], snap[1], keep)
+	d := ipranges.Compare(snap[0], snap[1], keep)
 	if err := of.write(e, report.NewRangesDiff(d, *service, *region, now())); err != nil {
 		e.errorf("%v", err)
 		return exitError
@@ -143,13 +143,13 @@ func rangesDiff(e *env, args []string) int {
 
 // readSnapshot reads an ip-ranges.json, or takes the embedded snapshot for
 // the word "embedded" (unless a file has that name).
-func readSnapshot(name string) (*resolve.Ranges, error) {
+func readSnapshot(name string) (*ipranges.Ranges, error) {
 	data, err := readInputFile(name, "the JSON this tool reads")
 	if errors.Is(err, fs.ErrNotExist) && name == "embedded" {
-		return resolve.Embedded(), nil
+		return ipranges.Embedded(), nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	return resolve.ParseRanges(data, name)
+	return ipranges.Parse(data, name)
 }

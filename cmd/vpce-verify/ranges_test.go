@@ -14,7 +14,7 @@ import (
 	"testing"
 
 	"github.com/vpce-verify/vpce-verify/internal/testenv"
-	"github.com/vpce-verify/vpce-verify/resolve"
+	"github.com/vpce-verify/vpce-verify/resolve/ipranges"
 )
 
 // TestMain points the user cache directory at an empty temporary one, so
@@ -54,7 +54,7 @@ func withCache(t *testing.T, data []byte) string {
 	dir := t.TempDir()
 	t.Setenv("XDG_CACHE_HOME", dir)
 	t.Setenv("HOME", dir)
-	path, err := resolve.CachePath()
+	path, err := ipranges.CachePath()
 	if err != nil || !strings.HasPrefix(path, dir) {
 		t.Skipf("cache path %s (%v) is not under the test's directory", path, err)
 	}
@@ -74,7 +74,7 @@ var newerRanges = []byte(`{"syncToken":"1893553445","createDate":"2030-01-02-03-
 "ipv6_prefixes":[{"ipv6_prefix":"2406:da60:a000::/40","region":"ap-south-1","service":"S3","network_border_group":"ap-south-1"}]}`)
 
 func olderPath(t *testing.T) string {
-	return filepath.Join(testenv.RepoRoot(t), "resolve", "testdata", "ip-ranges-older.json")
+	return filepath.Join(testenv.RepoRoot(t), "resolve", "ipranges", "testdata", "ip-ranges-older.json")
 }
 
 func TestRangesInfo(t *testing.T) {

@@ -8,12 +8,12 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/vpce-verify/vpce-verify/resolve"
+	"github.com/vpce-verify/vpce-verify/resolve/ipranges"
 )
 
 func rangesUpdate(e *env, args []string) int {
 	flags := pflag.NewFlagSet("ranges update", pflag.ContinueOnError)
-	url := flags.String("url", resolve.RangesURL, "where to download ip-ranges.json from (https only)")
+	url := flags.String("url", ipranges.URL, "where to download ip-ranges.json from (https only)")
 	caFile := flags.String("ca-file", "", "PEM certificates to trust besides the system's (e.g. a TLS-inspecting proxy's CA)")
 	force := flags.Bool("force", false, "keep the download even when it is not newer than the snapshot in use")
 	timeout := flags.Duration("timeout", time.Minute, "how long the download may take")
@@ -35,28 +35,28 @@ func rangesUpdate(e *env, args []string) int {
 		e.errorf("ranges update: %v", err)
 		return exitError
 	}
-	path, err := resolve.CachePath()
+	path, err := ipranges.CachePath()
 	if err != nil {
 		e.errorf("%v", err)
 		return exitError
 	}
-	current, warning := resolve.Current()
+	current, warning := ipranges.Current()
 	if warning != "" {
 		e.warnf("%s", warning)
 	}
-	r, written, err := resolve.Update(e.ctx, client, *url, current, path, *force)
+	r, written, err := ipranges.Update(e.ctx, client, *url, current, path, *force)
 	if err != nil {
 		e.errorf("%v", err)
 		return exitError
 	}
 	if !written {
 		fmt.Fprintf(e.stdout, "up to date: %s has syncToken %s (createDate %s), as the snapshot in use (%s)\n",
-			*url, r.SyncToken, r.CreateDate.Format(resolve.CreateDateLayout), current.Source)
+			*url, r.SyncToken, r.CreateDate.Format(ipranges.CreateDateLayout), current.Source)
 		return exitPass
 	}
 	fmt.Fprintf(e.stdout, "updated %s\n  syncToken %s, createDate %s, %d IPv4 and %d IPv6 entries, sha256 %s\n  was syncToken %s, createDate %s (%s)\n",
-		path, r.SyncToken, r.CreateDate.Format(resolve.CreateDateLayout), r.IPv4Entries, r.IPv6Entries, r.SHA256,
-		current.SyncToken, current.CreateDate.Format(resolve.CreateDateLayout), current.Source)
+		path, r.SyncToken, r.CreateDate.Format(ipranges.CreateDateLayout), r.IPv4Entries, r.IPv6Entries, r.SHA256,
+		current.SyncToken, current.CreateDate.Format(ipranges.CreateDateLayout), current.Source)
 	return exitPass
 }
 

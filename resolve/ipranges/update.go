@@ -1,4 +1,4 @@
-package resolve
+package ipranges
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 )
 
 // RangesURL is where AWS publishes ip-ranges.json.
-const RangesURL = "https://ip-ranges.amazonaws.com/ip-ranges.json"
+const URL = "https://ip-ranges.amazonaws.com/ip-ranges.json"
 
 // ErrNotNewer is wrapped by Update's error when the downloaded file is
 // older than the one in use and force was not given.
@@ -28,7 +28,7 @@ func Update(ctx context.Context, client *http.Client, url string, current *Range
 	if err != nil {
 		return nil, false, fmt.Errorf("ip-ranges: %w", err)
 	}
-	r, err := ParseRanges(data, url)
+	r, err := Parse(data, url)
 	if err != nil {
 		return nil, false, err
 	}

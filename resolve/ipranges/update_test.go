@@ -1,4 +1,4 @@
-package resolve
+package ipranges
 
 import (
 	"bytes"
@@ -94,7 +94,7 @@ func TestNewer(t *testing.T) {
 func TestUpdate(t *testing.T) {
 	embedded := embeddedJSON
 	older := readTestdata(t, "testdata/ip-ranges-older.json")
-	olderRanges, err := ParseRanges(older, "older")
+	olderRanges, err := Parse(older, "older")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package resolve
+package ipranges
 
 import (
 	"cmp"
@@ -8,15 +8,15 @@ import (
 // RangesDiff is what changed from one ip-ranges.json to another. An entry
 // is its prefix, service, region and network border group together: a
 // prefix that moved to another region is removed and added.
-type RangesDiff struct {
+type Diff struct {
 	Old, New       *Ranges
 	Added, Removed []Entry // sorted by prefix (IPv4 first), then service, region and border group
 }
 
 // DiffRanges compares two snapshots. keep, when not nil, selects the
 // entries compared (a service, a region).
-func DiffRanges(old, new *Ranges, keep func(Entry) bool) RangesDiff {
-	d := RangesDiff{Old: old, New: new}
+func Compare(old, new *Ranges, keep func(Entry) bool) Diff {
+	d := Diff{Old: old, New: new}
 	d.Added = onlyIn(new.Entries, old.Entries, keep)
 	d.Removed = onlyIn(old.Entries, new.Entries, keep)
 	return d

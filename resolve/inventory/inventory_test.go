@@ -1,9 +1,10 @@
-package resolve
+package inventory
 
 import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,7 +14,7 @@ import (
 func parseFixture(t *testing.T, name string) *Inventory {
 	t.Helper()
 	path := filepath.Join("testdata", "aws", name)
-	inv, err := ParseInventory(path, readTestdata(t, path))
+	inv, err := Parse(path, readTestdata(t, path))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +204,7 @@ func TestInventoryEntriesWithoutListID(t *testing.T) {
 	entries := readTestdata(t, "testdata/aws/pl-0b1c2d3e-entries.json")
 	t.Run("one gateway route: entries join its list", func(t *testing.T) {
 		inv := mergeFixtures(t, "route-tables.json", "managed-prefix-lists.json")
-		anon, err := ParseInventory("entries.json", entries)
+		anon, err := Parse("entries.json", entries)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -213,7 +214,7 @@ func TestInventoryEntriesWithoutListID(t *testing.T) {
 		}
 	})
 	t.Run("no route: a warning", func(t *testing.T) {
-		inv, err := ParseInventory("entries.json", entries)
+		inv, err := Parse("entries.json", entries)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -221,7 +222,7 @@ func TestInventoryEntriesWithoutListID(t *testing.T) {
 			t.Fatalf("warnings %q", inv.Warnings)
 		}
 		// The same file given twice is warned about once.
-		again, err := ParseInventory("entries.json", entries)
+		again, err := Parse("entries.json", entries)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -231,7 +232,7 @@ func TestInventoryEntriesWithoutListID(t *testing.T) {
 		}
 	})
 	t.Run("file name with a look-alike", func(t *testing.T) {
-		inv, err := ParseInventory("sample-pl-entries.json", entries)
+		inv, err := Parse("sample-pl-entries.json", entries)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -269,7 +270,7 @@ func TestParseInventoryErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			inv, err := ParseInventory("in.json", []byte(tt.doc))
+			inv, err := Parse("in.json", []byte(tt.doc))
 			if err == nil {
 				t.Fatalf("parsed %+v, want an error", inv)
 			}
@@ -278,7 +279,7 @@ func TestParseInventoryErrors(t *testing.T) {
 			}
 		})
 	}
-	_, err := ParseInventory("in.json", []byte(`{"Vpcs": []}`))
+	_, err := Parse("in.json", []byte(`{"Vpcs": []}`))
 	if !errors.Is(err, ErrUnknownShape) {
 		t.Errorf("unknown shape error %v is not ErrUnknownShape", err)
 	}
@@ -290,7 +291,7 @@ func FuzzParseInventory(f *testing.F) {
 		f.Add(readTestdata(f, filepath.Join("testdata", "aws", name)))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		inv, err := ParseInventory("fuzz-pl-0123abcd.json", data)
+		inv, err := Parse("fuzz-pl-0123abcd.json", data)
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "inventory: fuzz-pl-0123abcd.json: ") {
 				t.Fatalf("error %q does not name the file", err)
@@ -316,13 +317,12 @@ func FuzzParseInventory(f *testing.F) {
 		}
 		// Merging a file with itself adds nothing.
 		endpoints, enis, lists := len(inv.Endpoints), len(inv.NetworkInterfaces), len(inv.PrefixLists)
-		twice, _ := ParseInventory("fuzz-pl-0123abcd.json", data)
+		twice, _ := Parse("fuzz-pl-0123abcd.json", data)
 		inv.Merge(twice)
 		if len(inv.Endpoints) != endpoints || len(inv.NetworkInterfaces) != enis || len(inv.PrefixLists) != lists {
 			t.Fatalf("merging a file with itself changed the counts")
 		}
 		inv.Check(false) // any verdict, but no panic
-		NewClassifier(Embedded(), inv, nil, nil).Classify(netip.MustParseAddr("10.0.1.25"))
 	})
 }
 
@@ -353,11 +353,11 @@ func TestInventoryAtScale(t *testing.T) {
 	t.Run("40k endpoints and 40k interfaces", func(t *testing.T) {
 		const n = 40000 // 75 s before
 		eps, enis := scaleInventory(n)
-		a, err := ParseInventory("endpoints.json", eps)
+		a, err := Parse("endpoints.json", eps)
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := ParseInventory("enis.json", enis)
+		b, err := Parse("enis.json", enis)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -379,7 +379,7 @@ func TestInventoryAtScale(t *testing.T) {
 			fmt.Fprintf(&b, `{"PrivateIpAddress": "10.0.%d.%d"},`, i>>8&255, i&255) // every address 1.5 times
 		}
 		b.WriteString(`{"PrivateIpAddress": "10.1.0.0"}]}]}`)
-		inv, err := ParseInventory("enis.json", []byte(b.String()))
+		inv, err := Parse("enis.json", []byte(b.String()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -399,11 +399,11 @@ func TestInventoryAtScale(t *testing.T) {
 			fmt.Fprintf(&b, `{"DestinationPrefixListId": "pl-%08x", "GatewayId": "vpce-1", "State": "active"}`, i)
 		}
 		b.WriteString(`]}]}`)
-		inv, err := ParseInventory("routes.json", []byte(b.String()))
+		inv, err := Parse("routes.json", []byte(b.String()))
 		if err != nil {
 			t.Fatal(err)
 		}
-		anon, err := ParseInventory("entries.json", readTestdata(t, "testdata/aws/pl-0b1c2d3e-entries.json"))
+		anon, err := Parse("entries.json", readTestdata(t, "testdata/aws/pl-0b1c2d3e-entries.json"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -419,11 +419,11 @@ func BenchmarkInventoryMerge(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(eps) + len(enis)))
 	for b.Loop() {
-		inv, err := ParseInventory("endpoints.json", eps)
+		inv, err := Parse("endpoints.json", eps)
 		if err != nil {
 			b.Fatal(err)
 		}
-		other, err := ParseInventory("enis.json", enis)
+		other, err := Parse("enis.json", enis)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -467,7 +467,7 @@ func inventoryOf(t *testing.T, docs ...string) *Inventory {
 			name = filepath.Join("testdata", "aws", d)
 			data = readTestdata(t, name)
 		}
-		inv, err := ParseInventory(name, data)
+		inv, err := Parse(name, data)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -571,4 +571,13 @@ func TestInventoryCheckMessagesStayOneLine(t *testing.T) {
 		!strings.Contains(err.Error(), `"eni-1\n\x1b[31mred" eni-1 eni-2`) || !strings.Contains(err.Error(), "eni-31 ... (968 more)") {
 		t.Fatalf("error %q", err)
 	}
+}
+
+func readTestdata(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -1,4 +1,4 @@
-package resolve
+package ipranges
 
 import (
 	"bytes"
@@ -79,7 +79,7 @@ func (m Match) Has(service string) bool {
 }
 
 var embedded = sync.OnceValue(func() *Ranges {
-	r, err := ParseRanges(embeddedJSON, "embedded")
+	r, err := Parse(embeddedJSON, "embedded")
 	if err != nil {
 		// TestEmbedded parses the same bytes, so this cannot happen in a
 		// build whose tests passed.
@@ -114,7 +114,7 @@ func (r *Ranges) Lookup(a netip.Addr) (Match, bool) {
 // prefixes whose service sets would take more than linear space (a hostile
 // mirror's trick, never AWS's). Unknown keys are skipped. Errors name the
 // source and the place ("prefixes[17].ip_prefix").
-func ParseRanges(data []byte, source string) (*Ranges, error) {
+func Parse(data []byte, source string) (*Ranges, error) {
 	r, err := parseRanges(data)
 	if err != nil {
 		return nil, fmt.Errorf("ip-ranges: %s: %w", source, err)

@@ -1,4 +1,4 @@
-package resolve
+package ipranges
 
 import (
 	"bytes"
@@ -27,7 +27,7 @@ func readTestdata(t testing.TB, name string) []byte {
 // The facts below are those of shared/data/SOURCES.md, computed there with
 // Python's json and ipaddress modules.
 func TestSnapshotFacts(t *testing.T) {
-	older, err := ParseRanges(readTestdata(t, "testdata/ip-ranges-older.json"), "testdata/ip-ranges-older.json")
+	older, err := Parse(readTestdata(t, "testdata/ip-ranges-older.json"), "testdata/ip-ranges-older.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +262,7 @@ func TestLookupRegionPrefersSpecificService(t *testing.T) {
 		{"ip_prefix":"10.1.0.0/16","region":"eu-west-1","service":"S3","network_border_group":"eu-west-1"},
 		{"ip_prefix":"10.1.2.0/24","region":"eu-west-1","service":"EC2"}],
 		"ipv6_prefixes":[]}`
-	r, err := ParseRanges([]byte(doc), "test")
+	r, err := Parse([]byte(doc), "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,7 +334,7 @@ func TestParseRangesErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, err := ParseRanges([]byte(tt.doc), "bad.json")
+			r, err := Parse([]byte(tt.doc), "bad.json")
 			if err == nil {
 				t.Fatalf("parsed %d entries, want an error", len(r.Entries))
 			}
@@ -350,7 +350,7 @@ func TestParseRangesDuplicateKeysLastWins(t *testing.T) {
 		"prefixes":[{"ip_prefix":"bad","region":"x","service":"S3"}],
 		"ipv6_prefixes":[],
 		"prefixes":[{"ip_prefix":"3.5.208.0/22","region":5,"region":"ap-south-1","service":"S3"}]}`
-	r, err := ParseRanges([]byte(doc), "dup.json")
+	r, err := Parse([]byte(doc), "dup.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -432,7 +432,7 @@ func referenceRanges(data []byte) (syncToken string, created time.Time, entries 
 // disagree about data.
 func checkAgainstReference(t *testing.T, data []byte) {
 	t.Helper()
-	r, err := ParseRanges(data, "input")
+	r, err := Parse(data, "input")
 	sync, created, entries, refErr := referenceRanges(data)
 	if (err == nil) != (refErr == nil) {
 		t.Fatalf("ParseRanges error %v, encoding/json reference error %v", err, refErr)
@@ -460,7 +460,7 @@ func FuzzParseRanges(f *testing.F) {
 	f.Add(embeddedJSON[:4000])
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkAgainstReference(t, data)
-		if r, err := ParseRanges(data, "fuzz"); err == nil {
+		if r, err := Parse(data, "fuzz"); err == nil {
 			for _, e := range r.Entries {
 				if m, ok := r.Lookup(e.Prefix.Addr()); !ok || !m.Has(e.Service) {
 					t.Fatalf("Lookup(%v) = %+v, %v; want a match with %s", e.Prefix.Addr(), m, ok, e.Service)
@@ -476,7 +476,7 @@ func BenchmarkParseEmbedded(b *testing.B) {
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	for b.Loop() {
-		if _, err := ParseRanges(embeddedJSON, "embedded"); err != nil {
+		if _, err := Parse(embeddedJSON, "embedded"); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -532,7 +532,7 @@ func nestedDoc(n int, child func(i int) string) []byte {
 // in a fraction of a second, with the same answers.
 func TestParseRangesManyServicesOverManySubnets(t *testing.T) {
 	const n = 40000
-	r, err := ParseRanges(nestedDoc(n, func(int) string { return "S3" }), "nested.json")
+	r, err := Parse(nestedDoc(n, func(int) string { return "S3" }), "nested.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -559,7 +559,7 @@ func TestParseRangesManyServicesOverManySubnets(t *testing.T) {
 // file is refused, quickly, instead.
 func TestParseRangesRefusesExplodingServiceSets(t *testing.T) {
 	const n = 40000
-	_, err := ParseRanges(nestedDoc(n, func(i int) string { return fmt.Sprintf("NEW%d", i) }), "hostile.json")
+	_, err := Parse(nestedDoc(n, func(i int) string { return fmt.Sprintf("NEW%d", i) }), "hostile.json")
 	if err == nil || !errors.Is(err, errServiceSets) ||
 		!strings.HasPrefix(err.Error(), "ip-ranges: hostile.json: prefix 10.") {
 		t.Fatalf("error %v; want the file and a prefix named, and errServiceSets", err)
@@ -591,7 +591,7 @@ func TestLookupAgreesWithLinearScanNested(t *testing.T) {
 			p, rng.IntN(3), services[rng.IntN(len(services))], rng.IntN(3))
 	}
 	b.WriteString(`],"ipv6_prefixes":[]}`)
-	r, err := ParseRanges(b.Bytes(), "random.json")
+	r, err := Parse(b.Bytes(), "random.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -623,7 +623,7 @@ func BenchmarkParseNested(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(doc)))
 	for b.Loop() {
-		if _, err := ParseRanges(doc, "nested.json"); err != nil {
+		if _, err := Parse(doc, "nested.json"); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,4 +1,4 @@
-package resolve
+package ipranges
 
 import (
 	"errors"
@@ -64,7 +64,7 @@ func Cached() (*Ranges, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ParseRanges(data, path)
+	return Parse(data, path)
 }
 
 // Newer reports whether a was published after b: its syncToken, a count of

@@ -1,4 +1,4 @@
-package resolve
+package ipranges
 
 import (
 	"slices"
@@ -9,7 +9,7 @@ import (
 // older -> newest"), computed there with Python over
 // (prefix, region, service, network_border_group) tuples.
 func TestDiffRanges(t *testing.T) {
-	older, err := ParseRanges(readTestdata(t, "testdata/ip-ranges-older.json"), "older")
+	older, err := Parse(readTestdata(t, "testdata/ip-ranges-older.json"), "older")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func TestDiffRanges(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			d := DiffRanges(older, Embedded(), tc.keep)
+			d := Compare(older, Embedded(), tc.keep)
 			if len(d.Added) != tc.added || len(d.Removed) != tc.removed {
 				t.Errorf("+%d -%d, want +%d -%d", len(d.Added), len(d.Removed), tc.added, tc.removed)
 			}
@@ -55,11 +55,11 @@ func TestDiffRanges(t *testing.T) {
 		})
 	}
 	// Reversed, added and removed swap.
-	d := DiffRanges(Embedded(), older, s3)
+	d := Compare(Embedded(), older, s3)
 	if len(d.Added) != 6 || len(d.Removed) != 266 {
 		t.Errorf("newest -> older S3: +%d -%d, want +6 -266", len(d.Added), len(d.Removed))
 	}
-	if d := DiffRanges(older, older, nil); len(d.Added)+len(d.Removed) != 0 {
+	if d := Compare(older, older, nil); len(d.Added)+len(d.Removed) != 0 {
 		t.Errorf("a file against itself: +%d -%d", len(d.Added), len(d.Removed))
 	}
 }

@@ -1,4 +1,4 @@
-package resolve
+package inventory
 
 import (
 	"bytes"
@@ -81,7 +81,7 @@ func (e Endpoint) IsS3() bool {
 	if e.Service == "com.amazonaws.s3-global.accesspoint" {
 		return true
 	}
-	_, service, ok := serviceOf(e.Service)
+	_, service, ok := ServiceOf(e.Service)
 	return ok && (service == "s3" || service == "s3express")
 }
 
@@ -130,9 +130,9 @@ type Route struct {
 	State        string       // "active", "blackhole", "filtered"
 }
 
-// gatewayEndpoint reports whether r is an active route that sends a prefix
+// GatewayEndpoint reports whether r is an active route that sends a prefix
 // list to a gateway endpoint: the only route-table evidence of the gateway path.
-func (r Route) gatewayEndpoint() bool {
+func (r Route) GatewayEndpoint() bool {
 	return r.PrefixListID != "" && strings.HasPrefix(r.Target, "vpce-") && r.State == "active"
 }
 
@@ -231,7 +231,7 @@ var prefixListIDInName = regexp.MustCompile(`(?:^|[^0-9A-Za-z])(pl-[0-9a-f]{8}(?
 // PrefixLists (describe-managed-prefix-lists, describe-prefix-lists) or
 // Entries (get-managed-prefix-list-entries; the list ID is taken from the
 // file name when it holds one). Unknown members are ignored.
-func ParseInventory(name string, data []byte) (*Inventory, error) {
+func Parse(name string, data []byte) (*Inventory, error) {
 	inv, err := parseInventory(name, data)
 	if err != nil {
 		return nil, fmt.Errorf("inventory: %s: %w", name, err)
@@ -552,7 +552,7 @@ func (inv *Inventory) link() {
 		var only string
 		for _, rt := range inv.RouteTables {
 			for _, r := range rt.Routes {
-				if !r.gatewayEndpoint() || wanted[r.PrefixListID] {
+				if !r.GatewayEndpoint() || wanted[r.PrefixListID] {
 					continue
 				}
 				if i, ok := inv.prefixList(r.PrefixListID); !ok || len(inv.PrefixLists[i].CIDRs) == 0 {
@@ -822,11 +822,11 @@ func (inv *Inventory) Check(haveEndpointIPs bool) error {
 func (inv *Inventory) gatewayRouted() bool {
 	for _, rt := range inv.RouteTables {
 		for _, r := range rt.Routes {
-			if !r.gatewayEndpoint() {
+			if !r.GatewayEndpoint() {
 				continue
 			}
 			if i, ok := inv.prefixList(r.PrefixListID); ok {
-				if _, service, ok := serviceOf(inv.PrefixLists[i].Name); ok && service != "s3" && service != "s3express" {
+				if _, service, ok := ServiceOf(inv.PrefixLists[i].Name); ok && service != "s3" && service != "s3express" {
 					continue
 				}
 			}
@@ -929,9 +929,21 @@ func (inv *Inventory) prefixList(id string) (int, bool) {
 	return slices.BinarySearchFunc(inv.PrefixLists, id, func(p PrefixList, id string) int { return cmp.Compare(p.ID, id) })
 }
 
-// serviceOf splits an AWS service or prefix-list name such as
+// LookupPrefixList returns the prefix list with ID id, as the inventory
+// knows it (its entries may be unknown).
+func (inv *Inventory) LookupPrefixList(id string) (PrefixList, bool) {
+	if inv == nil {
+		return PrefixList{}, false
+	}
+	if i, ok := inv.prefixList(id); ok {
+		return inv.PrefixLists[i], true
+	}
+	return PrefixList{}, false
+}
+
+// ServiceOf splits an AWS service or prefix-list name such as
 // "com.amazonaws.ap-south-1.s3" into region and service ("ap-south-1", "s3").
-func serviceOf(name string) (region, service string, ok bool) {
+func ServiceOf(name string) (region, service string, ok bool) {
 	rest, ok := strings.CutPrefix(name, "com.amazonaws.")
 	if !ok {
 		if rest, ok = strings.CutPrefix(name, "cn.com.amazonaws."); !ok {
