@@ -1176,7 +1176,7 @@ func TestReadFilesUnsupportedLinkType(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			in, _ := ReadFiles(context.Background(), NewAnalyzer(Options{}), []File{{Name: "w.pcap", R: bytes.NewReader(tc.data)}})
+			in, _ := ReadFiles(context.Background(), NewAnalyzer(Options{}), []File{fileInMemory("w.pcap", tc.data)})
 			if in[0].Err == nil || !strings.HasPrefix(in[0].Err.Error(), tc.want) {
 				t.Errorf("error %v, want it to start %q", in[0].Err, tc.want)
 			}

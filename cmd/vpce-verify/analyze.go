@@ -59,25 +59,16 @@ func cmdAnalyze(e *env, args []string) int {
 	}
 
 	var files []capture.File
-	var closers []io.Closer
-	defer func() {
-		for _, c := range closers {
-			c.Close()
-		}
-	}()
 	for _, name := range fs.Args() {
 		if name == "-" {
-			files = append(files, capture.File{Name: "-", R: e.stdin})
+			files = append(files, capture.File{Name: "-", Open: func() (io.ReadCloser, error) { return io.NopCloser(e.stdin), nil }})
 			continue
 		}
-		f, err := os.Open(name)
-		if err != nil {
-			// Reported with the inputs below; the other files are read.
-			files = append(files, capture.File{Name: name, Err: err})
-			continue
-		}
-		closers = append(closers, f)
-		files = append(files, capture.File{Name: name, R: f})
+		// Opened by ReadFiles when it needs the file, closed when it is
+		// done: a thousand rotated files do not hold a thousand
+		// descriptors. One that cannot be opened is reported with the
+		// inputs; the other files are read.
+		files = append(files, capture.File{Name: name, Open: func() (io.ReadCloser, error) { return os.Open(name) }})
 	}
 	a := capture.NewAnalyzer(opts)
 	inputs, ifaces := capture.ReadFiles(e.ctx, a, files)
