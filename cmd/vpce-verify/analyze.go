@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"os"
 
@@ -58,6 +60,16 @@ func cmdAnalyze(e *env, args []string) int {
 		opts.DNSPorts = append(opts.DNSPorts, uint16(p))
 	}
 
+	// The report's file is created before any input is opened: however
+	// many inputs there are, and whatever they do, the report has a place.
+	if err := refuseOverwrite(of.out, fs.Args()); err != nil {
+		e.errorf("analyze: %v", err)
+		return exitError
+	}
+	if err := of.open(); err != nil {
+		e.errorf("analyze: -o %s: %v", of.out, err)
+		return exitError
+	}
 	var files []capture.File
 	for _, name := range fs.Args() {
 		if name == "-" {
@@ -73,14 +85,38 @@ func cmdAnalyze(e *env, args []string) int {
 	a := capture.NewAnalyzer(opts)
 	inputs, ifaces := capture.ReadFiles(e.ctx, a, files)
 	r := report.Build(report.Evidence{Result: a.Result(), Inputs: inputs, Interfaces: ifaces}, cl.config())
+	tooMany := false
 	for _, in := range inputs {
 		if in.Err != nil {
 			e.errorf("%v", in.Err)
+			tooMany = tooMany || errors.Is(in.Err, capture.ErrTooManyOpen)
 		}
+	}
+	if tooMany {
+		e.hintf("raise the open file limit (ulimit -n), or merge the files that overlap in time in groups first (mergecap -w part.pcapng FILE...)")
 	}
 	if err := of.write(e, r); err != nil {
 		e.errorf("%v", err)
 		return exitError
 	}
 	return exitCode(r.Verdict)
+}
+
+// refuseOverwrite fails when the report would be written over one of the
+// inputs: -o is created before the inputs are read, so the evidence would
+// be gone before it was read.
+func refuseOverwrite(out string, inputs []string) error {
+	ost, err := os.Stat(out)
+	if err != nil {
+		return nil // no -o, or a new file: nothing to overwrite
+	}
+	for _, name := range inputs {
+		if name == "-" {
+			continue
+		}
+		if st, err := os.Stat(name); err == nil && os.SameFile(ost, st) {
+			return fmt.Errorf("-o %s: is the input %s; the report would overwrite it", out, name)
+		}
+	}
+	return nil
 }
