@@ -205,7 +205,7 @@ func (m *merger) peek(s *fileSource) bool {
 		return false
 	}
 	defer rc.Close()
-	r, err := NewFileReader(s.file.Name, rc)
+	r, err := NewFileReader(s.file.Name, fileShortReads{rc})
 	if err != nil {
 		return true // the zero time: read at once, where the error is found again and reported
 	}
@@ -306,6 +306,15 @@ func (m *merger) finish(s *fileSource, err error) {
 		s.rc = nil
 		m.nopen--
 	}
+}
+
+// fileShortReads reads at most 64 KiB at a time, so that a peek at a
+// file's first packet reads about that much of it, not a buffer's worth
+// (1 MiB) of every file.
+type fileShortReads struct{ r io.Reader }
+
+func (s fileShortReads) Read(p []byte) (int, error) {
+	return s.r.Read(p[:min(len(p), 64<<10)])
 }
 
 // fileRegular reports whether rc is a regular file, and its size.

@@ -464,3 +464,58 @@ func TestReadFilesStopped(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkReadFilesMany reads the same 100,000 packets (10,000 short
+// connections) from one pcap file and from rotated files on disk, opened
+// as analyze opens them; ns/pkt shows what each file costs beyond its
+// packets, allocs/pkt what the per-file and per-connection work
+// allocates, spread over the packets.
+func BenchmarkReadFilesMany(b *testing.B) {
+	frames := fileConversation(b, 10_000)
+	for _, n := range []int{1, 1000, 10_000} {
+		b.Run(fmt.Sprintf("%d files", n), func(b *testing.B) {
+			var files []File
+			for _, p := range fileWritePcaps(b, b.TempDir(), frames, len(frames)/n) {
+				files = append(files, File{Name: p, Open: func() (io.ReadCloser, error) { return os.Open(p) }})
+			}
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				inputs, _ := ReadFiles(context.Background(), NewAnalyzer(Options{}), files)
+				for _, in := range inputs {
+					if in.Err != nil {
+						b.Fatal(in.Err)
+					}
+				}
+			}
+			b.StopTimer()
+			runtime.ReadMemStats(&after)
+			packets := float64(b.N * len(frames))
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/packets, "ns/pkt")
+			b.ReportMetric(float64(after.Mallocs-before.Mallocs)/packets, "allocs/pkt")
+		})
+	}
+}
+
+// BenchmarkReadFilesSections reads a pcapng file of 20,000 sections, each
+// an interface description and one packet (concatenated captures); one op
+// is one section.
+func BenchmarkReadFilesSections(b *testing.B) {
+	const n = 20_000
+	ng := &fileNg{}
+	p := filePayload(1, 60)
+	for i := range n {
+		ng.shb(binary.LittleEndian).idb(1, 65535, fileOptName("eth0")).epb(0, uint64(i), p, 60)
+	}
+	data := ng.bytes()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i += n {
+		inputs, _ := ReadFiles(context.Background(), NewAnalyzer(Options{}), []File{fileInMemory("x", data)})
+		if inputs[0].Err != nil || inputs[0].Packets != n {
+			b.Fatal(inputs[0].Packets, inputs[0].Err)
+		}
+	}
+}
