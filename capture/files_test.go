@@ -34,6 +34,7 @@ type fileOpens struct {
 	calls    map[string]int
 	open     int
 	mostOpen int
+	read     map[string][]int64 // bytes read, per open of each path
 }
 
 // file is path as an input whose opens and closes are counted; what Open
@@ -47,18 +48,28 @@ func (o *fileOpens) file(path string) File {
 		o.mu.Lock()
 		defer o.mu.Unlock()
 		if o.calls == nil {
-			o.calls = map[string]int{}
+			o.calls, o.read = map[string]int{}, map[string][]int64{}
 		}
 		o.calls[path]++
 		o.open++
 		o.mostOpen = max(o.mostOpen, o.open)
-		return fileCounted{f, o}, nil
+		o.read[path] = append(o.read[path], 0)
+		return fileCounted{f, o, &o.read[path][len(o.read[path])-1]}, nil
 	}}
 }
 
 type fileCounted struct {
 	*os.File
-	o *fileOpens
+	o    *fileOpens
+	read *int64
+}
+
+func (f fileCounted) Read(p []byte) (int, error) {
+	n, err := f.File.Read(p)
+	f.o.mu.Lock()
+	*f.read += int64(n)
+	f.o.mu.Unlock()
+	return n, err
 }
 
 func (f fileCounted) Close() error {
@@ -188,6 +199,27 @@ func TestReadFilesRotated(t *testing.T) {
 				t.Errorf("%d goroutines after ReadFiles, %d before", n, goroutines)
 			}
 		})
+	}
+}
+
+// The look at a file's first packet, before the merge, reads little of it.
+func TestReadFilesPeekReadsLittle(t *testing.T) {
+	frames := fileConversation(t, 200)
+	for i := range frames {
+		frames[i].Data = append(bytes.Clone(frames[i].Data), make([]byte, 1000)...) // 2 MB in all
+		frames[i].WireLen = len(frames[i].Data)
+	}
+	paths := fileWritePcaps(t, t.TempDir(), frames, len(frames)/2)
+	var opens fileOpens
+	inputs, _ := ReadFiles(context.Background(), NewAnalyzer(Options{}), []File{opens.file(paths[0]), opens.file(paths[1])})
+	for i, p := range paths {
+		st, _ := os.Stat(p)
+		if inputs[i].Err != nil || len(opens.read[p]) != 2 || opens.read[p][1] != st.Size() {
+			t.Fatalf("%s: %v; %v bytes read per open of the %d", p, inputs[i].Err, opens.read[p], st.Size())
+		}
+		if peek := opens.read[p][0]; peek > 128<<10 {
+			t.Errorf("%s: the peek at its first packet read %d KiB", p, peek>>10)
+		}
 	}
 }
 
