@@ -90,7 +90,6 @@ var fileOpenLimit = func() int {
 // (beyond which an input is not read and its error wraps ErrTooManyOpen).
 func ReadFiles(ctx context.Context, a *Analyzer, files []File) ([]Input, []FileInterface) {
 	m := &merger{
-		a:       a,
 		inputs:  make([]Input, len(files)),
 		maxOpen: fileOpenLimit(),
 	}
@@ -177,7 +176,6 @@ type fileSource struct {
 
 // merger is the state of one ReadFiles.
 type merger struct {
-	a       *Analyzer
 	inputs  []Input
 	ifaces  []FileInterface
 	heap    sourceHeap // open sources, each with a packet pending
