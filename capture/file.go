@@ -178,7 +178,8 @@ type FileReader struct {
 	// packet's time, at a bounded cost.
 	peekLimit int64
 
-	// bufs are the read buffers taken from filePool, given back by release.
+	// bufs are the read buffers taken from fileBufPool and zr the gzip
+	// reader from fileGzipPool, given back by release.
 	bufs []*bufio.Reader
 	zr   *gzip.Reader
 }
