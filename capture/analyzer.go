@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"cmp"
 	"errors"
 	"net/netip"
 	"slices"
@@ -30,6 +31,11 @@ type Stats struct {
 	Tunneled  uint64 // packets decapsulated from VXLAN or Geneve
 	// DNSMalformed counts payloads on DNS ports that did not parse as DNS.
 	DNSMalformed uint64
+	// DNSNamesDropped counts names that DNS answers led to but that the
+	// join of names to connections left out: beyond 32 names for one
+	// address or a million for all, or (once per chain) links of a CNAME
+	// chain beyond 32 names.
+	DNSNamesDropped uint64
 }
 
 // Result is everything an Analyzer learned.
@@ -139,7 +145,7 @@ func (a *Analyzer) tcp(f *Frame) {
 
 func (a *Analyzer) newFlow(f *Frame) *Flow {
 	p := &a.p
-	fl := &Flow{Client: p.src, Server: p.dst, FirstTS: f.TS, LastTS: f.TS, Interface: f.Interface}
+	fl := &Flow{Client: p.src, Server: p.dst, FirstTS: f.TS, LastTS: f.TS, Interface: f.Interface, IfIndex: p.ifIndex}
 	flip := false
 	switch {
 	case p.flags&tcpSYN != 0:
@@ -178,6 +184,7 @@ func (a *Analyzer) Flow(client, server netip.AddrPort) *Flow {
 func (a *Analyzer) Stats() Stats {
 	s := a.stats
 	s.DNSMalformed = a.dns.malformed
+	s.DNSNamesDropped = a.dns.names.dropped
 	return s
 }
 
@@ -186,70 +193,176 @@ func (a *Analyzer) Stats() Stats {
 // view.
 func (a *Analyzer) Result() *Result {
 	r := &Result{Flows: slices.Clone(a.order), DNS: slices.Clone(a.dns.list), Stats: a.Stats()}
-	correlate(r.Flows, r.DNS)
+	for _, fl := range r.Flows {
+		fl.DNSNames = a.dns.names.lookup(fl.Server.Addr(), fl.FirstTS)
+	}
 	return r
 }
 
-// correlate gives each flow the DNS names whose answers, seen before the
-// flow's first packet, led through any CNAME chain to its server address.
-func correlate(flows []*Flow, txs []*DNSTransaction) {
-	type sighting struct {
-		ts    time.Time
-		names []string
+// Bounds of the join of DNS names to connections: real answers lead to an
+// address through a handful of names, and a resolver follows CNAME chains
+// of ten or so links.
+const (
+	// maxNamesPerAddr bounds the distinct names kept for one address, and
+	// the names taken from one CNAME chain.
+	maxNamesPerAddr = 32
+	// maxNameSightings bounds the names kept for all addresses together.
+	maxNameSightings = 1 << 20
+)
+
+// nameIndex joins DNS answers to connections. It is kept as responses
+// arrive: for each address an answer gave, the distinct names that led to
+// it (the query name through any CNAME chain to the record's owner), each
+// with when it was first seen. A connection then gets its names by one
+// lookup, instead of a scan of every answer before it.
+type nameIndex struct {
+	byAddr map[netip.Addr][]nameSighting
+	size   int // sightings held, all addresses together
+	limit  int // bound on size: maxNameSightings unless a test sets it
+	// dropped counts names left out by the bounds.
+	dropped uint64
+}
+
+// nameSighting is a name that led to an address.
+type nameSighting struct {
+	name string
+	ts   time.Time // the earliest response that gave it
+	// order places the name among the others of its address: the position
+	// of the transaction in Result.DNS, then of the name among those the
+	// transaction gave.
+	order uint64
+}
+
+// add takes the answers of a transaction's response; seq is the
+// transaction's index in the list of transactions.
+func (ix *nameIndex) add(tx *DNSTransaction, seq int) {
+	if tx.ResponseTS.IsZero() || len(tx.Answers) == 0 {
+		return
 	}
-	byAddr := make(map[netip.Addr][]sighting)
-	for _, tx := range txs {
-		if tx.ResponseTS.IsZero() || len(tx.Answers) == 0 {
+	var links cnameLinks
+	linked := false
+	var owner string
+	var buf [maxNamesPerAddr]string
+	var chain []string
+	pos := uint64(0)
+	for _, ans := range tx.Answers {
+		if !ans.Addr.IsValid() {
 			continue
 		}
-		// CNAME links: owner -> target, followed from the query name.
-		for _, ans := range tx.Answers {
-			if ans.Type != "A" && ans.Type != "AAAA" {
-				continue
+		if chain == nil || ans.Name != owner {
+			if !linked {
+				links, linked = newCNAMELinks(tx.Answers), true
 			}
-			addr, err := netip.ParseAddr(ans.Data)
-			if err != nil {
-				continue
-			}
-			byAddr[addr.Unmap()] = append(byAddr[addr.Unmap()], sighting{tx.ResponseTS, chainTo(tx, ans.Name)})
+			owner = ans.Name
+			chain = ix.chain(tx, owner, links, buf[:0])
 		}
-	}
-	for _, fl := range flows {
-		fl.DNSNames = nil
-		for _, s := range byAddr[fl.Server.Addr().Unmap()] {
-			if s.ts.After(fl.FirstTS) {
-				continue
-			}
-			for _, n := range s.names {
-				if !slices.Contains(fl.DNSNames, n) {
-					fl.DNSNames = append(fl.DNSNames, n)
-				}
-			}
+		addr := ans.Addr.Unmap()
+		for _, n := range chain {
+			ix.see(addr, n, tx.ResponseTS, uint64(seq)<<32|pos)
+			pos++
 		}
 	}
 }
 
-// chainTo returns the names from the transaction's query name through its
-// CNAME records to owner, the name an address record was for.
-func chainTo(tx *DNSTransaction, owner string) []string {
-	names := []string{owner}
-	for range len(tx.Answers) {
+// cnameLinks maps a CNAME target (lower case) to the owners of the CNAME
+// records pointing at it, in answer order, each owner once; nil for
+// answers without CNAME records.
+type cnameLinks map[string][]string
+
+func newCNAMELinks(answers []DNSAnswer) cnameLinks {
+	var links cnameLinks
+	var seen map[[2]string]bool
+	for _, a := range answers {
+		if a.Type != "CNAME" {
+			continue
+		}
+		if links == nil {
+			links, seen = cnameLinks{}, map[[2]string]bool{}
+		}
+		target, owner := strings.ToLower(a.Target), strings.ToLower(a.Name)
+		if seen[[2]string{target, owner}] {
+			continue // a repeated record: the first one stands for it
+		}
+		seen[[2]string{target, owner}] = true
+		links[target] = append(links[target], a.Name)
+	}
+	return links
+}
+
+// chain returns the names that led to owner, the owner of an address
+// record: from the query name through the CNAME records, each taken once
+// whatever its case. At each link back from owner the first record in
+// answer order that points at the name wins. A chain longer than
+// maxNamesPerAddr keeps the links nearest the owner (and the query name).
+// The names are appended to back, which has room for maxNamesPerAddr.
+func (ix *nameIndex) chain(tx *DNSTransaction, owner string, links cnameLinks, back []string) []string {
+	back = append(back, owner) // from the owner towards the query name
+	for cur := owner; links != nil; {
 		prev := ""
-		for _, ans := range tx.Answers {
-			if ans.Type == "CNAME" && strings.EqualFold(ans.Data, names[0]) && !containsFold(names, ans.Name) {
-				prev = ans.Name
+		for _, o := range links[strings.ToLower(cur)] {
+			if !containsFold(back, o) {
+				prev = o
 				break
 			}
 		}
 		if prev == "" {
 			break
 		}
-		names = append([]string{prev}, names...)
+		if len(back) == maxNamesPerAddr-1 {
+			ix.dropped++ // the chain goes on: once per chain
+			break
+		}
+		back = append(back, prev)
+		cur = prev
 	}
-	if tx.QName != "" && !containsFold(names, tx.QName) {
+	if tx.QName != "" && !containsFold(back, tx.QName) {
 		// The chain did not reach the question (records missing from a
-		// cut message): keep the question name, it is what was asked.
-		names = append([]string{tx.QName}, names...)
+		// cut message, or a chain too long): keep the question name, it is
+		// what was asked.
+		back = append(back, tx.QName)
+	}
+	slices.Reverse(back)
+	return back
+}
+
+// see records that name led to addr in a response at ts.
+func (ix *nameIndex) see(addr netip.Addr, name string, ts time.Time, order uint64) {
+	if ix.byAddr == nil {
+		ix.byAddr = make(map[netip.Addr][]nameSighting)
+	}
+	list := ix.byAddr[addr]
+	for i := range list {
+		s := &list[i]
+		if s.name != name {
+			continue
+		}
+		if ts.Before(s.ts) {
+			s.ts = ts
+		}
+		if order < s.order {
+			s.order = order
+			slices.SortFunc(list, func(a, b nameSighting) int { return cmp.Compare(a.order, b.order) })
+		}
+		return
+	}
+	if len(list) == maxNamesPerAddr || ix.size >= cmp.Or(ix.limit, maxNameSightings) {
+		ix.dropped++
+		return
+	}
+	i, _ := slices.BinarySearchFunc(list, order, func(s nameSighting, o uint64) int { return cmp.Compare(s.order, o) })
+	ix.byAddr[addr] = slices.Insert(list, i, nameSighting{name: name, ts: ts, order: order})
+	ix.size++
+}
+
+// lookup returns the names that led to addr in responses seen no later
+// than ts (a connection's first packet), in the order of the transactions
+// that gave them and, within one, from the query name on.
+func (ix *nameIndex) lookup(addr netip.Addr, ts time.Time) []string {
+	var names []string
+	for _, s := range ix.byAddr[addr.Unmap()] {
+		if !s.ts.After(ts) {
+			names = append(names, s.name)
+		}
 	}
 	return names
 }

@@ -1,14 +1,16 @@
 package capture
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/gopacket/gopacket/layers"
 )
 
 // FuzzAnalyzer feeds arbitrary frames of every supported link type through
-// the decoder, the flow tracker, the ClientHello reassembly and the DNS
-// parser: whatever the bytes, no panic, and the result stays consistent.
+// the decoder, the flow tracker, the reading of first bytes (ClientHello,
+// HTTP request) and the DNS parser: whatever the bytes, no panic, and the
+// result stays consistent.
 func FuzzAnalyzer(f *testing.F) {
 	for _, sc := range scenarios() {
 		if sc.file == "split-hello.pcap" || sc.file == "s3-mixed.pcapng" {
@@ -23,6 +25,10 @@ func FuzzAnalyzer(f *testing.F) {
 			f.Add(uint8(fr.LinkType), fr.Data, fr.Data)
 		}
 	}
+	// A connection through a proxy: CONNECT, then a hello in the tunnel.
+	b := newBuilder(f, layers.LinkTypeLinuxSLL2)
+	proxied(b, scHost+":43528", connectS3, helloFor(f, scBucket))
+	f.Add(uint8(1), b.frames[3].Data, b.frames[5].Data)
 	links := []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL2, layers.LinkTypeLinuxSLL,
 		layers.LinkTypeRaw, layers.LinkTypeNull, layers.LinkTypeIPv4, layers.LinkTypeIPv6, layers.LinkTypeLoop}
 	f.Fuzz(func(t *testing.T, link uint8, a, b []byte) {
@@ -56,15 +62,24 @@ func FuzzParseDNS(f *testing.F) {
 	f.Add(r)
 	f.Add(r[:len(r)-3])
 	f.Fuzz(func(t *testing.T, b []byte) {
-		m, complete, err := parseDNS(b)
+		m, parsed, err := parseDNS(b)
 		if err != nil {
 			return
 		}
 		if m == nil {
 			t.Fatal("nil message without an error")
 		}
-		if complete && len(m.Question) > 0 && m.Question[0].Name == "" {
+		if parsed == dnsWhole && len(m.Question) > 0 && m.Question[0].Name == "" {
 			t.Fatal("complete message with an empty question name")
+		}
+		if parsed == dnsCutQName {
+			// What a cut name says is a prefix of the labels on the wire.
+			if len(m.Question) != 1 {
+				t.Fatalf("cut question %+v", m.Question)
+			}
+			if n := m.Question[0].Name; n != "" && !strings.HasSuffix(n, ".") {
+				t.Fatalf("cut question name %q is not in presentation format", n)
+			}
 		}
 	})
 }

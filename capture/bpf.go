@@ -19,7 +19,8 @@ import (
 //
 // What the program matches, for IPv4 and IPv6 alike:
 //   - TCP with a port of TCPPorts as source or destination port;
-//   - with DNS, UDP and TCP with source or destination port 53;
+//   - with DNS, UDP and TCP with source or destination port 53 or one of
+//     DNSPorts;
 //   - with VXLAN, UDP port 4789; with Geneve, UDP port 6081 (either side).
 //
 // IPv4 packets match whatever their header length. Fragments other than
@@ -35,17 +36,25 @@ import (
 type FilterSpec struct {
 	// TCPPorts are the service ports (default 443).
 	TCPPorts []uint16
-	// DNS adds UDP and TCP port 53.
+	// DNS adds UDP and TCP port 53, and DNSPorts.
 	DNS bool
+	// DNSPorts are more ports that carry DNS with DNS set: a resolver that
+	// listens on another port than 53 (dnsmasq on 5300, a lab's server).
+	DNSPorts []uint16
 	// VXLAN adds UDP port 4789, where VPC Traffic Mirroring delivers.
 	VXLAN bool
 	// Geneve adds UDP port 6081, where Gateway Load Balancer delivers.
 	Geneve bool
 }
 
-// bpfMaxPorts bounds the ports of one protocol so that every conditional
-// jump of the generated program fits in its 8-bit offset.
-const bpfMaxPorts = 64
+// bpfMaxPorts bounds the ports of one protocol, and bpfMaxAllPorts those
+// of both, so that every conditional jump of the generated program fits in
+// its 8-bit offset (a TCP port's jump to the accepting return crosses the
+// UDP comparisons too).
+const (
+	bpfMaxPorts    = 64
+	bpfMaxAllPorts = 120
+)
 
 // bpfSnap is what the generated programs return for a packet they accept:
 // the kernel keeps that many bytes. It is libpcap's default snapshot
@@ -80,8 +89,10 @@ func (s FilterSpec) terms() []bpfProto {
 		add(false, p)
 	}
 	if s.DNS {
-		add(true, 53)
-		add(false, 53)
+		for _, p := range append([]uint16{53}, s.DNSPorts...) {
+			add(true, p)
+			add(false, p)
+		}
 	}
 	if s.VXLAN {
 		add(true, vxlanPort)
@@ -126,6 +137,12 @@ func (s FilterSpec) Program(lt layers.LinkType) ([]bpf.RawInstruction, error) {
 	}
 	if len(tcp) > bpfMaxPorts {
 		return nil, fmt.Errorf("bpf: %d tcp ports, at most %d", len(tcp), bpfMaxPorts)
+	}
+	if len(udp) > bpfMaxPorts {
+		return nil, fmt.Errorf("bpf: %d udp ports, at most %d", len(udp), bpfMaxPorts)
+	}
+	if len(tcp)+len(udp) > bpfMaxAllPorts {
+		return nil, fmt.Errorf("bpf: %d tcp and %d udp ports, at most %d in all", len(tcp), len(udp), bpfMaxAllPorts)
 	}
 	g := &bpfGen{tcp: tcp, udp: udp}
 	a := &g.a

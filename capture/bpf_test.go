@@ -33,6 +33,7 @@ var bpfSpecs = []struct {
 	{"B", FilterSpec{TCPPorts: []uint16{443, 8443}, DNS: true}, "tcp port 443 or tcp port 8443 or udp port 53 or tcp port 53"},
 	{"C", FilterSpec{TCPPorts: []uint16{443}, DNS: true, VXLAN: true, Geneve: true}, "tcp port 443 or udp port 53 or tcp port 53 or udp port 4789 or udp port 6081"},
 	{"D", FilterSpec{TCPPorts: []uint16{53, 53}}, "tcp port 53"},
+	{"E", FilterSpec{TCPPorts: []uint16{80, 443}, DNS: true, DNSPorts: []uint16{5300, 53}}, "tcp port 80 or tcp port 443 or udp port 53 or tcp port 53 or udp port 5300 or tcp port 5300"},
 }
 
 // bpfPacket is one crafted packet: an IP packet (or ARP), cut to cut bytes
@@ -97,15 +98,20 @@ func bpfPackets(t testing.TB) []bpfPacket {
 	hopByHop := append([]byte{byte(T), 0, 1, 4, 0, 0, 0, 0}, tcp(40000, 443)...)
 	fragment := append([]byte{byte(T), 0, 0, 0x01, 0, 0, 0, 9}, tcp(40000, 443)...) // offset 0, more fragments
 	return []bpfPacket{
-		{name: "ipv4 tcp to 443", ip: v4(T, tcp(40000, 443)), match: "ABC"},
-		{name: "ipv4 tcp from 443", ip: v4(T, tcp(443, 40000)), match: "ABC"},
+		{name: "ipv4 tcp to 443", ip: v4(T, tcp(40000, 443)), match: "ABCE"},
+		{name: "ipv4 tcp from 443", ip: v4(T, tcp(443, 40000)), match: "ABCE"},
 		{name: "ipv4 tcp to 8443", ip: v4(T, tcp(40000, 8443)), match: "B"},
 		{name: "ipv4 tcp from 8443", ip: v4(T, tcp(8443, 40000)), match: "B"},
-		{name: "ipv4 udp to 53", ip: v4(U, udp(40000, 53)), match: "BC"},
-		{name: "ipv4 udp from 53", ip: v4(U, udp(53, 40000)), match: "BC"},
-		{name: "ipv4 tcp to 53", ip: v4(T, tcp(40000, 53)), match: "BCD"},
-		{name: "ipv4 tcp from 53", ip: v4(T, tcp(53, 40000)), match: "BCD"},
+		{name: "ipv4 udp to 53", ip: v4(U, udp(40000, 53)), match: "BCE"},
+		{name: "ipv4 udp from 53", ip: v4(U, udp(53, 40000)), match: "BCE"},
+		{name: "ipv4 tcp to 53", ip: v4(T, tcp(40000, 53)), match: "BCDE"},
+		{name: "ipv4 tcp from 53", ip: v4(T, tcp(53, 40000)), match: "BCDE"},
 		{name: "ipv4 udp to 443 (QUIC is not TCP)", ip: v4(U, udp(40000, 443))},
+		{name: "ipv4 tcp to 80", ip: v4(T, tcp(40000, 80)), match: "E"},
+		{name: "ipv4 tcp from 80", ip: v4(T, tcp(80, 40000)), match: "E"},
+		{name: "ipv4 udp to 80", ip: v4(U, udp(40000, 80))},
+		{name: "ipv4 udp to 5300", ip: v4(U, udp(40000, 5300)), match: "E"},
+		{name: "ipv4 tcp from 5300", ip: v4(T, tcp(5300, 40000)), match: "E"},
 		{name: "ipv4 udp to 4789", ip: v4(U, udp(40000, 4789)), match: "C"},
 		{name: "ipv4 udp from 4789", ip: v4(U, udp(4789, 40000)), match: "C"},
 		{name: "ipv4 udp to 6081", ip: v4(U, udp(40000, 6081)), match: "C"},
@@ -114,26 +120,28 @@ func bpfPackets(t testing.TB) []bpfPacket {
 		{name: "ipv4 udp to 8443", ip: v4(U, udp(40000, 8443))},
 		{name: "ipv4 with options, tcp to 443", ip: bpfIPv4(t, T, tcp(40000, 443), func(ip *layers.IPv4) {
 			ip.Options = []layers.IPv4Option{{OptionType: 148, OptionLength: 4, OptionData: []byte{0, 0}}} // router alert
-		}), match: "ABC"},
+		}), match: "ABCE"},
 		{name: "ipv4 first fragment, tcp to 443", ip: bpfIPv4(t, T, tcp(40000, 443), func(ip *layers.IPv4) {
 			ip.Flags = layers.IPv4MoreFragments
-		}), match: "ABC"},
+		}), match: "ABCE"},
 		{name: "ipv4 later fragment with port-like bytes", ip: bpfIPv4(t, T, portLike, func(ip *layers.IPv4) {
 			ip.FragOffset = 185
 		})},
 		{name: "ipv4 icmp", ip: v4(layers.IPProtocolICMPv4, icmp)},
 		{name: "ipv4 tcp to 443 cut before the destination port", ip: v4(T, tcp(40000, 443)), cut: 22},
-		{name: "ipv4 tcp from 443 cut after the source port", ip: v4(T, tcp(443, 40000)), cut: 22, match: "ABC"},
-		{name: "ipv6 tcp to 443", ip: bpfIPv6(t, T, tcp(40000, 443)), match: "ABC"},
-		{name: "ipv6 tcp from 443", ip: bpfIPv6(t, T, tcp(443, 40000)), match: "ABC"},
+		{name: "ipv4 tcp from 443 cut after the source port", ip: v4(T, tcp(443, 40000)), cut: 22, match: "ABCE"},
+		{name: "ipv6 tcp to 443", ip: bpfIPv6(t, T, tcp(40000, 443)), match: "ABCE"},
+		{name: "ipv6 tcp from 443", ip: bpfIPv6(t, T, tcp(443, 40000)), match: "ABCE"},
 		{name: "ipv6 tcp to 8443", ip: bpfIPv6(t, T, tcp(40000, 8443)), match: "B"},
-		{name: "ipv6 udp to 53", ip: bpfIPv6(t, U, udp(40000, 53)), match: "BC"},
-		{name: "ipv6 udp from 53", ip: bpfIPv6(t, U, udp(53, 40000)), match: "BC"},
-		{name: "ipv6 tcp to 53", ip: bpfIPv6(t, T, tcp(40000, 53)), match: "BCD"},
-		{name: "ipv6 tcp from 53", ip: bpfIPv6(t, T, tcp(53, 40000)), match: "BCD"},
+		{name: "ipv6 udp to 53", ip: bpfIPv6(t, U, udp(40000, 53)), match: "BCE"},
+		{name: "ipv6 udp from 53", ip: bpfIPv6(t, U, udp(53, 40000)), match: "BCE"},
+		{name: "ipv6 tcp to 53", ip: bpfIPv6(t, T, tcp(40000, 53)), match: "BCDE"},
+		{name: "ipv6 tcp from 53", ip: bpfIPv6(t, T, tcp(53, 40000)), match: "BCDE"},
 		{name: "ipv6 udp to 4789", ip: bpfIPv6(t, U, udp(40000, 4789)), match: "C"},
 		{name: "ipv6 udp from 6081", ip: bpfIPv6(t, U, udp(6081, 40000)), match: "C"},
 		{name: "ipv6 udp to 443", ip: bpfIPv6(t, U, udp(40000, 443))},
+		{name: "ipv6 tcp to 80", ip: bpfIPv6(t, T, tcp(40000, 80)), match: "E"},
+		{name: "ipv6 udp from 5300", ip: bpfIPv6(t, U, udp(5300, 40000)), match: "E"},
 		{name: "ipv6 hop-by-hop then tcp to 443", ip: bpfIPv6(t, layers.IPProtocolIPv6HopByHop, hopByHop)},
 		{name: "ipv6 fragment header then tcp to 443", ip: bpfIPv6(t, layers.IPProtocolIPv6Fragment, fragment)},
 		{name: "ipv6 icmpv6", ip: bpfIPv6(t, layers.IPProtocolICMPv6, icmp)},
@@ -266,6 +274,8 @@ func TestFilterProgramErrors(t *testing.T) {
 	}{
 		{"unsupported link type", FilterSpec{}, layers.LinkTypeIEEE802_11, "no filter for link type LINKTYPE_105"},
 		{"too many ports", FilterSpec{TCPPorts: many}, layers.LinkTypeEthernet, "65 tcp ports, at most 64"},
+		{"too many UDP ports", FilterSpec{DNS: true, DNSPorts: many[:62], VXLAN: true, Geneve: true}, layers.LinkTypeEthernet, "65 udp ports, at most 64"},
+		{"too many ports in all", FilterSpec{TCPPorts: many[:4], DNS: true, DNSPorts: many[4:62]}, layers.LinkTypeEthernet, "63 tcp and 59 udp ports, at most 120 in all"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := tc.spec.Program(tc.link)
@@ -273,6 +283,11 @@ func TestFilterProgramErrors(t *testing.T) {
 				t.Fatalf("error %v, want one containing %q", err, tc.want)
 			}
 		})
+	}
+	// 120 ports in all, 64 of one protocol, is the most, and must still
+	// assemble with every jump in range.
+	if _, err := (FilterSpec{TCPPorts: many[:8], DNS: true, DNSPorts: many[8:63]}).Program(layers.LinkTypeEthernet); err != nil {
+		t.Errorf("64 tcp and 56 udp ports: %v", err)
 	}
 	// 64 ports is the most, and must still assemble with every jump in range.
 	prog, err := FilterSpec{TCPPorts: many[:63], DNS: true, VXLAN: true, Geneve: true}.Program(layers.LinkTypeEthernet)

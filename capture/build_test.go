@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"cmp"
 	"encoding/binary"
 	"net/netip"
 	"slices"
@@ -15,15 +16,16 @@ import (
 // packets it contains, and the frames are serialized by gopacket (and, for
 // the Linux cooked headers, by hand) independently of our decoder.
 type frameBuilder struct {
-	t      testing.TB
-	link   layers.LinkType
-	vlans  []uint16 // 802.1Q tags (two = QinQ) on Ethernet frames
-	tunnel string   // "vxlan" or "geneve": wrap every frame
-	snap   int      // cut frames to this many bytes when > 0
-	iface  int      // interface number stamped on the frames
-	v6     bool     // scenario over IPv6 (DNS to the IPv6 VPC resolver)
-	ts     time.Time
-	frames []Frame
+	t       testing.TB
+	link    layers.LinkType
+	vlans   []uint16 // 802.1Q tags (two = QinQ) on Ethernet frames
+	tunnel  string   // "vxlan" or "geneve": wrap every frame
+	snap    int      // cut frames to this many bytes when > 0
+	iface   int      // interface number stamped on the frames
+	ifindex uint32   // interface index in LINUX_SLL2 headers (2 when 0)
+	v6      bool     // scenario over IPv6 (DNS to the IPv6 VPC resolver)
+	ts      time.Time
+	frames  []Frame
 }
 
 func newBuilder(t testing.TB, link layers.LinkType) *frameBuilder {
@@ -137,7 +139,7 @@ func (b *frameBuilder) frame(ip []byte) {
 		// address length, address (8).
 		h := binary.BigEndian.AppendUint16(nil, uint16(etherType(ip)))
 		h = append(h, 0, 0)
-		h = binary.BigEndian.AppendUint32(h, 2)
+		h = binary.BigEndian.AppendUint32(h, cmp.Or(b.ifindex, 2))
 		h = binary.BigEndian.AppendUint16(h, 1)
 		h = append(h, 4, 6)
 		h = append(h, macClient...)

@@ -144,8 +144,11 @@ func TestCorpusDNS(t *testing.T) {
 			var ours []string
 			for _, tx := range r.DNS {
 				for _, a := range tx.Answers {
-					if a.Type == "A" || a.Type == "AAAA" || a.Type == "CNAME" {
-						ours = append(ours, strings.ToLower(a.Name)+" "+a.Type+" "+strings.ToLower(a.Data))
+					switch a.Type {
+					case "A", "AAAA":
+						ours = append(ours, strings.ToLower(a.Name)+" "+a.Type+" "+a.Addr.String())
+					case "CNAME":
+						ours = append(ours, strings.ToLower(a.Name)+" "+a.Type+" "+strings.ToLower(a.Target))
 					}
 				}
 			}

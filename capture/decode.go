@@ -119,6 +119,9 @@ type packet struct {
 	payloadLen int
 	truncated  bool // the frame was cut by the snap length
 	tunnel     tunnelInfo
+	// ifIndex is the interface index a LINUX_SLL2 header carries (tcpdump
+	// -i any); 0 for other link types.
+	ifIndex int
 	// frag describes an IP fragment (decodedFragment): which datagram, where
 	// it goes, and its bytes.
 	frag struct {
@@ -241,6 +244,7 @@ func (d *decoder) decode(f *Frame, p *packet) (decodeResult, error) {
 		return decodedError, fmt.Errorf("%w %s (supported: %s)", ErrLinkType, LinkTypeName(f.LinkType), supportedLinkTypes)
 	}
 	p.tunnel = tunnelInfo{}
+	p.ifIndex = 0
 	p.truncated = f.WireLen > len(f.Data)
 	missing := 0
 	if p.truncated {
@@ -289,6 +293,8 @@ func (s *layerSet) decodeTransport(first gopacket.LayerType, data []byte, p *pac
 			ip = t
 		case layers.LayerTypeTCP, layers.LayerTypeUDP:
 			transport = t
+		case layers.LayerTypeLinuxSLL2:
+			p.ifIndex = int(s.sll2.InterfaceIndex)
 		}
 	}
 	if ip == 0 {

@@ -2,7 +2,9 @@ package capture
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +12,8 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+
+	"github.com/vpce-verify/vpce-verify/internal/testenv"
 )
 
 // Every supported link type carries the same connection; the analysis must
@@ -277,5 +281,77 @@ func TestSupportedLinkTypesListed(t *testing.T) {
 	slices.Sort(listed)
 	if !slices.Equal(names, listed) {
 		t.Errorf("decoder knows %q, the error lists %q", names, listed)
+	}
+}
+
+// In a tcpdump -i any capture each connection keeps the interface index of
+// its first packet's LINUX_SLL2 header; other link types have none.
+func TestFlowInterfaceIndex(t *testing.T) {
+	b := newBuilder(t, layers.LinkTypeLinuxSLL2)
+	b.ifindex = 3 // ens5
+	b.conv("10.0.1.25:43528", "10.0.2.50:443").handshake()
+	b.ifindex = 7 // docker0
+	c := b.conv("172.17.0.2:43529", "52.219.64.10:443")
+	c.send(true, "S", nil)
+	b.ifindex = 3 // the same SYN leaving ens5 after NAT is another flow
+	c = b.conv("10.0.1.25:43529", "52.219.64.10:443")
+	c.send(true, "S", nil)
+	b.ifindex = 9
+	c.send(false, "SA", nil) // a later packet on another interface changes nothing
+	b.tunnel = "vxlan"
+	b.ifindex = 4
+	b.conv("10.0.1.30:43530", "10.0.2.50:443").handshake()
+	b.tunnel, b.link = "", layers.LinkTypeEthernet
+	b.conv("10.0.1.25:43531", "10.0.2.50:443").handshake()
+	r := b.analyze(Options{})
+	var got []int
+	for _, f := range r.Flows {
+		got = append(got, f.IfIndex)
+	}
+	if want := []int{3, 7, 3, 4, 0}; !slices.Equal(got, want) {
+		t.Errorf("interface indexes %v, want %v", got, want)
+	}
+}
+
+// TestFlowInterfaceIndexMatchesTshark compares each connection's interface
+// index with the sll.ifindex tshark reads from the connection's first frame,
+// in the LINUX_SLL2 captures: built, made by tcpdump -i any, and public.
+func TestFlowInterfaceIndexMatchesTshark(t *testing.T) {
+	tshark := testenv.Tool(t, "tshark")
+	root := testenv.RepoRoot(t)
+	paths := []string{
+		filepath.Join(root, "testdata", "link-sll2.pcap"),
+		filepath.Join(root, "testdata", "s3-mixed.pcapng"),
+		filepath.Join(root, "testdata", "real", "public-fail.pcap"),
+		testenv.Shared(t, "corpus", "openjdk-25.0.2-zeek.org.pcap"),
+	}
+	for _, path := range paths {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			r := readCapture(t, path)
+			var ours, theirs []string
+			for _, f := range r.Flows {
+				ours = append(ours, fmt.Sprintf("%d|%d", f.Client.Port(), f.IfIndex))
+			}
+			seen := map[string]bool{}
+			for _, line := range tsharkFields(t, tshark, path, "tcp", "tcp.stream", "tcp.srcport", "tcp.dstport", "sll.ifindex") {
+				f := strings.Split(line, "|")
+				if seen[f[0]] {
+					continue
+				}
+				seen[f[0]] = true
+				client := f[1]
+				if f[2] != "443" {
+					client = f[2] // the first frame came from the server (port 443)
+				}
+				ifindex := f[3]
+				if ifindex == "" {
+					ifindex = "0"
+				}
+				theirs = append(theirs, client+"|"+ifindex)
+			}
+			if !slices.Equal(ours, theirs) {
+				t.Errorf("client port|ifindex: ours %q, tshark %q", ours, theirs)
+			}
+		})
 	}
 }

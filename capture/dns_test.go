@@ -5,11 +5,15 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gopacket/gopacket/layers"
 	"github.com/miekg/dns"
+
+	"github.com/vpce-verify/vpce-verify/internal/testenv"
 )
 
 const (
@@ -74,9 +78,9 @@ func TestDNSOverUDP(t *testing.T) {
 		t.Errorf("transaction = %+v", tx)
 	}
 	want := []DNSAnswer{
-		{"my-bucket.s3.ap-south-1.amazonaws.com", "CNAME", "s3-r-w.ap-south-1.amazonaws.com", 60},
-		{"s3-r-w.ap-south-1.amazonaws.com", "A", "10.0.2.50", 60},
-		{"s3-r-w.ap-south-1.amazonaws.com", "A", "10.0.3.50", 60},
+		{Name: "my-bucket.s3.ap-south-1.amazonaws.com", Type: "CNAME", Target: "s3-r-w.ap-south-1.amazonaws.com", TTL: 60},
+		{Name: "s3-r-w.ap-south-1.amazonaws.com", Type: "A", Addr: netip.MustParseAddr("10.0.2.50"), TTL: 60},
+		{Name: "s3-r-w.ap-south-1.amazonaws.com", Type: "A", Addr: netip.MustParseAddr("10.0.3.50"), TTL: 60},
 	}
 	if !slices.Equal(tx.Answers, want) {
 		t.Errorf("answers = %+v, want %+v", tx.Answers, want)
@@ -118,7 +122,7 @@ func TestDNSCutBySnapLength(t *testing.T) {
 		t.Fatalf("got %d transactions, want 1", len(res.DNS))
 	}
 	tx := res.DNS[0]
-	if !tx.Incomplete || len(tx.Answers) != 2 || tx.Answers[1].Data != "192.0.2.2" || tx.QName != "many.example" {
+	if !tx.Incomplete || len(tx.Answers) != 2 || tx.Answers[1].Addr.String() != "192.0.2.2" || tx.QName != "many.example" {
 		t.Errorf("incomplete %v answers %+v, want the 2 records that were captured whole", tx.Incomplete, tx.Answers)
 	}
 }
@@ -152,7 +156,7 @@ func TestDNSOverTCP(t *testing.T) {
 	}
 	for i, want := range []string{"10.0.2.50", "fd00:10:0:2::50"} {
 		tx := res.DNS[i]
-		if tx.Transport != "tcp" || tx.RCode != "NOERROR" || len(tx.Answers) != 1 || tx.Answers[0].Data != want {
+		if tx.Transport != "tcp" || tx.RCode != "NOERROR" || len(tx.Answers) != 1 || tx.Answers[0].Addr.String() != want {
 			t.Errorf("transaction %d = %+v, want answer %s over tcp", i, tx, want)
 		}
 	}
@@ -188,7 +192,7 @@ func TestDNSOverTCPEarlySegment(t *testing.T) {
 	var answered []string
 	for _, tx := range res.DNS {
 		if len(tx.Answers) == 1 {
-			answered = append(answered, tx.Answers[0].Data)
+			answered = append(answered, tx.Answers[0].Addr.String())
 		}
 	}
 	if !slices.Equal(answered, []string{"10.0.2.50", "10.0.2.51", "10.0.2.52"}) {
@@ -200,4 +204,209 @@ func dnsPairF(f *testing.F) (q, r []byte) {
 	return dnsPair(f, 3, "s3.ap-south-1.amazonaws.com", dns.TypeA,
 		[3]string{"s3.ap-south-1.amazonaws.com", "CNAME", "s3-r-w.ap-south-1.amazonaws.com"},
 		[3]string{"s3-r-w.ap-south-1.amazonaws.com", "A", "10.0.2.50"})
+}
+
+// Address and CNAME records come typed, so no caller re-parses text; other
+// types keep dig's presentation text.
+func TestDNSAnswerTypes(t *testing.T) {
+	m := new(dns.Msg)
+	m.SetQuestion("s3.ap-south-1.amazonaws.com.", dns.TypeANY)
+	m.Response = true
+	hdr := func(t uint16) dns.RR_Header {
+		return dns.RR_Header{Name: "s3.ap-south-1.amazonaws.com.", Rrtype: t, Class: dns.ClassINET, Ttl: 5}
+	}
+	m.Answer = []dns.RR{
+		&dns.CNAME{Hdr: hdr(dns.TypeCNAME), Target: "s3-r-w.ap-south-1.amazonaws.com."},
+		&dns.A{Hdr: hdr(dns.TypeA), A: net.ParseIP("52.219.64.10")},
+		&dns.AAAA{Hdr: hdr(dns.TypeAAAA), AAAA: net.ParseIP("2406:da60:a000::10")},
+		&dns.AAAA{Hdr: hdr(dns.TypeAAAA), AAAA: net.ParseIP("::ffff:52.219.64.11")},
+		&dns.MX{Hdr: hdr(dns.TypeMX), Preference: 10, Mx: "mail.example."},
+		&dns.TXT{Hdr: hdr(dns.TypeTXT), Txt: []string{"v=spf1 -all"}},
+	}
+	r, err := m.Pack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBuilder(t, layers.LinkTypeEthernet)
+	b.udp(netip.MustParseAddrPort(resolverAddr), netip.MustParseAddrPort(hostAddr), r)
+	res := b.analyze(Options{})
+	if len(res.DNS) != 1 {
+		t.Fatalf("%d transactions", len(res.DNS))
+	}
+	owner := "s3.ap-south-1.amazonaws.com"
+	want := []DNSAnswer{
+		{Name: owner, Type: "CNAME", Target: "s3-r-w.ap-south-1.amazonaws.com", TTL: 5},
+		{Name: owner, Type: "A", Addr: netip.MustParseAddr("52.219.64.10"), TTL: 5},
+		{Name: owner, Type: "AAAA", Addr: netip.MustParseAddr("2406:da60:a000::10"), TTL: 5},
+		{Name: owner, Type: "AAAA", Addr: netip.MustParseAddr("::ffff:52.219.64.11"), TTL: 5},
+		{Name: owner, Type: "MX", Data: "10 mail.example.", TTL: 5},
+		{Name: owner, Type: "TXT", Data: `"v=spf1 -all"`, TTL: 5},
+	}
+	if got := res.DNS[0].Answers; !slices.Equal(got, want) {
+		t.Errorf("answers\n got %+v\nwant %+v", got, want)
+	}
+}
+
+// A response cut by the snap length inside its question is still a
+// transaction: its ID, ends and whatever of the name was captured whole,
+// marked as cut; it is not a malformed message.
+func TestDNSCutInsideQuestion(t *testing.T) {
+	const qname = "my-bucket.s3.ap-south-1.amazonaws.com"
+	q, r := dnsPair(t, 0x4242, qname, dns.TypeA, [3]string{qname, "A", "52.219.64.10"})
+	// Ethernet 14 + IPv4 20 + UDP 8 + DNS header 12, then the labels
+	// 9my-bucket 2s3 and 3 bytes of 10ap-south-1.
+	const headers = 14 + 20 + 8 + 12
+	host, resolver := netip.MustParseAddrPort(hostAddr), netip.MustParseAddrPort(resolverAddr)
+	tests := []struct {
+		name      string
+		snap      int
+		withQuery bool
+		qname     string
+		qtype     string
+		qnameCut  bool
+	}{
+		{"cut after two labels", headers + 1 + 9 + 1 + 2 + 3, false, "my-bucket.s3", "", true},
+		{"cut inside the first label", headers + 5, false, "", "", true},
+		{"cut after the name", headers + len(qname) + 2 + 1, false, qname, "", false},
+		{"query seen whole", headers + 1 + 9 + 1 + 2 + 3, true, qname, "A", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newBuilder(t, layers.LinkTypeEthernet)
+			if tt.withQuery {
+				b.udp(host, resolver, q)
+			}
+			b.snap = tt.snap
+			b.udp(resolver, host, r)
+			res := b.analyze(Options{})
+			if len(res.DNS) != 1 || res.Stats.DNSMalformed != 0 {
+				t.Fatalf("%d transactions, %d malformed; want the cut response listed", len(res.DNS), res.Stats.DNSMalformed)
+			}
+			tx := res.DNS[0]
+			if tx.ID != 0x4242 || tx.Client != host || tx.Server != resolver || tx.ResponseTS.IsZero() || tx.RCode != "NOERROR" {
+				t.Errorf("transaction %+v, want id 0x4242 from %s to %s, answered NOERROR", tx, resolver, host)
+			}
+			if tx.QName != tt.qname || tx.QType != tt.qtype || tx.QNameCut != tt.qnameCut || !tx.Incomplete || len(tx.Answers) != 0 {
+				t.Errorf("question %q %q cut %v incomplete %v answers %d; want %q %q cut %v, incomplete, none",
+					tx.QName, tx.QType, tx.QNameCut, tx.Incomplete, len(tx.Answers), tt.qname, tt.qtype, tt.qnameCut)
+			}
+		})
+	}
+
+	t.Run("not cut, but the question does not parse", func(t *testing.T) {
+		b := newBuilder(t, layers.LinkTypeEthernet)
+		b.udp(resolver, host, r[:12+5])
+		res := b.analyze(Options{})
+		if len(res.DNS) != 0 || res.Stats.DNSMalformed != 1 {
+			t.Errorf("%d transactions, %d malformed; a short message the snap length does not explain is malformed", len(res.DNS), res.Stats.DNSMalformed)
+		}
+	})
+
+	t.Run("a cut query completed by its response", func(t *testing.T) {
+		b := newBuilder(t, layers.LinkTypeEthernet)
+		b.snap = headers + 8
+		b.udp(host, resolver, q)
+		b.snap = 0
+		b.udp(resolver, host, r)
+		res := b.analyze(Options{})
+		if len(res.DNS) != 1 {
+			t.Fatalf("%d transactions, want 1", len(res.DNS))
+		}
+		tx := res.DNS[0]
+		if tx.QName != qname || tx.QType != "A" || tx.QNameCut || tx.Incomplete || len(tx.Answers) != 1 {
+			t.Errorf("%+v: want the whole question and answer from the response", tx)
+		}
+	})
+}
+
+// tshark reads the same transaction ID, direction and rcode from the cut
+// response (and flags it as cut by the snap length).
+func TestDNSCutInsideQuestionMatchesTshark(t *testing.T) {
+	tshark := testenv.Tool(t, "tshark")
+	const qname = "my-bucket.s3.ap-south-1.amazonaws.com"
+	_, r := dnsPair(t, 0x4242, qname, dns.TypeA, [3]string{qname, "A", "52.219.64.10"})
+	b := newBuilder(t, layers.LinkTypeEthernet)
+	b.snap = 14 + 20 + 8 + 12 + 16
+	b.udp(netip.MustParseAddrPort(resolverAddr), netip.MustParseAddrPort(hostAddr), r)
+	path := filepath.Join(t.TempDir(), "cut-question.pcap")
+	writeCapture(t, path, b.frames)
+	res := readCapture(t, path)
+	if len(res.DNS) != 1 {
+		t.Fatalf("%d transactions, want 1", len(res.DNS))
+	}
+	tx := res.DNS[0]
+	ours := fmt.Sprintf("0x%04x|1|%s", tx.ID, tx.RCode)
+	lines := tsharkFields(t, tshark, path, "dns", "dns.id", "dns.flags.response", "dns.flags.rcode")
+	if len(lines) != 1 {
+		t.Fatalf("tshark: %q", lines)
+	}
+	theirs := strings.Replace(lines[0], "|0", "|NOERROR", 1)
+	if ours != theirs {
+		t.Errorf("id|response|rcode: ours %s, tshark %s", ours, theirs)
+	}
+}
+
+// An HTTPS or SVCB answer that offers an ECH configuration is marked: it
+// is the evidence that a hello's ECH extension was real ECH, not GREASE.
+func TestDNSAnswerECH(t *testing.T) {
+	tshark := testenv.Tool(t, "tshark")
+	const name = "my-bucket.s3.ap-south-1.amazonaws.com"
+	echConfig := []byte{0x00, 0x08, 0xfe, 0x0d, 0x00, 0x04, 0x07, 0x00, 0x20, 0x00} // an ECHConfigList (content irrelevant here)
+	svcb := func(typ uint16, ech bool) dns.SVCB {
+		v := []dns.SVCBKeyValue{&dns.SVCBAlpn{Alpn: []string{"h2", "http/1.1"}}}
+		if ech {
+			v = append(v, &dns.SVCBECHConfig{ECH: echConfig})
+		}
+		hdr := dns.RR_Header{Name: name + ".", Rrtype: typ, Class: dns.ClassINET, Ttl: 60}
+		return dns.SVCB{Hdr: hdr, Priority: 1, Target: ".", Value: v}
+	}
+	withECH := svcb(dns.TypeSVCB, true)
+	answers := []dns.RR{
+		&dns.HTTPS{SVCB: svcb(dns.TypeHTTPS, true)},
+		&dns.HTTPS{SVCB: svcb(dns.TypeHTTPS, false)},
+		&withECH,
+	}
+
+	b := newBuilder(t, layers.LinkTypeEthernet)
+	host, resolver := netip.MustParseAddrPort(hostAddr), netip.MustParseAddrPort(resolverAddr)
+	for i, rr := range answers {
+		m := new(dns.Msg)
+		m.SetQuestion(name+".", rr.Header().Rrtype)
+		m.Id = uint16(i + 1)
+		resp := new(dns.Msg)
+		resp.SetReply(m)
+		resp.Answer = []dns.RR{rr}
+		q, err := m.Pack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := resp.Pack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.udp(host, resolver, q)
+		b.udp(resolver, host, r)
+	}
+	path := filepath.Join(t.TempDir(), "https-rr.pcap")
+	writeCapture(t, path, b.frames)
+	res := readCapture(t, path)
+	var ours []string
+	for _, tx := range res.DNS {
+		for _, a := range tx.Answers {
+			ours = append(ours, fmt.Sprintf("%s %v", a.Type, a.ECH))
+		}
+	}
+	if want := []string{"HTTPS true", "HTTPS false", "SVCB true"}; !slices.Equal(ours, want) {
+		t.Errorf("answers %q, want %q", ours, want)
+	}
+	// tshark: SvcParamKey 5 is ech (RFC 9460).
+	var theirs []string
+	for _, line := range tsharkFields(t, tshark, path, "dns.flags.response==1", "dns.resp.type", "dns.svcb.svcparam.key") {
+		f := strings.Split(line, "|")
+		typ := map[string]string{"64": "SVCB", "65": "HTTPS"}[f[0]]
+		theirs = append(theirs, fmt.Sprintf("%s %v", typ, slices.Contains(strings.Split(f[1], ","), "5")))
+	}
+	if !slices.Equal(ours, theirs) {
+		t.Errorf("ours %q, tshark %q", ours, theirs)
+	}
 }

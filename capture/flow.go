@@ -3,6 +3,8 @@ package capture
 import (
 	"net/netip"
 	"time"
+
+	"github.com/vpce-verify/vpce-verify/capture/hello"
 )
 
 // Endpoint states of a TCP connection, after Zeek's TCP analyzer: conn_state
@@ -56,6 +58,10 @@ type tcpEndpoint struct {
 	rxmit, zeroWin, gaps         uint32
 	rxmitNext, zeroNext, gapNext uint32
 	packets                      uint64
+	// acked says the peer acknowledged data this endpoint sent: an ack
+	// beyond the first payload byte seen. It proves a connection whose
+	// handshake the capture missed.
+	acked bool
 }
 
 // Flow is one TCP connection, keyed by its 4-tuple; a 4-tuple used again
@@ -69,6 +75,12 @@ type Flow struct {
 	// Interface indexes the source's interfaces where the first packet was
 	// seen.
 	Interface int
+	// IfIndex is the index of the network interface the first packet was
+	// captured on, as the LINUX_SLL2 header of tcpdump -i any says (for
+	// tunnelled packets, the outer header); 0 when the link type does not
+	// carry it. It tells which interface each connection of an "any"
+	// capture used.
+	IfIndex int
 	// Tunnel is set when the flow was carried in VXLAN or Geneve.
 	Tunnel *Tunnel
 	// HandshakeRTT is the time from the (last) SYN to the SYN-ACK; zero when
@@ -76,18 +88,23 @@ type Flow struct {
 	HandshakeRTT time.Duration
 	// TLS is what the client's ClientHello revealed.
 	TLS TLSInfo
+	// HTTP is what the client's HTTP/1.x request revealed, when its first
+	// bytes were one.
+	HTTP HTTPInfo
 	// Truncated counts this flow's packets that were cut by the snap length.
 	Truncated uint64
 	// DNSNames are the names whose DNS answers, seen before the flow
-	// started, led (through any CNAME chain) to the server address. Filled
-	// in by Analyzer.Result.
+	// started, led (through any CNAME chain) to the server address: in the
+	// order of the transactions that gave them (Result.DNS) and, within
+	// one, from the query name on; at most 32 (Stats.DNSNamesDropped counts
+	// what the bounds left out). Filled in by Analyzer.Result.
 	DNSNames []string
 
 	ep      [2]tcpEndpoint // 0 = client (originator), 1 = server (responder)
 	history [maxHistory]byte
 	histLen uint8
 	synTS   time.Time
-	hello   *clientHelloState
+	first   *firstBytes
 	dns     *tcpDNS
 }
 
@@ -102,11 +119,15 @@ type Tunnel struct {
 // TLSInfo is what the ClientHello of a flow said, and whether it was seen.
 type TLSInfo struct {
 	// Hello is "" when the client sent no data, else one of HelloComplete,
-	// HelloIncomplete, HelloNotTLS, HelloMalformed.
+	// HelloIncomplete, HelloNotTLS, HelloNotSeen, HelloMalformed.
 	Hello string
-	ClientHello
+	hello.ClientHello
 	// Err says why the hello is incomplete or malformed.
 	Err string
+	// InTunnel says the hello was looked for inside an HTTP CONNECT tunnel
+	// (see Flow.HTTP): it was sent through the proxy that Server is, and
+	// names the CONNECT target, not Server.
+	InTunnel bool
 }
 
 // Values of TLSInfo.Hello.
@@ -115,6 +136,47 @@ const (
 	HelloIncomplete = "incomplete"
 	HelloNotTLS     = "not-tls"
 	HelloMalformed  = "malformed"
+	// HelloNotSeen says the start of the client's stream (or of its
+	// CONNECT tunnel) is not in the capture, and no later segment began a
+	// hello: whether there was one is unknown. A capture that begins in the
+	// middle of a connection gives it.
+	HelloNotSeen = "not-seen"
+)
+
+// HTTPInfo is what the HTTP/1.x request that began a flow said. A flow
+// through an HTTP proxy carries a CONNECT (then TLS.InTunnel is set) or
+// requests with an absolute-form target.
+type HTTPInfo struct {
+	// Request is "" when the client sent no data, else one of
+	// HTTPComplete, HTTPIncomplete, HTTPNotHTTP, HTTPNotSeen, HTTPMalformed.
+	Request string
+	Method  string
+	// Target is the request-target as sent.
+	Target string
+	// Host is the Host header field (it may carry a port).
+	Host string
+	// ProxyHost is the host a proxy was asked to reach: the CONNECT
+	// authority's host, or the host of an absolute-form target
+	// ("GET http://HOST/key"); "" otherwise. IPv6 literals lose their
+	// brackets.
+	ProxyHost string
+	// ProxyPort is ProxyHost's port; for an http:// target without one, 80
+	// (https://, 443). A CONNECT without a port is malformed.
+	ProxyPort uint16
+	// Err says why the request is malformed.
+	Err string
+}
+
+// Values of HTTPInfo.Request. The fields hold what a request that is
+// incomplete or malformed said before it stopped.
+const (
+	HTTPComplete   = "complete"
+	HTTPIncomplete = "incomplete"
+	HTTPNotHTTP    = "not-http"
+	HTTPMalformed  = "malformed"
+	// HTTPNotSeen says the start of the client's stream is not in the
+	// capture and no later segment began a request.
+	HTTPNotSeen = "not-seen"
 )
 
 // Packets returns the packets sent by the client and by the server.
@@ -131,14 +193,18 @@ func (f *Flow) Bytes() [2]uint64 { return [2]uint64{f.ep[0].bytes, f.ep[1].bytes
 func (f *Flow) History() string { return string(f.history[:f.histLen]) }
 
 // Established reports whether the connection was established: a SYN-ACK
-// answered the SYN, or data flowed in both directions (a capture that missed
-// the handshake).
+// answered the SYN, or, for a capture that missed the handshake, data
+// flowed in both directions or one side acknowledged data the other sent
+// (a bulk upload seen midstream: data one way, pure ACKs back).
 func (f *Flow) Established() bool {
 	o, r := &f.ep[0], &f.ep[1]
 	if o.sawSYN && r.hist&histSYNACK != 0 {
 		return true
 	}
-	return o.hist&histData != 0 && r.hist&histData != 0
+	if o.hist&histData != 0 && r.hist&histData != 0 {
+		return true
+	}
+	return !o.sawSYN && (o.acked || r.acked)
 }
 
 // ConnState returns the connection state in Zeek's vocabulary (S0 S1 SF REJ
@@ -276,7 +342,7 @@ func (f *Flow) tcpPacket(p *packet, ts time.Time, orig bool) {
 		if syn {
 			seq++
 		}
-		if orig && f.TLS.Hello != HelloComplete {
+		if orig && (f.first == nil || !f.first.done) {
 			f.clientData(seq, p.payload)
 		}
 		if f.dns != nil {
@@ -365,6 +431,11 @@ func (f *Flow) updateSequence(e, peer *tcpEndpoint, p *packet, orig bool, n int)
 		default:
 			f.threshold(&e.rxmit, &e.rxmitNext, 'T', orig)
 		}
+	}
+	if p.flags&tcpACK != 0 && p.flags&tcpRST == 0 && peer.seqInit && seqLT(peer.base, p.ack) && !seqLT(peer.end+maxAckGap, p.ack) {
+		// An ack beyond the first byte seen (and not so far beyond the
+		// last that it is a broken ack) acknowledges peer data.
+		peer.acked = true
 	}
 	if p.flags&tcpACK != 0 && p.flags&tcpRST == 0 && peer.seqInit && seqLT(peer.end, p.ack) {
 		// The ack covers peer bytes the capture never showed: a gap. The

@@ -84,6 +84,22 @@ func TestConnState(t *testing.T) {
 			c.send(true, "PA", data)
 			c.send(false, "PA", data)
 		}, "OTH", "Dd", true, [2]uint64{100, 100}},
+		{"OTH midstream, data acknowledged", func(c *conv) {
+			c.send(true, "PA", data)
+			c.send(false, "A", nil)
+		}, "OTH", "Da", true, [2]uint64{100, 0}},
+		{"OTH midstream, ack of nothing sent", func(c *conv) {
+			first := c.cseq
+			c.send(true, "PA", data)
+			c.cseq, first = first, c.cseq // the ack the peer sent before this data
+			c.send(false, "A", nil)
+			c.cseq = first
+		}, "OTH", "Da", false, [2]uint64{100, 0}},
+		{"OTH midstream, broken ack", func(c *conv) {
+			c.send(true, "PA", data)
+			c.cseq += 1 << 30 // far beyond anything sent
+			c.send(false, "A", nil)
+		}, "OTH", "Da", false, [2]uint64{100, 0}},
 		{"retransmitted data counts once", func(c *conv) {
 			c.handshake()
 			c.send(true, "PA", data)
@@ -173,4 +189,38 @@ func TestFlowIdentity(t *testing.T) {
 			t.Errorf("rtt = %d ms, want 6", got)
 		}
 	})
+}
+
+// TestMidstreamUpload is a capture that begins in the middle of a bulk
+// upload: about 197 kB of TLS application data from the client, pure ACKs
+// back, no SYN and no DNS. The server acknowledging the data proves the
+// connection, so it counts as established traffic.
+func TestMidstreamUpload(t *testing.T) {
+	b := newBuilder(t, layers.LinkTypeEthernet)
+	c := b.conv("10.0.1.25:43528", "52.219.64.10:443")
+	c.cseq = 3_000_000_000 // wherever the upload had got to
+	record := append([]byte{0x17, 3, 3, 0x05, 0xa3}, bytes.Repeat([]byte{0xa5}, 1443)...)
+	for i := range 136 {
+		c.send(true, "A", record)
+		if i%2 == 1 {
+			c.send(false, "A", nil)
+		}
+	}
+	r := b.analyze(Options{})
+	if len(r.Flows) != 1 || len(r.DNS) != 0 {
+		t.Fatalf("%d flows, %d DNS transactions; want one flow, no DNS", len(r.Flows), len(r.DNS))
+	}
+	f := r.Flows[0]
+	if f.ConnState() != "OTH" || !f.Established() || f.History() != "Da" {
+		t.Errorf("conn_state %s established %v history %q, want OTH, established, Da", f.ConnState(), f.Established(), f.History())
+	}
+	if want := [2]uint64{136 * 1448, 0}; f.Bytes() != want {
+		t.Errorf("bytes %v, want %v", f.Bytes(), want)
+	}
+	if f.Client.String() != "10.0.1.25:43528" || f.Server.String() != "52.219.64.10:443" {
+		t.Errorf("client %s server %s", f.Client, f.Server)
+	}
+	if f.TLS.Hello != HelloNotSeen {
+		t.Errorf("TLS.Hello = %q, want %q: the hello went by before the capture began", f.TLS.Hello, HelloNotSeen)
+	}
 }

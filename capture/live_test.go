@@ -314,7 +314,7 @@ func TestLiveDNS(t *testing.T) {
 	for i, netw := range []string{"udp", "tcp"} {
 		tx := txs[i]
 		if tx.Transport != netw || tx.QName != "bucket.s3.ap-south-1.amazonaws.com" || tx.Server.String() != server ||
-			len(tx.Answers) != 1 || tx.Answers[0].Data != "127.0.2.50" {
+			len(tx.Answers) != 1 || tx.Answers[0].Addr.String() != "127.0.2.50" {
 			t.Errorf("transaction %d: %+v, want %s question and answer 127.0.2.50 from %s", i, tx, netw, server)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/vpce-verify/vpce-verify/capture"
 	"github.com/vpce-verify/vpce-verify/resolve"
+	"github.com/vpce-verify/vpce-verify/resolve/s3name"
 )
 
 // Policies: what counts as a private path for the verdict.
@@ -208,16 +209,20 @@ func (b *builder) dns(tx *capture.DNSTransaction) DNS {
 		ID: tx.ID, QName: tx.QName, QType: tx.QType, RCode: tx.RCode, Answers: []DNSAnswer{},
 		Truncated: tx.Truncated, Incomplete: tx.Incomplete,
 	}
-	_, d.S3 = resolve.ParseS3Name(tx.QName)
+	_, d.S3 = s3name.Parse(tx.QName)
 	for _, a := range tx.Answers {
-		if _, ok := resolve.ParseS3Name(a.Name); ok {
+		if _, ok := s3name.Parse(a.Name); ok {
 			d.S3 = true
 		}
 	}
 	for _, a := range tx.Answers {
 		ans := DNSAnswer{Name: a.Name, Type: a.Type, Data: a.Data, TTL: a.TTL}
-		if addr, err := netip.ParseAddr(a.Data); err == nil && (a.Type == "A" || a.Type == "AAAA") {
-			ans.Path, _ = inferredPath(b.cfg.Classifier.Classify(addr), d.S3)
+		switch {
+		case a.Addr.IsValid():
+			ans.Data = a.Addr.String()
+			ans.Path, _ = inferredPath(b.cfg.Classifier.Classify(a.Addr.Unmap()), d.S3)
+		case a.Target != "":
+			ans.Data = a.Target
 		}
 		d.Answers = append(d.Answers, ans)
 	}
@@ -285,13 +290,13 @@ func (b *builder) flow(f *capture.Flow) Flow {
 	}
 
 	// Is it S3?
-	sniName, sniS3 := resolve.ParseS3Name(f.TLS.SNI)
+	sniName, sniS3 := s3name.Parse(f.TLS.SNI)
 	if sniS3 {
 		out.S3Evidence = append(out.S3Evidence, evidenceSNI)
 	}
-	var dnsS3 []resolve.S3Name
+	var dnsS3 []s3name.Name
 	for _, n := range out.DNSNames {
-		if s, ok := resolve.ParseS3Name(n); ok {
+		if s, ok := s3name.Parse(n); ok {
 			dnsS3 = append(dnsS3, s)
 		}
 	}
@@ -315,7 +320,7 @@ func (b *builder) flow(f *capture.Flow) Flow {
 		switch {
 		case len(dnsS3) > 0:
 			out.Path, out.PathEvidence = string(resolve.PathInterfaceEndpoint), evidenceDNSInferred
-		case sniS3 && sniName.Kind == resolve.S3Endpoint:
+		case sniS3 && sniName.Kind == s3name.Endpoint:
 			out.Path, out.PathEvidence = string(resolve.PathInterfaceEndpoint), evidenceSNIInferred
 			out.EndpointID = sniName.EndpointID
 		}
@@ -331,18 +336,18 @@ func (b *builder) flow(f *capture.Flow) Flow {
 // say their service.
 func (b *builder) endpointIsS3(id string) bool {
 	if e, ok := b.cfg.Inventory.Endpoint(id); ok {
-		return strings.HasSuffix(e.Service, ".s3")
+		return e.IsS3()
 	}
 	return true
 }
 
-func (b *builder) nameWarnings(f Flow, c resolve.Class, sni resolve.S3Name, sniS3 bool, dnsNames []resolve.S3Name) {
+func (b *builder) nameWarnings(f Flow, c resolve.Class, sni s3name.Name, sniS3 bool, dnsNames []s3name.Name) {
 	names := dnsNames
 	if sniS3 {
-		names = append([]resolve.S3Name{sni}, names...)
+		names = append([]s3name.Name{sni}, names...)
 	}
 	for _, n := range names {
-		if n.Global {
+		if n.Kind == s3name.LegacyGlobal {
 			b.warnf("%s -> %s used the global S3 name (s3.amazonaws.com): PrivateLink does not serve it, so this traffic cannot use an interface endpoint; configure the client for its region", f.Client, f.Server)
 		}
 		if n.Region != "" && c.InAWS && c.AWS.Region != "" && c.AWS.Region != "GLOBAL" && n.Region != c.AWS.Region {
@@ -592,7 +597,7 @@ func inferredFrom(f Flow) string {
 		return "the endpoint name " + f.SNI
 	}
 	for _, n := range f.DNSNames {
-		if _, ok := resolve.ParseS3Name(n); ok {
+		if _, ok := s3name.Parse(n); ok {
 			return "a DNS answer for " + n
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/vpce-verify/vpce-verify/resolve"
+	"github.com/vpce-verify/vpce-verify/resolve/s3name"
 )
 
 // ResolveSchema names the JSON contract of `vpce-verify resolve`; field
@@ -225,7 +226,7 @@ func (b *builder) query(a *resolve.Answer) Query {
 		q.Error = &s
 	}
 	for _, n := range q.Chain {
-		if _, ok := resolve.ParseS3Name(n); ok {
+		if _, ok := s3name.Parse(n); ok {
 			q.S3 = true
 		}
 	}
@@ -401,11 +402,11 @@ func (b *builder) resolveWarnings(r *ResolveReport, ev ResolveEvidence) {
 			b.warnf("resolver %s did not answer (%s), so the next one was asked: %s", f.Resolver, f.Status, f.Error)
 		}
 		for _, n := range q.Chain {
-			s3, ok := resolve.ParseS3Name(n)
+			s3, ok := s3name.Parse(n)
 			if !ok {
 				continue
 			}
-			if s3.Global {
+			if s3.Kind == s3name.LegacyGlobal {
 				b.warnf("%s is the legacy global S3 name: PrivateLink does not serve it, so a client using it never reaches an interface endpoint; configure the client for its region (s3.REGION.amazonaws.com)", n)
 			}
 			if s3.FIPS {
@@ -453,7 +454,7 @@ func (b *builder) privateDNSWarnings(r *ResolveReport) {
 		}
 		region := ""
 		for _, n := range q.Chain {
-			if s3, ok := resolve.ParseS3Name(n); ok && s3.Region != "" && s3.Kind != resolve.S3Endpoint && region == "" {
+			if s3, ok := s3name.Parse(n); ok && s3.Region != "" && s3.Kind != s3name.Endpoint && region == "" {
 				region = s3.Region
 			}
 		}

@@ -10,7 +10,10 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/vpce-verify/vpce-verify/resolve/s3name"
 )
 
 // Inventory is what the AWS CLI said about a VPC's endpoints, their network
@@ -23,8 +26,23 @@ type Inventory struct {
 	RouteTables       []RouteTable
 	PrefixLists       []PrefixList
 	// Warnings says what could not be tied together, e.g. prefix-list
-	// entries whose list is unknown.
+	// entries whose list is unknown, or an S3 interface endpoint whose
+	// addresses are unknown while another's are known.
 	Warnings []string
+
+	files []inventoryFile // what Check needs to know of each file, in order
+}
+
+// inventoryFile is what Check needs to know of one file: its shape and
+// what it listed.
+type inventoryFile struct {
+	name        string
+	endpoints   bool     // describe-vpc-endpoints output (VpcEndpoints)
+	interfaces  bool     // describe-network-interfaces output (NetworkInterfaces)
+	s3Endpoints int      // S3 endpoints it lists, of any type
+	others      []string // services of the first few other endpoints it lists
+	otherCount  int      // endpoints of other services
+	eniIDs      []string // the network interfaces it lists
 }
 
 // Endpoint is one element of `aws ec2 describe-vpc-endpoints`.
@@ -53,6 +71,23 @@ type Endpoint struct {
 	Addresses []netip.Addr
 	Source    string // the file it came from
 }
+
+// IsS3 reports whether e is an endpoint of Amazon S3: the regional service
+// (com.amazonaws.REGION.s3, cn.com.amazonaws.REGION.s3 in China), S3 Express
+// One Zone's directory buckets (com.amazonaws.REGION.s3express) or
+// Multi-Region Access Points (com.amazonaws.s3-global.accesspoint), of any
+// endpoint type.
+func (e Endpoint) IsS3() bool {
+	if e.Service == "com.amazonaws.s3-global.accesspoint" {
+		return true
+	}
+	_, service, ok := serviceOf(e.Service)
+	return ok && (service == "s3" || service == "s3express")
+}
+
+// isInterface reports whether e is an interface endpoint, whose network
+// interfaces' addresses are the service's addresses in the VPC.
+func (e Endpoint) isInterface() bool { return strings.EqualFold(e.Type, "Interface") }
 
 // NetworkInterface is one element of `aws ec2 describe-network-interfaces`.
 type NetworkInterface struct {
@@ -234,11 +269,14 @@ func parseInventory(name string, data []byte) (*Inventory, error) {
 	}
 
 	inv := &Inventory{Sources: []string{name}}
+	f := inventoryFile{name: name}
 	if raw, ok := top["VpcEndpoints"]; ok {
+		f.endpoints = true
 		var eps []cliEndpoint
 		if err := decodeMember(raw, "VpcEndpoints", &eps); err != nil {
 			return nil, err
 		}
+		inv.Endpoints = make([]Endpoint, 0, len(eps))
 		for i, e := range eps {
 			if !strings.HasPrefix(e.VpcEndpointId, "vpce-") {
 				return nil, fmt.Errorf("VpcEndpoints[%d].VpcEndpointId %q: want vpce-...", i, e.VpcEndpointId)
@@ -256,14 +294,24 @@ func parseInventory(name string, data []byte) (*Inventory, error) {
 			for _, d := range e.DnsEntries {
 				ep.DNSNames = append(ep.DNSNames, d.DnsName)
 			}
+			if ep.IsS3() {
+				f.s3Endpoints++
+			} else {
+				if f.otherCount < 3 {
+					f.others = append(f.others, ep.Service)
+				}
+				f.otherCount++
+			}
 			inv.Endpoints = append(inv.Endpoints, ep)
 		}
 	}
 	if raw, ok := top["NetworkInterfaces"]; ok {
+		f.interfaces = true
 		var enis []cliInterface
 		if err := decodeMember(raw, "NetworkInterfaces", &enis); err != nil {
 			return nil, err
 		}
+		inv.NetworkInterfaces = make([]NetworkInterface, 0, len(enis))
 		for i, e := range enis {
 			if e.NetworkInterfaceId == "" {
 				return nil, fmt.Errorf("NetworkInterfaces[%d]: no NetworkInterfaceId", i)
@@ -272,7 +320,9 @@ func parseInventory(name string, data []byte) (*Inventory, error) {
 				ID: e.NetworkInterfaceId, Type: e.InterfaceType, Description: e.Description, SubnetID: e.SubnetId,
 				VPC: e.VpcId, AvailabilityZone: e.AvailabilityZone, RequesterManaged: e.RequesterManaged, Source: name,
 			}
-			add := func(field, s string, want4 bool) error {
+			// field is formatted with j only for an error: an interface
+			// may list many addresses.
+			add := func(field string, j int, s string, want4 bool) error {
 				if s == "" {
 					return nil
 				}
@@ -281,30 +331,34 @@ func parseInventory(name string, data []byte) (*Inventory, error) {
 					err = errors.New("wrong address family")
 				}
 				if err != nil {
+					if j >= 0 {
+						field = fmt.Sprintf(field, j)
+					}
 					return fmt.Errorf("NetworkInterfaces[%d].%s %q: %w", i, field, s, err)
 				}
-				if !slices.Contains(ni.Addresses, a) {
-					ni.Addresses = append(ni.Addresses, a)
-				}
+				ni.Addresses = append(ni.Addresses, a)
 				return nil
 			}
-			if err := add("PrivateIpAddress", e.PrivateIpAddress, true); err != nil {
+			if err := add("PrivateIpAddress", -1, e.PrivateIpAddress, true); err != nil {
 				return nil, err
 			}
 			for j, p := range e.PrivateIpAddresses {
-				if err := add(fmt.Sprintf("PrivateIpAddresses[%d].PrivateIpAddress", j), p.PrivateIpAddress, true); err != nil {
+				if err := add("PrivateIpAddresses[%d].PrivateIpAddress", j, p.PrivateIpAddress, true); err != nil {
 					return nil, err
 				}
 			}
-			if err := add("Ipv6Address", e.Ipv6Address, false); err != nil {
+			if err := add("Ipv6Address", -1, e.Ipv6Address, false); err != nil {
 				return nil, err
 			}
 			for j, p := range e.Ipv6Addresses {
-				if err := add(fmt.Sprintf("Ipv6Addresses[%d].Ipv6Address", j), p.Ipv6Address, false); err != nil {
+				if err := add("Ipv6Addresses[%d].Ipv6Address", j, p.Ipv6Address, false); err != nil {
 					return nil, err
 				}
 			}
+			// PrivateIpAddress repeats the primary of PrivateIpAddresses.
+			ni.Addresses = uniqueAddrs(ni.Addresses)
 			inv.NetworkInterfaces = append(inv.NetworkInterfaces, ni)
+			f.eniIDs = append(f.eniIDs, ni.ID)
 		}
 	}
 	if raw, ok := top["RouteTables"]; ok {
@@ -312,6 +366,7 @@ func parseInventory(name string, data []byte) (*Inventory, error) {
 		if err := decodeMember(raw, "RouteTables", &rts); err != nil {
 			return nil, err
 		}
+		inv.RouteTables = make([]RouteTable, 0, len(rts))
 		for i, t := range rts {
 			if t.RouteTableId == "" {
 				return nil, fmt.Errorf("RouteTables[%d]: no RouteTableId", i)
@@ -389,6 +444,7 @@ func parseInventory(name string, data []byte) (*Inventory, error) {
 		}
 		inv.PrefixLists = append(inv.PrefixLists, pl)
 	}
+	inv.files = []inventoryFile{f}
 	return inv, nil
 }
 
@@ -440,26 +496,40 @@ func jsonKind(t reflect.Type) string {
 	return t.String()
 }
 
-// Merge adds what other holds to inv. An element whose ID is already known
+// Merge adds what others hold to inv. An element whose ID is already known
 // fills in what inv lacked: prefix-list entries join the list's name, for
-// instance.
-func (inv *Inventory) Merge(other *Inventory) {
-	if other == nil {
-		return
+// instance. Merging many files is best done in one call: each call links
+// everything again.
+func (inv *Inventory) Merge(others ...*Inventory) {
+	for _, other := range others {
+		if other == nil {
+			continue
+		}
+		inv.Sources = append(inv.Sources, other.Sources...)
+		inv.Endpoints = append(inv.Endpoints, other.Endpoints...)
+		inv.NetworkInterfaces = append(inv.NetworkInterfaces, other.NetworkInterfaces...)
+		inv.RouteTables = append(inv.RouteTables, other.RouteTables...)
+		inv.PrefixLists = append(inv.PrefixLists, other.PrefixLists...)
+		inv.files = append(inv.files, other.files...)
 	}
-	inv.Sources = append(inv.Sources, other.Sources...)
-	inv.Endpoints = append(inv.Endpoints, other.Endpoints...)
-	inv.NetworkInterfaces = append(inv.NetworkInterfaces, other.NetworkInterfaces...)
-	inv.RouteTables = append(inv.RouteTables, other.RouteTables...)
-	inv.PrefixLists = append(inv.PrefixLists, other.PrefixLists...)
 	inv.link()
 }
 
 // link merges elements with the same ID and recomputes what is derived from
 // several files: which interfaces belong to endpoints, the endpoints'
-// addresses, and which list anonymous prefix-list entries belong to.
+// addresses, and which list anonymous prefix-list entries belong to. Apart
+// from the sorts by ID, its cost is linear: every cross-reference goes
+// through a map.
 func (inv *Inventory) link() {
 	inv.Warnings = nil
+	// The same file merged twice says the same thing once.
+	warned := make(map[string]bool)
+	warn := func(w string) {
+		if !warned[w] {
+			warned[w] = true
+			inv.Warnings = append(inv.Warnings, w)
+		}
+	}
 	inv.Endpoints = dedupe(inv.Endpoints, func(e Endpoint) string { return e.ID }, func(a, b Endpoint) Endpoint { return b })
 	inv.NetworkInterfaces = dedupe(inv.NetworkInterfaces, func(n NetworkInterface) string { return n.ID }, func(a, b NetworkInterface) NetworkInterface { return b })
 	inv.RouteTables = dedupe(inv.RouteTables, func(r RouteTable) string { return r.ID }, func(a, b RouteTable) RouteTable { return b })
@@ -478,25 +548,25 @@ func (inv *Inventory) link() {
 	}
 	inv.PrefixLists = dedupe(named, func(p PrefixList) string { return p.ID }, mergePrefixLists)
 	if len(anonymous) > 0 {
-		var wanted []string
+		wanted := make(map[string]bool)
+		var only string
 		for _, rt := range inv.RouteTables {
 			for _, r := range rt.Routes {
-				if !r.gatewayEndpoint() || slices.Contains(wanted, r.PrefixListID) {
+				if !r.gatewayEndpoint() || wanted[r.PrefixListID] {
 					continue
 				}
 				if i, ok := inv.prefixList(r.PrefixListID); !ok || len(inv.PrefixLists[i].CIDRs) == 0 {
-					wanted = append(wanted, r.PrefixListID)
+					wanted[r.PrefixListID], only = true, r.PrefixListID
 				}
 			}
 		}
 		if len(anonymous) == 1 && len(wanted) == 1 {
 			pl := anonymous[0]
-			pl.ID = wanted[0]
+			pl.ID = only
 			inv.PrefixLists = dedupe(append(inv.PrefixLists, pl), func(p PrefixList) string { return p.ID }, mergePrefixLists)
 		} else {
 			for _, pl := range anonymous {
-				inv.Warnings = append(inv.Warnings, fmt.Sprintf(
-					"%s: prefix-list entries without a list ID (name the file after the list, e.g. pl-0123abcd.json); not used", pl.Source))
+				warn(fmt.Sprintf("%s: prefix-list entries without a list ID (name the file after the list, e.g. pl-0123abcd.json); not used", pl.Source))
 			}
 			inv.PrefixLists = append(anonymous, inv.PrefixLists...)
 		}
@@ -513,6 +583,7 @@ func (inv *Inventory) link() {
 			owner[id] = e.ID
 		}
 	}
+	addrs := make(map[string][]netip.Addr) // endpoint ID -> its interfaces' addresses
 	for i := range inv.NetworkInterfaces {
 		n := &inv.NetworkInterfaces[i]
 		n.EndpointID, n.IsEndpoint = owner[n.ID], false
@@ -524,31 +595,301 @@ func (inv *Inventory) link() {
 				n.EndpointID = id
 			}
 		}
+		if n.EndpointID != "" {
+			addrs[n.EndpointID] = append(addrs[n.EndpointID], n.Addresses...)
+		}
 	}
 	for i := range inv.Endpoints {
 		e := &inv.Endpoints[i]
-		e.Addresses = nil
-		for _, n := range inv.NetworkInterfaces {
-			if n.EndpointID == e.ID {
-				e.Addresses = append(e.Addresses, n.Addresses...)
-			}
-		}
+		e.Addresses = addrs[e.ID]
 		slices.SortFunc(e.Addresses, netip.Addr.Compare)
 		e.Addresses = slices.Compact(e.Addresses)
 	}
+
+	// When no S3 interface endpoint has known addresses, Check makes that
+	// an error; when some have, the others are a warning: traffic to them
+	// would not be recognised.
+	if inv.s3AddressKnown() {
+		for _, g := range bySource(inv.unknownS3Interfaces()) {
+			warn(fmt.Sprintf("%s: the addresses of S3 interface endpoint %s are unknown, so traffic to them is not recognised; add the output of %s",
+				g[0].Source, endpointIDs(g), describeInterfaces(g)))
+		}
+	}
 }
 
-// dedupe sorts s by ID and folds elements with the same ID with merge(old, new).
-func dedupe[T any](s []T, id func(T) string, merge func(a, b T) T) []T {
-	slices.SortStableFunc(s, func(a, b T) int { return cmp.Compare(id(a), id(b)) })
-	out := s[:0]
-	for _, v := range s {
-		if n := len(out); n > 0 && id(out[n-1]) == id(v) {
-			out[n-1] = merge(out[n-1], v)
+// bySource groups endpoints by the file they came from, in the order of
+// first appearance.
+func bySource(eps []Endpoint) [][]Endpoint {
+	at := make(map[string]int)
+	var out [][]Endpoint
+	for _, e := range eps {
+		i, ok := at[e.Source]
+		if !ok {
+			i = len(out)
+			at[e.Source] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], e)
+	}
+	return out
+}
+
+func endpointIDs(eps []Endpoint) string {
+	ids := make([]string, len(eps))
+	for i, e := range eps {
+		ids[i] = e.ID
+	}
+	return listIDs(ids)
+}
+
+// s3AddressKnown reports whether an address of an S3 interface endpoint is
+// known: that of an endpoint interface whose endpoint is an S3 interface
+// endpoint, or is not in the inventory (describe-network-interfaces alone
+// does not say the service).
+func (inv *Inventory) s3AddressKnown() bool {
+	for _, n := range inv.NetworkInterfaces {
+		if !n.IsEndpoint || len(n.Addresses) == 0 {
 			continue
 		}
+		if e, ok := inv.Endpoint(n.EndpointID); !ok || e.IsS3() && e.isInterface() {
+			return true
+		}
+	}
+	return false
+}
+
+// unknownS3Interfaces lists the S3 interface endpoints that have network
+// interfaces but no known address: describe-network-interfaces of those
+// interfaces was not given.
+func (inv *Inventory) unknownS3Interfaces() []Endpoint {
+	var out []Endpoint
+	for _, e := range inv.Endpoints {
+		if e.IsS3() && e.isInterface() && len(e.Addresses) == 0 && len(e.NetworkInterfaceIDs) > 0 {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// describeInterfaces is the AWS CLI command that prints the network
+// interfaces of endpoints, at most maxListed of them.
+func describeInterfaces(eps []Endpoint) string {
+	var ids []string
+	for _, e := range eps {
+		ids = append(ids, e.NetworkInterfaceIDs...)
+	}
+	return "aws ec2 describe-network-interfaces --network-interface-ids " + listIDs(ids)
+}
+
+// maxListed bounds the IDs an error or warning lists: a hostile file must
+// not turn one line into megabytes.
+const maxListed = 32
+
+// listIDs joins IDs with spaces for a command line, at most maxListed.
+func listIDs(ids []string) string {
+	var b strings.Builder
+	for i, id := range ids {
+		if i == maxListed {
+			fmt.Fprintf(&b, " ... (%d more)", len(ids)-i)
+			break
+		}
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(plain(id))
+	}
+	return b.String()
+}
+
+// plain returns an ID as it is when it is made of the letters, digits and
+// punctuation of AWS IDs and names, else quoted: what a file says ends up
+// on a terminal.
+func plain(s string) string {
+	if s == "" || len(s) > 128 || strings.IndexFunc(s, func(r rune) bool {
+		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune("-_.:/", r))
+	}) >= 0 {
+		return strconv.QuoteToASCII(s)
+	}
+	return s
+}
+
+// The kinds of Check's errors.
+var (
+	// ErrNoS3Endpoint: the files hold no S3 endpoint, or a file that
+	// should hold endpoints or their interfaces holds none (the output of
+	// another region or account).
+	ErrNoS3Endpoint = errors.New("no S3 endpoint")
+	// ErrEndpointAddressesUnknown: S3 interface endpoints are listed but
+	// the addresses of none of them are known.
+	ErrEndpointAddressesUnknown = errors.New("S3 interface endpoint addresses unknown")
+)
+
+type checkError struct {
+	msg  string
+	kind error
+}
+
+func (e *checkError) Error() string { return e.msg }
+func (e *checkError) Unwrap() error { return e.kind }
+
+// Check says whether inv can be taken for the truth about the VPC's S3
+// endpoints, which it must be: with an inventory given, a private address it
+// does not list is not an endpoint. Errors start with the files at fault
+// and wrap ErrNoS3Endpoint or ErrEndpointAddressesUnknown:
+//
+//   - a describe-vpc-endpoints output that lists no S3 endpoint, or a
+//     describe-network-interfaces output that lists no endpoint interface,
+//     is the output of the wrong region or profile;
+//   - S3 interface endpoints none of whose addresses are known (no
+//     describe-network-interfaces of their interfaces) leave the verdict to
+//     chance, unless the addresses are given otherwise (haveEndpointIPs,
+//     for --endpoint-ip);
+//   - files that together give neither an S3 interface endpoint address nor
+//     a route to a gateway endpoint (route tables and prefix lists alone may
+//     rightly hold no endpoint; together they must prove something) are the
+//     wrong files.
+func (inv *Inventory) Check(haveEndpointIPs bool) error {
+	if inv == nil || len(inv.files) == 0 {
+		return nil
+	}
+	endpointENI := make(map[string]bool)
+	for _, n := range inv.NetworkInterfaces {
+		if n.IsEndpoint {
+			endpointENI[n.ID] = true
+		}
+	}
+	for _, f := range inv.files {
+		if !f.endpoints && !f.interfaces || f.s3Endpoints > 0 ||
+			slices.ContainsFunc(f.eniIDs, func(id string) bool { return endpointENI[id] }) {
+			continue
+		}
+		var what string
+		switch {
+		case f.otherCount > 0:
+			what = fmt.Sprintf("describe-vpc-endpoints lists no S3 endpoint, only %d of other services (%s", f.otherCount, plain(f.others[0]))
+			if f.otherCount == 1 {
+				what = fmt.Sprintf("describe-vpc-endpoints lists no S3 endpoint, only one of another service (%s", plain(f.others[0]))
+			}
+			for _, o := range f.others[1:] {
+				what += ", " + plain(o)
+			}
+			if f.otherCount > len(f.others) {
+				what += ", ..."
+			}
+			what += ")"
+		case f.endpoints && len(f.eniIDs) == 0:
+			what = "describe-vpc-endpoints lists no endpoint at all"
+		case len(f.eniIDs) == 0:
+			what = "describe-network-interfaces lists no network interface at all"
+		default:
+			what = fmt.Sprintf("describe-network-interfaces lists %d network interface%s, none of a VPC endpoint", len(f.eniIDs), plural(len(f.eniIDs)))
+		}
+		return &checkError{fmt.Sprintf("%s: %s (wrong region or profile?)", f.name, what), ErrNoS3Endpoint}
+	}
+	if inv.s3AddressKnown() {
+		return nil
+	}
+	if unknown := inv.unknownS3Interfaces(); len(unknown) > 0 {
+		if haveEndpointIPs {
+			return nil
+		}
+		var files []string
+		for _, g := range bySource(unknown) {
+			files = append(files, g[0].Source)
+		}
+		return &checkError{fmt.Sprintf("%s: the addresses of S3 interface endpoint %s are unknown; add the output of %s (or give --endpoint-ip)",
+			strings.Join(files, ", "), endpointIDs(unknown), describeInterfaces(unknown)), ErrEndpointAddressesUnknown}
+	}
+	if inv.gatewayRouted() {
+		return nil
+	}
+	msg := fmt.Sprintf("%s: no S3 interface endpoint address and no route to a gateway endpoint (wrong region or profile?)", strings.Join(inv.sourceNames(), ", "))
+	var tables []string
+	for _, e := range inv.Endpoints {
+		if e.IsS3() && strings.EqualFold(e.Type, "Gateway") {
+			tables = append(tables, e.RouteTableIDs...)
+		}
+	}
+	if len(tables) > 0 {
+		msg += "; the S3 gateway endpoint's routes are in the output of aws ec2 describe-route-tables --route-table-ids " + listIDs(tables)
+	}
+	return &checkError{msg, ErrNoS3Endpoint}
+}
+
+// gatewayRouted reports whether a route table sends a prefix list to a
+// gateway endpoint, unless the list or the endpoint is known to be another
+// service's.
+func (inv *Inventory) gatewayRouted() bool {
+	for _, rt := range inv.RouteTables {
+		for _, r := range rt.Routes {
+			if !r.gatewayEndpoint() {
+				continue
+			}
+			if i, ok := inv.prefixList(r.PrefixListID); ok {
+				if _, service, ok := serviceOf(inv.PrefixLists[i].Name); ok && service != "s3" && service != "s3express" {
+					continue
+				}
+			}
+			if e, ok := inv.Endpoint(r.Target); ok && !e.IsS3() {
+				continue
+			}
+			return true
+		}
+	}
+	return false
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// sourceNames lists the files once each, in the order given.
+func (inv *Inventory) sourceNames() []string {
+	seen := make(map[string]bool, len(inv.Sources))
+	var out []string
+	for _, s := range inv.Sources {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// uniqueAddrs drops repeated addresses from s, keeping the first of each.
+func uniqueAddrs(s []netip.Addr) []netip.Addr {
+	if len(s) < 2 {
+		return s
+	}
+	seen := make(map[netip.Addr]bool, len(s))
+	out := s[:0]
+	for _, a := range s {
+		if !seen[a] {
+			seen[a] = true
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// dedupe folds elements with the same ID with merge(old, new), in the order
+// given, and sorts the result by ID. A map finds the earlier element, so
+// the only superlinear step is one sort of distinct IDs.
+func dedupe[T any](s []T, id func(T) string, merge func(a, b T) T) []T {
+	at := make(map[string]int, len(s))
+	out := s[:0]
+	for _, v := range s {
+		if i, ok := at[id(v)]; ok {
+			out[i] = merge(out[i], v)
+			continue
+		}
+		at[id(v)] = len(out)
 		out = append(out, v)
 	}
+	slices.SortFunc(out, func(a, b T) int { return cmp.Compare(id(a), id(b)) })
 	return out
 }
 
@@ -598,7 +939,7 @@ func serviceOf(name string) (region, service string, ok bool) {
 		}
 	}
 	region, service, ok = strings.Cut(rest, ".")
-	if !ok || !isRegion(region) || service == "" {
+	if !ok || !s3name.IsRegion(region) || service == "" {
 		return "", "", false
 	}
 	return region, service, true

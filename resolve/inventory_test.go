@@ -2,6 +2,7 @@ package resolve
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"path/filepath"
 	"slices"
@@ -219,6 +220,15 @@ func TestInventoryEntriesWithoutListID(t *testing.T) {
 		if len(inv.Warnings) != 1 || !strings.Contains(inv.Warnings[0], "entries.json: prefix-list entries without a list ID") {
 			t.Fatalf("warnings %q", inv.Warnings)
 		}
+		// The same file given twice is warned about once.
+		again, err := ParseInventory("entries.json", entries)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inv.Merge(again)
+		if len(inv.Warnings) != 1 {
+			t.Fatalf("warnings %q after the file came twice; want one", inv.Warnings)
+		}
 	})
 	t.Run("file name with a look-alike", func(t *testing.T) {
 		inv, err := ParseInventory("sample-pl-entries.json", entries)
@@ -311,6 +321,254 @@ func FuzzParseInventory(f *testing.F) {
 		if len(inv.Endpoints) != endpoints || len(inv.NetworkInterfaces) != enis || len(inv.PrefixLists) != lists {
 			t.Fatalf("merging a file with itself changed the counts")
 		}
+		inv.Check(false) // any verdict, but no panic
 		NewClassifier(Embedded(), inv, nil, nil).Classify(netip.MustParseAddr("10.0.1.25"))
 	})
+}
+
+// scaleInventory is n interface endpoints, each with one network
+// interface, as describe-vpc-endpoints and describe-network-interfaces
+// print them.
+func scaleInventory(n int) (endpoints, interfaces []byte) {
+	var eps, enis strings.Builder
+	eps.WriteString(`{"VpcEndpoints": [`)
+	enis.WriteString(`{"NetworkInterfaces": [`)
+	for i := range n {
+		if i > 0 {
+			eps.WriteByte(',')
+			enis.WriteByte(',')
+		}
+		fmt.Fprintf(&eps, `{"VpcEndpointId": "vpce-%017x", "VpcEndpointType": "Interface", "ServiceName": "com.amazonaws.us-east-1.s3", "NetworkInterfaceIds": ["eni-%017x"]}`, i, i)
+		fmt.Fprintf(&enis, `{"NetworkInterfaceId": "eni-%017x", "InterfaceType": "vpc_endpoint", "PrivateIpAddress": "10.%d.%d.%d"}`, i, i>>16&255, i>>8&255, i&255)
+	}
+	eps.WriteString(`]}`)
+	enis.WriteString(`]}`)
+	return []byte(eps.String()), []byte(enis.String())
+}
+
+// Each shape below took seconds to minutes when link scanned every
+// interface for every endpoint and deduplicated with slices.Contains; the
+// sizes are chosen so that it would show.
+func TestInventoryAtScale(t *testing.T) {
+	t.Run("40k endpoints and 40k interfaces", func(t *testing.T) {
+		const n = 40000 // 75 s before
+		eps, enis := scaleInventory(n)
+		a, err := ParseInventory("endpoints.json", eps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := ParseInventory("enis.json", enis)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.Merge(b)
+		if len(a.Endpoints) != n || len(a.NetworkInterfaces) != n {
+			t.Fatalf("%d endpoints, %d interfaces", len(a.Endpoints), len(a.NetworkInterfaces))
+		}
+		for i, e := range a.Endpoints {
+			want := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+			if len(e.Addresses) != 1 || e.Addresses[0] != want || a.NetworkInterfaces[i].EndpointID != e.ID {
+				t.Fatalf("endpoint %s: addresses %v, want [%v]; its interface belongs to %q", e.ID, e.Addresses, want, a.NetworkInterfaces[i].EndpointID)
+			}
+		}
+	})
+	t.Run("one interface with 100k addresses", func(t *testing.T) {
+		var b strings.Builder
+		b.WriteString(`{"NetworkInterfaces": [{"NetworkInterfaceId": "eni-1", "InterfaceType": "vpc_endpoint", "PrivateIpAddress": "10.0.0.0", "PrivateIpAddresses": [`)
+		for i := range 100000 {
+			fmt.Fprintf(&b, `{"PrivateIpAddress": "10.0.%d.%d"},`, i>>8&255, i&255) // every address 1.5 times
+		}
+		b.WriteString(`{"PrivateIpAddress": "10.1.0.0"}]}]}`)
+		inv, err := ParseInventory("enis.json", []byte(b.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := inv.NetworkInterfaces[0].Addresses
+		if len(got) != 65537 || got[0] != netip.MustParseAddr("10.0.0.0") || got[1] != netip.MustParseAddr("10.0.0.1") ||
+			got[65536] != netip.MustParseAddr("10.1.0.0") {
+			t.Fatalf("%d addresses (%v %v ... %v); want the 65,537 distinct ones in file order", len(got), got[0], got[1], got[len(got)-1])
+		}
+	})
+	t.Run("40k gateway routes and anonymous entries", func(t *testing.T) {
+		var b strings.Builder
+		b.WriteString(`{"RouteTables": [{"RouteTableId": "rtb-1", "Routes": [`)
+		for i := range 40000 {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"DestinationPrefixListId": "pl-%08x", "GatewayId": "vpce-1", "State": "active"}`, i)
+		}
+		b.WriteString(`]}]}`)
+		inv, err := ParseInventory("routes.json", []byte(b.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		anon, err := ParseInventory("entries.json", readTestdata(t, "testdata/aws/pl-0b1c2d3e-entries.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		inv.Merge(anon)
+		if len(inv.Warnings) != 1 || !strings.Contains(inv.Warnings[0], "entries.json: prefix-list entries without a list ID") {
+			t.Fatalf("warnings %q; want the entries not tied to one of 40,000 lists", inv.Warnings)
+		}
+	})
+}
+
+func BenchmarkInventoryMerge(b *testing.B) {
+	eps, enis := scaleInventory(10000)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(eps) + len(enis)))
+	for b.Loop() {
+		inv, err := ParseInventory("endpoints.json", eps)
+		if err != nil {
+			b.Fatal(err)
+		}
+		other, err := ParseInventory("enis.json", enis)
+		if err != nil {
+			b.Fatal(err)
+		}
+		inv.Merge(other)
+	}
+}
+
+func TestEndpointIsS3(t *testing.T) {
+	tests := []struct {
+		service string
+		want    bool
+	}{
+		{"com.amazonaws.ap-south-1.s3", true},
+		{"cn.com.amazonaws.cn-north-1.s3", true},
+		{"com.amazonaws.us-west-2.s3express", true},         // S3 Express One Zone: not ".s3"
+		{"com.amazonaws.s3-global.accesspoint", true},       // Multi-Region Access Points
+		{"com.amazonaws.ap-south-1.sqs", false},             // another service
+		{"com.amazonaws.ap-south-1.dynamodb", false},        // another gateway service
+		{"com.amazonaws.s3-global.accesspoint.evil", false}, // look-alikes
+		{"com.example.ap-south-1.s3", false},
+		{"s3", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		for _, typ := range []string{"Interface", "Gateway"} {
+			if got := (Endpoint{Service: tt.service, Type: typ}).IsS3(); got != tt.want {
+				t.Errorf("%s endpoint of %q: IsS3 %v, want %v", typ, tt.service, got, tt.want)
+			}
+		}
+	}
+}
+
+// inventoryOf parses and merges inline documents; names ending in .json
+// are read from testdata/aws instead.
+func inventoryOf(t *testing.T, docs ...string) *Inventory {
+	t.Helper()
+	var invs []*Inventory
+	for i, d := range docs {
+		name, data := fmt.Sprintf("in%d.json", i), []byte(d)
+		if strings.HasSuffix(d, ".json") {
+			name = filepath.Join("testdata", "aws", d)
+			data = readTestdata(t, name)
+		}
+		inv, err := ParseInventory(name, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		invs = append(invs, inv)
+	}
+	invs[0].Merge(invs[1:]...)
+	return invs[0]
+}
+
+func TestInventoryCheck(t *testing.T) {
+	const (
+		sqs       = `{"VpcEndpoints": [{"VpcEndpointId": "vpce-1", "VpcEndpointType": "Interface", "ServiceName": "com.amazonaws.eu-west-1.sqs", "NetworkInterfaceIds": ["eni-1"]}]}`
+		express   = `{"VpcEndpoints": [{"VpcEndpointId": "vpce-2", "VpcEndpointType": "Interface", "ServiceName": "com.amazonaws.ap-south-1.s3express", "NetworkInterfaceIds": ["eni-2", "eni-3"]}]}`
+		mrapENI   = `{"NetworkInterfaces": [{"NetworkInterfaceId": "eni-9", "InterfaceType": "vpc_endpoint", "Description": "VPC Endpoint Interface vpce-9", "PrivateIpAddress": "10.0.5.9"}]}`
+		mrap      = `{"VpcEndpoints": [{"VpcEndpointId": "vpce-9", "VpcEndpointType": "Interface", "ServiceName": "com.amazonaws.s3-global.accesspoint", "NetworkInterfaceIds": ["eni-9"]}]}`
+		instance  = `{"NetworkInterfaces": [{"NetworkInterfaceId": "eni-5", "InterfaceType": "interface", "PrivateIpAddress": "10.0.1.10"}]}`
+		natRoutes = `{"RouteTables": [{"RouteTableId": "rtb-1", "Routes": [{"DestinationCidrBlock": "0.0.0.0/0", "NatGatewayId": "nat-1", "State": "active"}]}]}`
+		ddbRoutes = `{"RouteTables": [{"RouteTableId": "rtb-2", "Routes": [{"DestinationPrefixListId": "pl-0aaa1111", "GatewayId": "vpce-7", "State": "active"}]}]}`
+		ddbList   = `{"PrefixLists": [{"PrefixListId": "pl-0aaa1111", "PrefixListName": "com.amazonaws.ap-south-1.dynamodb", "Cidrs": ["3.218.182.0/24"]}]}`
+	)
+	tests := []struct {
+		name     string
+		docs     []string
+		ips      bool
+		kind     error  // nil: the inventory is accepted
+		contains string // in the error
+	}{
+		{"endpoints and their interfaces", []string{"vpc-endpoints.json", "network-interfaces.json"}, false, nil, ""},
+		{"interfaces alone", []string{"network-interfaces.json"}, false, nil, ""},
+		{"route tables and prefix lists: a gateway endpoint, no interface endpoint", []string{"route-tables.json", "managed-prefix-lists.json"}, false, nil, ""},
+		{"endpoints without interfaces, but --endpoint-ip", []string{"vpc-endpoints.json"}, true, nil, ""},
+		{"S3 Express and Multi-Region Access Point endpoints", []string{express, mrap, mrapENI}, false, nil, ""},
+
+		{"empty VpcEndpoints", []string{`{"VpcEndpoints": []}`, "network-interfaces.json"}, false, ErrNoS3Endpoint,
+			"in0.json: describe-vpc-endpoints lists no endpoint at all (wrong region or profile?)"},
+		{"endpoints of another service only", []string{sqs}, false, ErrNoS3Endpoint,
+			"in0.json: describe-vpc-endpoints lists no S3 endpoint, only one of another service (com.amazonaws.eu-west-1.sqs) (wrong region or profile?)"},
+		{"empty NetworkInterfaces", []string{"vpc-endpoints.json", `{"NetworkInterfaces": []}`}, false, ErrNoS3Endpoint,
+			"in1.json: describe-network-interfaces lists no network interface at all (wrong region or profile?)"},
+		{"an instance's interface", []string{"vpc-endpoints.json", instance}, false, ErrNoS3Endpoint,
+			"in1.json: describe-network-interfaces lists 1 network interface, none of a VPC endpoint (wrong region or profile?)"},
+		{"endpoints without their interfaces", []string{"vpc-endpoints.json"}, false, ErrEndpointAddressesUnknown,
+			"testdata/aws/vpc-endpoints.json: the addresses of S3 interface endpoint vpce-0a1b2c3d4e5f67890 are unknown; add the output of aws ec2 describe-network-interfaces --network-interface-ids eni-0aaa1111bbbb2222c eni-0ddd3333eeee4444f (or give --endpoint-ip)"},
+		{"S3 Express endpoint without its interfaces", []string{express}, false, ErrEndpointAddressesUnknown,
+			"--network-interface-ids eni-2 eni-3 (or give --endpoint-ip)"},
+		{"only the interfaces of another service's endpoint", []string{sqs, `{"NetworkInterfaces": [{"NetworkInterfaceId": "eni-1", "InterfaceType": "vpc_endpoint", "PrivateIpAddress": "10.0.7.7"}]}`, "route-tables.json"}, false, ErrNoS3Endpoint,
+			"in0.json: describe-vpc-endpoints lists no S3 endpoint"},
+		{"route tables without a gateway route", []string{natRoutes}, false, ErrNoS3Endpoint,
+			"in0.json: no S3 interface endpoint address and no route to a gateway endpoint (wrong region or profile?)"},
+		{"a route to another service's gateway endpoint", []string{ddbRoutes, ddbList}, true, ErrNoS3Endpoint,
+			"in0.json, in1.json: no S3 interface endpoint address and no route to a gateway endpoint"},
+		{"an S3 gateway endpoint without its route tables", []string{`{"VpcEndpoints": [{"VpcEndpointId": "vpce-032a826a", "VpcEndpointType": "Gateway", "ServiceName": "com.amazonaws.ap-south-1.s3", "RouteTableIds": ["rtb-3d560345", "rtb-0f9e8d7c"]}]}`}, false, ErrNoS3Endpoint,
+			"the S3 gateway endpoint's routes are in the output of aws ec2 describe-route-tables --route-table-ids rtb-3d560345 rtb-0f9e8d7c"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := inventoryOf(t, tt.docs...).Check(tt.ips)
+			switch {
+			case tt.kind == nil && err != nil:
+				t.Fatalf("error %v; want the inventory accepted", err)
+			case tt.kind != nil && (!errors.Is(err, tt.kind) || !strings.Contains(err.Error(), tt.contains)):
+				t.Fatalf("error %v\nwant %v saying %q", err, tt.kind, tt.contains)
+			}
+		})
+	}
+	if err := (*Inventory)(nil).Check(false); err != nil {
+		t.Errorf("no inventory: %v", err)
+	}
+}
+
+// When one S3 interface endpoint's addresses are known and another's are
+// not, the inventory stands, with a warning that says which command fills
+// the gap; the same file merged twice warns once.
+func TestInventoryWarnsOfEndpointsWithoutAddresses(t *testing.T) {
+	second := `{"VpcEndpoints": [{"VpcEndpointId": "vpce-0b2c", "VpcEndpointType": "Interface", "ServiceName": "com.amazonaws.ap-south-1.s3", "NetworkInterfaceIds": ["eni-0f00", "eni-0f01"]}]}`
+	inv := inventoryOf(t, "vpc-endpoints.json", "network-interfaces.json", second, second)
+	if err := inv.Check(false); err != nil {
+		t.Fatal(err)
+	}
+	want := "in2.json: the addresses of S3 interface endpoint vpce-0b2c are unknown, so traffic to them is not recognised; add the output of aws ec2 describe-network-interfaces --network-interface-ids eni-0f00 eni-0f01"
+	if in3 := strings.ReplaceAll(want, "in2.json", "in3.json"); len(inv.Warnings) != 1 || inv.Warnings[0] != want && inv.Warnings[0] != in3 {
+		t.Fatalf("warnings %q\nwant one: %q", inv.Warnings, want)
+	}
+	inv = inventoryOf(t, "vpc-endpoints.json", "network-interfaces.json")
+	if len(inv.Warnings) != 0 {
+		t.Fatalf("warnings %q with every address known", inv.Warnings)
+	}
+}
+
+// An ID that is not an AWS ID is quoted, and a hostile list is cut: an
+// error is one readable line.
+func TestInventoryCheckMessagesStayOneLine(t *testing.T) {
+	var ids []string
+	for i := range 1000 {
+		ids = append(ids, fmt.Sprintf("%q", fmt.Sprintf("eni-%d", i)))
+	}
+	ids[0] = `"eni-1\n\u001b[31mred"`
+	doc := `{"VpcEndpoints": [{"VpcEndpointId": "vpce-1", "VpcEndpointType": "Interface", "ServiceName": "com.amazonaws.ap-south-1.s3", "NetworkInterfaceIds": [` + strings.Join(ids, ",") + `]}]}`
+	err := inventoryOf(t, doc).Check(false)
+	if err == nil || strings.ContainsAny(err.Error(), "\n\x1b") || len(err.Error()) > 1000 ||
+		!strings.Contains(err.Error(), `"eni-1\n\x1b[31mred" eni-1 eni-2`) || !strings.Contains(err.Error(), "eni-31 ... (968 more)") {
+		t.Fatalf("error %q", err)
+	}
 }

@@ -4,20 +4,22 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/vpce-verify/vpce-verify/resolve/s3name"
 )
 
 // BucketNames returns the names a client uses for bucket in region: the
 // virtual-hosted name BUCKET.s3.REGION.amazonaws.com and the path-style
 // name s3.REGION.amazonaws.com. With no bucket, only the path-style name.
 func BucketNames(bucket, region string) ([]string, error) {
-	if !isRegion(region) {
+	if !s3name.IsRegion(region) {
 		return nil, fmt.Errorf("region %q: want a region code such as ap-south-1", region)
 	}
 	path := "s3." + region + ".amazonaws.com"
 	if bucket == "" {
 		return []string{path}, nil
 	}
-	if len(bucket) < 3 || len(bucket) > 63 || !isBucket(bucket) {
+	if len(bucket) < 3 || len(bucket) > 63 || !s3name.IsBucket(bucket) {
 		return nil, fmt.Errorf("bucket %q: want 3 to 63 lowercase letters, digits, dots and hyphens", bucket)
 	}
 	return []string{bucket + "." + path, path}, nil
@@ -33,8 +35,8 @@ var endpointLabels = []string{"bucket", "accesspoint", "control"}
 // It reports false for anything else.
 func EndpointNames(entry string) ([]string, bool) {
 	base := strings.TrimSuffix(strings.TrimPrefix(strings.ToLower(entry), "*."), ".")
-	n, ok := ParseS3Name(base)
-	if !ok || n.Kind != S3Endpoint || n.EndpointLabel != "" {
+	n, ok := s3name.Parse(base)
+	if !ok || n.Kind != s3name.Endpoint || n.Service != "s3" || n.EndpointLabel != "" {
 		return nil, false
 	}
 	names := make([]string, 0, len(endpointLabels))
@@ -42,13 +44,6 @@ func EndpointNames(entry string) ([]string, bool) {
 		names = append(names, l+"."+base)
 	}
 	return names, true
-}
-
-// isEndpointID reports whether s is a VPC endpoint ID: vpce- and 8 or 17
-// hexadecimal digits.
-func isEndpointID(s string) bool {
-	id, ok := strings.CutPrefix(s, "vpce-")
-	return ok && (len(id) == 8 || len(id) == 17) && isHex(id)
 }
 
 // Names returns the DNS names one argument of `vpce-verify resolve` stands
@@ -63,7 +58,7 @@ func Names(arg string, inv *Inventory) ([]string, error) {
 	if strings.HasPrefix(arg, "*.") {
 		return nil, fmt.Errorf("%s: a wildcard that is not an S3 interface endpoint's DNS entry", arg)
 	}
-	if !isEndpointID(strings.ToLower(arg)) {
+	if !s3name.IsEndpointID(strings.ToLower(arg)) {
 		return []string{arg}, nil
 	}
 	id := strings.ToLower(arg)

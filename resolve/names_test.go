@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/vpce-verify/vpce-verify/resolve/s3name"
 )
 
 func TestBucketNames(t *testing.T) {
@@ -33,7 +35,7 @@ func TestBucketNames(t *testing.T) {
 				t.Errorf("got %v, %v; want %v", got, err, tc.want)
 			}
 			for _, n := range got {
-				if _, ok := ParseS3Name(n); !ok {
+				if _, ok := s3name.Parse(n); !ok {
 					t.Errorf("%s is not recognised as an S3 name", n)
 				}
 			}
@@ -60,6 +62,9 @@ func TestNames(t *testing.T) {
 		{ep, nil, three(ep), ""},
 		{"*." + zonal, nil, three(zonal), ""},
 		{"bucket." + ep, nil, []string{"bucket." + ep}, ""},
+		// An S3 on Outposts endpoint serves its management API under its own
+		// name, not under bucket., accesspoint. and control.
+		{"vpce-1a2b3c4d-5e6f.s3-outposts.us-east-1.vpce.amazonaws.com", nil, []string{"vpce-1a2b3c4d-5e6f.s3-outposts.us-east-1.vpce.amazonaws.com"}, ""},
 		{"vpce-0a1b2c3d4e5f67890", inv, append(append(three(ep), three(zonal)...), three(strings.Replace(zonal, "1a.", "1b.", 1))...), ""},
 		{"vpce-0a1b2c3d4e5f67890", nil, nil, "needs the output of aws ec2 describe-vpc-endpoints"},
 		{"vpce-0fffffffffffffff0", inv, nil, "needs the output of aws ec2 describe-vpc-endpoints"},

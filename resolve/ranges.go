@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"crypto/sha256"
 	_ "embed"
+	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -108,8 +110,10 @@ func (r *Ranges) Lookup(a netip.Addr) (Match, bool) {
 // anything that is not exactly the published shape: invalid JSON, a missing
 // or non-numeric syncToken, a createDate in another layout, a prefix that
 // does not parse, is in the wrong family or has host bits set, and service,
-// region or border-group names that are not plain identifiers. Unknown keys
-// are skipped. Errors name the source and the place ("prefixes[17].ip_prefix").
+// region or border-group names that are not plain identifiers, and nested
+// prefixes whose service sets would take more than linear space (a hostile
+// mirror's trick, never AWS's). Unknown keys are skipped. Errors name the
+// source and the place ("prefixes[17].ip_prefix").
 func ParseRanges(data []byte, source string) (*Ranges, error) {
 	r, err := parseRanges(data)
 	if err != nil {
@@ -237,7 +241,9 @@ func parseRanges(data []byte) (*Ranges, error) {
 		r.Entries = append(r.Entries, p.entries[v4.start:v4.end]...)
 		r.Entries = append(r.Entries, p.entries[v6.start:v6.end]...)
 	}
-	r.build()
+	if err := r.build(); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
@@ -396,8 +402,15 @@ func firstLine(b []byte, n int) []byte {
 
 // build indexes r.Entries: one table slot per distinct prefix, whose Match
 // already holds the union of its own services and those of all its
-// supernets, so that Lookup is a single longest-prefix match.
-func (r *Ranges) build() {
+// supernets, so that Lookup is a single longest-prefix match. Its cost is
+// linear in the number of entries: a prefix that adds no service to its
+// supernet's set shares that set, and one that does is looked up by
+// (supernet's set, added services) before anything is merged. A hostile
+// file can still ask for a distinct large set per prefix (a supernet of
+// many services over many subnets of one new service each); that is
+// refused, with errServiceSets, once merging has cost more than a bound
+// proportional to the file.
+func (r *Ranges) build() error {
 	type group struct {
 		first, last int32 // chain of entries through next
 	}
@@ -436,44 +449,122 @@ func (r *Ranges) build() {
 		count[b]++
 	}
 
-	sets := make(map[string][]string)
-	var (
-		names []string
-		key   []byte
-	)
+	sets := serviceSets{
+		byContent: make(map[string]int32),
+		derived:   make(map[string]int32),
+		budget:    serviceSetBudget(len(r.Entries)),
+	}
+	setOf := make([]int32, 0, len(groups)) // match index -> index into sets.sets
+	var own []string
 	r.matches = make([]Match, 0, len(groups))
 	for _, gi := range order {
 		g := groups[gi]
 		first := r.Entries[g.first]
 		pfx := first.Prefix
 
-		names = names[:0]
+		parent := int32(-1)
 		if pfx.Bits() > 0 {
-			parent := netip.PrefixFrom(pfx.Addr(), pfx.Bits()-1).Masked()
-			if _, pi, ok := r.table.LookupPrefixLPM(parent); ok {
-				names = append(names, r.matches[pi].Services...)
+			up := netip.PrefixFrom(pfx.Addr(), pfx.Bits()-1).Masked()
+			if _, pi, ok := r.table.LookupPrefixLPM(up); ok {
+				parent = setOf[pi]
 			}
 		}
+		own = own[:0]
 		region, nbg, specific := first.Region, first.NetworkBorderGroup, first.Service != "AMAZON"
 		for i := g.first; i >= 0; i = next[i] {
 			e := r.Entries[i]
-			names = append(names, e.Service)
+			own = append(own, e.Service)
 			if !specific && e.Service != "AMAZON" {
 				region, nbg, specific = e.Region, e.NetworkBorderGroup, true
 			}
 		}
-		slices.Sort(names)
-		names = slices.Compact(names)
-		key = key[:0]
-		for _, n := range names {
-			key = append(append(key, n...), 0)
-		}
-		set, ok := sets[string(key)]
-		if !ok {
-			set = slices.Clip(slices.Clone(names))
-			sets[string(key)] = set
+		slices.Sort(own)
+		own = slices.Compact(own)
+		si, err := sets.union(parent, own)
+		if err != nil {
+			return fmt.Errorf("prefix %s: %w", pfx, err)
 		}
 		r.table.Insert(pfx, uint32(len(r.matches)))
-		r.matches = append(r.matches, Match{Prefix: pfx, Services: set, Region: region, NetworkBorderGroup: nbg})
+		r.matches = append(r.matches, Match{Prefix: pfx, Services: sets.sets[si], Region: region, NetworkBorderGroup: nbg})
+		setOf = append(setOf, si)
 	}
+	return nil
+}
+
+// serviceSetBudget bounds the names build may copy while merging service
+// sets, for a file of n entries. The published file needs a few hundred
+// (a few dozen services, nested at most three deep); the bound leaves two
+// orders of magnitude for AWS to grow and still keeps a hostile file's
+// load linear in its size.
+func serviceSetBudget(n int) int { return 16*n + 1<<16 }
+
+// errServiceSets is the refusal of a file whose nested prefixes combine
+// their services in more ways than serviceSetBudget allows.
+var errServiceSets = errors.New("nested prefixes combine their services into too many distinct sets (no published ip-ranges.json comes near)")
+
+// serviceSets holds the distinct, sorted service sets of the Matches, each
+// stored once and shared.
+type serviceSets struct {
+	sets      [][]string
+	byContent map[string]int32 // names joined by NUL -> index in sets
+	derived   map[string]int32 // parent index and added names -> index in sets
+	work      int              // names copied so far
+	budget    int
+	extra     []string
+	key       []byte
+}
+
+// union returns the index of the set that holds the services of set parent
+// (-1 for none) and own (sorted, without duplicates).
+func (s *serviceSets) union(parent int32, own []string) (int32, error) {
+	var base []string
+	extra := own
+	if parent >= 0 {
+		base = s.sets[parent]
+		extra = s.extra[:0]
+		for _, name := range own {
+			if _, found := slices.BinarySearch(base, name); !found {
+				extra = append(extra, name)
+			}
+		}
+		s.extra = extra
+		if len(extra) == 0 {
+			return parent, nil
+		}
+	}
+	key := binary.LittleEndian.AppendUint32(s.key[:0], uint32(parent))
+	for _, name := range extra {
+		key = append(append(key, name...), 0)
+	}
+	s.key = key
+	if i, ok := s.derived[string(key)]; ok {
+		return i, nil
+	}
+	s.work += 2*len(base) + 2*len(extra) // the merge and its content key
+	if s.work > s.budget {
+		return -1, errServiceSets
+	}
+	merged := make([]string, 0, len(base)+len(extra))
+	i, j := 0, 0
+	for i < len(base) || j < len(extra) {
+		if j == len(extra) || i < len(base) && base[i] < extra[j] {
+			merged = append(merged, base[i])
+			i++
+		} else {
+			merged = append(merged, extra[j])
+			j++
+		}
+	}
+	var content []byte
+	for _, name := range merged {
+		content = append(append(content, name...), 0)
+	}
+	si, ok := s.byContent[string(content)]
+	if !ok {
+		si = int32(len(s.sets))
+		s.sets = append(s.sets, merged)
+		s.byContent[string(content)] = si
+	}
+	s.derived[string(key)] = si
+	return si, nil
 }

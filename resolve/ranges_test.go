@@ -507,3 +507,124 @@ func BenchmarkLookup(b *testing.B) {
 		i++
 	}
 }
+
+// nestedDoc is an ip-ranges.json whose 10.0.0.0/8 is listed under n
+// services and holds n /32s, the i-th listed under child(i): the shape a
+// hostile mirror would serve to make a quadratic loader hang.
+func nestedDoc(n int, child func(i int) string) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"syncToken":"1","createDate":"2026-01-02-03-04-05","prefixes":[`)
+	for i := range n {
+		fmt.Fprintf(&b, `{"ip_prefix":"10.0.0.0/8","region":"us-east-1","service":"SVC%d"},`, i)
+	}
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"ip_prefix":"10.%d.%d.%d/32","region":"eu-west-1","service":%q}`, i>>16&255, i>>8&255, i&255, child(i))
+	}
+	b.WriteString(`],"ipv6_prefixes":[]}`)
+	return b.Bytes()
+}
+
+// Before the service sets were shared, each /32 copied, sorted and keyed
+// its supernet's 40,000 services: about 30 s for this file. Now it loads
+// in a fraction of a second, with the same answers.
+func TestParseRangesManyServicesOverManySubnets(t *testing.T) {
+	const n = 40000
+	r, err := ParseRanges(nestedDoc(n, func(int) string { return "S3" }), "nested.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		addr, prefix, region string
+		services             int
+		s3                   bool
+	}{
+		{"10.0.0.0", "10.0.0.0/32", "eu-west-1", n + 1, true},
+		{"10.0.156.63", "10.0.156.63/32", "eu-west-1", n + 1, true}, // the last /32
+		{"10.0.156.64", "10.0.0.0/8", "us-east-1", n, false},
+		{"10.255.0.1", "10.0.0.0/8", "us-east-1", n, false},
+	} {
+		m, ok := r.Lookup(netip.MustParseAddr(tt.addr))
+		if !ok || m.Prefix.String() != tt.prefix || m.Region != tt.region || len(m.Services) != tt.services ||
+			m.Has("S3") != tt.s3 || !m.Has("SVC0") || !m.Has(fmt.Sprintf("SVC%d", n-1)) || !slices.IsSorted(m.Services) {
+			t.Errorf("Lookup(%s) = %s %s, %d services (S3 %v), %v", tt.addr, m.Prefix, m.Region, len(m.Services), m.Has("S3"), ok)
+		}
+	}
+}
+
+// A supernet of 40,000 services over 40,000 /32s that each add a service
+// of their own asks for 40,000 distinct sets of 40,001 names (25 GB): the
+// file is refused, quickly, instead.
+func TestParseRangesRefusesExplodingServiceSets(t *testing.T) {
+	const n = 40000
+	_, err := ParseRanges(nestedDoc(n, func(i int) string { return fmt.Sprintf("NEW%d", i) }), "hostile.json")
+	if err == nil || !errors.Is(err, errServiceSets) ||
+		!strings.HasPrefix(err.Error(), "ip-ranges: hostile.json: prefix 10.") {
+		t.Fatalf("error %v; want the file and a prefix named, and errServiceSets", err)
+	}
+}
+
+// Random nesting over a small vocabulary exercises every way a prefix's
+// set is found (its supernet's, a derived one seen before, a new one), and
+// the answers must be those of the plain linear scan.
+func TestLookupAgreesWithLinearScanNested(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	services := []string{"AMAZON", "EC2", "S3", "ROUTE53", "CLOUDFRONT", "DYNAMODB"}
+	var b bytes.Buffer
+	b.WriteString(`{"syncToken":"1","createDate":"2026-01-02-03-04-05","prefixes":[`)
+	var listed []netip.Prefix
+	for i := range 3000 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		var p netip.Prefix
+		if len(listed) > 0 && rng.IntN(3) == 0 {
+			p = listed[rng.IntN(len(listed))] // listed again, maybe in another region
+		} else {
+			a := netip.AddrFrom4([4]byte{10, byte(rng.IntN(4)), byte(rng.IntN(256)), byte(rng.IntN(256))})
+			p = netip.PrefixFrom(a, 8+rng.IntN(25)).Masked()
+			listed = append(listed, p)
+		}
+		fmt.Fprintf(&b, `{"ip_prefix":%q,"region":"r%d","service":%q,"network_border_group":"g%d"}`,
+			p, rng.IntN(3), services[rng.IntN(len(services))], rng.IntN(3))
+	}
+	b.WriteString(`],"ipv6_prefixes":[]}`)
+	r, err := ParseRanges(b.Bytes(), "random.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5000 {
+		var a netip.Addr
+		if rng.IntN(2) == 0 {
+			p := listed[rng.IntN(len(listed))]
+			a = p.Addr()
+			if rng.IntN(2) == 0 {
+				a = lastAddr(p)
+			}
+		} else {
+			a = netip.AddrFrom4([4]byte{10, byte(rng.IntN(5)), byte(rng.IntN(256)), byte(rng.IntN(256))})
+		}
+		got, gotOK := r.Lookup(a)
+		want, wantOK := naiveLookup(r.Entries, a)
+		if gotOK != wantOK || got.Prefix != want.Prefix || !slices.Equal(got.Services, want.Services) ||
+			got.Region != want.Region || got.NetworkBorderGroup != want.NetworkBorderGroup {
+			t.Fatalf("Lookup(%v) = %+v, %v; linear scan says %+v, %v", a, got, gotOK, want, wantOK)
+		}
+	}
+}
+
+// BenchmarkParseNested loads the hostile shape of
+// TestParseRangesManyServicesOverManySubnets at a size the quadratic
+// loader could still finish (it took about 1.2 s per load).
+func BenchmarkParseNested(b *testing.B) {
+	doc := nestedDoc(10000, func(int) string { return "S3" })
+	b.ReportAllocs()
+	b.SetBytes(int64(len(doc)))
+	for b.Loop() {
+		if _, err := ParseRanges(doc, "nested.json"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

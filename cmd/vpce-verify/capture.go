@@ -14,8 +14,9 @@ when it stops prints the same report as analyze would on the saved packets.
 It stops after -c packets, after --duration, or on Ctrl-C or SIGTERM, and
 then flushes -w and prints the report; a second Ctrl-C aborts at once.
 
-The kernel filter keeps DNS (UDP and TCP 53) and TCP to the service ports
-(443, or --port), IPv4 and IPv6; --vxlan and --geneve add tunnels;
+The kernel filter keeps DNS (UDP and TCP 53, and --dns-port) and TCP to or
+from ports 80 and 443 (and --port), IPv4 and IPv6: plain HTTP to a public
+S3 address is a leak as much as HTTPS is. --vxlan and --geneve add tunnels;
 --bpf-file takes any tcpdump expression compiled with tcpdump -ddd.
 
 Needs CAP_NET_RAW: run as root, or once
@@ -52,7 +53,21 @@ func cmdCapture(e *env, args []string) int {
 		e.errorf("%v", err)
 		return exitError
 	}
-	opts, filter, err := lf.options(cl.endpointIPs)
+	ifaces := lf.ifaces
+	if len(ifaces) == 0 {
+		// Where the endpoint is, else where the default route leads.
+		dsts := cl.endpointIPs
+		if len(dsts) == 0 {
+			dsts = defaultRoutes[:1]
+		}
+		var errs []error
+		if ifaces, errs = routeInterfaces(dsts); len(errs) > 0 {
+			e.errorf("capture: %v", errs[0])
+			e.hintf("name the interface with -i (vpce-verify capture -i any captures on all)")
+			return exitError
+		}
+	}
+	opts, filter, err := lf.options(ifaces, nil)
 	if err != nil {
 		e.errorf("capture: %v", err)
 		return exitError
@@ -62,7 +77,7 @@ func cmdCapture(e *env, args []string) int {
 		return exitError
 	}
 	e.infof("capturing on %s (%s); stop with Ctrl-C", joinNames(src.Interfaces()), filter)
-	a := capture.NewAnalyzer(capture.Options{})
+	a := capture.NewAnalyzer(analyzerOptions(opts))
 	ev, res := lf.run(e.ctx, src, w, a, filter, nil)
 	e.infof("%d packets captured, %d received by filter, %d dropped by kernel (%s)", res.Packets, res.Stats.Received, res.Stats.Dropped, res.StopReason)
 	r := report.Build(ev, cl.config())

@@ -2,8 +2,9 @@ package main
 
 import (
 	"bufio"
-	"errors"
+	"bytes"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -19,7 +20,9 @@ endpoint (only with route tables in --endpoints), a public AWS address (every
 service, the region, the most specific prefix and its border group), another
 private address, or a public address outside AWS. An address may carry a
 port (10.0.2.50:443, [fd00::1]:443). With no ADDR, or -, addresses are read
-from standard input, one or more per line; '#' starts a comment.
+from standard input, one or more per line; '#' starts a comment. Each result
+is written as soon as it is known, so any number of addresses can be piped
+through.
 
 Exit codes: 0 every address was classified, 2 one could not be read (the
 others are still classified and printed).
@@ -29,6 +32,7 @@ Example:
 `
 
 // maxLine bounds a line of standard input; an address is at most 47 bytes.
+// A longer line is an error for that line; reading goes on after it.
 const maxLine = 4096
 
 func cmdClassify(e *env, args []string) int {
@@ -57,8 +61,17 @@ func cmdClassify(e *env, args []string) int {
 	if w := report.StaleRanges(cl.ranges, now()); w != "" {
 		e.warnf("%s", w)
 	}
+	if err := of.open(); err != nil {
+		e.errorf("%v", err)
+		return exitError
+	}
+	var dst io.Writer = e.stdout
+	if of.file != nil {
+		dst = of.file
+	}
+	bw := bufio.NewWriterSize(dst, 64<<10)
+	out := &classifyOutput{w: bw, json: of.format == "json"}
 
-	var out report.Classification
 	failed := false
 	add := func(s, where string) {
 		c := report.ClassifyAddr(cl.classifier, s)
@@ -66,7 +79,7 @@ func cmdClassify(e *env, args []string) int {
 			e.errorf("classify: %s%s", where, c.Error)
 			failed = true
 		}
-		out = append(out, c)
+		out.add(c)
 	}
 	addrs := fs.Args()
 	if len(addrs) == 0 {
@@ -77,24 +90,37 @@ func cmdClassify(e *env, args []string) int {
 			add(a, "")
 			continue
 		}
-		sc := bufio.NewScanner(e.stdin)
-		sc.Buffer(make([]byte, 0, 256), maxLine)
-		for line := 1; sc.Scan(); line++ {
-			text, _, _ := strings.Cut(sc.Text(), "#")
-			for _, f := range strings.Fields(text) {
-				add(f, fmt.Sprintf("standard input line %d: ", line))
+		err := eachLine(e.stdin, func(n int, line []byte, long bool) bool {
+			where := fmt.Sprintf("standard input line %d: ", n)
+			if long {
+				msg := fmt.Sprintf("a line longer than %d bytes; skipped", maxLine)
+				e.errorf("classify: %s%s", where, msg)
+				failed = true
+				out.add(report.Classified{Addr: string(line) + "...", Error: msg})
+				return out.err == nil
 			}
-		}
-		if err := sc.Err(); err != nil {
-			if errors.Is(err, bufio.ErrTooLong) {
-				err = fmt.Errorf("a line longer than %d bytes", maxLine)
+			text, _, _ := bytes.Cut(line, []byte("#"))
+			for _, f := range strings.Fields(string(text)) {
+				add(f, where)
 			}
+			return out.err == nil
+		})
+		if err != nil {
 			e.errorf("classify: standard input: %v; the addresses before it are classified", err)
 			failed = true
 		}
 	}
-	if err := of.write(e, out); err != nil {
-		e.errorf("%v", err)
+	err = out.close()
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
+	}
+	if of.file != nil {
+		if cerr := of.file.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		e.errorf("classify: %v", err)
 		return exitError
 	}
 	if failed {

@@ -80,6 +80,7 @@ func (c *classifyFlags) load() (*classification, error) {
 		cidrs = append(cidrs, p.Masked())
 	}
 	var inv *resolve.Inventory
+	var more []*resolve.Inventory
 	for _, name := range c.endpoints {
 		data, err := readInputFile(name, "the JSON this tool reads")
 		if err != nil {
@@ -92,8 +93,17 @@ func (c *classifyFlags) load() (*classification, error) {
 		if inv == nil {
 			inv = one
 		} else {
-			inv.Merge(one)
+			more = append(more, one)
 		}
+	}
+	if len(more) > 0 {
+		inv.Merge(more...) // once: each Merge links everything again
+	}
+	// An inventory is the truth: one that proves nothing (another region's
+	// output, or endpoints without their addresses) would turn every
+	// endpoint address into an unknown private one.
+	if err := inv.Check(len(ips) > 0); err != nil {
+		return nil, fmt.Errorf("--endpoints %w", err)
 	}
 	ranges, warning, err := loadRanges(c.ipRanges)
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 type liveFlags struct {
 	ifaces   []string
 	ports    []uint
+	dnsPorts []uint
 	vxlan    bool
 	geneve   bool
 	bpfFile  string
@@ -34,8 +35,11 @@ type liveFlags struct {
 }
 
 func (l *liveFlags) register(fs *pflag.FlagSet) {
-	fs.StringArrayVarP(&l.ifaces, "interface", "i", nil, "interface to capture on (repeatable); any = every interface that is up;\ndefault: those that route to the --endpoint-ip addresses (verify: to NAME's answers),\nelse the default route's")
-	fs.UintSliceVar(&l.ports, "port", []uint{443}, "TCP service ports the kernel filter keeps, besides DNS (repeatable)")
+	fs.StringArrayVarP(&l.ifaces, "interface", "i", nil, "interface to capture on (repeatable); any = every interface that is up;\ndefault: those that route to the --endpoint-ip addresses, else the default route's")
+	fs.UintSliceVar(&l.ports, "port", nil, "another TCP port the kernel filter keeps, besides 80 and 443 (repeatable)")
+	fs.UintSliceVar(&l.dnsPorts, "dns-port", nil, "another port whose payload is DNS, besides 53: the kernel filter keeps it (UDP and TCP)\nand the analysis reads it (repeatable)")
+	// pflag would print "(default [])" for an empty list of uints.
+	fs.Lookup("port").DefValue, fs.Lookup("dns-port").DefValue = "", ""
 	fs.BoolVar(&l.vxlan, "vxlan", false, "also keep VXLAN (UDP 4789): on a Traffic Mirroring target")
 	fs.BoolVar(&l.geneve, "geneve", false, "also keep Geneve (UDP 6081): behind a Gateway Load Balancer")
 	fs.StringVar(&l.bpfFile, "bpf-file", "", "kernel filter from the output of tcpdump -ddd -i IFACE 'EXPR' instead of the built-in one\n(name the real interface, not any: that compiles for LINUX_SLL2)")
@@ -48,40 +52,40 @@ func (l *liveFlags) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&l.user, "user", "Z", "", "after opening the sockets and output files, run as this user (as tcpdump -Z)")
 }
 
-// options builds the capture's options. targets are addresses whose route
-// picks the interface when -i is not given.
-func (l *liveFlags) options(targets []netip.Addr) (capture.LiveOptions, string, error) {
-	o := capture.LiveOptions{Interfaces: l.ifaces, SnapLen: l.snapLen, Promisc: l.promisc, BufferSize: l.bufferKB << 10}
+// servicePorts are the TCP ports a live capture always keeps: HTTPS, and
+// plain HTTP, which reaches a public S3 address as well as HTTPS does.
+var servicePorts = []uint16{80, 443}
+
+// options builds the capture's options for the interfaces ifaces, keeping
+// DNS on the ports of --dns-port and on dnsPorts too (verify adds those of
+// the resolvers it asks).
+func (l *liveFlags) options(ifaces []string, dnsPorts []uint16) (capture.LiveOptions, string, error) {
+	o := capture.LiveOptions{Interfaces: ifaces, SnapLen: l.snapLen, Promisc: l.promisc, BufferSize: l.bufferKB << 10}
 	if l.snapLen < 0 || l.snapLen > 262144 {
 		return o, "", fmt.Errorf("--snaplen %d: want 1 to 262144 (0 for 262144)", l.snapLen)
 	}
 	if l.bufferKB < 0 || l.bufferKB > 1<<20 {
 		return o, "", fmt.Errorf("--buffer-size %d: want 1 to 1048576 KiB", l.bufferKB)
 	}
-	if len(o.Interfaces) == 0 {
-		if len(targets) == 0 {
-			// A documentation address (RFC 5737): asking its route sends
-			// nothing and finds the default route.
-			targets = []netip.Addr{netip.MustParseAddr("192.0.2.1")}
-		}
-		// Every target's interface: the IPv4 and the IPv6 answer may
-		// leave by different ones.
-		for _, t := range targets {
-			name, err := capture.RouteInterface(t)
-			if err != nil {
-				return o, "", fmt.Errorf("%w; name the interface with -i", err)
-			}
-			if !slices.Contains(o.Interfaces, name) {
-				o.Interfaces = append(o.Interfaces, name)
-			}
-		}
-	}
-	o.Filter = capture.FilterSpec{DNS: true, VXLAN: l.vxlan, Geneve: l.geneve}
+	o.Filter = capture.FilterSpec{TCPPorts: slices.Clone(servicePorts), DNS: true, VXLAN: l.vxlan, Geneve: l.geneve}
 	for _, p := range l.ports {
 		if p == 0 || p > 65535 {
 			return o, "", fmt.Errorf("--port %d: not a port", p)
 		}
-		o.Filter.TCPPorts = append(o.Filter.TCPPorts, uint16(p))
+		if !slices.Contains(o.Filter.TCPPorts, uint16(p)) {
+			o.Filter.TCPPorts = append(o.Filter.TCPPorts, uint16(p))
+		}
+	}
+	for _, p := range l.dnsPorts {
+		if p == 0 || p > 65535 {
+			return o, "", fmt.Errorf("--dns-port %d: not a port", p)
+		}
+		dnsPorts = append(dnsPorts, uint16(p))
+	}
+	for _, p := range dnsPorts {
+		if p != 53 && !slices.Contains(o.Filter.DNSPorts, p) {
+			o.Filter.DNSPorts = append(o.Filter.DNSPorts, p)
+		}
 	}
 	filter := o.Filter.String()
 	if l.bpfFile != "" {
@@ -96,6 +100,33 @@ func (l *liveFlags) options(targets []netip.Addr) (capture.LiveOptions, string, 
 		filter = "program from " + l.bpfFile
 	}
 	return o, filter, nil
+}
+
+// analyzerOptions are the analysis's options for a capture opened with o:
+// DNS is read on every port the filter keeps it on.
+func analyzerOptions(o capture.LiveOptions) capture.Options {
+	return capture.Options{DNSPorts: append([]uint16{53}, o.Filter.DNSPorts...)}
+}
+
+// defaultRoutes are documentation addresses (RFC 5737, RFC 3849): asking
+// the kernel for their routes sends nothing and finds the default routes.
+var defaultRoutes = []netip.Addr{netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("2001:db8::1")}
+
+// routeInterfaces names the interfaces the kernel would send packets to
+// each of dsts through, each once, in order; the addresses it has no route
+// for come back in errs.
+func routeInterfaces(dsts []netip.Addr) (names []string, errs []error) {
+	for _, d := range dsts {
+		name, err := capture.RouteInterface(d)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	return names, errs
 }
 
 // open opens the capture and the -w file, and drops privileges when asked.

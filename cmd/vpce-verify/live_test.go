@@ -34,10 +34,17 @@ import (
 // and the lab's DNS server on 127.0.0.1 answers the S3 names with them.
 // Nothing leaves loopback.
 
-// startLab runs the lab for one test.
+// startLab runs the lab for one test, its DNS server on a free port of
+// 127.0.0.1.
 func startLab(t *testing.T) *lab.Lab {
 	t.Helper()
-	l, err := lab.Start(t.TempDir(), "127.0.0.1:0")
+	return startLabDNS(t, "127.0.0.1:0")
+}
+
+// startLabDNS runs the lab with its DNS server on dnsAddr.
+func startLabDNS(t *testing.T, dnsAddr string) *lab.Lab {
+	t.Helper()
+	l, err := lab.Start(t.TempDir(), dnsAddr)
 	if err != nil {
 		testenv.Unavailable(t, "cannot start the loopback lab (is examples/lab or another server on 127.0.2.50:443 or 127.0.3.10:443 still running?): %v", err)
 	}
@@ -57,6 +64,15 @@ type liveFlow struct {
 	DNSNames    []string `json:"dns_names"`
 }
 
+type liveDNS struct {
+	Server  string `json:"server"`
+	QName   string `json:"qname"`
+	QType   string `json:"qtype"`
+	Answers []struct {
+		Data string `json:"data"`
+	} `json:"answers"`
+}
+
 type liveReport struct {
 	Verdict string     `json:"verdict"`
 	Reason  string     `json:"reason"`
@@ -66,8 +82,14 @@ type liveReport struct {
 		Format  string `json:"format"`
 		Packets int    `json:"packets"`
 	} `json:"inputs"`
+	DNS   []liveDNS `json:"dns"`
 	Probe *struct {
-		Resolver    string `json:"resolver"`
+		Resolver       string `json:"resolver"`
+		ResolverSource string `json:"resolver_source"`
+		Answers        []struct {
+			Type string `json:"type"`
+			Addr string `json:"addr"`
+		} `json:"answers"`
 		Connections []struct {
 			Client              string `json:"client"`
 			Server              string `json:"server"`
@@ -162,16 +184,36 @@ func TestVerifyOnLoopback(t *testing.T) {
 			if r.Capture == nil || r.Capture.Interfaces[0] != "lo" || r.Capture.StopReason != "stopped" {
 				t.Errorf("capture %+v: want lo, stopped once the probe was captured", r.Capture)
 			}
+			// The capture started before the lookup, and keeps DNS on the
+			// --resolver's port: verify's own exchange is evidence too.
+			if !slices.ContainsFunc(r.DNS, func(d liveDNS) bool {
+				return d.QName == tc.verify && d.Server == l.DNS && d.QType == "A" && len(d.Answers) == 1 && d.Answers[0].Data == tc.answer
+			}) {
+				t.Errorf("verify's own DNS exchange with %s is not in the report: %+v", l.DNS, r.DNS)
+			}
 		})
 	}
 }
 
+// A name without an address ends verify with no report (its -o file is not
+// left empty), but the capture was already running: the -w file holds the
+// NXDOMAIN that says why.
 func TestVerifyWithoutAnswer(t *testing.T) {
 	testenv.Root(t)
+	tshark := testenv.Tool(t, "tshark")
 	l := startLab(t)
-	res := runCmd(t, nil, "verify", "-i", "lo", "--resolver", l.DNS, "nosuchbucket.s3.example.com")
+	dir := t.TempDir()
+	file, out := filepath.Join(dir, "x.pcapng"), filepath.Join(dir, "report.txt")
+	res := runCmd(t, nil, "verify", "-i", "lo", "--resolver", l.DNS, "-w", file, "-o", out, "nosuchbucket.s3.example.com")
 	if res.code != exitInconclusive || !strings.Contains(res.stderr, "has no address") {
 		t.Errorf("exit %d stderr %q, want 3 and 'has no address'", res.code, res.stderr)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("-o %s: %v, want no file", out, err)
+	}
+	got, err := exec.Command(tshark, "-r", file, "-Y", "dns.flags.response == 1 and dns.flags.rcode == 3", "-T", "fields", "-e", "dns.qry.name").Output()
+	if err != nil || !strings.Contains(string(got), "nosuchbucket.s3.example.com") {
+		t.Errorf("the -w file does not hold the NXDOMAIN: %q %v", got, err)
 	}
 }
 
@@ -350,6 +392,10 @@ func TestCaptureFlags(t *testing.T) {
 		{"-s too large", []string{"-s", "300000"}, exitError, "", "--snaplen 300000: want 1 to 262144"},
 		{"-B negative", []string{"-B", "-1"}, exitError, "", "--buffer-size -1"},
 		{"-B beyond 1 GiB", []string{"-B", "2000000"}, exitError, "", "--buffer-size 2000000"},
+		{"--port 0", []string{"--port", "0"}, exitError, "", "--port 0: not a port"},
+		{"--dns-port beyond 65535", []string{"--dns-port", "70000"}, exitError, "", "--dns-port 70000: not a port"},
+		{"the filter in the report", []string{"--port", "8080", "--dns-port", "5300"}, exitInconclusive,
+			`filter "tcp port 80 or tcp port 443 or tcp port 8080 or udp port 53 or tcp port 53 or udp port 5300 or tcp port 5300"`, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -369,14 +415,9 @@ func TestCaptureInterfacesOfEveryTarget(t *testing.T) {
 	if err != nil || def == "lo" {
 		testenv.Unavailable(t, "no default route through an interface other than lo: %q %v", def, err)
 	}
-	var lf liveFlags
-	lf.snapLen = 262144
-	opts, _, err := lf.options([]netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("127.0.0.2")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(opts.Interfaces, []string{"lo", def}) {
-		t.Errorf("interfaces %q, want lo and %s, each once", opts.Interfaces, def)
+	names, errs := routeInterfaces([]netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("127.0.0.2")})
+	if len(errs) > 0 || !slices.Equal(names, []string{"lo", def}) {
+		t.Errorf("interfaces %q (%v), want lo and %s, each once", names, errs, def)
 	}
 }
 
@@ -491,5 +532,314 @@ func TestCaptureOpenFails(t *testing.T) {
 				t.Errorf("stderr %q, want one line with %q", res.stderr, tc.want)
 			}
 		})
+	}
+}
+
+// Plain HTTP to a public S3 address leaks as much as HTTPS does: capture
+// keeps TCP port 80 without being asked, and the connection fails the run.
+func TestCapturePlainHTTP(t *testing.T) {
+	testenv.Root(t)
+	l := startLab(t)
+	cmd, stdout, stderr := startCapture(t, "--endpoint-ip", lab.Endpoint, "--ip-ranges", l.RangesFile, "--format", "json")
+	if !strings.Contains(stderr.String(), "tcp port 80 or tcp port 443") {
+		t.Errorf("the filter is not the default one: %s", stderr.String())
+	}
+	c, err := net.Dial("tcp", net.JoinHostPort(lab.Public, "80"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(c, "GET /my-bucket/object HTTP/1.1\r\nHost: "+lab.LeakName+"\r\nConnection: close\r\n\r\n")
+	c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if reply, err := bufio.NewReader(c).ReadString('\n'); err != nil || !strings.HasPrefix(reply, "HTTP/1.1 200") {
+		t.Fatalf("GET over plain HTTP to %s: %q %v", lab.Public, reply, err)
+	}
+	c.Close()
+	time.Sleep(100 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGINT)
+	err = cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitFail {
+		t.Errorf("exit %v, want %d (plain HTTP to public S3); stderr %s", err, exitFail, stderr.String())
+	}
+	r := decodeLive(t, stdout.String())
+	if r.Verdict != "fail" {
+		t.Errorf("verdict %s (%s), want fail", r.Verdict, r.Reason)
+	}
+	found := false
+	for _, f := range r.Flows {
+		if f.Server == lab.Public+":80" {
+			found = true
+			if !f.S3 || !f.Established || f.Path != "public-aws" {
+				t.Errorf("the plain HTTP connection: %+v", f)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no flow to %s:80 in %+v", lab.Public, r.Flows)
+	}
+}
+
+// --dns-port adds a port whose payload is DNS, to the kernel filter and to
+// the analysis: a resolver on 5300 is seen answering for the S3 name.
+func TestCaptureDNSPort(t *testing.T) {
+	testenv.Root(t)
+	l := startLab(t)
+	_, port, _ := net.SplitHostPort(l.DNS)
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		wants bool
+	}{
+		{"without --dns-port the lab's DNS port is not kept", nil, false},
+		{"with --dns-port", []string{"--dns-port", port}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd, stdout, stderr := startCapture(t, append([]string{"--format", "json", "--ip-ranges", l.RangesFile}, tc.args...)...)
+			res := runCmd(t, nil, "resolve", "--resolver", l.DNS, lab.Name)
+			if res.code != exitInconclusive && res.code != exitFail && res.code != exitPass {
+				t.Fatalf("resolve through the lab: exit %d %s", res.code, res.stderr)
+			}
+			time.Sleep(100 * time.Millisecond)
+			cmd.Process.Signal(syscall.SIGINT)
+			cmd.Wait()
+			r := decodeLive(t, stdout.String())
+			seen := false
+			for _, d := range r.DNS {
+				if d.QName == lab.Name && d.Server == l.DNS && d.QType == "A" && len(d.Answers) == 1 && d.Answers[0].Data == lab.Endpoint {
+					seen = true
+				}
+			}
+			if seen != tc.wants {
+				t.Errorf("the lab's answer for %s seen: %v, want %v; dns %+v; stderr %s", lab.Name, seen, tc.wants, r.DNS, stderr.String())
+			}
+		})
+	}
+}
+
+// verify resolves NAME as the host's applications do. Each case runs it as
+// a process in a private mount namespace of its own, with temporary files
+// bind-mounted over /etc/hosts, /etc/resolv.conf and /etc/nsswitch.conf:
+// the machine's own files are never written, and the mounts vanish with
+// the process. resolv.conf has no port, so the lab's DNS server listens on
+// port 53 of a loopback address of its own; -i is not given, so the
+// capture opens the interface that routes to it (lo) and the default
+// route's.
+func TestVerifyResolvesAsApplications(t *testing.T) {
+	testenv.Root(t)
+	testenv.Tool(t, "mount")
+	tshark := testenv.Tool(t, "tshark")
+	const dnsAddr = "127.0.5.53"
+	l, err := lab.Start(t.TempDir(), dnsAddr+":53")
+	if err != nil {
+		testenv.Unavailable(t, "cannot start the lab with its DNS server on %s:53 (is something listening on *:53?): %v", dnsAddr, err)
+	}
+	t.Cleanup(func() { l.Close() })
+	for _, f := range []string{"/etc/hosts", "/etc/resolv.conf", "/etc/nsswitch.conf"} {
+		if _, err := os.Stat(f); err != nil {
+			testenv.Unavailable(t, "%s is needed as a mount point: %v", f, err)
+		}
+	}
+	tests := []struct {
+		name     string
+		hosts    string
+		nsswitch string
+		code     int
+		verdict  string
+		resolver string
+		server   string // the probe's
+		source   string // in resolver_source
+		dnsSeen  bool   // verify's own query and answer are in the report and the -w file
+	}{
+		{"pinned in /etc/hosts: the pin is followed", "127.0.0.1 localhost\n" + lab.Public + " " + lab.Name + "\n", "hosts: files dns\n",
+			exitFail, "fail", "/etc/hosts", lab.Public, "/etc/nsswitch.conf", false},
+		{"not pinned: DNS from resolv.conf, captured", "127.0.0.1 localhost\n", "hosts: files dns\n",
+			exitPass, "pass", dnsAddr + ":53", lab.Endpoint, "/etc/resolv.conf", true},
+		{"dns before files: DNS wins over the pin", "127.0.0.1 localhost\n" + lab.Public + " " + lab.Name + "\n", "hosts: dns files\n",
+			exitPass, "pass", dnsAddr + ":53", lab.Endpoint, "/etc/resolv.conf", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for name, text := range map[string]string{"hosts": tc.hosts, "resolv.conf": "nameserver " + dnsAddr + "\n", "nsswitch.conf": tc.nsswitch} {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			file := filepath.Join(dir, "verify.pcapng")
+			stdout, stderr, code := verifyInNamespace(t, dir, "--endpoint-ip", lab.Endpoint, "--ip-ranges", l.RangesFile, "--ca-file", l.CAFile,
+				"--format", "json", "--timeout", "8s", "-w", file, lab.Name)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d; stderr %s", code, tc.code, stderr)
+			}
+			r := decodeLive(t, stdout)
+			if r.Verdict != tc.verdict {
+				t.Errorf("verdict %s (%s), want %s", r.Verdict, r.Reason, tc.verdict)
+			}
+			if r.Probe == nil || r.Probe.Resolver != tc.resolver || !strings.Contains(r.Probe.ResolverSource, tc.source) ||
+				len(r.Probe.Connections) != 1 || r.Probe.Connections[0].Server != tc.server+":443" {
+				t.Fatalf("probe %+v: want resolved by %s (%s), one connection to %s", r.Probe, tc.resolver, tc.source, tc.server)
+			}
+			if r.Capture == nil || !slices.Contains(r.Capture.Interfaces, "lo") {
+				t.Errorf("capture %+v: want lo, where the resolver is", r.Capture)
+			}
+			hostsWarning := strings.Contains(strings.Join(r.Warnings, "\n"), lab.Name+" was answered by /etc/hosts")
+			if hostsWarning == tc.dnsSeen {
+				t.Errorf("warning that /etc/hosts answered: %v, want %v; warnings %q", hostsWarning, !tc.dnsSeen, r.Warnings)
+			}
+			inReport := false
+			for _, d := range r.DNS {
+				if d.QName == lab.Name && d.Server == dnsAddr+":53" && d.QType == "A" && len(d.Answers) == 1 && d.Answers[0].Data == lab.Endpoint {
+					inReport = true
+				}
+			}
+			if inReport != tc.dnsSeen {
+				t.Errorf("verify's DNS answer in the report: %v, want %v; dns %+v", inReport, tc.dnsSeen, r.DNS)
+			}
+
+			// The -w file, read by tshark: the query and its answer, and the
+			// answer before the probe's SYN, because the capture started
+			// before the lookup.
+			out, err := exec.Command(tshark, "-r", file, "-Y", "dns or (tcp.flags.syn == 1 and tcp.flags.ack == 0)",
+				"-T", "fields", "-e", "dns.qry.name", "-e", "dns.a", "-e", "ip.dst").Output()
+			if err != nil {
+				t.Fatalf("tshark -r %s: %v", file, err)
+			}
+			lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+			query, answer, answerFirst := false, false, false
+			for i, line := range lines {
+				f := strings.Split(line, "\t")
+				if len(f) != 3 {
+					continue
+				}
+				switch {
+				case f[0] == lab.Name && f[1] == "" && f[2] == dnsAddr:
+					query = true
+				case f[0] == lab.Name && f[1] == lab.Endpoint:
+					answer = true
+					answerFirst = !slices.ContainsFunc(lines[:i], func(l string) bool { return strings.HasSuffix(l, "\t"+tc.server) })
+				}
+			}
+			if query != tc.dnsSeen || answer != tc.dnsSeen || answerFirst != tc.dnsSeen {
+				t.Errorf("in the -w file: query %v, answer %v, answer before the SYN %v; want %v\n%s", query, answer, answerFirst, tc.dnsSeen, out)
+			}
+		})
+	}
+}
+
+// verifyInNamespace runs vpce-verify verify ARGS as a process in a new
+// mount namespace in which dir's hosts, resolv.conf and nsswitch.conf are
+// bind-mounted over those of /etc.
+func verifyInNamespace(t *testing.T, dir string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	hostNS, err := os.Readlink("/proc/self/ns/mnt")
+	if err != nil {
+		testenv.Unavailable(t, "cannot read the mount namespace: %v", err)
+	}
+	// The script refuses to mount anything unless it runs in a mount
+	// namespace other than the test's: the host's /etc is never covered.
+	const script = `set -e
+[ "$(readlink /proc/self/ns/mnt)" != "$1" ] || { echo "not in a mount namespace of its own" >&2; exit 99; }
+mount --make-rprivate /
+for f in hosts resolv.conf nsswitch.conf; do mount --bind "$2/$f" "/etc/$f"; done
+shift 2
+exec "$@"`
+	cmd := exec.Command("/bin/sh", append([]string{"-c", script, "sh", hostNS, dir, os.Args[0], "verify"}, args...)...)
+	cmd.Env = append(os.Environ(), "VPCE_VERIFY_MAIN=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS}
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err = cmd.Run()
+	code = 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		testenv.Unavailable(t, "cannot run verify in a mount namespace of its own: %v", err)
+	}
+	if code == 99 || strings.Contains(errb.String(), "mount:") {
+		t.Fatalf("the namespace was not set up: %s", errb.String())
+	}
+	return out.String(), errb.String(), code
+}
+
+// An answer that leaves by an interface the capture is not on cannot be
+// proved: verify names the interface and the -i that would capture it, and
+// the evidence is incomplete (exit 2), rather than a verdict on the other
+// interfaces' traffic. The case runs in a network namespace of its own: a
+// veth pair holds the answer's subnet, with nobody behind it, so the
+// probe's SYN goes nowhere, and dnsmasq on its loopback is the resolver.
+func TestVerifyAnswerNotCaptured(t *testing.T) {
+	testenv.Root(t)
+	testenv.Tool(t, "ip")
+	testenv.Tool(t, "ss")
+	testenv.Tool(t, "dnsmasq")
+	const script = `set -e
+ip link set lo up
+ip link add veth0 type veth peer name veth1
+ip addr add 10.99.0.1/24 dev veth0
+ip neigh add 10.99.0.2 lladdr 02:00:00:00:00:02 dev veth0
+ip link set veth1 up
+ip link set veth0 up
+dnsmasq --keep-in-foreground --no-resolv --no-hosts --conf-file=/dev/null --listen-address=127.0.0.1 --bind-interfaces \
+  --port=5300 --pid-file= --host-record=s3.ap-south-1.amazonaws.com,10.99.0.2 2>/dev/null &
+dns=$!
+for i in $(seq 50); do ss -Hlun 'sport = :5300' | grep -q . && break; sleep 0.1; done
+set +e
+"$@"
+code=$?
+kill $dns
+wait $dns
+exit $code`
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"interfaces chosen by the resolver's route", nil, exitError,
+			"the probe's connection to 10.99.0.2 leaves by veth0, which the capture is not on"},
+		{"-i any captures it: an unanswered SYN is inconclusive", []string{"-i", "any"}, exitInconclusive, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"-c", script, "sh", os.Args[0], "verify", "--resolver", "127.0.0.1:5300", "--timeout", "2s", "--format", "json"},
+				append(tc.args, "s3.ap-south-1.amazonaws.com")...)
+			cmd := exec.Command("/bin/sh", args...)
+			cmd.Env = append(os.Environ(), "VPCE_VERIFY_MAIN=1")
+			cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNET}
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			} else if err != nil {
+				testenv.Unavailable(t, "cannot run verify in a network namespace of its own: %v", err)
+			}
+			if code != tc.code || !strings.Contains(stderr.String(), tc.stderr) {
+				t.Fatalf("exit %d, want %d; stderr %s", code, tc.code, stderr.String())
+			}
+			r := decodeLive(t, stdout.String())
+			if tc.stderr != "" {
+				if !strings.Contains(stderr.String(), "vpce-verify: hint: capture there too: -i lo -i veth0, or -i any") {
+					t.Errorf("no hint naming the interfaces: %s", stderr.String())
+				}
+				if r.Verdict != "error" || !strings.Contains(r.Reason, "veth0, which the capture is not on") {
+					t.Errorf("verdict %s (%s), want error naming veth0", r.Verdict, r.Reason)
+				}
+			}
+			if r.Probe == nil || len(r.Probe.Answers) != 1 || r.Probe.Answers[0].Addr != "10.99.0.2" {
+				t.Errorf("probe %+v: want the answer 10.99.0.2", r.Probe)
+			}
+		})
+	}
+}
+
+// Resolving as applications do with no DNS server to ask and no hosts
+// entry is an error that says why, not "no address".
+func TestVerifyNoResolver(t *testing.T) {
+	testenv.Root(t)
+	empty := filepath.Join(t.TempDir(), "resolv.conf")
+	os.WriteFile(empty, []byte("search example.com\n"), 0o644)
+	res := runCmd(t, nil, "verify", "-i", "lo", "--resolv-conf", empty, lab.Name)
+	if res.code != exitError || !strings.Contains(res.stderr, "DNS could not be asked as applications ask it: resolv.conf: "+empty+" names no nameserver") {
+		t.Errorf("exit %d, want %d and the reason; stderr %s", res.code, exitError, res.stderr)
 	}
 }

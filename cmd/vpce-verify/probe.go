@@ -10,10 +10,11 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/vpce-verify/vpce-verify/capture"
 	"github.com/vpce-verify/vpce-verify/report"
-	"github.com/vpce-verify/vpce-verify/resolve"
 )
 
 // prober makes verify's TLS connections: SNI name, the certificate checked
@@ -131,45 +132,61 @@ func closeGracefully(tc *tls.Conn, conn net.Conn) {
 // closeWait bounds how long the probe waits for the server's FIN.
 const closeWait = time.Second
 
-// resolveProbe asks for NAME's addresses and picks the first IPv4 and the
-// first IPv6 one; a failed query of one type is a warning when the other
-// gave addresses. It returns nil and the exit code when there is none.
-func resolveProbe(e *env, ctx context.Context, client *resolve.Client, servers []resolve.Server, name string) (*report.Probe, []netip.Addr, []string, int) {
-	answers := client.LookupAll(ctx, servers, []string{name})
-	probe := &report.Probe{Name: name, Answers: []report.ProbeAnswer{}}
-	var targets []netip.Addr
-	var failures []string
-	for _, ans := range answers {
-		if ans.Status.Failed() {
-			failures = append(failures, fmt.Sprintf("%s %s: %v", name, ans.Type, ans.Err))
-			continue
-		}
-		if probe.Resolver == "" {
-			probe.Resolver, probe.ResolverSource, probe.Chain = ans.Server.Addr.String(), ans.Server.Source, ans.Chain
-		}
-		for i, ad := range ans.Addresses {
-			probe.Answers = append(probe.Answers, report.ProbeAnswer{Type: ans.Type, Addr: ad.Addr.String(), TTL: ad.TTL})
-			if i == 0 {
-				targets = append(targets, ad.Addr)
-			}
-		}
-	}
-	switch {
-	case len(targets) > 0:
-		return probe, targets, failures, 0
-	case len(failures) > 0:
-		e.errorf("verify: %s", strings.Join(failures, "; "))
-		e.hintf("check the resolver with: vpce-verify resolve %s", name)
-		return nil, nil, nil, exitError
-	}
-	e.errorf("verify: %s has no address (NXDOMAIN or no A/AAAA records)", name)
-	return nil, nil, nil, exitInconclusive
+// probeWatch tells the capture when the probe is over: each connection
+// dialled and, when it connected, its close captured. A connection's client
+// address is known from its connect on, before any packet of its close can
+// reach the capture, so that the last packet of the probe is never read
+// before the watch can recognise it. Until start, the probe is not over:
+// the capture runs while the name is resolved.
+type probeWatch struct {
+	mu      sync.Mutex
+	port    uint16
+	started bool
+	servers []netip.AddrPort
+	clients []netip.AddrPort // zero when the dial failed
+	dialled []bool
+	skip    []bool // not captured: nothing to wait for
 }
 
-func addrList(addrs []netip.Addr) string {
-	var s []string
-	for _, a := range addrs {
-		s = append(s, a.String())
+func newProbeWatch(port uint16) *probeWatch { return &probeWatch{port: port} }
+
+// start sets the probe's targets; captured says which of them the capture
+// can see (nil: all).
+func (w *probeWatch) start(targets []netip.Addr, captured []bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.started = true
+	w.clients, w.dialled, w.skip = make([]netip.AddrPort, len(targets)), make([]bool, len(targets)), make([]bool, len(targets))
+	for i, t := range targets {
+		w.servers = append(w.servers, netip.AddrPortFrom(t, w.port))
+		w.skip[i] = captured != nil && !captured[i]
 	}
-	return strings.Join(s, ", ")
+}
+
+// connected records connection i's client address (zero: the dial failed).
+func (w *probeWatch) connected(i int, client netip.AddrPort) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.clients[i], w.dialled[i] = client, true
+}
+
+// over reports whether a has seen every probe connection closed.
+func (w *probeWatch) over(a *capture.Analyzer) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.started {
+		return false
+	}
+	for i, server := range w.servers {
+		if !w.dialled[i] {
+			return false
+		}
+		if !w.clients[i].IsValid() || w.skip[i] {
+			continue
+		}
+		if f := a.Flow(w.clients[i], server); f == nil || !f.Closed() {
+			return false
+		}
+	}
+	return true
 }

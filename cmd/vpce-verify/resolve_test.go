@@ -276,9 +276,9 @@ func TestResolveVerdicts(t *testing.T) {
 			map[string][]string{"gw-bucket.s3.ap-south-1.amazonaws.com A": {"52.219.62.20 gateway-endpoint"}}, "0 interface endpoint, 1 public S3 reached through the gateway endpoint", nil},
 		{"public S3 is never a gateway endpoint without routes", []string{"--require", "private", "--resolver", private, "gw-bucket.s3.ap-south-1.amazonaws.com"}, 1, "fail",
 			map[string][]string{"gw-bucket.s3.ap-south-1.amazonaws.com A": {"52.219.62.20 public-aws"}}, "", nil},
-		{"private DNS for the whole VPC, yet public answers", []string{"--resolver", public, "--endpoints", td(t, "aws", "endpoint-interface.json"), "s3.ap-south-1.amazonaws.com"}, 1, "fail", nil, "",
+		{"private DNS for the whole VPC, yet public answers", []string{"--resolver", public, "--endpoints", td(t, "aws", "endpoint-interface.json"), "--endpoints", td(t, "aws", "endpoint-enis.json"), "s3.ap-south-1.amazonaws.com"}, 1, "fail", nil, "",
 			[]string{"s3.ap-south-1.amazonaws.com resolves to public addresses through " + public + " although the interface endpoint vpce-0a1b2c3d4e5f67890 has private DNS for the whole VPC"}},
-		{"private DNS only for inbound resolver endpoints", []string{"--resolver", public, "--endpoints", filepath.Join(testenv.RepoRoot(t), "resolve", "testdata", "aws", "vpc-endpoints.json"), "s3.ap-south-1.amazonaws.com"}, 1, "fail", nil, "",
+		{"private DNS only for inbound resolver endpoints", []string{"--resolver", public, "--endpoints", filepath.Join(testenv.RepoRoot(t), "resolve", "testdata", "aws", "vpc-endpoints.json"), "--endpoints", filepath.Join(testenv.RepoRoot(t), "resolve", "testdata", "aws", "network-interfaces.json"), "s3.ap-south-1.amazonaws.com"}, 1, "fail", nil, "",
 			[]string{"as the interface endpoint vpce-0a1b2c3d4e5f67890 is set up to do: its private DNS is only for inbound resolver endpoints"}},
 	}
 	for _, tc := range tests {

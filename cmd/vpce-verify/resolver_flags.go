@@ -9,11 +9,14 @@ import (
 	"github.com/vpce-verify/vpce-verify/resolve"
 )
 
-// Where the host's resolvers are listed; variables so that tests can make
-// sure no query leaves loopback.
+// Where the host says how names are resolved; variables so that tests can
+// make sure no query leaves loopback and no answer comes from the
+// machine's own files.
 var (
 	hostResolvConf    = "/etc/resolv.conf"
 	systemdResolvConf = "/run/systemd/resolve/resolv.conf" // systemd-resolved's upstream servers
+	hostsFile         = "/etc/hosts"
+	nsswitchConf      = "/etc/nsswitch.conf"
 )
 
 // resolverFlags say which DNS servers to ask and how: resolve and verify.
@@ -53,6 +56,25 @@ func (r *resolverFlags) servers() ([]resolve.Server, []string, error) {
 		return servers, nil, nil
 	}
 	return resolve.SystemServers(r.resolvConf, systemdResolvConf)
+}
+
+// named reports whether the flags name the DNS servers to ask
+// (--resolver, --vpc-resolver); otherwise verify resolves as the host's
+// applications do.
+func (r *resolverFlags) named() bool { return len(r.resolvers) > 0 || r.vpc }
+
+// hostResolver resolves as the host's applications do: nsswitch.conf's
+// hosts order, the hosts file, the servers of --resolv-conf. A resolv.conf
+// that names no server is not an error here: the hosts file may answer.
+func (r *resolverFlags) hostResolver() (*resolve.HostResolver, []string, error) {
+	order, err := resolve.ReadHostsOrder(nsswitchConf)
+	if err != nil {
+		return nil, nil, fmt.Errorf("nsswitch.conf: %w", err)
+	}
+	hr := &resolve.HostResolver{Client: r.client(), Order: order, HostsFile: hostsFile}
+	var warn []string
+	hr.Servers, warn, hr.ServersErr = resolve.SystemServers(r.resolvConf, systemdResolvConf)
+	return hr, warn, nil
 }
 
 // check says whether the timeout (given by the flag named timeoutFlag) and

@@ -2,8 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"net/netip"
-	"slices"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -12,17 +13,30 @@ import (
 
 	"github.com/vpce-verify/vpce-verify/capture"
 	"github.com/vpce-verify/vpce-verify/report"
+	"github.com/vpce-verify/vpce-verify/resolve"
 )
 
 const verifySynopsis = `Usage: vpce-verify verify [flags] NAME
 
-On an EC2 host, in seconds: resolves NAME, captures on the interfaces that
-route to the answers, makes one real TLS connection (SNI NAME) to the first
-IPv4 and the first IPv6 answer, stops once those connections are closed and
+On an EC2 host, in seconds: opens the capture, resolves NAME the way the
+host's applications do (nsswitch.conf's hosts order: /etc/hosts, then the
+nameservers of /etc/resolv.conf; --resolver or --vpc-resolver ask those
+servers instead), makes one real TLS connection (SNI NAME) to the first IPv4
+and the first IPv6 answer, stops once those connections are closed and
 captured, and reports whether they, and any other S3 traffic seen meanwhile,
-went to the interface endpoint. The handshake is the proof; --http adds a
-HEAD / request. The certificate is checked for NAME: a failure is a warning
-(a TLS-intercepting proxy is worth knowing about), not an error.
+went to the interface endpoint. The capture starts before the lookup, so
+the report and -w hold verify's own DNS exchange; an answer from /etc/hosts
+has none, and the report says so.
+
+Without -i the capture opens the interfaces that route to the resolvers, to
+the --endpoint-ip addresses and to the default route; an answer that routes
+elsewhere is named, and marks the evidence incomplete: the run cannot pass.
+The kernel filter is capture's: DNS on 53 (and --dns-port, and the ports of
+--resolver), TCP 80 and 443 (and --port).
+
+The handshake is the proof; --http adds a HEAD / request. The certificate is
+checked for NAME: a failure is a warning (a TLS-intercepting proxy is worth
+knowing about), not an error.
 
 Needs CAP_NET_RAW (see vpce-verify capture --help).
 Exit codes as analyze: 0 pass, 1 fail, 2 error, 3 inconclusive.
@@ -42,7 +56,10 @@ func cmdVerify(e *env, args []string) int {
 	httpHead := fs.Bool("http", false, "after the handshake, send HEAD / and report the status")
 	caFile := fs.String("ca-file", "", "also trust the CA certificates in this PEM file when checking the server's certificate")
 	rf.register(fs)
+	fs.Lookup("resolver").Usage = "a DNS server HOST[:PORT] to ask instead of resolving as applications do\n(nsswitch.conf, /etc/hosts, resolv.conf) (repeatable, asked in order)"
+	fs.Lookup("resolv-conf").Usage = "where the host's resolvers are listed (when DNS is asked as applications ask it)"
 	lf.register(fs)
+	fs.Lookup("interface").Usage = "interface to capture on (repeatable); any = every interface that is up;\ndefault: those that route to the resolvers, the --endpoint-ip addresses and the default route"
 	cf.register(fs)
 	of.register(fs)
 	if code, ok := e.parse(fs, args, verifySynopsis); !ok {
@@ -76,27 +93,39 @@ func cmdVerify(e *env, args []string) int {
 		e.errorf("verify: %v", err)
 		return exitError
 	}
-	servers, warn, err := rf.servers()
-	if err != nil {
-		e.errorf("verify: %v", err)
-		e.hintf("name a resolver: --resolver 10.0.0.2, or --vpc-resolver on an EC2 host")
-		return exitError
+	var servers []resolve.Server
+	var hr *resolve.HostResolver
+	var warn []string
+	if rf.named() {
+		servers, warn, err = rf.servers()
+		if err != nil {
+			e.errorf("verify: %v", err)
+			e.hintf("name a resolver: --resolver 10.0.0.2, or --vpc-resolver on an EC2 host")
+			return exitError
+		}
+	} else {
+		if hr, warn, err = rf.hostResolver(); err != nil {
+			e.errorf("verify: %v", err)
+			return exitError
+		}
+		servers = hr.Servers
 	}
-	ctx, cancel := context.WithTimeout(e.ctx, *timeout)
-	defer cancel()
 
-	probe, targets, failures, code := resolveProbe(e, ctx, rf.client(), servers, name)
-	if probe == nil {
-		return code
+	// The capture opens before the lookup, on interfaces chosen without
+	// the answers, so that it holds verify's own DNS exchange.
+	ifaces := lf.ifaces
+	if len(ifaces) == 0 {
+		if ifaces, _ = routeInterfaces(verifyRoutes(servers, cl.endpointIPs)); len(ifaces) == 0 {
+			e.errorf("verify: no route to the resolvers, the endpoint or a default route")
+			e.hintf("name the interface with -i (vpce-verify verify -i any captures on all)")
+			return exitError
+		}
 	}
-	warn = append(warn, failures...)
-	// The probe is HTTPS: port 443, which the filter keeps whatever
-	// --port adds.
-	const port = 443
-	if !slices.Contains(lf.ports, port) {
-		lf.ports = append(lf.ports, port)
+	var dnsPorts []uint16
+	for _, s := range servers {
+		dnsPorts = append(dnsPorts, s.Addr.Port())
 	}
-	opts, filter, err := lf.options(targets)
+	opts, filter, err := lf.options(ifaces, dnsPorts)
 	if err != nil {
 		e.errorf("verify: %v", err)
 		return exitError
@@ -105,24 +134,55 @@ func cmdVerify(e *env, args []string) int {
 	if !ok {
 		return exitError
 	}
-	e.infof("capturing on %s (%s); probing %s at %s", joinNames(src.Interfaces()), filter, name, addrList(targets))
+	e.infof("capturing on %s (%s); resolving %s", joinNames(src.Interfaces()), filter, name)
 
-	// The probe dials while the capture runs; the capture stops once the
-	// tracker has seen each probe connection closed (or a moment after the
-	// probe is done, or at the timeout).
-	a := capture.NewAnalyzer(capture.Options{})
+	// Resolution and probe run while the capture does; the capture stops
+	// once the tracker has seen each probe connection closed (or a moment
+	// after the probe is done, or at the timeout).
+	ctx, cancel := context.WithTimeout(e.ctx, *timeout)
+	defer cancel()
+	a := capture.NewAnalyzer(analyzerOptions(opts))
 	capCtx, capCancel := context.WithCancel(ctx)
 	defer capCancel()
-	watch := newProbeWatch(targets, port)
-	var conns []report.ProbeConn
+	const port = 443
+	watch := newProbeWatch(port)
+	var probe *report.Probe
+	var notCaptured error
+	code := 0
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		conns = prober.dialAll(ctx, targets, port, watch.connected)
+		var targets []netip.Addr
+		var more []string
+		probe, targets, more, code = resolveProbe(e, ctx, rf.client(), servers, hr, name)
+		if probe == nil {
+			capCancel()
+			return
+		}
+		warn = append(warn, more...)
+		var captured []bool
+		captured, notCaptured = routedThrough(src.Interfaces(), targets)
+		if notCaptured != nil {
+			e.errorf("verify: %v", notCaptured)
+			e.hintf("capture there too: -i %s, or -i any", strings.Join(missingNames(src.Interfaces(), notCaptured), " -i "))
+		}
+		e.infof("probing %s at %s", name, addrList(targets))
+		watch.start(targets, captured)
+		probe.Connections = prober.dialAll(ctx, targets, port, watch.connected)
 		time.AfterFunc(time.Second, capCancel)
 	})
 	ev, res := lf.run(capCtx, src, w, a, filter, func() bool { return watch.over(a) })
 	wg.Wait()
-	probe.Connections = conns
+	if probe == nil {
+		// Nothing to report on: the -o file made for the report goes.
+		if of.file != nil {
+			of.file.Close()
+			os.Remove(of.out)
+		}
+		return code
+	}
+	if notCaptured != nil {
+		ev.Inputs[0].Err = errors.Join(ev.Inputs[0].Err, notCaptured)
+	}
 	ev.Probe = probe
 	r := report.Build(ev, cl.config(warn...))
 	if res.Err != nil {
@@ -133,49 +193,4 @@ func cmdVerify(e *env, args []string) int {
 		return exitError
 	}
 	return exitCode(r.Verdict)
-}
-
-// probeWatch tells the capture when the probe is over: each connection
-// dialled and, when it connected, its close captured. A connection's client
-// address is known from its connect on, before any packet of its close can
-// reach the capture, so that the last packet of the probe is never read
-// before the watch can recognise it.
-type probeWatch struct {
-	mu      sync.Mutex
-	servers []netip.AddrPort
-	clients []netip.AddrPort // zero when the dial failed
-	dialled []bool
-}
-
-func newProbeWatch(targets []netip.Addr, port uint16) *probeWatch {
-	w := &probeWatch{clients: make([]netip.AddrPort, len(targets)), dialled: make([]bool, len(targets))}
-	for _, t := range targets {
-		w.servers = append(w.servers, netip.AddrPortFrom(t, port))
-	}
-	return w
-}
-
-// connected records connection i's client address (zero: the dial failed).
-func (w *probeWatch) connected(i int, client netip.AddrPort) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.clients[i], w.dialled[i] = client, true
-}
-
-// over reports whether a has seen every probe connection closed.
-func (w *probeWatch) over(a *capture.Analyzer) bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for i, server := range w.servers {
-		if !w.dialled[i] {
-			return false
-		}
-		if !w.clients[i].IsValid() {
-			continue
-		}
-		if f := a.Flow(w.clients[i], server); f == nil || !f.Closed() {
-			return false
-		}
-	}
-	return true
 }

@@ -54,15 +54,21 @@ func TestProbeWatch(t *testing.T) {
 		name      string
 		targets   []string
 		connected []netip.AddrPort // by target; zero: the dial failed
+		captured  []bool           // by target; nil: all
 		packets   int              // of conn, fed before asking
+		resolving bool             // start not called yet
 		want      bool
 	}{
-		{"close captured, then the probe returns", []string{"127.0.2.50"}, []netip.AddrPort{client}, len(conn), true},
-		{"connected, close not captured yet", []string{"127.0.2.50"}, []netip.AddrPort{client}, 3, false},
-		{"not dialled yet", []string{"127.0.2.50"}, nil, 0, false},
-		{"dial failed", []string{"127.0.2.50"}, []netip.AddrPort{{}}, 0, true},
-		{"second target not dialled yet", []string{"127.0.2.50", "127.0.3.10"}, []netip.AddrPort{client}, len(conn), false},
-		{"second target's dial failed", []string{"127.0.2.50", "127.0.3.10"}, []netip.AddrPort{client, {}}, len(conn), true},
+		{"the name is still being resolved", nil, nil, nil, 0, true, false},
+		{"close captured while resolving: not the probe's", []string{"127.0.2.50"}, nil, nil, len(conn), true, false},
+		{"target not captured: nothing to wait for", []string{"127.0.2.50"}, []netip.AddrPort{client}, []bool{false}, 0, false, true},
+		{"one target captured, one not", []string{"127.0.2.50", "127.0.3.10"}, []netip.AddrPort{client, netip.MustParseAddrPort("127.0.0.1:40001")}, []bool{true, false}, 3, false, false},
+		{"close captured, then the probe returns", []string{"127.0.2.50"}, []netip.AddrPort{client}, nil, len(conn), false, true},
+		{"connected, close not captured yet", []string{"127.0.2.50"}, []netip.AddrPort{client}, nil, 3, false, false},
+		{"not dialled yet", []string{"127.0.2.50"}, nil, nil, 0, false, false},
+		{"dial failed", []string{"127.0.2.50"}, []netip.AddrPort{{}}, nil, 0, false, true},
+		{"second target not dialled yet", []string{"127.0.2.50", "127.0.3.10"}, []netip.AddrPort{client}, nil, len(conn), false, false},
+		{"second target's dial failed", []string{"127.0.2.50", "127.0.3.10"}, []netip.AddrPort{client, {}}, nil, len(conn), false, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -70,7 +76,10 @@ func TestProbeWatch(t *testing.T) {
 			for _, s := range tc.targets {
 				targets = append(targets, netip.MustParseAddr(s))
 			}
-			w := newProbeWatch(targets, 443)
+			w := newProbeWatch(443)
+			if !tc.resolving {
+				w.start(targets, tc.captured)
+			}
 			a := capture.NewAnalyzer(capture.Options{})
 			for _, p := range conn[:tc.packets] {
 				f := tcpFrame(t, p[0].(netip.AddrPort), p[1].(netip.AddrPort), p[2].(uint32), p[3].(uint32), p[4].(string))
@@ -78,8 +87,10 @@ func TestProbeWatch(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			for i, c := range tc.connected {
-				w.connected(i, c)
+			if !tc.resolving {
+				for i, c := range tc.connected {
+					w.connected(i, c)
+				}
 			}
 			if got := w.over(a); got != tc.want {
 				t.Errorf("over = %v, want %v", got, tc.want)

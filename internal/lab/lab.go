@@ -1,8 +1,9 @@
 // Package lab stands up on loopback what vpce-verify's live commands meet
 // on an EC2 host: a DNS server, an "interface endpoint" and a "public S3
-// address" that both accept TLS for the S3 names, and an ip-ranges.json in
-// AWS's shape that declares the public one S3. The live tests use it, and
-// so does the README's walk-through (go run ./examples/lab).
+// address" that both accept TLS for the S3 names and plain HTTP, and an
+// ip-ranges.json in AWS's shape that declares the public one S3. The live
+// tests use it, and so does the README's walk-through (go run
+// ./examples/lab).
 //
 // Every address is in 127.0.0.0/8: nothing leaves the host.
 package lab
@@ -55,14 +56,15 @@ type Lab struct {
 	CAFile     string // PEM of the CA that signed the servers' certificate
 	RangesFile string // ip-ranges.json declaring Public S3
 
-	stopDNS func()
-	tls     []net.Listener
-	wg      sync.WaitGroup
+	stopDNS   func()
+	listeners []net.Listener // TLS and plain HTTP
+	wg        sync.WaitGroup
 }
 
 // Start writes ca.pem and ip-ranges.json into dir, serves DNS on dnsAddr
-// (host:port; port 0 picks a free one) and TLS on port 443 of Endpoint and
-// Public. Port 443 needs root or CAP_NET_BIND_SERVICE.
+// (host:port; port 0 picks a free one), TLS on port 443 and plain HTTP on
+// port 80 of Endpoint and Public. Ports below 1024 need root or
+// CAP_NET_BIND_SERVICE.
 func Start(dir, dnsAddr string) (*Lab, error) {
 	l := &Lab{CAFile: filepath.Join(dir, "ca.pem"), RangesFile: filepath.Join(dir, "ip-ranges.json")}
 	if err := os.WriteFile(l.RangesFile, []byte(ranges), 0o644); err != nil {
@@ -81,14 +83,22 @@ func Start(dir, dnsAddr string) (*Lab, error) {
 	}
 	l.DNS, l.stopDNS = bound.String(), stop
 	for _, a := range []string{Endpoint, Public} {
-		ln, err := tls.Listen("tcp", net.JoinHostPort(a, "443"), cfg)
+		tl, err := tls.Listen("tcp", net.JoinHostPort(a, "443"), cfg)
 		if err != nil {
 			l.Close()
 			return nil, err
 		}
-		l.tls = append(l.tls, ln)
-		l.wg.Add(1)
-		go l.accept(ln)
+		l.listeners = append(l.listeners, tl)
+		pl, err := net.Listen("tcp", net.JoinHostPort(a, "80"))
+		if err != nil {
+			l.Close()
+			return nil, err
+		}
+		l.listeners = append(l.listeners, pl)
+		for _, ln := range []net.Listener{tl, pl} {
+			l.wg.Add(1)
+			go l.accept(ln)
+		}
 	}
 	return l, nil
 }
@@ -98,7 +108,7 @@ func (l *Lab) Close() error {
 	if l.stopDNS != nil {
 		l.stopDNS()
 	}
-	for _, ln := range l.tls {
+	for _, ln := range l.listeners {
 		ln.Close()
 	}
 	l.wg.Wait()
@@ -191,8 +201,8 @@ func answer(w dns.ResponseWriter, r *dns.Msg) {
 	w.WriteMsg(m)
 }
 
-// accept serves TLS connections: each is read until the client closes it
-// (or 5 s pass), and every HTTP request gets 200 OK with no body.
+// accept serves connections, TLS or plain: each is read until the client
+// closes it (or 5 s pass), and every HTTP request gets 200 OK with no body.
 func (l *Lab) accept(ln net.Listener) {
 	defer l.wg.Done()
 	for {

@@ -1,9 +1,8 @@
-package capture
+package hello
 
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -13,7 +12,7 @@ import (
 type ClientHello struct {
 	// SNI is the first host_name of the server_name extension, byte for byte
 	// as sent (it may be an IP literal, carry a trailing dot or bytes that are
-	// not a valid host name: the report escapes it); "" when absent.
+	// not a valid host name: escape it before printing); "" when absent.
 	SNI string
 	// ALPN lists the protocols of the application_layer_protocol_negotiation
 	// extension, in the client's order.
@@ -31,33 +30,28 @@ type ClientHello struct {
 	ECH bool
 }
 
-var (
-	// ErrNotTLS means the bytes do not begin a TLS handshake record carrying
-	// a ClientHello.
-	ErrNotTLS = errors.New("tls: not a tls client hello")
-	// ErrIncomplete means the bytes are a valid beginning of a ClientHello,
-	// but more are needed; see NeededBytes.
-	ErrIncomplete = errors.New("tls: client hello incomplete")
-)
+// ErrNotTLS means the bytes do not begin a TLS handshake record carrying a
+// ClientHello.
+var ErrNotTLS = errors.New("tls: not a tls client hello")
 
 const (
-	helloRecordHeaderLen = 5
-	// helloMaxRecord is the largest TLSPlaintext fragment (RFC 8446 section
+	recordHeaderLen = 5
+	// maxRecord is the largest TLSPlaintext fragment (RFC 8446 section
 	// 5.1); a client's first record never carries more.
-	helloMaxRecord    = 1 << 14
-	helloHeaderLen    = 4 // handshake type and uint24 length
-	helloContentType  = 22
-	helloTypeClient   = 1
-	helloMaxSessionID = 32
+	maxRecord          = 1 << 14
+	handshakeHeaderLen = 4 // handshake type and uint24 length
+	typeHandshake      = 22
+	typeClientHello    = 1
+	maxSessionID       = 32
 
-	helloExtServerName        = 0
-	helloExtALPN              = 16
-	helloExtSupportedVersions = 43
-	helloExtKeyShare          = 51
-	// helloExtDraftKeyShare is key_share in TLS 1.3 drafts before 23, still
+	extServerName        = 0
+	extALPN              = 16
+	extSupportedVersions = 43
+	extKeyShare          = 51
+	// extDraftKeyShare is key_share in TLS 1.3 drafts before 23, still
 	// found in old captures (tshark reads it too).
-	helloExtDraftKeyShare = 40
-	helloExtECH           = 0xfe0d
+	extDraftKeyShare = 40
+	extECH           = 0xfe0d
 )
 
 // ParseClientHello parses a ClientHello from the first bytes a TLS client
@@ -90,10 +84,9 @@ func NeededBytes(stream []byte) int {
 }
 
 // parseClientHello is ParseClientHello and NeededBytes in one pass over the
-// records, for a caller that wants both (the flow tracker, on every
-// segment of a hello that spans several).
+// records.
 func parseClientHello(stream []byte) (ClientHello, int, error) {
-	msg, total, need, merr := helloMessage(stream)
+	msg, total, need, merr := handshakeMessage(stream)
 	if merr != nil && merr != ErrIncomplete {
 		return ClientHello{}, len(stream), merr
 	}
@@ -114,12 +107,12 @@ func parseClientHello(stream []byte) (ClientHello, int, error) {
 	return v.hello(err == nil), need, err
 }
 
-// helloMessage takes the handshake message that opens stream out of its TLS
+// handshakeMessage takes the handshake message that opens stream out of its TLS
 // records. msg holds the bytes of the message that have arrived (its 4-byte
 // header included), total its declared length with the header, or -1 while the
 // header is incomplete. With ErrIncomplete, need is a lower bound on the
 // stream length that would complete the message.
-func helloMessage(stream []byte) (msg []byte, total, need int, err error) {
+func handshakeMessage(stream []byte) (msg []byte, total, need int, err error) {
 	total = -1
 	owned := false // msg is a copy (the message spans records), not a view of stream
 	off := 0
@@ -127,9 +120,9 @@ func helloMessage(stream []byte) (msg []byte, total, need int, err error) {
 		rest := cryptobyte.String(stream[off:])
 		var typ, major uint8
 		if !rest.ReadUint8(&typ) {
-			return msg, total, off + helloRecordHeaderLen + helloMissing(msg, total), ErrIncomplete
+			return msg, total, off + recordHeaderLen + missingBytes(msg, total), ErrIncomplete
 		}
-		if typ != helloContentType {
+		if typ != typeHandshake {
 			if rec == 0 {
 				return nil, -1, 0, ErrNotTLS
 			}
@@ -143,35 +136,35 @@ func helloMessage(stream []byte) (msg []byte, total, need int, err error) {
 		}
 		var length uint16
 		if !rest.Skip(1) || !rest.ReadUint16(&length) {
-			return msg, total, off + helloRecordHeaderLen + helloMissing(msg, total), ErrIncomplete
+			return msg, total, off + recordHeaderLen + missingBytes(msg, total), ErrIncomplete
 		}
 		// A handshake record may not be empty (RFC 8446 section 5.1).
-		if length == 0 || length > helloMaxRecord {
+		if length == 0 || length > maxRecord {
 			if rec == 0 {
 				return nil, -1, 0, ErrNotTLS
 			}
-			return nil, -1, 0, fmt.Errorf("tls: record %d at byte %d: length %d is not between 1 and %d", rec, off, length, helloMaxRecord)
+			return nil, -1, 0, fmt.Errorf("tls: record %d at byte %d: length %d is not between 1 and %d", rec, off, length, maxRecord)
 		}
-		recEnd := off + helloRecordHeaderLen + int(length)
+		recEnd := off + recordHeaderLen + int(length)
 		frag := []byte(rest)
 		if len(frag) > int(length) {
 			frag = frag[:length]
 		}
-		if rec == 0 && len(frag) > 0 && frag[0] != helloTypeClient {
+		if rec == 0 && len(frag) > 0 && frag[0] != typeClientHello {
 			return nil, -1, 0, ErrNotTLS
 		}
 
 		for len(frag) > 0 && (total < 0 || len(msg) < total) {
 			n := len(frag)
 			if total < 0 {
-				n = min(n, helloHeaderLen-len(msg))
+				n = min(n, handshakeHeaderLen-len(msg))
 			} else {
 				n = min(n, total-len(msg))
 			}
 			switch {
 			case rec == 0:
 				// Still one contiguous run of stream: no copy.
-				msg = stream[helloRecordHeaderLen : helloRecordHeaderLen+len(msg)+n]
+				msg = stream[recordHeaderLen : recordHeaderLen+len(msg)+n]
 			case !owned:
 				// The copy is bounded by the bytes present, not by the
 				// declared length.
@@ -186,8 +179,8 @@ func helloMessage(stream []byte) (msg []byte, total, need int, err error) {
 				msg = append(msg, frag[:n]...)
 			}
 			frag = frag[n:]
-			if total < 0 && len(msg) == helloHeaderLen {
-				total = helloHeaderLen + (int(msg[1])<<16 | int(msg[2])<<8 | int(msg[3]))
+			if total < 0 && len(msg) == handshakeHeaderLen {
+				total = handshakeHeaderLen + (int(msg[1])<<16 | int(msg[2])<<8 | int(msg[3]))
 			}
 		}
 		if total >= 0 && len(msg) == total {
@@ -196,21 +189,21 @@ func helloMessage(stream []byte) (msg []byte, total, need int, err error) {
 		if recEnd > len(stream) {
 			// Cut inside this record: the rest of it carries up to
 			// recEnd-len(stream) more message bytes, later records the rest.
-			missing := helloMissing(msg, total)
+			missing := missingBytes(msg, total)
 			inRecord := recEnd - len(stream)
 			if missing <= inRecord {
 				return msg, total, len(stream) + missing, ErrIncomplete
 			}
-			return msg, total, recEnd + helloRecordHeaderLen + missing - inRecord, ErrIncomplete
+			return msg, total, recEnd + recordHeaderLen + missing - inRecord, ErrIncomplete
 		}
 		off = recEnd
 	}
 }
 
-// helloMissing is a lower bound on the message bytes still to come.
-func helloMissing(msg []byte, total int) int {
+// missingBytes is a lower bound on the message bytes still to come.
+func missingBytes(msg []byte, total int) int {
 	if total < 0 {
-		return helloHeaderLen - len(msg)
+		return handshakeHeaderLen - len(msg)
 	}
 	return total - len(msg)
 }
@@ -246,18 +239,18 @@ func (r *helloReader) prefixed(field string, ext uint16, lenLen int, out *crypto
 	case 1:
 		var v uint8
 		if !r.s.ReadUint8(&v) {
-			return r.short(helloField(field, ext) + " length")
+			return r.short(fieldName(field, ext) + " length")
 		}
 		n = int(v)
 	default:
 		var v uint16
 		if !r.s.ReadUint16(&v) {
-			return r.short(helloField(field, ext) + " length")
+			return r.short(fieldName(field, ext) + " length")
 		}
 		n = int(v)
 	}
 	if left := r.total - r.pos(); n > left {
-		return fmt.Errorf("tls: client hello byte %d: %s length %d runs past the end of the message (%d bytes left)", start, helloField(field, ext), n, left)
+		return fmt.Errorf("tls: client hello byte %d: %s length %d runs past the end of the message (%d bytes left)", start, fieldName(field, ext), n, left)
 	}
 	if !r.s.ReadBytes((*[]byte)(out), n) {
 		return ErrIncomplete
@@ -265,11 +258,11 @@ func (r *helloReader) prefixed(field string, ext uint16, lenLen int, out *crypto
 	return nil
 }
 
-func helloField(field string, ext uint16) string {
+func fieldName(field string, ext uint16) string {
 	if field != "" {
 		return field
 	}
-	return helloExtName(ext) + " extension"
+	return extName(ext) + " extension"
 }
 
 // helloView holds what a ClientHello message says, as views into it, all
@@ -280,7 +273,7 @@ type helloView struct {
 	alpn          cryptobyte.String // protocol_name_list
 	versions      cryptobyte.String // supported_versions list
 	keyShares     cryptobyte.String // client_shares
-	seen          uint8             // helloExtBit of each extension read
+	seen          uint8             // extBit of each extension read
 }
 
 // parseHelloView checks the fields of a ClientHello message the way
@@ -290,7 +283,7 @@ type helloView struct {
 func parseHelloView(msg []byte, total int) (helloView, error) {
 	var v helloView
 	r := helloReader{s: cryptobyte.String(msg), avail: len(msg), total: total}
-	r.s.Skip(helloHeaderLen)
+	r.s.Skip(handshakeHeaderLen)
 
 	if !r.s.ReadUint16(&v.legacyVersion) {
 		return v, r.short("legacy_version")
@@ -303,8 +296,8 @@ func parseHelloView(msg []byte, total int) (helloView, error) {
 	if err := r.prefixed("legacy_session_id", 0, 1, &sessionID); err != nil {
 		return v, err
 	}
-	if len(sessionID) > helloMaxSessionID {
-		return v, fmt.Errorf("tls: client hello byte %d: legacy_session_id length %d exceeds %d", at, len(sessionID), helloMaxSessionID)
+	if len(sessionID) > maxSessionID {
+		return v, fmt.Errorf("tls: client hello byte %d: legacy_session_id length %d exceeds %d", at, len(sessionID), maxSessionID)
 	}
 	at = r.pos()
 	if err := r.prefixed("cipher_suites", 0, 2, &suites); err != nil {
@@ -345,24 +338,24 @@ func parseHelloView(msg []byte, total int) (helloView, error) {
 		}
 		// crypto/tls refuses any repeated extension; the ones read here
 		// would otherwise be ambiguous.
-		bit := helloExtBit(ext)
+		bit := extBit(ext)
 		if v.seen&bit != 0 {
-			return v, fmt.Errorf("tls: client hello byte %d: second %s extension", at, helloExtName(ext))
+			return v, fmt.Errorf("tls: client hello byte %d: second %s extension", at, extName(ext))
 		}
 		v.seen |= bit
 		var problem string
 		switch ext {
-		case helloExtServerName:
-			v.sni, problem = helloServerName(data)
-		case helloExtALPN:
-			v.alpn, problem = helloALPN(data)
-		case helloExtSupportedVersions:
-			v.versions, problem = helloVersions(data)
-		case helloExtKeyShare, helloExtDraftKeyShare:
-			v.keyShares, problem = helloKeyShares(data)
+		case extServerName:
+			v.sni, problem = readServerName(data)
+		case extALPN:
+			v.alpn, problem = readALPN(data)
+		case extSupportedVersions:
+			v.versions, problem = readVersions(data)
+		case extKeyShare, extDraftKeyShare:
+			v.keyShares, problem = readKeyShares(data)
 		}
 		if problem != "" {
-			return v, fmt.Errorf("tls: %s extension at client hello byte %d: %s", helloExtName(ext), at, problem)
+			return v, fmt.Errorf("tls: %s extension at client hello byte %d: %s", extName(ext), at, problem)
 		}
 	}
 	if !r.complete() {
@@ -378,8 +371,8 @@ func (v *helloView) hello(complete bool) ClientHello {
 	if v.sni != nil {
 		h.SNI = string(v.sni)
 	}
-	h.ECH = v.seen&helloExtBit(helloExtECH) != 0
-	if v.seen&helloExtBit(helloExtALPN) != 0 {
+	h.ECH = v.seen&extBit(extECH) != 0
+	if v.seen&extBit(extALPN) != 0 {
 		// One string for the whole list, the names slicing it.
 		whole := string(v.alpn)
 		count := 0
@@ -391,25 +384,25 @@ func (v *helloView) hello(complete bool) ClientHello {
 			h.ALPN = append(h.ALPN, whole[i+1:i+1+int(whole[i])])
 		}
 	}
-	if v.seen&helloExtBit(helloExtSupportedVersions) != 0 {
+	if v.seen&extBit(extSupportedVersions) != 0 {
 		h.Versions = make([]uint16, 0, len(v.versions)/2)
 		for list := v.versions; !list.Empty(); {
 			var ver uint16
 			list.ReadUint16(&ver)
-			if !helloGREASE(ver) {
+			if !isGREASE(ver) {
 				h.Versions = append(h.Versions, ver)
 			}
 		}
 	} else if complete {
 		h.Versions = []uint16{v.legacyVersion}
 	}
-	if v.seen&helloExtBit(helloExtKeyShare) != 0 {
+	if v.seen&extBit(extKeyShare) != 0 {
 		for list := v.keyShares; !list.Empty(); {
 			var group uint16
 			var key cryptobyte.String
 			list.ReadUint16(&group)
 			list.ReadUint16LengthPrefixed(&key)
-			if !helloGREASE(group) {
+			if !isGREASE(group) {
 				h.KeyShareGroups = append(h.KeyShareGroups, group)
 			}
 		}
@@ -417,44 +410,44 @@ func (v *helloView) hello(complete bool) ClientHello {
 	return h
 }
 
-func helloExtName(ext uint16) string {
+func extName(ext uint16) string {
 	switch ext {
-	case helloExtServerName:
+	case extServerName:
 		return "server_name"
-	case helloExtALPN:
+	case extALPN:
 		return "application_layer_protocol_negotiation"
-	case helloExtSupportedVersions:
+	case extSupportedVersions:
 		return "supported_versions"
-	case helloExtKeyShare:
+	case extKeyShare:
 		return "key_share"
-	case helloExtDraftKeyShare:
+	case extDraftKeyShare:
 		return "draft key_share"
-	case helloExtECH:
+	case extECH:
 		return "encrypted_client_hello"
 	}
 	return "type " + strconv.Itoa(int(ext))
 }
 
-func helloExtBit(ext uint16) uint8 {
+func extBit(ext uint16) uint8 {
 	switch ext {
-	case helloExtServerName:
+	case extServerName:
 		return 1 << 0
-	case helloExtALPN:
+	case extALPN:
 		return 1 << 1
-	case helloExtSupportedVersions:
+	case extSupportedVersions:
 		return 1 << 2
-	case helloExtKeyShare, helloExtDraftKeyShare:
+	case extKeyShare, extDraftKeyShare:
 		return 1 << 3
-	case helloExtECH:
+	case extECH:
 		return 1 << 4
 	}
 	return 0
 }
 
-// helloServerName checks a server_name extension (RFC 6066 section 3) and
-// returns its first host_name. Each helloXxx extension reader returns what is
+// readServerName checks a server_name extension (RFC 6066 section 3) and
+// returns its first host_name. Each readXxx extension reader returns what is
 // wrong, or "".
-func helloServerName(data cryptobyte.String) ([]byte, string) {
+func readServerName(data cryptobyte.String) ([]byte, string) {
 	var list cryptobyte.String
 	if !data.ReadUint16LengthPrefixed(&list) || !data.Empty() {
 		return nil, "server_name_list length does not match the extension length"
@@ -480,7 +473,7 @@ func helloServerName(data cryptobyte.String) ([]byte, string) {
 	return sni, ""
 }
 
-func helloALPN(data cryptobyte.String) (cryptobyte.String, string) {
+func readALPN(data cryptobyte.String) (cryptobyte.String, string) {
 	var list cryptobyte.String
 	if !data.ReadUint16LengthPrefixed(&list) || !data.Empty() {
 		return nil, "protocol_name_list length does not match the extension length"
@@ -500,7 +493,7 @@ func helloALPN(data cryptobyte.String) (cryptobyte.String, string) {
 	return list, ""
 }
 
-func helloVersions(data cryptobyte.String) (cryptobyte.String, string) {
+func readVersions(data cryptobyte.String) (cryptobyte.String, string) {
 	var list cryptobyte.String
 	if !data.ReadUint8LengthPrefixed(&list) || !data.Empty() {
 		return nil, "versions length does not match the extension length"
@@ -511,7 +504,7 @@ func helloVersions(data cryptobyte.String) (cryptobyte.String, string) {
 	return list, ""
 }
 
-func helloKeyShares(data cryptobyte.String) (cryptobyte.String, string) {
+func readKeyShares(data cryptobyte.String) (cryptobyte.String, string) {
 	var list cryptobyte.String
 	if !data.ReadUint16LengthPrefixed(&list) || !data.Empty() {
 		return nil, "client_shares length does not match the extension length"
@@ -529,184 +522,8 @@ func helloKeyShares(data cryptobyte.String) (cryptobyte.String, string) {
 	return list, ""
 }
 
-// helloGREASE reports the reserved values 0x0a0a, 0x1a1a, ... 0xfafa that
+// isGREASE reports the reserved values 0x0a0a, 0x1a1a, ... 0xfafa that
 // clients send to keep servers tolerant of unknown values (RFC 8701).
-func helloGREASE(v uint16) bool {
+func isGREASE(v uint16) bool {
 	return v&0x0f0f == 0x0a0a && v>>8 == v&0xff
-}
-
-// streamPrefix collects the first bytes of one direction of a TCP stream in
-// sequence order, whatever order the segments arrive in, up to a limit.
-//
-// Bytes beyond the contiguous prefix wait in a compact side buffer with a
-// sorted list of the ranges they cover, so memory follows the bytes received,
-// not the sequence numbers claimed. When retransmissions overlap with
-// different bytes, the bytes that arrived first win. Receivers and capture
-// tools settle this differently, and only a broken or evasive client sends
-// two versions of its hello; what matters is one stated rule.
-// More than prefixMaxPending separate out-of-order ranges is not a real
-// connection's first flight: further ranges that open a new hole are
-// dropped, so the prefix may then stay short.
-type streamPrefix struct {
-	start   uint32
-	limit   int
-	buf     []byte        // the contiguous prefix
-	ooo     []byte        // bytes received beyond the prefix, in arrival order
-	pending []prefixRange // what ooo holds, sorted by off, disjoint, all off > len(buf)
-}
-
-// prefixRange says that stream bytes [off, end) are held at ooo[at:].
-type prefixRange struct{ off, end, at int }
-
-const prefixMaxPending = 64
-
-// reset starts collecting a stream whose first byte has sequence number start
-// (ISN+1), keeping the buffers of a previous use.
-func (s *streamPrefix) reset(start uint32, limit int) {
-	s.start = start
-	s.limit = max(limit, 0)
-	s.buf = s.buf[:0]
-	s.ooo = s.ooo[:0]
-	s.pending = s.pending[:0]
-}
-
-// discard drops the first n bytes of the prefix: the stream goes on from
-// start+n, with what is held beyond the prefix kept. The held bytes are
-// moved to the front of ooo (in the order they sit there, so no range is
-// overwritten before it moves), which keeps ooo within the limit however
-// long the stream.
-func (s *streamPrefix) discard(n int) {
-	n = min(max(n, 0), len(s.buf))
-	s.buf = s.buf[:copy(s.buf, s.buf[n:])]
-	s.start += uint32(n)
-	var order [prefixMaxPending]int8
-	byAt := order[:len(s.pending)]
-	for i := range byAt {
-		byAt[i] = int8(i)
-	}
-	slices.SortFunc(byAt, func(a, b int8) int { return s.pending[a].at - s.pending[b].at })
-	at := 0
-	for _, i := range byAt {
-		p := &s.pending[i]
-		l := p.end - p.off
-		copy(s.ooo[at:], s.ooo[p.at:p.at+l])
-		p.off, p.end, p.at = p.off-n, p.end-n, at
-		at += l
-	}
-	s.ooo = s.ooo[:at]
-}
-
-// release drops the buffers.
-func (s *streamPrefix) release() { *s = streamPrefix{} }
-
-// bytes returns the contiguous prefix received so far. It is valid until the
-// next add, reset or release.
-func (s *streamPrefix) bytes() []byte { return s.buf }
-
-// full reports that the prefix has reached the limit.
-func (s *streamPrefix) full() bool { return len(s.buf) >= s.limit }
-
-// add takes the payload of a segment whose first byte has sequence number seq.
-// Segments may come in any order, repeat, overlap each other or the start,
-// and wrap past 2^32; bytes beyond the limit are ignored.
-func (s *streamPrefix) add(seq uint32, payload []byte) {
-	// Serial arithmetic (RFC 1982): within 2^31 before start is "before".
-	off := int64(int32(seq - s.start))
-	if off < 0 {
-		if int64(len(payload)) <= -off {
-			return
-		}
-		payload = payload[-off:]
-		off = 0
-	}
-	if off >= int64(s.limit) {
-		return
-	}
-	if room := int64(s.limit) - off; int64(len(payload)) > room {
-		payload = payload[:room]
-	}
-	o := int(off)
-	if o > len(s.buf) {
-		s.hold(o, payload)
-		return
-	}
-	for {
-		n := len(s.buf)
-		end := o + len(payload)
-		if end <= n {
-			return
-		}
-		// Up to the next held range only: its bytes came first.
-		if len(s.pending) > 0 && s.pending[0].off < end {
-			end = s.pending[0].off
-		}
-		s.buf = prefixAppend(s.buf, payload[n-o:end-o], s.limit)
-		s.drain()
-		if len(s.buf) == n {
-			return
-		}
-	}
-}
-
-// drain moves the held ranges that the prefix has reached into it.
-func (s *streamPrefix) drain() {
-	for len(s.pending) > 0 && s.pending[0].off <= len(s.buf) {
-		p := s.pending[0]
-		if p.end > len(s.buf) {
-			s.buf = prefixAppend(s.buf, s.ooo[p.at+len(s.buf)-p.off:p.at+p.end-p.off], s.limit)
-		}
-		s.pending = s.pending[:copy(s.pending, s.pending[1:])]
-	}
-	if len(s.pending) == 0 {
-		s.ooo = s.ooo[:0]
-	}
-}
-
-// hold keeps the parts of payload (stream offset o, beyond the prefix) that no
-// held range covers yet.
-func (s *streamPrefix) hold(o int, payload []byte) {
-	end := o + len(payload)
-	i := 0
-	for i < len(s.pending) && s.pending[i].end <= o {
-		i++
-	}
-	cur := o
-	for cur < end {
-		if i < len(s.pending) && s.pending[i].off <= cur {
-			cur = max(cur, s.pending[i].end)
-			i++
-			continue
-		}
-		gapEnd := end
-		if i < len(s.pending) && s.pending[i].off < gapEnd {
-			gapEnd = s.pending[i].off
-		}
-		at := len(s.ooo)
-		// Each stream offset is held at most once between drains, so ooo
-		// never outgrows the limit.
-		if i > 0 && s.pending[i-1].end == cur && s.pending[i-1].at+s.pending[i-1].end-s.pending[i-1].off == at {
-			s.pending[i-1].end = gapEnd
-		} else {
-			if len(s.pending) >= prefixMaxPending {
-				return
-			}
-			s.pending = append(s.pending, prefixRange{})
-			copy(s.pending[i+1:], s.pending[i:])
-			s.pending[i] = prefixRange{off: cur, end: gapEnd, at: at}
-			i++
-		}
-		s.ooo = prefixAppend(s.ooo, payload[cur-o:gapEnd-o], s.limit)
-		cur = gapEnd
-	}
-}
-
-// prefixAppend appends like append, but grows the buffer to no more than
-// limit: the next doubling is capped where the stream stops being collected.
-func prefixAppend(b, more []byte, limit int) []byte {
-	if need := len(b) + len(more); need > cap(b) {
-		grown := make([]byte, len(b), min(max(need, 2*cap(b)), max(limit, need)))
-		copy(grown, b)
-		b = grown
-	}
-	return append(b, more...)
 }
