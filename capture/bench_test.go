@@ -87,7 +87,7 @@ func BenchmarkReadFiles(b *testing.B) {
 	packets := 0
 	for packets < b.N {
 		a := NewAnalyzer(Options{})
-		in, _ := ReadFiles(context.Background(), a, []File{{Name: "bench.pcap", R: bytes.NewReader(data)}})
+		in, _ := ReadFiles(context.Background(), a, []File{fileInMemory("bench.pcap", data)})
 		if in[0].Err != nil || int(in[0].Packets) != n {
 			b.Fatalf("read %d packets: %v", in[0].Packets, in[0].Err)
 		}

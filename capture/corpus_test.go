@@ -3,6 +3,7 @@ package capture
 import (
 	"context"
 	"errors"
+	"io"
 	"maps"
 	"os"
 	"slices"
@@ -55,13 +56,8 @@ var corpus = map[string]corpusFacts{
 func analyzeCorpusFile(t *testing.T, name string) (*Result, Input) {
 	t.Helper()
 	path := testenv.Shared(t, "corpus", name)
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	a := NewAnalyzer(Options{})
-	in, _ := ReadFiles(context.Background(), a, []File{{Name: name, R: f}})
+	in, _ := ReadFiles(context.Background(), a, []File{{Name: name, Open: func() (io.ReadCloser, error) { return os.Open(path) }}})
 	return a.Result(), in[0]
 }
 

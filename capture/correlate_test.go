@@ -3,6 +3,7 @@ package capture
 import (
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/netip"
 	"os"
@@ -32,13 +33,9 @@ func TestDNSNamesMatchReference(t *testing.T) {
 	joined := 0
 	for _, path := range paths {
 		t.Run(filepath.Base(path), func(t *testing.T) {
-			f, err := os.Open(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
 			a := NewAnalyzer(Options{})
-			ReadFiles(context.Background(), a, []File{{Name: path, R: f}}) // damaged files: what was read counts
+			open := func() (io.ReadCloser, error) { return os.Open(path) }
+			ReadFiles(context.Background(), a, []File{{Name: path, Open: open}}) // damaged files: what was read counts
 			r := a.Result()
 			want := correlateReference(r.Flows, r.DNS)
 			for i, fl := range r.Flows {

@@ -11,6 +11,7 @@ import (
 	"math/bits"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
@@ -108,6 +109,18 @@ const (
 	// fileBufSize holds any pcap record, so pcap packets are handed out
 	// straight from the bufio buffer.
 	fileBufSize = 1 << 20
+	// fileMaxInterfaces bounds the distinct interfaces (name, link type,
+	// snap length) of one file. A host has tens; mergecap writes one per
+	// input it merged unless they are identical. A file describing more is
+	// hostile or broken, and the list would otherwise grow with it.
+	fileMaxInterfaces = 4096
+	// fileMaxSectionInterfaces bounds the interface description blocks of
+	// one section, each of which the section's packets may name (and which
+	// must therefore be kept until the section ends).
+	fileMaxSectionInterfaces = 1 << 20
+	// fileMaxIfName bounds an interface name: names are for the people
+	// reading the report, and Linux allows 15 bytes.
+	fileMaxIfName = 256
 
 	fileBlockSHB = 0x0A0D0D0A
 	fileBlockIDB = 0x00000001
@@ -143,34 +156,108 @@ type FileReader struct {
 	fracNs   int64 // nanoseconds per unit of the record's fraction field
 	linkType layers.LinkType
 
+	// ifaces are the distinct interfaces met so far, which Frame.Interface
+	// indexes; ifaceIndex finds one in it (pcapng only). An interface
+	// described again, in a later section or twice in one, is listed once,
+	// so the list stays as short as the distinct interfaces are few
+	// however many sections and blocks the file has.
+	ifaces     []Interface
+	ifaceIndex map[Interface]int
+
 	// pcapng
-	ifaces  []Interface
-	ifinfo  []fileIfaceInfo // parallel to ifaces
-	secBase int             // index in ifaces of the current section's interface 0
-	lastTS  time.Time
+	// sec holds the current section's interfaces by their id in the
+	// section; a section header block empties it, as interface ids start
+	// again at 0 in each section.
+	sec        []fileIfaceInfo
+	drops      uint64 // the latest isb_ifdrop plus isb_osdrop of every interface, summed
+	dropsKnown bool
+	lastTS     time.Time
+
+	// peekLimit, when not 0, is the offset past which Next gives up
+	// looking for a packet (errPeekLimit): ReadFiles only wants the first
+	// packet's time, at a bounded cost.
+	peekLimit int64
+
+	// bufs are the read buffers taken from fileBufPool and zr the gzip
+	// reader from fileGzipPool, given back by release.
+	bufs []*bufio.Reader
+	zr   *gzip.Reader
 }
 
+// fileIfaceInfo is one interface description block of the current section.
 type fileIfaceInfo struct {
 	unitsPerSec uint64
 	tsOffset    int64
 	ifDrop      uint64
 	osDrop      uint64
-	dropsKnown  bool
+	index       int32 // in FileReader.ifaces
+	linkType    layers.LinkType
 }
+
+// Read buffers and gzip decompressors are reused from one file to the
+// next: a run over thousands of small rotated files would otherwise
+// allocate (and zero) a MiB or two for each.
+var (
+	fileBufPool  = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, fileBufSize) }}
+	fileGzipPool sync.Pool // *gzip.Reader
+)
+
+// newBuf takes a read buffer from the pool for r.
+func (r *FileReader) newBuf(rd io.Reader) *bufio.Reader {
+	br := fileBufPool.Get().(*bufio.Reader)
+	br.Reset(rd)
+	r.bufs = append(r.bufs, br)
+	return br
+}
+
+// release gives the reader's buffers back for the next file. The reader is
+// unusable afterwards, and so is the Data of the last Frame it filled.
+func (r *FileReader) release() {
+	for _, br := range r.bufs {
+		br.Reset(nil)
+		fileBufPool.Put(br)
+	}
+	r.bufs, r.br = nil, nil
+	if r.zr != nil {
+		fileGzipPool.Put(r.zr)
+		r.zr = nil
+	}
+	if r.err == nil {
+		r.err = errFileReleased
+	}
+}
+
+var (
+	errFileReleased = errors.New("reader released")
+	errPeekLimit    = errors.New("no packet near the start")
+)
 
 // NewFileReader reads the file header from r. name is used only in errors.
 // The format is detected from the magic bytes, never from the name; gzip
 // (1f 8b) is detected the same way and decompressed transparently,
 // multi-member streams too.
 func NewFileReader(name string, r io.Reader) (*FileReader, error) {
-	fr := &FileReader{name: name, br: bufio.NewReaderSize(r, fileBufSize)}
+	fr := &FileReader{name: name}
+	if err := fr.open(r); err != nil {
+		fr.release()
+		return nil, err
+	}
+	return fr, nil
+}
+
+// open reads the file header; on error the caller releases fr.
+func (fr *FileReader) open(r io.Reader) error {
+	fr.br = fr.newBuf(r)
 	if m, _ := fr.br.Peek(2); len(m) == 2 && m[0] == 0x1f && m[1] == 0x8b {
 		fr.gz = true
-		zr, err := gzip.NewReader(fr.br)
-		if err != nil {
-			return nil, fr.fail(0, 0, fr.readDamage(err, "the gzip header"))
+		fr.zr, _ = fileGzipPool.Get().(*gzip.Reader)
+		if fr.zr == nil {
+			fr.zr = new(gzip.Reader)
 		}
-		fr.br = bufio.NewReaderSize(zr, fileBufSize)
+		if err := fr.zr.Reset(fr.br); err != nil {
+			return fr.fail(0, 0, fr.readDamage(err, "the gzip header"))
+		}
+		fr.br = fr.newBuf(fr.zr)
 	}
 	magic, err := fr.br.Peek(4)
 	if len(magic) < 4 {
@@ -179,27 +266,24 @@ func NewFileReader(name string, r io.Reader) (*FileReader, error) {
 			if fr.gz {
 				what = "the decompressed data is empty"
 			}
-			return nil, fr.fail(0, 0, fileDamagef(ErrTruncated, "%s", what))
+			return fr.fail(0, 0, fileDamagef(ErrTruncated, "%s", what))
 		}
 		if err != io.EOF {
-			return nil, fr.fail(0, 0, fr.readDamage(err, "the file header"))
+			return fr.fail(0, 0, fr.readDamage(err, "the file header"))
 		}
-		return nil, fr.fail(0, 0, fileDamagef(ErrTruncated, "the data is only %d bytes long, too short for a capture file header", len(magic)))
+		return fr.fail(0, 0, fileDamagef(ErrTruncated, "the data is only %d bytes long, too short for a capture file header", len(magic)))
 	}
 	switch {
 	case magic[0] == 0x0a && magic[1] == 0x0d && magic[2] == 0x0d && magic[3] == 0x0a:
 		fr.ng = true
-		if err := fr.readBlock(nil); err != nil {
-			return nil, err
-		}
-		return fr, nil
+		return fr.readBlock(nil)
 	case fileIsPcapMagic(magic):
 		if err := fr.readPcapHeader(); err != nil {
-			return nil, fr.fail(0, 0, err)
+			return fr.fail(0, 0, err)
 		}
-		return fr, nil
+		return nil
 	}
-	return nil, fr.fail(0, 0, fileDamagef(ErrNotCapture, "not a pcap or pcapng file (magic % x)", magic))
+	return fr.fail(0, 0, fileDamagef(ErrNotCapture, "not a pcap or pcapng file (magic % x)", magic))
 }
 
 func fileIsPcapMagic(m []byte) bool {
@@ -224,9 +308,13 @@ func (r *FileReader) Format() string {
 // Gzip reports whether the input was gzip-compressed.
 func (r *FileReader) Gzip() bool { return r.gz }
 
-// Interfaces lists the capture interfaces: the single one of a pcap file,
-// or every pcapng interface description block read so far, across all
-// sections, in file order. Frame.Interface indexes this list.
+// Interfaces lists the distinct capture interfaces described so far: the
+// single one of a pcap file, or those of the pcapng interface description
+// blocks read so far, across all sections, in order of first description.
+// An interface described again with the same name, link type and snap
+// length (in a later section, or twice in one) is listed once, and a file
+// describing more than 4096 distinct interfaces is refused (ErrOversize).
+// Frame.Interface indexes this list.
 func (r *FileReader) Interfaces() []Interface {
 	return slices.Clone(r.ifaces)
 }
@@ -235,18 +323,12 @@ func (r *FileReader) Interfaces() []Interface {
 func (r *FileReader) Records() int { return r.records }
 
 // Drops returns the packets the capture lost, as the pcapng interface
-// statistics blocks read so far tell it: for each interface the latest
-// isb_ifdrop plus the latest isb_osdrop, summed over interfaces. known is
-// false when no block said anything about drops (always so for pcap, which
-// has no place to record them).
+// statistics blocks read so far tell it: for each interface description
+// block the latest isb_ifdrop plus the latest isb_osdrop, summed over them
+// all, in every section. known is false when no block said anything about
+// drops (always so for pcap, which has no place to record them).
 func (r *FileReader) Drops() (n uint64, known bool) {
-	for _, in := range r.ifinfo {
-		if in.dropsKnown {
-			known = true
-			n += in.ifDrop + in.osDrop
-		}
-	}
-	return n, known
+	return r.drops, r.dropsKnown
 }
 
 // Next fills f with the next packet. f.Data aliases an internal buffer that
@@ -415,6 +497,9 @@ func (r *FileReader) nextPcap(f *Frame) error {
 // f. With f nil it reads only the section header block that opens the file.
 func (r *FileReader) readBlock(f *Frame) error {
 	for {
+		if r.peekLimit > 0 && r.off > r.peekLimit && f != nil {
+			return errPeekLimit
+		}
 		r.blocks++
 		start := r.off
 		num := r.blocks
@@ -510,7 +595,10 @@ func (r *FileReader) readBlock(f *Frame) error {
 				return fail(fileDamagef(ErrMalformed, "unsupported pcapng version %d.%d", major, bo.Uint16(body[6:])))
 			}
 			r.bo = bo
-			r.secBase = len(r.ifaces)
+			// Interface ids start again at 0: the previous section's
+			// interfaces stay listed (deduplicated) in r.ifaces, but
+			// nothing can name them by id any more.
+			r.sec = r.sec[:0]
 			if f == nil {
 				return nil
 			}
@@ -598,11 +686,15 @@ func (r *FileReader) fileOptions(block string, opts []byte, fn func(code uint16,
 }
 
 func (r *FileReader) readIDB(body []byte) error {
+	if len(r.sec) >= fileMaxSectionInterfaces {
+		return fileDamagef(ErrOversize, "the section describes more than %d interfaces", fileMaxSectionInterfaces)
+	}
 	in := Interface{LinkType: layers.LinkType(r.bo.Uint16(body)), SnapLen: int(r.bo.Uint32(body[4:]))}
-	info := fileIfaceInfo{unitsPerSec: 1e6}
+	info := fileIfaceInfo{unitsPerSec: 1e6, linkType: in.LinkType}
 	err := r.fileOptions("interface description block", body[8:], func(code uint16, val []byte) error {
 		switch code {
 		case 2: // if_name
+			val = val[:min(len(val), fileMaxIfName)]
 			in.Name = strings.TrimRight(string(val), "\x00")
 		case 9: // if_tsresol
 			if len(val) != 1 {
@@ -630,25 +722,36 @@ func (r *FileReader) readIDB(body []byte) error {
 	if err != nil {
 		return err
 	}
-	r.ifaces = append(r.ifaces, in)
-	r.ifinfo = append(r.ifinfo, info)
+	i, ok := r.ifaceIndex[in]
+	if !ok {
+		if len(r.ifaces) >= fileMaxInterfaces {
+			return fileDamagef(ErrOversize, "interface description block describes a distinct interface beyond the %d this reader lists", fileMaxInterfaces)
+		}
+		if r.ifaceIndex == nil {
+			r.ifaceIndex = make(map[Interface]int)
+		}
+		i = len(r.ifaces)
+		r.ifaceIndex[in] = i
+		r.ifaces = append(r.ifaces, in)
+	}
+	info.index = int32(i)
+	r.sec = append(r.sec, info)
 	return nil
 }
 
-// fileIface maps a section-local interface id to the global index.
-func (r *FileReader) fileIface(block string, id uint32) (int, error) {
-	if have := len(r.ifaces) - r.secBase; uint64(id) >= uint64(have) {
-		return 0, fileDamagef(ErrMalformed, "%s names interface %d but its section describes %d", block, id, have)
+// fileIface returns the current section's interface id.
+func (r *FileReader) fileIface(block string, id uint32) (*fileIfaceInfo, error) {
+	if uint64(id) >= uint64(len(r.sec)) {
+		return nil, fileDamagef(ErrMalformed, "%s names interface %d but its section describes %d", block, id, len(r.sec))
 	}
-	return r.secBase + int(id), nil
+	return &r.sec[id], nil
 }
 
 func (r *FileReader) readISB(body []byte) error {
-	i, err := r.fileIface("interface statistics block", r.bo.Uint32(body))
+	info, err := r.fileIface("interface statistics block", r.bo.Uint32(body))
 	if err != nil {
 		return err
 	}
-	info := &r.ifinfo[i]
 	return r.fileOptions("interface statistics block", body[12:], func(code uint16, val []byte) error {
 		if code != 5 && code != 7 { // isb_ifdrop, isb_osdrop
 			return nil
@@ -656,12 +759,17 @@ func (r *FileReader) readISB(body []byte) error {
 		if len(val) != 8 {
 			return fileDamagef(ErrMalformed, "interface statistics option %d is %d bytes, not 8", code, len(val))
 		}
+		// Counters are cumulative: the latest replaces the one before in
+		// the sum.
+		v := r.bo.Uint64(val)
 		if code == 5 {
-			info.ifDrop = r.bo.Uint64(val)
+			r.drops += v - info.ifDrop
+			info.ifDrop = v
 		} else {
-			info.osDrop = r.bo.Uint64(val)
+			r.drops += v - info.osDrop
+			info.osDrop = v
 		}
-		info.dropsKnown = true
+		r.dropsKnown = true
 		return nil
 	})
 }
@@ -670,13 +778,13 @@ func (r *FileReader) readPacket(typ uint32, body []byte, f *Frame) error {
 	name := fileBlockName(typ)
 	if typ == fileBlockSPB {
 		// A simple packet block belongs to the section's first interface.
-		if len(r.ifaces) == r.secBase {
+		if len(r.sec) == 0 {
 			return fileDamagef(ErrMalformed, "simple packet block before any interface description block of its section")
 		}
-		i := r.secBase
+		info := &r.sec[0]
 		origlen := r.bo.Uint32(body)
 		caplen := min(uint64(origlen), uint64(len(body)-4))
-		if snap := r.ifaces[i].SnapLen; snap > 0 {
+		if snap := r.ifaces[info.index].SnapLen; snap > 0 {
 			caplen = min(caplen, uint64(snap))
 		}
 		if caplen > fileMaxPacket {
@@ -685,15 +793,15 @@ func (r *FileReader) readPacket(typ uint32, body []byte, f *Frame) error {
 		f.TS = r.lastTS
 		f.Data = body[4 : 4+caplen : 4+caplen]
 		f.WireLen = int(max(uint64(origlen), caplen))
-		f.LinkType = r.ifaces[i].LinkType
-		f.Interface = i
+		f.LinkType = info.linkType
+		f.Interface = int(info.index)
 		return nil
 	}
 	id := r.bo.Uint32(body)
 	if typ == fileBlockPB {
 		id = uint32(r.bo.Uint16(body))
 	}
-	i, err := r.fileIface(name, id)
+	info, err := r.fileIface(name, id)
 	if err != nil {
 		return err
 	}
@@ -705,13 +813,12 @@ func (r *FileReader) readPacket(typ uint32, body []byte, f *Frame) error {
 	if room := len(body) - 20; int(caplen) > room {
 		return fileDamagef(ErrMalformed, "%s claims a %d-byte packet but has room for %d", name, caplen, room)
 	}
-	info := &r.ifinfo[i]
 	f.TS = fileTime(ts, info.unitsPerSec, info.tsOffset)
 	r.lastTS = f.TS
 	f.Data = body[20 : 20+caplen : 20+caplen]
 	f.WireLen = int(max(caplen, origlen))
-	f.LinkType = r.ifaces[i].LinkType
-	f.Interface = i
+	f.LinkType = info.linkType
+	f.Interface = int(info.index)
 	return nil
 }
 

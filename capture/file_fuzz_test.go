@@ -3,10 +3,14 @@ package capture
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -68,6 +72,10 @@ func FuzzFileReader(f *testing.F) {
 				t.Fatalf("packet %d: TS not in UTC", n+1)
 			case r.Records() != n+1:
 				t.Fatalf("Records() = %d after %d packets", r.Records(), n+1)
+			case len(ifaces) > fileMaxInterfaces:
+				t.Fatalf("%d interfaces listed", len(ifaces))
+			case slices.Index(ifaces, ifaces[fr.Interface]) != fr.Interface:
+				t.Fatalf("packet %d: interface %d is listed before, as %d", n+1, fr.Interface, slices.Index(ifaces, ifaces[fr.Interface]))
 			}
 		}
 	})
@@ -94,4 +102,36 @@ func fileCheckFuzzError(t *testing.T, err error, data []byte) {
 	if errors.Is(err, gzip.ErrChecksum) && !fe.gzip {
 		t.Fatalf("gzip error for a plain input: %v", err)
 	}
+}
+
+// FuzzReadFiles merges two arbitrary inputs: it must never panic, and each
+// input either ends cleanly, with the digest of all its bytes, or says
+// where it was damaged and has none (a stream is not read on).
+func FuzzReadFiles(f *testing.F) {
+	cases := fileBuiltCases()
+	for i, c := range cases {
+		f.Add(c.data, cases[(i+1)%len(cases)].data)
+	}
+	f.Add(fileSynthetic(false, 3, 40), fileGzip(fileSynthetic(true, 3, 40)))
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		inputs, ifaces := ReadFiles(context.Background(), NewAnalyzer(Options{}), []File{fileInMemory("a", a), fileInMemory("b", b)})
+		for i, data := range [][]byte{a, b} {
+			in := inputs[i]
+			if in.Err == nil {
+				if want := fmt.Sprintf("%x", sha256.Sum256(data)); in.SHA256 != want || in.Size != int64(len(data)) {
+					t.Fatalf("input %d read whole: sha256 %s size %d, want %s %d", i, in.SHA256, in.Size, want, len(data))
+				}
+				continue
+			}
+			var fe *FileError
+			if !errors.As(in.Err, &fe) || in.SHA256 != "" {
+				t.Fatalf("input %d: %v (%T), sha256 %q", i, in.Err, in.Err, in.SHA256)
+			}
+		}
+		for _, ifc := range ifaces {
+			if ifc.Input < 0 || ifc.Input > 1 {
+				t.Fatalf("interface of input %d", ifc.Input)
+			}
+		}
+	})
 }

@@ -554,7 +554,10 @@ func TestFileReaderCorpus(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			wantIfaces := []Interface{{"eth0", 1, 96}, {"null1", 0, 0}, {"silly ethernet interface 2", 1, 128}, {"eth0", 1, 96}, {"null1", 0, 0}}
+			// Section 3 describes eth0 and null1 again, exactly as
+			// section 1 did: they are listed once, and section 3's
+			// packets on null1 carry section 1's index.
+			wantIfaces := []Interface{{"eth0", 1, 96}, {"null1", 0, 0}, {"silly ethernet interface 2", 1, 128}}
 			if !reflect.DeepEqual(r.Interfaces(), wantIfaces) {
 				t.Errorf("Interfaces() = %+v, want %+v", r.Interfaces(), wantIfaces)
 			}
@@ -562,7 +565,7 @@ func TestFileReaderCorpus(t *testing.T) {
 			for _, f := range got {
 				ids = append(ids, f.Interface)
 			}
-			if want := []int{0, 0, 1, 2, 2, 2, 2, 4}; !slices.Equal(ids, want) {
+			if want := []int{0, 0, 1, 2, 2, 2, 2, 1}; !slices.Equal(ids, want) {
 				t.Errorf("interfaces of the packets %v, want %v", ids, want)
 			}
 			// Its statistics blocks: section 2's interface drops 10
@@ -1118,20 +1121,29 @@ func TestFileReaderWiretapWritten(t *testing.T) {
 		run(t, mergecap, append([]string{"-F", "pcapng", "-w", dst}, srcs...)...)
 		got, r := read(t, dst)
 		// mergecap writes one interface per input, packets in time order.
+		// Two inputs (bigendian.pcap and tls-fragmented-handshake.pcap.gz)
+		// are both unnamed Ethernet with a 65535-byte snap length: one
+		// interface to us.
 		ifaces := r.Interfaces()
-		if len(ifaces) != len(sources) {
-			t.Fatalf("%d interfaces, want one per input: %+v", len(ifaces), ifaces)
-		}
+		var distinct []Interface
 		var want []fileGot
-		for i, src := range sources {
+		for _, src := range sources {
 			frames, in := read(t, filepath.Join(corpus, src))
-			if ifaces[i].LinkType != in.Interfaces()[0].LinkType {
-				t.Errorf("interface %d: link type %d, %s has %d", i, ifaces[i].LinkType, src, in.Interfaces()[0].LinkType)
+			ifc := in.Interfaces()[0]
+			if !slices.Contains(distinct, ifc) {
+				distinct = append(distinct, ifc)
+			}
+			i := slices.Index(ifaces, ifc)
+			if i < 0 {
+				t.Fatalf("no interface %+v (of %s) among %+v", ifc, src, ifaces)
 			}
 			for _, f := range frames {
 				f.Interface = i
 				want = append(want, f)
 			}
+		}
+		if !reflect.DeepEqual(ifaces, distinct) {
+			t.Fatalf("interfaces %+v, want the inputs' distinct ones %+v", ifaces, distinct)
 		}
 		slices.SortStableFunc(want, func(a, b fileGot) int { return a.TS.Compare(b.TS) })
 		fileEqual(t, got, want)
@@ -1164,12 +1176,81 @@ func TestReadFilesUnsupportedLinkType(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			in, _ := ReadFiles(context.Background(), NewAnalyzer(Options{}), []File{{Name: "w.pcap", R: bytes.NewReader(tc.data)}})
+			in, _ := ReadFiles(context.Background(), NewAnalyzer(Options{}), []File{fileInMemory("w.pcap", tc.data)})
 			if in[0].Err == nil || !strings.HasPrefix(in[0].Err.Error(), tc.want) {
 				t.Errorf("error %v, want it to start %q", in[0].Err, tc.want)
 			}
 			if in[0].Packets != tc.packets {
 				t.Errorf("%d packets analysed, want %d", in[0].Packets, tc.packets)
+			}
+		})
+	}
+}
+
+// A file of many sections, each describing the same interface again (what
+// concatenated pcapng files look like), lists that interface once, and
+// the drops of every section's interface are summed.
+func TestFileReaderManySections(t *testing.T) {
+	const sections = 20_000
+	le := binary.LittleEndian
+	ts := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	p := filePayload(1, 60)
+	ng := &fileNg{}
+	for i := range sections {
+		ng.shb(le).idb(1, 65535, fileOptName("eth0"))
+		ng.epb(0, uint64(ts.Add(time.Duration(i)*time.Millisecond).UnixMicro()), p, 60)
+		ng.isb(0, 1, 2)
+	}
+	got, r, err := fileReadAll(t, "x", ng.bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []Interface{{"eth0", 1, 65535}}; !reflect.DeepEqual(r.Interfaces(), want) {
+		t.Errorf("Interfaces() = %d interfaces (%+v...), want %+v", len(r.Interfaces()), r.Interfaces()[:min(3, len(r.Interfaces()))], want)
+	}
+	if len(got) != sections || got[len(got)-1].Interface != 0 {
+		t.Errorf("read %d packets, want %d, all on interface 0", len(got), sections)
+	}
+	if n, known := r.Drops(); n != 3*sections || !known {
+		t.Errorf("Drops() = %d, %v; want %d, true", n, known, 3*sections)
+	}
+}
+
+// The interfaces a reader keeps are bounded: distinct interfaces beyond
+// 4096 in a file, or interface description blocks beyond 2^20 in a
+// section, are damage, found where they are, with the packets before them
+// read.
+func TestFileReaderInterfaceBounds(t *testing.T) {
+	le := binary.LittleEndian
+	p := filePayload(1, 60)
+	distinct := (&fileNg{}).shb(le)
+	for i := range fileMaxInterfaces + 1 {
+		distinct.idb(1, 65535, fileOptName(fmt.Sprintf("if%04d", i))).epb(uint32(i), uint64(i), p, 60)
+	}
+	// 2^20 descriptions of the same interface: one distinct interface,
+	// but each has its own id in the section.
+	same := slices.Concat((&fileNg{}).shb(le).idb(1, 65535).epb(0, 0, p, 60).bytes(),
+		bytes.Repeat((&fileNg{bo: le}).idb(1, 65535).bytes(), fileMaxSectionInterfaces))
+	const idbLen, epbLen = 36, 92 // with the name option; the packet block
+	tests := []struct {
+		name    string
+		data    []byte
+		packets int
+		want    string
+	}{
+		{"distinct interfaces", distinct.bytes(), fileMaxInterfaces,
+			fmt.Sprintf("x: block %d at byte %d: interface description block describes a distinct interface beyond the 4096 this reader lists", 2+2*fileMaxInterfaces, 28+fileMaxInterfaces*(idbLen+epbLen))},
+		{"descriptions in a section", same, 1,
+			fmt.Sprintf("x: block %d at byte %d: the section describes more than 1048576 interfaces", 3+fileMaxSectionInterfaces, 28+epbLen+fileMaxSectionInterfaces*20)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, _, err := fileReadAll(t, "x", tc.data)
+			if len(got) != tc.packets {
+				t.Errorf("read %d packets before the damage, want %d", len(got), tc.packets)
+			}
+			if !errors.Is(err, ErrOversize) || err.Error() != tc.want {
+				t.Errorf("got %v\nwant %s", err, tc.want)
 			}
 		})
 	}

@@ -18,8 +18,10 @@ type Frame struct {
 	WireLen int
 	// LinkType says how Data begins (Ethernet, LINUX_SLL2, raw IP, ...).
 	LinkType layers.LinkType
-	// Interface indexes the source's list of interfaces (a pcapng interface
-	// description block, or a live interface).
+	// Interface indexes the source's list of interfaces: a file's distinct
+	// interfaces (FileReader.Interfaces: the pcap file's one, or those the
+	// pcapng interface description blocks describe, each listed once),
+	// or the live interfaces.
 	Interface int
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -57,13 +58,9 @@ func build(t *testing.T, s setup, files ...string) *Report {
 	}
 	var in []capture.File
 	for _, f := range files {
-		fh, err := os.Open(filepath.Join(root, "testdata", f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer fh.Close()
+		path := filepath.Join(root, "testdata", f)
 		// Names as a user would type them from the repository root.
-		in = append(in, capture.File{Name: filepath.Join("testdata", f), R: fh})
+		in = append(in, capture.File{Name: filepath.Join("testdata", f), Open: func() (io.ReadCloser, error) { return os.Open(path) }})
 	}
 	a := capture.NewAnalyzer(capture.Options{})
 	inputs, ifaces := capture.ReadFiles(context.Background(), a, in)

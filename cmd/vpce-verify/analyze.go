@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"os"
 
@@ -58,38 +60,63 @@ func cmdAnalyze(e *env, args []string) int {
 		opts.DNSPorts = append(opts.DNSPorts, uint16(p))
 	}
 
+	// The report's file is created before any input is opened: however
+	// many inputs there are, and whatever they do, the report has a place.
+	if err := refuseOverwrite(of.out, fs.Args()); err != nil {
+		e.errorf("analyze: %v", err)
+		return exitError
+	}
+	if err := of.open(); err != nil {
+		e.errorf("analyze: -o %s: %v", of.out, err)
+		return exitError
+	}
 	var files []capture.File
-	var closers []io.Closer
-	defer func() {
-		for _, c := range closers {
-			c.Close()
-		}
-	}()
 	for _, name := range fs.Args() {
 		if name == "-" {
-			files = append(files, capture.File{Name: "-", R: e.stdin})
+			files = append(files, capture.File{Name: "-", Open: func() (io.ReadCloser, error) { return io.NopCloser(e.stdin), nil }})
 			continue
 		}
-		f, err := os.Open(name)
-		if err != nil {
-			// Reported with the inputs below; the other files are read.
-			files = append(files, capture.File{Name: name, Err: err})
-			continue
-		}
-		closers = append(closers, f)
-		files = append(files, capture.File{Name: name, R: f})
+		// Opened by ReadFiles when it needs the file, closed when it is
+		// done: a thousand rotated files do not hold a thousand
+		// descriptors. One that cannot be opened is reported with the
+		// inputs; the other files are read.
+		files = append(files, capture.File{Name: name, Open: func() (io.ReadCloser, error) { return os.Open(name) }})
 	}
 	a := capture.NewAnalyzer(opts)
 	inputs, ifaces := capture.ReadFiles(e.ctx, a, files)
 	r := report.Build(report.Evidence{Result: a.Result(), Inputs: inputs, Interfaces: ifaces}, cl.config())
+	tooMany := false
 	for _, in := range inputs {
 		if in.Err != nil {
 			e.errorf("%v", in.Err)
+			tooMany = tooMany || errors.Is(in.Err, capture.ErrTooManyOpen)
 		}
+	}
+	if tooMany {
+		e.hintf("raise the open file limit (ulimit -n), or merge the files that overlap in time in groups first (mergecap -w part.pcapng FILE...)")
 	}
 	if err := of.write(e, r); err != nil {
 		e.errorf("%v", err)
 		return exitError
 	}
 	return exitCode(r.Verdict)
+}
+
+// refuseOverwrite fails when the report would be written over one of the
+// inputs: -o is created before the inputs are read, so the evidence would
+// be gone before it was read.
+func refuseOverwrite(out string, inputs []string) error {
+	ost, err := os.Stat(out)
+	if err != nil {
+		return nil // no -o, or a new file: nothing to overwrite
+	}
+	for _, name := range inputs {
+		if name == "-" {
+			continue
+		}
+		if st, err := os.Stat(name); err == nil && os.SameFile(ost, st) {
+			return fmt.Errorf("-o %s: is the input %s; the report would overwrite it", out, name)
+		}
+	}
+	return nil
 }
