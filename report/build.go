@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vpce-verify/vpce-verify/capture/flow"
+
 	"github.com/vpce-verify/vpce-verify/capture"
 	"github.com/vpce-verify/vpce-verify/resolve"
 	"github.com/vpce-verify/vpce-verify/resolve/inventory"
@@ -26,9 +28,9 @@ const (
 // Evidence is what was captured: the analysis of the packets and where they
 // came from.
 type Evidence struct {
-	Result     *capture.Result
+	Result     *flow.Result
 	Inputs     []capture.Input
-	Interfaces []capture.FileInterface
+	Interfaces []capture.Interface
 	// Capture describes a live capture; nil for files.
 	Capture *Capture
 	// Probe is what verify resolved and dialled; nil otherwise. Its
@@ -176,7 +178,7 @@ func NewBuilder(cfg Config, probe *Probe) *Builder {
 }
 
 // AddDNS records one DNS transaction seen on the wire.
-func (b *Builder) AddDNS(tx *capture.DNSTransaction) {
+func (b *Builder) AddDNS(tx *flow.DNSTransaction) {
 	d := b.dns(tx)
 	for _, a := range tx.Answers {
 		if a.ECH && len(b.echNames) < maxECHNames {
@@ -188,7 +190,7 @@ func (b *Builder) AddDNS(tx *capture.DNSTransaction) {
 
 // AddFlow judges one finished connection and adds it to the report. The
 // flow's DNSNames must be filled in.
-func (b *Builder) AddFlow(f *capture.Flow) {
+func (b *Builder) AddFlow(f *flow.Flow) {
 	names := f.DNSNames
 	if extra := b.resolved[f.Server.Addr().Unmap()]; len(extra) > 0 {
 		names = slices.Clone(names)
@@ -253,7 +255,7 @@ func (b *Builder) Report(ev Evidence) *Report {
 	for _, in := range ev.Inputs {
 		r.Inputs = append(r.Inputs, input(in))
 	}
-	var stats capture.Stats
+	var stats flow.Stats
 	if ev.Result != nil {
 		stats = ev.Result.Stats
 	}
@@ -301,7 +303,7 @@ func (b *Builder) Report(ev Evidence) *Report {
 // interfaceName names the capture interface of a connection: the pcapng or
 // live interface when there were several, else the interface index that a
 // LINUX_SLL2 header (tcpdump -i any) carried.
-func interfaceName(ifc, ifIndex int, ifaces []capture.FileInterface) string {
+func interfaceName(ifc, ifIndex int, ifaces []capture.Interface) string {
 	if len(ifaces) > 1 && ifc >= 0 && ifc < len(ifaces) {
 		return ifaces[ifc].Name
 	}
@@ -349,7 +351,7 @@ func aws(c resolve.Class) *AWS {
 	}
 }
 
-func (b *Builder) dns(tx *capture.DNSTransaction) DNS {
+func (b *Builder) dns(tx *flow.DNSTransaction) DNS {
 	d := DNS{
 		TS: ts(tx.TS()), Client: tx.Client.String(), Server: tx.Server.String(), Transport: tx.Transport,
 		ID: tx.ID, QName: tx.QName, QType: tx.QType, RCode: tx.RCode, Answers: []DNSAnswer{},
@@ -376,7 +378,7 @@ func (b *Builder) dns(tx *capture.DNSTransaction) DNS {
 }
 
 // flowJSON renders one judged connection.
-func (b *Builder) flowJSON(f *capture.Flow, c *conn, names []string) Flow {
+func (b *Builder) flowJSON(f *flow.Flow, c *conn, names []string) Flow {
 	out := Flow{
 		Client:       f.Client.String(),
 		Server:       f.Server.String(),
@@ -417,7 +419,7 @@ func (b *Builder) flowJSON(f *capture.Flow, c *conn, names []string) Flow {
 		}
 		out.TLS = t
 	}
-	if h := f.HTTP; h.Request != "" && h.Request != capture.HTTPNotHTTP {
+	if h := f.HTTP; h.Request != "" && h.Request != flow.HTTPNotHTTP {
 		out.HTTP = &HTTP{Request: h.Request, Method: h.Method, Host: h.Host, Target: h.Target}
 		if h.ProxyHost != "" {
 			out.HTTP.ProxyTarget = joinHostPort(h.ProxyHost, h.ProxyPort)
@@ -438,7 +440,7 @@ func joinHostPort(host string, port uint16) string {
 
 // connWarnings notes what a reader must know about one S3 connection;
 // warnings about many connections are grouped.
-func (b *Builder) connWarnings(f *capture.Flow, c *conn) {
+func (b *Builder) connWarnings(f *flow.Flow, c *conn) {
 	subject := c.client.String() + " -> " + c.server.String()
 	for _, n := range c.names {
 		switch {
@@ -471,7 +473,7 @@ func (b *Builder) connWarnings(f *capture.Flow, c *conn) {
 		} else {
 			b.warn.about(subject, "sent an Encrypted Client Hello extension; without an ECH config in the DNS it is most likely GREASE (Chromium sends one on every connection), but the SNI may be only an outer name")
 		}
-	case f.TLS.Hello == capture.HelloIncomplete && c.established:
+	case f.TLS.Hello == flow.HelloIncomplete && c.established:
 		b.warn.about(subject, "carried a ClientHello that was not captured whole, so its SNI is unknown")
 	}
 	if c.established && c.inferred() {
@@ -513,7 +515,7 @@ func tlsVersion(v uint16) string {
 
 // inputWarnings says what is missing from the evidence: damaged inputs,
 // drops, packets cut or undecodable.
-func (b *Builder) inputWarnings(r *Report, stats capture.Stats) {
+func (b *Builder) inputWarnings(r *Report, stats flow.Stats) {
 	if w := StaleRanges(b.cfg.Ranges, b.cfg.Now); w != "" {
 		b.warn.addf("%s", w)
 	}

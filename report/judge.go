@@ -4,7 +4,8 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/vpce-verify/vpce-verify/capture"
+	"github.com/vpce-verify/vpce-verify/capture/flow"
+
 	"github.com/vpce-verify/vpce-verify/resolve"
 	"github.com/vpce-verify/vpce-verify/resolve/inventory"
 	"github.com/vpce-verify/vpce-verify/resolve/ipranges"
@@ -172,7 +173,7 @@ func isHostName(s string) bool {
 
 // judge decides what one connection is: S3 or not, on what evidence, and
 // which path it took.
-func (b *Builder) judge(f *capture.Flow, dnsNames []string) conn {
+func (b *Builder) judge(f *flow.Flow, dnsNames []string) conn {
 	c := conn{
 		client: f.Client, server: f.Server, state: f.ConnState(), established: f.Established(),
 		bytes: f.Bytes(), probe: b.probes[f.Client] == f.Server && f.Client.IsValid(),
@@ -183,9 +184,9 @@ func (b *Builder) judge(f *capture.Flow, dnsNames []string) conn {
 	// Names the connection carried, and what they say.
 	sni := f.TLS.SNI
 	tunnel := f.TLS.InTunnel
-	helloComplete := f.TLS.Hello == capture.HelloComplete
+	helloComplete := f.TLS.Hello == flow.HelloComplete
 	host := hostName(f.HTTP.Host)
-	requestComplete := f.HTTP.Request == capture.HTTPComplete
+	requestComplete := f.HTTP.Request == flow.HTTPComplete
 	proxy := hostName(f.HTTP.ProxyHost)
 
 	var otherNames []string // complete names of non-S3 hosts

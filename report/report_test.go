@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vpce-verify/vpce-verify/capture"
+	"github.com/vpce-verify/vpce-verify/capture/flow"
+	"github.com/vpce-verify/vpce-verify/capture/pcapfile"
+
 	"github.com/vpce-verify/vpce-verify/internal/testenv"
 	"github.com/vpce-verify/vpce-verify/resolve"
 	"github.com/vpce-verify/vpce-verify/resolve/inventory"
@@ -56,14 +58,14 @@ func build(t *testing.T, s setup, files ...string) *Report {
 			inv.Merge(one)
 		}
 	}
-	var in []capture.File
+	var in []pcapfile.File
 	for _, f := range files {
 		path := filepath.Join(root, "testdata", f)
 		// Names as a user would type them from the repository root.
-		in = append(in, capture.File{Name: filepath.Join("testdata", f), Open: func() (io.ReadCloser, error) { return os.Open(path) }})
+		in = append(in, pcapfile.File{Name: filepath.Join("testdata", f), Open: func() (io.ReadCloser, error) { return os.Open(path) }})
 	}
-	a := capture.NewAnalyzer(capture.Options{})
-	inputs, ifaces := capture.ReadFiles(context.Background(), a, in)
+	a := flow.NewAnalyzer(flow.Options{})
+	inputs, ifaces := pcapfile.ReadFiles(context.Background(), a, in)
 	if s.drops > 0 {
 		inputs[0].Drops, inputs[0].DropsKnown = s.drops, true
 	}

@@ -7,7 +7,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/vpce-verify/vpce-verify/capture"
+	"github.com/vpce-verify/vpce-verify/capture/flow"
+
 	"github.com/vpce-verify/vpce-verify/resolve"
 )
 
@@ -97,7 +98,7 @@ func (t *tally) listViolation() bool { return len(t.violations) < t.lim.Violatio
 
 // add counts one judged connection; out is its rendering when it is to be
 // listed (in flows, or as a violation).
-func (t *tally) add(c *conn, out *Flow, listed, violation bool, f *capture.Flow) {
+func (t *tally) add(c *conn, out *Flow, listed, violation bool, f *flow.Flow) {
 	if out != nil {
 		out.first = f.FirstTS
 		if listed {
@@ -165,7 +166,7 @@ func (t *tally) add(c *conn, out *Flow, listed, violation bool, f *capture.Flow)
 	}
 }
 
-func (t *tally) addDestination(c *conn, f *capture.Flow) {
+func (t *tally) addDestination(c *conn, f *flow.Flow) {
 	k := destKey{c.server, c.path}
 	d := t.dest[k]
 	if d == nil {

@@ -24,14 +24,17 @@ import (
 	"time"
 
 	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/afpacket"
+	gpafpacket "github.com/gopacket/gopacket/afpacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
-	"golang.org/x/net/bpf"
+	netbpf "golang.org/x/net/bpf"
 	"golang.org/x/net/ipv4"
 	"golang.org/x/sys/unix"
 
 	"github.com/vpce-verify/vpce-verify/capture"
+	"github.com/vpce-verify/vpce-verify/capture/afpacket"
+	"github.com/vpce-verify/vpce-verify/capture/bpf"
+	"github.com/vpce-verify/vpce-verify/capture/flow"
 )
 
 // The filter keeps VXLAN (UDP 4789); the non-matching traffic goes to the
@@ -64,8 +67,8 @@ func main() {
 	rate := flag.Int("rate", 200000, "datagrams per second")
 	seconds := flag.Float64("seconds", 10, "how long to send")
 	size := flag.Int("size", 64, "UDP payload bytes: VXLAN and a mirrored TCP segment, padded")
-	impl := flag.String("impl", "ring", "ring: capture.LiveSource; afpacket or ethernet: gopacket's afpacket or pcapgo.EthernetHandle, for comparison")
-	analyze := flag.Bool("analyze", false, "also feed every frame to capture.Analyzer")
+	impl := flag.String("impl", "ring", "ring: afpacket.Source; afpacket or ethernet: gopacket's afpacket or pcapgo.EthernetHandle, for comparison")
+	analyze := flag.Bool("analyze", false, "also feed every frame to flow.Analyzer")
 	child := flag.Bool("child", false, "internal: be the capturing process")
 	flag.Parse()
 	if *child {
@@ -124,7 +127,7 @@ func run(mode string, rate int, seconds float64, size int, impl string, analyze 
 	var after syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &after)
 	// Let the kernel hand over its last block before the child stops.
-	time.Sleep(10 * capture.LiveBlockTimeout)
+	time.Sleep(10 * afpacket.BlockTimeout)
 	stdin.Close()
 	var res result
 	decErr := json.NewDecoder(out).Decode(&res)
@@ -210,16 +213,16 @@ func vxlanPayload(size int) ([]byte, error) {
 // capturer captures on lo until its standard input closes, then prints a
 // result as JSON.
 func capturer(impl string, analyze bool) error {
-	spec := capture.FilterSpec{TCPPorts: []uint16{443}, DNS: true, VXLAN: true}
+	spec := bpf.Spec{TCPPorts: []uint16{443}, DNS: true, VXLAN: true}
 	stop := make(chan struct{})
 	go func() {
 		io.Copy(io.Discard, os.Stdin)
 		close(stop)
 	}()
 	signal.Ignore(os.Interrupt)
-	var a *capture.Analyzer
+	var a *flow.Analyzer
 	if analyze {
-		a = capture.NewAnalyzer(capture.Options{})
+		a = flow.NewAnalyzer(flow.Options{})
 	}
 	var res result
 	var start time.Time
@@ -231,7 +234,7 @@ func capturer(impl string, analyze bool) error {
 	}
 	switch impl {
 	case "ring":
-		src, err := capture.OpenLive(capture.LiveOptions{Interfaces: []string{"lo"}, Filter: spec})
+		src, err := afpacket.Open(afpacket.Options{Interfaces: []string{"lo"}, Filter: spec})
 		if err != nil {
 			return err
 		}
@@ -292,10 +295,10 @@ func capturer(impl string, analyze bool) error {
 // afpacketCapture does the same with gopacket's afpacket, with the same
 // ring geometry, block timeout and filter. Its reads cannot be interrupted
 // by Close, so it polls with a timeout and checks stop in between.
-func afpacketCapture(spec capture.FilterSpec, stop chan struct{}, ready func(), a *capture.Analyzer, res *result) error {
-	tp, err := afpacket.NewTPacket(afpacket.OptInterface("lo"), afpacket.TPacketVersion3,
-		afpacket.OptBlockSize(512<<10), afpacket.OptFrameSize(2048), afpacket.OptNumBlocks(64),
-		afpacket.OptBlockTimeout(capture.LiveBlockTimeout), afpacket.OptPollTimeout(50*time.Millisecond))
+func afpacketCapture(spec bpf.Spec, stop chan struct{}, ready func(), a *flow.Analyzer, res *result) error {
+	tp, err := gpafpacket.NewTPacket(gpafpacket.OptInterface("lo"), gpafpacket.TPacketVersion3,
+		gpafpacket.OptBlockSize(512<<10), gpafpacket.OptFrameSize(2048), gpafpacket.OptNumBlocks(64),
+		gpafpacket.OptBlockTimeout(afpacket.BlockTimeout), gpafpacket.OptPollTimeout(50*time.Millisecond))
 	if err != nil {
 		return err
 	}
@@ -311,7 +314,7 @@ func afpacketCapture(spec capture.FilterSpec, stop chan struct{}, ready func(), 
 	var f capture.Frame
 	for {
 		data, ci, err := tp.ZeroCopyReadPacketData()
-		if errors.Is(err, afpacket.ErrTimeout) {
+		if errors.Is(err, gpafpacket.ErrTimeout) {
 			select {
 			case <-stop:
 				_, st, err := tp.SocketStats()
@@ -336,23 +339,23 @@ func afpacketCapture(spec capture.FilterSpec, stop chan struct{}, ready func(), 
 }
 
 // loopbackProgram is spec's program for lo with the guard that drops
-// loopback's outgoing copy of each packet, as capture.LiveSource does.
-func loopbackProgram(spec capture.FilterSpec) ([]bpf.RawInstruction, error) {
+// loopback's outgoing copy of each packet, as afpacket.Source does.
+func loopbackProgram(spec bpf.Spec) ([]netbpf.RawInstruction, error) {
 	prog, err := spec.Program(layers.LinkTypeEthernet)
 	if err != nil {
 		return nil, err
 	}
-	guard, err := bpf.Assemble([]bpf.Instruction{
-		bpf.LoadExtension{Num: bpf.ExtType},
-		bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: unix.PACKET_OUTGOING, SkipTrue: 1},
-		bpf.RetConstant{Val: 0},
+	guard, err := netbpf.Assemble([]netbpf.Instruction{
+		netbpf.LoadExtension{Num: netbpf.ExtType},
+		netbpf.JumpIf{Cond: netbpf.JumpNotEqual, Val: unix.PACKET_OUTGOING, SkipTrue: 1},
+		netbpf.RetConstant{Val: 0},
 	})
 	return append(guard, prog...), err
 }
 
 // ethernetCapture does the same with pcapgo.EthernetHandle: one recvmsg per
 // packet through Go's poller, in the socket's default receive buffer.
-func ethernetCapture(spec capture.FilterSpec, stop chan struct{}, ready func(), a *capture.Analyzer, res *result) error {
+func ethernetCapture(spec bpf.Spec, stop chan struct{}, ready func(), a *flow.Analyzer, res *result) error {
 	h, err := pcapgo.NewEthernetHandle("lo")
 	if err != nil {
 		return err

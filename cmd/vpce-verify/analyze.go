@@ -6,9 +6,11 @@ import (
 	"io"
 	"os"
 
+	"github.com/vpce-verify/vpce-verify/capture/flow"
+	"github.com/vpce-verify/vpce-verify/capture/pcapfile"
+
 	"github.com/spf13/pflag"
 
-	"github.com/vpce-verify/vpce-verify/capture"
 	"github.com/vpce-verify/vpce-verify/report"
 )
 
@@ -51,7 +53,7 @@ func cmdAnalyze(e *env, args []string) int {
 		e.errorf("%v", err)
 		return exitError
 	}
-	var opts capture.Options
+	var opts flow.Options
 	for _, p := range *dnsPorts {
 		if p == 0 || p > 65535 {
 			e.errorf("analyze: --dns-port %d: not a port", p)
@@ -70,26 +72,26 @@ func cmdAnalyze(e *env, args []string) int {
 		e.errorf("analyze: -o %s: %v", of.out, err)
 		return exitError
 	}
-	var files []capture.File
+	var files []pcapfile.File
 	for _, name := range fs.Args() {
 		if name == "-" {
-			files = append(files, capture.File{Name: "-", Open: func() (io.ReadCloser, error) { return io.NopCloser(e.stdin), nil }})
+			files = append(files, pcapfile.File{Name: "-", Open: func() (io.ReadCloser, error) { return io.NopCloser(e.stdin), nil }})
 			continue
 		}
 		// Opened by ReadFiles when it needs the file, closed when it is
 		// done: a thousand rotated files do not hold a thousand
 		// descriptors. One that cannot be opened is reported with the
 		// inputs; the other files are read.
-		files = append(files, capture.File{Name: name, Open: func() (io.ReadCloser, error) { return os.Open(name) }})
+		files = append(files, pcapfile.File{Name: name, Open: func() (io.ReadCloser, error) { return os.Open(name) }})
 	}
-	a := capture.NewAnalyzer(opts)
-	inputs, ifaces := capture.ReadFiles(e.ctx, a, files)
+	a := flow.NewAnalyzer(opts)
+	inputs, ifaces := pcapfile.ReadFiles(e.ctx, a, files)
 	r := report.Build(report.Evidence{Result: a.Result(), Inputs: inputs, Interfaces: ifaces}, cl.config())
 	tooMany := false
 	for _, in := range inputs {
 		if in.Err != nil {
 			e.errorf("%v", in.Err)
-			tooMany = tooMany || errors.Is(in.Err, capture.ErrTooManyOpen)
+			tooMany = tooMany || errors.Is(in.Err, pcapfile.ErrTooManyOpen)
 		}
 	}
 	if tooMany {

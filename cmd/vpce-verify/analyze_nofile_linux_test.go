@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vpce-verify/vpce-verify/capture/pcapfile"
+
 	"github.com/vpce-verify/vpce-verify/capture"
 )
 
@@ -40,7 +42,7 @@ func rotated(t *testing.T, dir string, copies, per int) (single string, parts []
 		t.Fatal(err)
 	}
 	defer f.Close()
-	r, err := capture.NewFileReader("example.pcapng", f)
+	r, err := pcapfile.NewReader("example.pcapng", f)
 	if err != nil {
 		t.Fatal(err)
 	}

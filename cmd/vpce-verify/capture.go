@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/spf13/pflag"
+	"github.com/vpce-verify/vpce-verify/capture/flow"
 
 	"github.com/vpce-verify/vpce-verify/capture"
 	"github.com/vpce-verify/vpce-verify/report"
@@ -77,9 +78,9 @@ func cmdCapture(e *env, args []string) int {
 		return exitError
 	}
 	e.infof("capturing on %s (%s); stop with Ctrl-C", joinNames(src.Interfaces()), filter)
-	a := capture.NewAnalyzer(analyzerOptions(opts))
-	ev, res := lf.run(e.ctx, src, w, a, filter, nil)
-	e.infof("%d packets captured, %d received by filter, %d dropped by kernel (%s)", res.Packets, res.Stats.Received, res.Stats.Dropped, res.StopReason)
+	a := flow.NewAnalyzer(analyzerOptions(opts))
+	ev, res, stats := lf.run(e.ctx, src, w, a, filter, nil)
+	e.infof("%d packets captured, %d received by filter, %d dropped by kernel (%s)", res.Packets, stats.Received, stats.Dropped, res.StopReason)
 	r := report.Build(ev, cl.config())
 	if res.Err != nil {
 		e.errorf("capture: %v", res.Err)

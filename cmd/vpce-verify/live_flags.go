@@ -7,8 +7,13 @@ import (
 	"net/netip"
 	"os"
 	"slices"
-	"strings"
 	"time"
+
+	"github.com/vpce-verify/vpce-verify/capture/afpacket"
+	"github.com/vpce-verify/vpce-verify/capture/bpf"
+	"github.com/vpce-verify/vpce-verify/capture/flow"
+	"github.com/vpce-verify/vpce-verify/capture/pcapfile"
+	"github.com/vpce-verify/vpce-verify/internal/host"
 
 	"github.com/spf13/pflag"
 
@@ -59,15 +64,15 @@ var servicePorts = []uint16{80, 443}
 // options builds the capture's options for the interfaces ifaces, keeping
 // DNS on the ports of --dns-port and on dnsPorts too (verify adds those of
 // the resolvers it asks).
-func (l *liveFlags) options(ifaces []string, dnsPorts []uint16) (capture.LiveOptions, string, error) {
-	o := capture.LiveOptions{Interfaces: ifaces, SnapLen: l.snapLen, Promisc: l.promisc, BufferSize: l.bufferKB << 10}
+func (l *liveFlags) options(ifaces []string, dnsPorts []uint16) (afpacket.Options, string, error) {
+	o := afpacket.Options{Interfaces: ifaces, SnapLen: l.snapLen, Promisc: l.promisc, BufferSize: l.bufferKB << 10}
 	if l.snapLen < 0 || l.snapLen > 262144 {
 		return o, "", fmt.Errorf("--snaplen %d: want 1 to 262144 (0 for 262144)", l.snapLen)
 	}
 	if l.bufferKB < 0 || l.bufferKB > 1<<20 {
 		return o, "", fmt.Errorf("--buffer-size %d: want 1 to 1048576 KiB", l.bufferKB)
 	}
-	o.Filter = capture.FilterSpec{TCPPorts: slices.Clone(servicePorts), DNS: true, VXLAN: l.vxlan, Geneve: l.geneve}
+	o.Filter = bpf.Spec{TCPPorts: slices.Clone(servicePorts), DNS: true, VXLAN: l.vxlan, Geneve: l.geneve}
 	for _, p := range l.ports {
 		if p == 0 || p > 65535 {
 			return o, "", fmt.Errorf("--port %d: not a port", p)
@@ -94,7 +99,7 @@ func (l *liveFlags) options(ifaces []string, dnsPorts []uint16) (capture.LiveOpt
 			return o, "", fmt.Errorf("--bpf-file: %w", err)
 		}
 		defer f.Close()
-		if o.Program, err = capture.ParseTcpdumpDDD(f); err != nil {
+		if o.Program, err = bpf.ParseTcpdumpDDD(f); err != nil {
 			return o, "", fmt.Errorf("--bpf-file %s: %w", l.bpfFile, err)
 		}
 		filter = "program from " + l.bpfFile
@@ -104,8 +109,8 @@ func (l *liveFlags) options(ifaces []string, dnsPorts []uint16) (capture.LiveOpt
 
 // analyzerOptions are the analysis's options for a capture opened with o:
 // DNS is read on every port the filter keeps it on.
-func analyzerOptions(o capture.LiveOptions) capture.Options {
-	return capture.Options{DNSPorts: append([]uint16{53}, o.Filter.DNSPorts...)}
+func analyzerOptions(o afpacket.Options) flow.Options {
+	return flow.Options{DNSPorts: append([]uint16{53}, o.Filter.DNSPorts...)}
 }
 
 // defaultRoutes are documentation addresses (RFC 5737, RFC 3849): asking
@@ -117,7 +122,7 @@ var defaultRoutes = []netip.Addr{netip.MustParseAddr("192.0.2.1"), netip.MustPar
 // for come back in errs.
 func routeInterfaces(dsts []netip.Addr) (names []string, errs []error) {
 	for _, d := range dsts {
-		name, err := capture.RouteInterface(d)
+		name, err := host.RouteInterface(d)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -130,18 +135,18 @@ func routeInterfaces(dsts []netip.Addr) (names []string, errs []error) {
 }
 
 // open opens the capture and the -w file, and drops privileges when asked.
-func (l *liveFlags) open(e *env, opts capture.LiveOptions, of *outputFlags) (*capture.LiveSource, *capture.Writer, bool) {
-	src, err := capture.OpenLive(opts)
+func (l *liveFlags) open(e *env, opts afpacket.Options, of *outputFlags) (*afpacket.Source, *pcapfile.Writer, bool) {
+	src, err := afpacket.Open(opts)
 	if err != nil {
 		e.errorf("%v", err)
-		if errors.Is(err, capture.ErrPermission) {
+		if errors.Is(err, afpacket.ErrPermission) {
 			e.hintf("run as root, or let the binary capture: sudo setcap cap_net_raw+ep %s", executable())
 		}
 		return nil, nil, false
 	}
-	var w *capture.Writer
+	var w *pcapfile.Writer
 	if l.write != "" {
-		if w, err = capture.NewWriter(l.write, src.Interfaces()); err != nil {
+		if w, err = pcapfile.NewWriter(l.write, src.Interfaces()); err != nil {
 			src.Close()
 			e.errorf("%v", err)
 			return nil, nil, false
@@ -151,7 +156,7 @@ func (l *liveFlags) open(e *env, opts capture.LiveOptions, of *outputFlags) (*ca
 	// would run on as root, or without its -o file.
 	err = of.open()
 	if err == nil && l.user != "" {
-		if err = capture.DropPrivileges(l.user); err != nil {
+		if err = host.DropPrivileges(l.user); err != nil {
 			err = fmt.Errorf("--user: %w", err)
 		}
 	}
@@ -167,35 +172,35 @@ func (l *liveFlags) open(e *env, opts capture.LiveOptions, of *outputFlags) (*ca
 }
 
 // run captures until a limit, the duration or a signal, and returns what
-// the report needs.
-func (l *liveFlags) run(ctx context.Context, src *capture.LiveSource, w *capture.Writer, a *capture.Analyzer, filter string, stop func() bool) (report.Evidence, capture.LiveResult) {
+// the report needs: the same evidence a file gives, from the same loop.
+func (l *liveFlags) run(ctx context.Context, src *afpacket.Source, w *pcapfile.Writer, a *flow.Analyzer, filter string, stop func() bool) (report.Evidence, capture.RunResult, afpacket.Stats) {
 	if l.duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, l.duration, context.DeadlineExceeded)
 		defer cancel()
 	}
-	res := capture.ReadLive(ctx, src, a, capture.LiveLimits{Count: l.count, Writer: w, Stop: stop})
+	opt := capture.RunOptions{Count: l.count, Stop: stop, Drain: 2 * afpacket.BlockTimeout}
 	if w != nil {
-		if err := w.Close(&res.Stats); err != nil && res.Err == nil {
+		opt.Writer = w
+	}
+	res := capture.Run(ctx, src, a, opt)
+	stats := src.Stats()
+	if w != nil {
+		if err := w.Close(stats.Interfaces); err != nil && res.Err == nil {
 			res.Err = err
 		}
 	}
+	inputs := src.Inputs()
+	if res.Err != nil && inputs[0].Err == nil {
+		inputs[0].Err = res.Err
+	}
 	ifaces := src.Interfaces()
-	var names, links []string
-	var fileIfaces []capture.FileInterface
+	var names []string
 	for _, ifc := range ifaces {
 		names = append(names, ifc.Name)
-		if lt := capture.LinkTypeName(ifc.LinkType); !slices.Contains(links, lt) {
-			links = append(links, lt)
-		}
-		fileIfaces = append(fileIfaces, capture.FileInterface{Interface: ifc})
-	}
-	in := capture.Input{
-		Name: "live:" + strings.Join(names, ","), Format: "live", LinkTypes: links,
-		Packets: res.Packets, Bytes: res.Bytes, Drops: res.Stats.Dropped, DropsKnown: true, Err: res.Err,
 	}
 	ev := report.Evidence{
-		Result: a.Result(), Inputs: []capture.Input{in}, Interfaces: fileIfaces,
+		Result: a.Result(), Inputs: inputs, Interfaces: ifaces,
 		Capture: &report.Capture{
 			Interfaces: names, Filter: filter, SnapLen: ifaces[0].SnapLen,
 			Started: res.Started.UTC().Format(time.RFC3339Nano), Stopped: res.Stopped.UTC().Format(time.RFC3339Nano),
@@ -205,7 +210,7 @@ func (l *liveFlags) run(ctx context.Context, src *capture.LiveSource, w *capture
 	if w != nil {
 		ev.Capture.WrittenSHA256 = w.SHA256()
 	}
-	return ev, res
+	return ev, res, stats
 }
 
 func executable() string {

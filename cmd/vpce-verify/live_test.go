@@ -23,7 +23,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vpce-verify/vpce-verify/capture"
+	"github.com/vpce-verify/vpce-verify/internal/host"
+
 	"github.com/vpce-verify/vpce-verify/internal/lab"
 	"github.com/vpce-verify/vpce-verify/internal/testenv"
 )
@@ -411,7 +412,7 @@ func TestCaptureFlags(t *testing.T) {
 // the IPv4 and the IPv6 answer of verify may leave by different ones.
 // Asking the kernel for a route sends nothing.
 func TestCaptureInterfacesOfEveryTarget(t *testing.T) {
-	def, err := capture.RouteInterface(netip.MustParseAddr("192.0.2.1"))
+	def, err := host.RouteInterface(netip.MustParseAddr("192.0.2.1"))
 	if err != nil || def == "lo" {
 		testenv.Unavailable(t, "no default route through an interface other than lo: %q %v", def, err)
 	}

@@ -13,7 +13,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vpce-verify/vpce-verify/capture"
+	"github.com/vpce-verify/vpce-verify/capture/flow"
+
 	"github.com/vpce-verify/vpce-verify/report"
 )
 
@@ -171,7 +172,7 @@ func (w *probeWatch) connected(i int, client netip.AddrPort) {
 }
 
 // over reports whether a has seen every probe connection closed.
-func (w *probeWatch) over(a *capture.Analyzer) bool {
+func (w *probeWatch) over(a *flow.Analyzer) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if !w.started {

@@ -9,9 +9,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vpce-verify/vpce-verify/capture/flow"
+
 	"github.com/spf13/pflag"
 
-	"github.com/vpce-verify/vpce-verify/capture"
 	"github.com/vpce-verify/vpce-verify/report"
 	"github.com/vpce-verify/vpce-verify/resolve"
 )
@@ -141,7 +142,7 @@ func cmdVerify(e *env, args []string) int {
 	// after the probe is done, or at the timeout).
 	ctx, cancel := context.WithTimeout(e.ctx, *timeout)
 	defer cancel()
-	a := capture.NewAnalyzer(analyzerOptions(opts))
+	a := flow.NewAnalyzer(analyzerOptions(opts))
 	capCtx, capCancel := context.WithCancel(ctx)
 	defer capCancel()
 	const port = 443
@@ -170,7 +171,7 @@ func cmdVerify(e *env, args []string) int {
 		probe.Connections = prober.dialAll(ctx, targets, port, watch.connected)
 		time.AfterFunc(time.Second, capCancel)
 	})
-	ev, res := lf.run(capCtx, src, w, a, filter, func() bool { return watch.over(a) })
+	ev, res, _ := lf.run(capCtx, src, w, a, filter, func() bool { return watch.over(a) })
 	wg.Wait()
 	if probe == nil {
 		// Nothing to report on: the -o file made for the report goes.

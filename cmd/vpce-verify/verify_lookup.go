@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/vpce-verify/vpce-verify/internal/host"
+
 	"github.com/vpce-verify/vpce-verify/capture"
 	"github.com/vpce-verify/vpce-verify/report"
 	"github.com/vpce-verify/vpce-verify/resolve"
@@ -152,7 +154,7 @@ func routedThrough(captured []capture.Interface, targets []netip.Addr) ([]bool, 
 	ok := make([]bool, len(targets))
 	var missing errNotCaptured
 	for i, t := range targets {
-		name, err := capture.RouteInterface(t)
+		name, err := host.RouteInterface(t)
 		ok[i] = err != nil || slices.ContainsFunc(captured, func(c capture.Interface) bool { return c.Name == name })
 		if !ok[i] {
 			missing.targets, missing.ifaces = append(missing.targets, t), append(missing.ifaces, name)

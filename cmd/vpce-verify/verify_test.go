@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vpce-verify/vpce-verify/capture/flow"
+
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
@@ -80,7 +82,7 @@ func TestProbeWatch(t *testing.T) {
 			if !tc.resolving {
 				w.start(targets, tc.captured)
 			}
-			a := capture.NewAnalyzer(capture.Options{})
+			a := flow.NewAnalyzer(flow.Options{})
 			for _, p := range conn[:tc.packets] {
 				f := tcpFrame(t, p[0].(netip.AddrPort), p[1].(netip.AddrPort), p[2].(uint32), p[3].(uint32), p[4].(string))
 				if err := a.Add(&f); err != nil {

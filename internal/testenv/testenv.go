@@ -5,9 +5,11 @@
 package testenv
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -74,4 +76,23 @@ func Root(t testing.TB) {
 	if os.Geteuid() != 0 {
 		Unavailable(t, "needs root")
 	}
+}
+
+// Tshark runs tshark with args (it is found with Tool, so a test without
+// it skips, or fails in CI) and returns the lines it printed, without the
+// empty last one.
+func Tshark(t testing.TB, args ...string) []string {
+	t.Helper()
+	tshark := Tool(t, "tshark")
+	cmd := exec.Command(tshark, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("tshark %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	if s := strings.TrimRight(string(out), "\n"); s != "" {
+		return strings.Split(s, "\n")
+	}
+	return nil
 }

@@ -1,7 +1,0 @@
-//go:build !unix
-
-package capture
-
-// fileDescriptorLimit is a guess where the system has no RLIMIT_NOFILE:
-// Windows allows thousands of open files.
-func fileDescriptorLimit() int { return 1 << 20 }

@@ -1,0 +1,542 @@
+package flow
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/vpce-verify/vpce-verify/capture/hello"
+)
+
+// Endpoint states of a TCP connection, after Zeek's TCP analyzer: conn_state
+// is computed from the pair of them, so the states must mean what they mean
+// in Zeek for our conn_state to match what analysts know.
+type tcpState uint8
+
+const (
+	stInactive    tcpState = iota // nothing seen from this endpoint yet
+	stSynSent                     // sent a SYN (originator) or a SYN-ACK first (SYN_ACK_SENT)
+	stSynAckSent                  // originator that sent a SYN-ACK: a reversed handshake
+	stPartial                     // first packet seen was not a SYN: midstream
+	stEstablished                 // handshake completed
+	stClosed                      // sent a FIN
+	stReset                       // sent a RST
+)
+
+// History letters are recorded once per direction (Zeek's convention); the
+// bits say which ones this endpoint already recorded.
+const (
+	histSYN = 1 << iota
+	histSYNACK
+	histACK
+	histData
+	histFIN
+	histRST
+	histMulti
+	histFINRST
+)
+
+const maxHistory = 48
+
+// tcpEndpoint is one side of a TCP connection.
+type tcpEndpoint struct {
+	state, prev tcpState
+	hist        uint16
+	sawSYN      bool
+	// Sequence space: seqInit is set once base is known. base is the
+	// sequence number of the first payload byte (ISN+1 after a SYN), end is
+	// one past the highest payload byte seen; bytes accumulates how far end
+	// advanced, so sequence wraparound does not lose count.
+	seqInit   bool
+	isn       uint32
+	base, end uint32
+	bytes     uint64
+	// Sequence numbers of the last SYN, FIN and RST, so a repeated one is
+	// recorded again in the history only when it is a different one.
+	lastSYN, lastFIN, lastRST uint32
+	// Logarithmic counters for retransmissions, zero windows and gaps: the
+	// letter is added again at 10, 100, 1000 occurrences (Zeek's rule).
+	rxmit, zeroWin, gaps         uint32
+	rxmitNext, zeroNext, gapNext uint32
+	packets                      uint64
+	// acked says the peer acknowledged data this endpoint sent: an ack
+	// beyond the first payload byte seen. It proves a connection whose
+	// handshake the capture missed.
+	acked bool
+}
+
+// Flow is one TCP connection, keyed by its 4-tuple; a 4-tuple used again
+// after the connection closed is a new Flow.
+type Flow struct {
+	// Client sent the first SYN; when no SYN was seen it is inferred (the
+	// receiver of a SYN-ACK, else the side not using a well-known port).
+	Client, Server netip.AddrPort
+	FirstTS        time.Time
+	LastTS         time.Time
+	// Interface indexes the source's interfaces where the first packet was
+	// seen.
+	Interface int
+	// IfIndex is the index of the network interface the first packet was
+	// captured on, as the LINUX_SLL2 header of tcpdump -i any says (for
+	// tunnelled packets, the outer header); 0 when the link type does not
+	// carry it. It tells which interface each connection of an "any"
+	// capture used.
+	IfIndex int
+	// Tunnel is set when the flow was carried in VXLAN or Geneve.
+	Tunnel *Tunnel
+	// HandshakeRTT is the time from the (last) SYN to the SYN-ACK; zero when
+	// either was not seen.
+	HandshakeRTT time.Duration
+	// TLS is what the client's ClientHello revealed.
+	TLS TLSInfo
+	// HTTP is what the client's HTTP/1.x request revealed, when its first
+	// bytes were one.
+	HTTP HTTPInfo
+	// Truncated counts this flow's packets that were cut by the snap length.
+	Truncated uint64
+	// DNSNames are the names whose DNS answers, seen before the flow
+	// started, led (through any CNAME chain) to the server address: in the
+	// order of the transactions that gave them (Result.DNS) and, within
+	// one, from the query name on; at most 32 (Stats.DNSNamesDropped counts
+	// what the bounds left out). Filled in by Analyzer.Result.
+	DNSNames []string
+
+	ep      [2]tcpEndpoint // 0 = client (originator), 1 = server (responder)
+	history [maxHistory]byte
+	histLen uint8
+	synTS   time.Time
+	first   *firstBytes
+	dns     *tcpDNS
+}
+
+// Tunnel describes the encapsulation a flow was captured in.
+type Tunnel struct {
+	Type     string // "vxlan" or "geneve"
+	VNI      uint32
+	OuterSrc netip.Addr
+	OuterDst netip.Addr
+}
+
+// TLSInfo is what the ClientHello of a flow said, and whether it was seen.
+type TLSInfo struct {
+	// Hello is "" when the client sent no data, else one of HelloComplete,
+	// HelloIncomplete, HelloNotTLS, HelloNotSeen, HelloMalformed.
+	Hello string
+	hello.ClientHello
+	// Err says why the hello is incomplete or malformed.
+	Err string
+	// InTunnel says the hello was looked for inside an HTTP CONNECT tunnel
+	// (see Flow.HTTP): it was sent through the proxy that Server is, and
+	// names the CONNECT target, not Server.
+	InTunnel bool
+}
+
+// Values of TLSInfo.Hello.
+const (
+	HelloComplete   = "complete"
+	HelloIncomplete = "incomplete"
+	HelloNotTLS     = "not-tls"
+	HelloMalformed  = "malformed"
+	// HelloNotSeen says the start of the client's stream (or of its
+	// CONNECT tunnel) is not in the capture, and no later segment began a
+	// hello: whether there was one is unknown. A capture that begins in the
+	// middle of a connection gives it.
+	HelloNotSeen = "not-seen"
+)
+
+// HTTPInfo is what the HTTP/1.x request that began a flow said. A flow
+// through an HTTP proxy carries a CONNECT (then TLS.InTunnel is set) or
+// requests with an absolute-form target.
+type HTTPInfo struct {
+	// Request is "" when the client sent no data, else one of
+	// HTTPComplete, HTTPIncomplete, HTTPNotHTTP, HTTPNotSeen, HTTPMalformed.
+	Request string
+	Method  string
+	// Target is the request-target as sent.
+	Target string
+	// Host is the Host header field (it may carry a port).
+	Host string
+	// ProxyHost is the host a proxy was asked to reach: the CONNECT
+	// authority's host, or the host of an absolute-form target
+	// ("GET http://HOST/key"); "" otherwise. IPv6 literals lose their
+	// brackets.
+	ProxyHost string
+	// ProxyPort is ProxyHost's port; for an http:// target without one, 80
+	// (https://, 443). A CONNECT without a port is malformed.
+	ProxyPort uint16
+	// Err says why the request is malformed.
+	Err string
+}
+
+// Values of HTTPInfo.Request. The fields hold what a request that is
+// incomplete or malformed said before it stopped.
+const (
+	HTTPComplete   = "complete"
+	HTTPIncomplete = "incomplete"
+	HTTPNotHTTP    = "not-http"
+	HTTPMalformed  = "malformed"
+	// HTTPNotSeen says the start of the client's stream is not in the
+	// capture and no later segment began a request.
+	HTTPNotSeen = "not-seen"
+)
+
+// Packets returns the packets sent by the client and by the server.
+func (f *Flow) Packets() [2]uint64 { return [2]uint64{f.ep[0].packets, f.ep[1].packets} }
+
+// Bytes returns the payload bytes sent by the client and by the server,
+// counted in sequence space as Zeek does: retransmissions count once, and
+// bytes missing from the capture (gaps, snap length) still count.
+func (f *Flow) Bytes() [2]uint64 { return [2]uint64{f.ep[0].bytes, f.ep[1].bytes} }
+
+// History returns the connection history in Zeek's letters: upper case for
+// the client, lower case for the server; '^' first when the roles were
+// inferred against the direction of the first packet.
+func (f *Flow) History() string { return string(f.history[:f.histLen]) }
+
+// Established reports whether the connection was established: a SYN-ACK
+// answered the SYN, or, for a capture that missed the handshake, data
+// flowed in both directions or one side acknowledged data the other sent
+// (a bulk upload seen midstream: data one way, pure ACKs back).
+func (f *Flow) Established() bool {
+	o, r := &f.ep[0], &f.ep[1]
+	if o.sawSYN && r.hist&histSYNACK != 0 {
+		return true
+	}
+	if o.hist&histData != 0 && r.hist&histData != 0 {
+		return true
+	}
+	return !o.sawSYN && (o.acked || r.acked)
+}
+
+// ConnState returns the connection state in Zeek's vocabulary (S0 S1 SF REJ
+// S2 S3 RSTO RSTR RSTOS0 RSTRH SH SHR OTH), computed as Zeek's conn_state
+// does from the two endpoint states.
+func (f *Flow) ConnState() string {
+	os, rs := f.ep[0].state, f.ep[1].state
+	oInactive := os == stInactive || os == stPartial
+	rInactive := rs == stInactive || rs == stPartial
+	switch {
+	case rs == stReset:
+		if os == stSynSent || os == stSynAckSent || (os == stReset && f.ep[0].bytes == 0 && f.ep[1].bytes == 0) {
+			return "REJ"
+		}
+		if oInactive {
+			return "RSTRH"
+		}
+		return "RSTR"
+	case os == stReset:
+		if rInactive {
+			if f.rstAfterSYNOnly() {
+				return "RSTOS0"
+			}
+			return "OTH"
+		}
+		return "RSTO"
+	case rs == stClosed && os == stClosed:
+		return "SF"
+	case os == stClosed:
+		if rInactive {
+			return "SH"
+		}
+		return "S2"
+	case rs == stClosed:
+		if oInactive {
+			return "SHR"
+		}
+		return "S3"
+	case os == stSynSent && rs == stInactive:
+		return "S0"
+	case os == stEstablished && rs == stEstablished:
+		return "S1"
+	}
+	return "OTH"
+}
+
+// rstAfterSYNOnly matches the history against Zeek's /^\^?S[^HAFGIQ]*R.*/:
+// the originator sent a SYN and then a RST with nothing from the responder.
+func (f *Flow) rstAfterSYNOnly() bool {
+	h := f.history[:f.histLen]
+	if len(h) > 0 && h[0] == '^' {
+		h = h[1:]
+	}
+	if len(h) == 0 || h[0] != 'S' {
+		return false
+	}
+	for _, c := range h[1:] {
+		switch c {
+		case 'R':
+			return true
+		case 'H', 'A', 'F', 'G', 'I', 'Q':
+			return false
+		}
+	}
+	return false
+}
+
+func (f *Flow) addHistory(c byte, orig bool) {
+	if !orig {
+		c += 'a' - 'A'
+	}
+	if int(f.histLen) < len(f.history) {
+		f.history[f.histLen] = c
+		f.histLen++
+	}
+}
+
+// once records letter c for the endpoint the first time bit is seen.
+func (f *Flow) once(e *tcpEndpoint, bit uint16, c byte, orig bool) bool {
+	if e.hist&bit != 0 {
+		return false
+	}
+	e.hist |= bit
+	f.addHistory(c, orig)
+	return true
+}
+
+// threshold records letter c at the 1st, 10th, 100th, ... occurrence.
+func (f *Flow) threshold(count, next *uint32, c byte, orig bool) {
+	*count++
+	if *next == 0 {
+		*next = 1
+	}
+	if *count == *next {
+		f.addHistory(c, orig)
+		*next *= 10
+	}
+}
+
+// seqLT reports a < b in sequence space (RFC 1982 serial arithmetic).
+func seqLT(a, b uint32) bool { return int32(a-b) < 0 }
+
+// tcpPacket updates the flow with one of its packets. orig says whether the
+// client sent it.
+func (f *Flow) tcpPacket(p *packet, ts time.Time, orig bool) {
+	d := 1
+	if orig {
+		d = 0
+	}
+	e, peer := &f.ep[d], &f.ep[1-d]
+	e.packets++
+	f.LastTS = ts
+	if p.truncated {
+		f.Truncated++
+	}
+	syn, rst, ack := p.flags&tcpSYN != 0, p.flags&tcpRST != 0, p.flags&tcpACK != 0
+	n := p.payloadLen
+	if rst {
+		// Data carried by a RST is not part of the stream.
+		n = 0
+	}
+
+	f.updateHistory(e, p, orig, n)
+	f.updateSequence(e, peer, p, orig, n)
+	f.updateState(e, peer, p, orig, n)
+
+	if syn && !ack && orig {
+		f.synTS = ts
+	}
+	if syn && ack && !orig && !f.synTS.IsZero() && f.HandshakeRTT == 0 {
+		f.HandshakeRTT = ts.Sub(f.synTS)
+	}
+	if n > 0 && !rst && len(p.payload) > 0 {
+		seq := p.seq
+		if syn {
+			seq++
+		}
+		if orig && (f.first == nil || !f.first.done) {
+			f.clientData(seq, p.payload)
+		}
+		if f.dns != nil {
+			f.dns.data(d, seq, p.payload, ts)
+		}
+	}
+}
+
+func (f *Flow) updateHistory(e *tcpEndpoint, p *packet, orig bool, n int) {
+	syn, fin, rst, ack := p.flags&tcpSYN != 0, p.flags&tcpFIN != 0, p.flags&tcpRST != 0, p.flags&tcpACK != 0
+	bits := 0
+	for _, b := range [3]bool{syn, fin, rst} {
+		if b {
+			bits++
+		}
+	}
+	switch {
+	case bits > 1 && fin && rst:
+		f.once(e, histFINRST, 'I', orig)
+	case bits > 1:
+		f.once(e, histMulti, 'Q', orig)
+	case syn:
+		bit, c := uint16(histSYN), byte('S')
+		if ack {
+			bit, c = histSYNACK, 'H'
+		}
+		if !f.once(e, bit, c, orig) && p.seq != e.lastSYN {
+			f.addHistory(c, orig)
+		}
+		e.lastSYN = p.seq
+	case fin:
+		end := p.seq + uint32(n)
+		if !f.once(e, histFIN, 'F', orig) && end != e.lastFIN {
+			f.addHistory('F', orig)
+		}
+		e.lastFIN = end
+	case rst:
+		if !f.once(e, histRST, 'R', orig) && p.seq != e.lastRST {
+			f.addHistory('R', orig)
+		}
+		e.lastRST = p.seq
+	case n > 0:
+		f.once(e, histData, 'D', orig)
+	case ack:
+		f.once(e, histACK, 'A', orig)
+	}
+	if p.window == 0 && !rst && !syn && e.state != stReset {
+		f.threshold(&e.zeroWin, &e.zeroNext, 'W', orig)
+	}
+}
+
+// updateSequence tracks the payload sequence space of e, counts
+// retransmissions, and notices acknowledgements of data the capture never
+// showed (gaps) in the peer's stream.
+func (f *Flow) updateSequence(e, peer *tcpEndpoint, p *packet, orig bool, n int) {
+	syn := p.flags&tcpSYN != 0
+	if syn {
+		e.sawSYN = true
+		if !e.seqInit || e.isn != p.seq {
+			e.seqInit = true
+			e.isn = p.seq
+			e.base, e.end = p.seq+1, p.seq+1
+		}
+	}
+	if n > 0 {
+		seq := p.seq
+		if syn {
+			seq++
+		}
+		if !e.seqInit {
+			e.seqInit = true
+			e.isn = seq - 1
+			e.base, e.end = seq, seq
+		}
+		end := seq + uint32(n)
+		switch {
+		case seqLT(e.end, end):
+			// New bytes; a hole before seq (data the capture missed, or
+			// that arrives later out of order) counts too, as in Zeek.
+			e.bytes += uint64(end - e.end)
+			e.end = end
+		case !e.sawSYN && seqLT(seq, e.base):
+			// Midstream: an earlier part of the stream arrived late.
+			e.bytes += uint64(e.base - seq)
+			e.base = seq
+		default:
+			f.threshold(&e.rxmit, &e.rxmitNext, 'T', orig)
+		}
+	}
+	if p.flags&tcpACK != 0 && p.flags&tcpRST == 0 && peer.seqInit && seqLT(peer.base, p.ack) && !seqLT(peer.end+maxAckGap, p.ack) {
+		// An ack beyond the first byte seen (and not so far beyond the
+		// last that it is a broken ack) acknowledges peer data.
+		peer.acked = true
+	}
+	if p.flags&tcpACK != 0 && p.flags&tcpRST == 0 && peer.seqInit && seqLT(peer.end, p.ack) {
+		// The ack covers peer bytes the capture never showed: a gap. The
+		// peer's FIN takes one sequence number, which is not a gap; an
+		// implausible jump is a broken ack, not a gap.
+		gap := p.ack - peer.end
+		if (gap == 1 && peer.hist&histFIN != 0) || gap > maxAckGap {
+			return
+		}
+		peer.bytes += uint64(gap)
+		peer.end = p.ack
+		f.threshold(&peer.gaps, &peer.gapNext, 'G', !orig)
+	}
+}
+
+// maxAckGap bounds how much missed data one ack may reveal before it is
+// taken for a broken ack instead.
+const maxAckGap = 16 << 20
+
+// updateState moves the endpoint state machine, as Zeek's TCP analyzer does.
+func (f *Flow) updateState(e, peer *tcpEndpoint, p *packet, orig bool, n int) {
+	syn, fin, rst, ack := p.flags&tcpSYN != 0, p.flags&tcpFIN != 0, p.flags&tcpRST != 0, p.flags&tcpACK != 0
+	set := func(s tcpState) { e.prev, e.state = e.state, s }
+	switch e.state {
+	case stInactive:
+		if syn {
+			if orig {
+				if ack {
+					set(stSynAckSent)
+				} else {
+					set(stSynSent)
+				}
+			} else {
+				if peer.state == stSynSent {
+					peer.prev, peer.state = peer.state, stEstablished
+				}
+				set(stEstablished)
+			}
+		}
+		if fin {
+			set(stClosed)
+		}
+		if rst {
+			set(stReset)
+		}
+		if e.state == stInactive {
+			switch {
+			case !orig && n == 0 && peer.state == stSynSent:
+				// Some stacks ack a SYN before their SYN-ACK: not midstream.
+			case ack && peer.state == stEstablished:
+				// The SYN was missed but the SYN-ACK was not.
+				set(stEstablished)
+			default:
+				set(stPartial)
+			}
+		}
+	case stSynSent, stSynAckSent:
+		if fin {
+			set(stClosed)
+		}
+		if rst {
+			set(stReset)
+		}
+	case stEstablished, stPartial:
+		if syn && e.state == stPartial && peer.state == stInactive && !ack {
+			set(stSynSent)
+		}
+		if fin && !rst {
+			set(stClosed)
+			if peer.state == stReset && peer.prev == stClosed {
+				// FIN then RST from the peer was a normal close.
+				peer.prev, peer.state = peer.state, stClosed
+			}
+		}
+		if rst {
+			set(stReset)
+		}
+	case stClosed:
+		if rst && peer.state != stClosed {
+			set(stReset)
+		}
+	case stReset:
+	}
+}
+
+// Closed reports whether the connection is over: reset, or closed by both
+// sides. A new SYN on the same 4-tuple then starts a new connection.
+func (f *Flow) Closed() bool {
+	o, r := f.ep[0].state, f.ep[1].state
+	return o == stReset || r == stReset || (o == stClosed && r == stClosed)
+}
+
+// wellKnownPort tells which side of a connection seen without its SYN is
+// probably the server.
+func wellKnownPort(p uint16) bool {
+	if p < 1024 {
+		return true
+	}
+	switch p {
+	case 1433, 1521, 2049, 3306, 5432, 5671, 6379, 8080, 8443, 9092, 9200, 9443, 27017:
+		return true
+	}
+	return false
+}

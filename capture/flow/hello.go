@@ -1,0 +1,249 @@
+package flow
+
+import (
+	"errors"
+
+	"github.com/vpce-verify/vpce-verify/capture/hello"
+)
+
+const (
+	// helloMaxBytes is the most a ClientHello can take: one full TLS record.
+	helloMaxBytes = 16<<10 + 5
+	// helloSearch is how many client segments may pass before TLS starts
+	// (STARTTLS, PostgreSQL's SSLRequest) before we stop looking for it.
+	helloSearch = 16
+)
+
+// firstBytes collects the client's first bytes until they say whom the
+// connection is for: a TLS ClientHello, an HTTP request (and after a
+// CONNECT, the ClientHello sent through the tunnel), or neither.
+type firstBytes struct {
+	buf      streamPrefix
+	mode     firstMode
+	done     bool
+	tunnel   bool // buf starts inside a CONNECT tunnel
+	segments int
+	need     int // bytes needed before parsing a hello again can tell more
+	parsed   int // length of buf at the last parse of a request
+}
+
+type firstMode uint8
+
+const (
+	// modeSearch: where the stream starts is unknown (the SYN was missed,
+	// or the start was not a hello), so each segment is looked at for one
+	// that begins a hello or a request.
+	modeSearch firstMode = iota
+	// modeStart: buf begins where the client stream (or the tunnel)
+	// begins; its first byte tells TLS from HTTP.
+	modeStart
+	modeTLS
+	modeHTTP
+)
+
+// looksLikeHelloStart reports whether payload begins a TLS handshake record
+// that carries a ClientHello: where to start when the SYN was not captured
+// or when TLS starts after a plaintext preamble.
+func looksLikeHelloStart(b []byte) bool {
+	return len(b) >= 3 && b[0] == 0x16 && b[1] == 3 && b[2] <= 4 && (len(b) < 6 || b[5] == 1)
+}
+
+// beginsRequest reports whether payload begins with a whole HTTP/1.x request
+// line. A midstream segment must show that much: a few capitals and a space
+// are too common in data to start on.
+func beginsRequest(b []byte) bool {
+	req, err := hello.ParseHTTPRequest(b)
+	return err != hello.ErrNotHTTP && req.Target != nil
+}
+
+// clientData feeds one client segment (seq is the sequence number of its
+// first payload byte) to the examination of the client's first bytes.
+func (f *Flow) clientData(seq uint32, payload []byte) {
+	h := f.first
+	if h == nil {
+		h = &firstBytes{}
+		f.first = h
+		if f.ep[0].sawSYN {
+			h.buf.reset(f.ep[0].isn+1, helloMaxBytes)
+			h.mode = modeStart
+		}
+	}
+	if h.done {
+		return
+	}
+	h.segments++
+	if h.mode == modeSearch {
+		switch {
+		case looksLikeHelloStart(payload):
+			h.buf.reset(seq, helloMaxBytes)
+			h.mode, h.need = modeTLS, 0
+		case !h.tunnel && f.HTTP.Request != HTTPComplete && beginsRequest(payload):
+			h.buf.reset(seq, hello.MaxRequestHeader)
+			h.mode, h.parsed = modeHTTP, 0
+		default:
+			// The start of the stream was missed and this is not one.
+			if f.TLS.Hello == "" {
+				f.TLS.Hello = HelloNotSeen
+			}
+			if f.HTTP.Request == "" {
+				f.HTTP.Request = HTTPNotSeen
+			}
+			f.searched()
+			return
+		}
+	}
+	h.buf.add(seq, payload)
+	f.examine()
+}
+
+// examine reads what the collected bytes say, switching modes as they
+// tell more (from the start to TLS or HTTP, from a CONNECT to the tunnel).
+func (f *Flow) examine() {
+	h := f.first
+	for !h.done {
+		b := h.buf.bytes()
+		switch h.mode {
+		case modeStart:
+			if len(b) == 0 {
+				// The first bytes are missing (lost, or still to come
+				// out of order).
+				if f.TLS.Hello == "" {
+					f.TLS.Hello, f.TLS.InTunnel = HelloNotSeen, h.tunnel
+				}
+				if f.HTTP.Request == "" {
+					f.HTTP.Request = HTTPNotSeen
+				}
+				return
+			}
+			switch {
+			case b[0] == 0x16:
+				h.mode, h.need = modeTLS, 0
+			case h.tunnel:
+				// Not TLS inside the tunnel: look further on, as after
+				// a plaintext preamble; the request stays the CONNECT.
+				f.TLS = TLSInfo{Hello: HelloNotTLS, InTunnel: true}
+				h.mode = modeSearch
+				f.searched()
+				return
+			default:
+				h.mode, h.parsed = modeHTTP, 0
+				h.buf.limit = min(h.buf.limit, hello.MaxRequestHeader)
+			}
+		case modeTLS:
+			if !f.tlsBytes(b) {
+				return
+			}
+		case modeHTTP:
+			if !f.httpBytes(b) {
+				return
+			}
+		default:
+			return
+		}
+	}
+}
+
+// tlsBytes parses the collected bytes as a ClientHello. It reports whether
+// the mode changed with more to examine.
+func (f *Flow) tlsBytes(b []byte) bool {
+	h := f.first
+	if len(b) < h.need && !h.buf.full() {
+		return false
+	}
+	if f.HTTP.Request == "" || f.HTTP.Request == HTTPNotSeen {
+		f.HTTP.Request = HTTPNotHTTP
+	}
+	f.TLS.InTunnel = h.tunnel
+	ch, err := hello.ParseClientHello(b)
+	switch {
+	case err == nil:
+		f.TLS.Hello, f.TLS.ClientHello, f.TLS.Err = HelloComplete, ch, ""
+		f.endFirst()
+	case errors.Is(err, hello.ErrIncomplete):
+		f.TLS.Hello, f.TLS.ClientHello = HelloIncomplete, ch
+		h.need = hello.NeededBytes(b)
+		if h.buf.full() {
+			f.TLS.Err = "ClientHello larger than a TLS record"
+			f.endFirst()
+		}
+	case errors.Is(err, hello.ErrNotTLS):
+		// Some protocols talk in plaintext before TLS begins; look for a
+		// ClientHello in the next segments.
+		f.TLS.Hello = HelloNotTLS
+		h.mode = modeSearch
+		f.searched()
+	default:
+		f.TLS.Hello, f.TLS.Err = HelloMalformed, err.Error()
+		f.endFirst()
+	}
+	return false
+}
+
+// httpBytes parses the collected bytes as an HTTP request. It reports
+// whether the mode changed with more to examine: the bytes that followed a
+// CONNECT, from the tunnel.
+func (f *Flow) httpBytes(b []byte) bool {
+	h := f.first
+	if len(b) == h.parsed {
+		return false
+	}
+	h.parsed = len(b)
+	req, err := hello.ParseHTTPRequest(b)
+	switch {
+	case err == hello.ErrNotHTTP:
+		f.TLS.Hello, f.HTTP.Request = HelloNotTLS, HTTPNotHTTP
+		h.mode = modeSearch
+		f.searched()
+		return false
+	case err == nil && string(req.Method) == "CONNECT":
+		f.setHTTP(req, HTTPComplete, "")
+		// The tunnel starts after the request (and the proxy's reply,
+		// which comes from the other side): its first bytes should be a
+		// ClientHello for the CONNECT target.
+		f.TLS = TLSInfo{Hello: HelloNotSeen, InTunnel: true}
+		h.buf.discard(req.Len)
+		h.buf.limit = helloMaxBytes
+		h.tunnel, h.mode = true, modeStart
+		return true
+	case err == nil:
+		f.setHTTP(req, HTTPComplete, "")
+		f.endFirst()
+	case err == hello.ErrIncomplete:
+		f.setHTTP(req, HTTPIncomplete, "")
+	default:
+		f.setHTTP(req, HTTPMalformed, err.Error())
+		f.endFirst()
+	}
+	f.TLS.Hello = HelloNotTLS
+	return false
+}
+
+// setHTTP records what a request said. Strings are made only when a field
+// changes: once per connection, not once per segment.
+func (f *Flow) setHTTP(req hello.HTTPRequest, status, problem string) {
+	i := &f.HTTP
+	i.Request, i.Err = status, problem
+	setString(&i.Method, req.Method)
+	setString(&i.Target, req.Target)
+	setString(&i.Host, req.Host)
+	setString(&i.ProxyHost, req.ProxyHost)
+	i.ProxyPort = req.ProxyPort
+}
+
+func setString(dst *string, b []byte) {
+	if string(b) != *dst {
+		*dst = string(b)
+	}
+}
+
+// searched ends the search once enough segments passed without a hello.
+func (f *Flow) searched() {
+	if f.first.segments >= helloSearch {
+		f.endFirst()
+	}
+}
+
+func (f *Flow) endFirst() {
+	f.first.done = true
+	f.first.buf.release()
+}

@@ -1,0 +1,129 @@
+package flow
+
+import (
+	"bytes"
+
+	"github.com/gopacket/gopacket/layers"
+	"github.com/miekg/dns"
+)
+
+// Addresses of the fail-safe scenarios, from the embedded ip-ranges.json
+// (2026-08-22): a CloudFront address (where S3 Transfer Acceleration
+// lands), a Global Accelerator address (Multi-Region Access Points), S3
+// prefixes in ap-south-1 that S3 shares with EC2 and one only S3 lists,
+// and an HTTP proxy inside the VPC.
+const (
+	scCloudFront = "13.224.0.10"   // AMAZON+CLOUDFRONT
+	scGlobalAcc  = "99.83.128.10"  // AMAZON+GLOBALACCELERATOR
+	scSharedS3   = "3.5.208.10"    // AMAZON+EC2+S3 3.5.208.0/22
+	scSharedS3b  = "3.5.212.10"    // AMAZON+EC2+S3 3.5.212.0/23
+	scOnlyS3     = "52.219.160.10" // AMAZON+S3 52.219.160.0/23
+	scProxy      = "10.0.3.10:3128"
+	scVpceName   = "bucket.vpce-0a1b2c3d4e5f67890-9hnenorg.s3.ap-south-1.vpce.amazonaws.com"
+)
+
+// httpExchange writes a connection carrying one HTTP/1.1 request and its
+// response, and a clean close.
+func httpExchange(b *frameBuilder, client, server, request, response string) {
+	c := b.conv(client, server)
+	c.handshake()
+	c.send(true, "PA", []byte(request))
+	c.send(false, "PA", []byte(response))
+	c.close()
+}
+
+// failSafeScenarios are the captures behind the fail-safe verdict rules:
+// each is a case where an earlier build said PASS while S3 traffic
+// bypassed the endpoint, or said nothing certain as if it were.
+func failSafeScenarios() []scenario {
+	return []scenario{
+		{file: "front-doors.pcap", link: layers.LinkTypeEthernet, dns: 1,
+			about: "one S3 connection to the endpoint, then three S3 front doors: Transfer Acceleration (a CloudFront address), a Multi-Region Access Point (Global Accelerator) and an S3 Express One Zone bucket (an S3 prefix shared with EC2)",
+			build: func(b *frameBuilder) {
+				endpointSession(b)
+				tlsSession(b, scHost+":43700", scCloudFront+":443", "my-bucket.s3-accelerate.amazonaws.com")
+				tlsSession(b, scHost+":43701", scGlobalAcc+":443", "mfzwi23gnjvgw.mrap.accesspoint.s3-global.amazonaws.com")
+				tlsSession(b, scHost+":43702", scSharedS3+":443", "bucket--aps1-az1--x-s3.s3express-aps1-az1.ap-south-1.amazonaws.com")
+			},
+			flows: []wantFlow{endpointFlows[0],
+				{scHost + ":43700", scCloudFront + ":443", "SF", "my-bucket.s3-accelerate.amazonaws.com", nil},
+				{scHost + ":43701", scGlobalAcc + ":443", "SF", "mfzwi23gnjvgw.mrap.accesspoint.s3-global.amazonaws.com", nil},
+				{scHost + ":43702", scSharedS3 + ":443", "SF", "bucket--aps1-az1--x-s3.s3express-aps1-az1.ap-south-1.amazonaws.com", nil},
+			}},
+		{file: "http-plain.pcap", link: layers.LinkTypeEthernet, dns: 1,
+			about: "an application talking plain http:// to a public S3 address (port 80, Host my-bucket.s3.ap-south-1.amazonaws.com), and one HTTP request for a non-S3 host to an address S3 shares with EC2",
+			build: func(b *frameBuilder) {
+				lookup(b, 40020, scBucket, dns.TypeA, [3]string{scBucket, "A", scPublicS3})
+				httpExchange(b, scHost+":43710", scPublicS3+":80",
+					"GET /reports/2026.csv HTTP/1.1\r\nHost: "+scBucket+"\r\nUser-Agent: aws-cli/2.22\r\nAccept: */*\r\n\r\n",
+					"HTTP/1.1 200 OK\r\nx-amz-request-id: 0A1B2C3D4E5F6789\r\nContent-Length: 5\r\n\r\nhello")
+				httpExchange(b, scHost+":43711", "3.5.208.20:80",
+					"GET / HTTP/1.1\r\nHost: app.example.com\r\n\r\n",
+					"HTTP/1.1 204 No Content\r\n\r\n")
+			},
+			flows: []wantFlow{
+				{scHost + ":43710", scPublicS3 + ":80", "SF", "", []string{scBucket}},
+				{scHost + ":43711", "3.5.208.20:80", "SF", "", nil},
+			}},
+		{file: "proxy.pcap", link: layers.LinkTypeEthernet, dns: 0,
+			about: "through an HTTP proxy in the VPC (10.0.3.10:3128): CONNECT to the endpoint's own name, then TLS with that SNI inside the tunnel; and a plain-HTTP absolute-URI request for a bucket",
+			build: func(b *frameBuilder) {
+				c := b.conv(scHost+":43720", scProxy)
+				c.handshake()
+				c.send(true, "PA", []byte("CONNECT "+scVpceName+":443 HTTP/1.1\r\nHost: "+scVpceName+":443\r\nUser-Agent: aws-cli/2.22\r\n\r\n"))
+				c.send(false, "PA", []byte("HTTP/1.1 200 Connection established\r\n\r\n"))
+				c.send(true, "PA", helloFor(b.t, scVpceName))
+				c.send(false, "PA", bytes.Repeat([]byte{0x16}, 1200))
+				c.send(true, "PA", bytes.Repeat([]byte{0x17}, 300))
+				c.close()
+				httpExchange(b, scHost+":43721", scProxy,
+					"GET http://"+scBucket+"/reports/2026.csv HTTP/1.1\r\nHost: "+scBucket+"\r\n\r\n",
+					"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+			},
+			flows: []wantFlow{
+				{scHost + ":43720", scProxy, "SF", scVpceName, nil},
+				{scHost + ":43721", scProxy, "SF", "", nil},
+			}},
+		{file: "midstream-upload.pcap", link: layers.LinkTypeEthernet, dns: 0,
+			about: "a capture that begins in the middle of a 197 kB TLS upload to a public S3 address: no SYN, no DNS, data one way and pure ACKs back",
+			build: func(b *frameBuilder) {
+				c := b.conv(scHost+":43730", scPublicS3+":443")
+				c.cseq, c.sseq = 3000000, 7000000
+				record := bytes.Repeat([]byte{0x17}, 1448)
+				for i := range 136 {
+					c.send(true, "A", record)
+					if i%2 == 1 {
+						c.send(false, "A", nil)
+					}
+				}
+			},
+			flows: []wantFlow{{scHost + ":43730", scPublicS3 + ":443", "OTH", "", nil}}},
+		{file: "prefix-evidence.pcap", link: layers.LinkTypeEthernet, dns: 0,
+			about: "names against prefixes: a complete hello for api.example.com to a prefix S3 shares with EC2 (not S3); a connection already under way to another shared S3 prefix, no name (S3 by address only); a hello for www.example.com to a prefix only S3 lists (S3 all the same)",
+			build: func(b *frameBuilder) {
+				tlsSession(b, scHost+":43740", "3.5.208.30:443", "api.example.com")
+				c := b.conv(scHost+":43741", scSharedS3b+":443")
+				c.cseq, c.sseq = 400000, 900000
+				c.send(true, "PA", bytes.Repeat([]byte{0x17}, 1200))
+				c.send(false, "PA", bytes.Repeat([]byte{0x17}, 800))
+				c.send(true, "A", nil)
+				tlsSession(b, scHost+":43742", scOnlyS3+":443", "www.example.com")
+			},
+			flows: []wantFlow{
+				{scHost + ":43740", "3.5.208.30:443", "SF", "api.example.com", nil},
+				{scHost + ":43741", scSharedS3b + ":443", "OTH", "", nil},
+				{scHost + ":43742", scOnlyS3 + ":443", "SF", "www.example.com", nil},
+			}},
+		{file: "edge-unnamed.pcap", link: layers.LinkTypeEthernet, dns: 1,
+			about: "one S3 connection to the endpoint, and a connection already under way to a CloudFront address (where S3 Transfer Acceleration lands) with no server name in the capture",
+			build: func(b *frameBuilder) {
+				endpointSession(b)
+				c := b.conv(scHost+":43750", "13.224.0.20:443")
+				c.cseq, c.sseq = 500000, 800000
+				c.send(true, "PA", bytes.Repeat([]byte{0x17}, 900))
+				c.send(false, "PA", bytes.Repeat([]byte{0x17}, 4000))
+				c.send(true, "A", nil)
+			},
+			flows: []wantFlow{endpointFlows[0], {scHost + ":43750", "13.224.0.20:443", "OTH", "", nil}}},
+	}
+}

@@ -1,0 +1,10 @@
+//go:build !linux
+
+package host
+
+import "errors"
+
+// DropPrivileges is only implemented on Linux, where live capture runs.
+func DropPrivileges(name string) error {
+	return errors.New("drop privileges: only on linux")
+}
