@@ -42,11 +42,10 @@ var ErrTooManyOpen = errors.New("too many inputs overlap in time")
 // of the merge.
 const filePeekLimit = 1 << 20
 
-// fileOpenLimit is how many inputs ReadFiles holds open at once: at most
-// 256, and at most half the descriptors the process may open, so that the
-// report and anything else still find one. A variable so tests can lower
-// it.
-var fileOpenLimit = func() int {
+// fileOpenLimit is how many inputs a Merge holds open at once by default:
+// at most 256, and at most half the descriptors the process may open, so
+// that the report and anything else still find one.
+func fileOpenLimit() int {
 	return max(1, min(256, fileDescriptorLimit()/2))
 }
 
@@ -54,7 +53,7 @@ var fileOpenLimit = func() int {
 // order (Merge), to sink, and returns what was read: capture.Run over a
 // Merge, for a caller with nothing else to say about the run.
 func ReadFiles(ctx context.Context, sink capture.Sink, files []File) ([]capture.Input, []capture.Interface) {
-	m := NewMerge(files)
+	m := NewMerge(files, 0)
 	capture.Run(ctx, m, sink, capture.RunOptions{})
 	return m.Inputs(), m.Interfaces()
 }
@@ -78,9 +77,14 @@ type Merge struct {
 
 // NewMerge prepares the merge of files: it opens each regular file briefly
 // to learn when its first packet is, and opens streams (standard input,
-// pipes) at once, since they cannot be opened twice.
-func NewMerge(files []File) *Merge {
-	g := &Merge{m: merger{inputs: make([]capture.Input, len(files)), maxOpen: fileOpenLimit()}}
+// pipes) at once, since they cannot be opened twice. It holds at most
+// maxOpen files open at once (0: at most 256, and at most half the
+// process's descriptor limit).
+func NewMerge(files []File, maxOpen int) *Merge {
+	if maxOpen <= 0 {
+		maxOpen = fileOpenLimit()
+	}
+	g := &Merge{m: merger{inputs: make([]capture.Input, len(files)), maxOpen: maxOpen}}
 	m := &g.m
 	srcs := make([]fileSource, len(files))
 	for i, f := range files {

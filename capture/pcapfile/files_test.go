@@ -175,11 +175,11 @@ func fileFlowSummary(r *flow.Result) []string {
 	return s
 }
 
-// withOpenLimit lowers how many inputs ReadFiles holds open, for one test.
-func withOpenLimit(t *testing.T, n int) {
-	old := fileOpenLimit
-	fileOpenLimit = func() int { return n }
-	t.Cleanup(func() { fileOpenLimit = old })
+// readFilesLimit is ReadFiles holding at most limit files open.
+func readFilesLimit(sink capture.Sink, files []File, limit int) ([]capture.Input, []capture.Interface) {
+	m := NewMerge(files, limit)
+	capture.Run(context.Background(), m, sink, capture.RunOptions{})
+	return m.Inputs(), m.Interfaces()
 }
 
 // Rotated captures (tcpdump -C, editcap -c) are read one file at a time:
@@ -198,7 +198,6 @@ func TestReadFilesRotated(t *testing.T) {
 	ReadFiles(context.Background(), a, []File{new(fileOpens).file(single[0])})
 	want := fileFlowSummary(a.Result())
 
-	withOpenLimit(t, 8)
 	for _, order := range []string{"in time order", "reversed"} {
 		t.Run(order, func(t *testing.T) {
 			var opens fileOpens
@@ -211,7 +210,7 @@ func TestReadFilesRotated(t *testing.T) {
 			}
 			goroutines := runtime.NumGoroutine()
 			a := flow.NewAnalyzer(flow.Options{})
-			inputs, ifaces := ReadFiles(context.Background(), a, files)
+			inputs, ifaces := readFilesLimit(a, files, 8)
 			var packets uint64
 			for _, in := range inputs {
 				if in.Err != nil || len(in.SHA256) != 64 {
@@ -299,14 +298,13 @@ func TestReadFilesOverlapping(t *testing.T) {
 
 	for _, limit := range []int{6, 4} {
 		t.Run(fmt.Sprint("limit ", limit), func(t *testing.T) {
-			withOpenLimit(t, limit)
 			var opens fileOpens
 			var files []File
 			for _, p := range paths {
 				files = append(files, opens.file(p))
 			}
 			a := flow.NewAnalyzer(flow.Options{})
-			inputs, _ := ReadFiles(context.Background(), a, files)
+			inputs, _ := readFilesLimit(a, files, limit)
 			if opens.mostOpen > limit {
 				t.Errorf("%d files open at once, limit %d", opens.mostOpen, limit)
 			}

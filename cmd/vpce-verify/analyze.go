@@ -48,7 +48,7 @@ func cmdAnalyze(e *env, args []string) int {
 		e.errorf("analyze: %v", err)
 		return exitError
 	}
-	cl, err := cf.load()
+	cl, err := cf.load(e)
 	if err != nil {
 		e.errorf("%v", err)
 		return exitError

@@ -63,7 +63,7 @@ func TestAnalyzeEndlessStdin(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			stdin := &endlessStdin{head: []byte(tc.head)}
 			var stdout, stderr bytes.Buffer
-			code := run(context.Background(), []string{"analyze", "--format", "json", "-"}, stdin, &stdout, &stderr)
+			code := testRun(context.Background(), []string{"analyze", "--format", "json", "-"}, stdin, &stdout, &stderr)
 			if code != exitError || stderr.String() != tc.stderr {
 				t.Errorf("exit %d, stderr %q; want %d and %q", code, stderr.String(), exitError, tc.stderr)
 			}

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,9 +15,14 @@ import (
 	"github.com/vpce-verify/vpce-verify/internal/testenv"
 )
 
-func init() {
-	// Reports are stamped with a fixed time so the snapshot age is stable.
-	now = func() time.Time { return time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC) }
+// testClock stamps the reports of the in-process tests with a fixed time,
+// so that the snapshot age is stable.
+func testClock() time.Time { return time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC) }
+
+// testRun is run with the tests' clock and host files.
+func testRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, now: testClock, sys: testFiles}
+	return e.run(args)
 }
 
 // result is one run of the command.
@@ -28,7 +34,7 @@ type result struct {
 func runCmd(t *testing.T, stdin []byte, args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code := run(context.Background(), args, bytes.NewReader(stdin), &out, &errb)
+	code := testRun(context.Background(), args, bytes.NewReader(stdin), &out, &errb)
 	return result{code, out.String(), errb.String()}
 }
 

@@ -49,7 +49,7 @@ func cmdCapture(e *env, args []string) int {
 		e.errorf("capture: %v", err)
 		return exitError
 	}
-	cl, err := cf.load()
+	cl, err := cf.load(e)
 	if err != nil {
 		e.errorf("%v", err)
 		return exitError

@@ -50,7 +50,7 @@ func cmdClassify(e *env, args []string) int {
 		e.errorf("classify: %v", err)
 		return exitError
 	}
-	cl, err := cf.load()
+	cl, err := cf.load(e)
 	if err != nil {
 		e.errorf("%v", err)
 		return exitError
@@ -58,7 +58,7 @@ func cmdClassify(e *env, args []string) int {
 	for _, w := range cl.warnings {
 		e.warnf("%s", w)
 	}
-	if w := report.StaleRanges(cl.ranges, now()); w != "" {
+	if w := report.StaleRanges(cl.ranges, e.now()); w != "" {
 		e.warnf("%s", w)
 	}
 	if err := of.open(); err != nil {

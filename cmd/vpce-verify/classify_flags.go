@@ -45,6 +45,7 @@ type classification struct {
 	vpcCIDRs    []netip.Prefix
 	endpointIPs []netip.Addr // --endpoint-ip, parsed
 	warnings    []string     // for the report: an unusable ip-ranges cache
+	now         func() time.Time
 }
 
 // config is the report's configuration from what the flags loaded; the
@@ -52,11 +53,11 @@ type classification struct {
 func (c *classification) config(warnings ...string) report.Config {
 	return report.Config{
 		Classifier: c.classifier, Ranges: c.ranges, Inventory: c.inventory, EndpointIPs: c.endpointIPs, Policy: c.policy,
-		Now: now(), Version: toolVersion(), Warnings: append(slices.Clip(c.warnings), warnings...),
+		Now: c.now(), Version: toolVersion(), Warnings: append(slices.Clip(c.warnings), warnings...),
 	}
 }
 
-func (c *classifyFlags) load() (*classification, error) {
+func (c *classifyFlags) load(e *env) (*classification, error) {
 	if c.require != report.PolicyInterfaceEndpoint && c.require != report.PolicyPrivate {
 		return nil, fmt.Errorf("--require %q: want interface-endpoint or private", c.require)
 	}
@@ -118,6 +119,7 @@ func (c *classifyFlags) load() (*classification, error) {
 		inventory:   inv,
 		policy:      c.require,
 		vpcCIDRs:    cidrs,
+		now:         e.now,
 	}
 	if warning != "" {
 		cl.warnings = append(cl.warnings, warning)
@@ -275,6 +277,3 @@ func exitCode(verdict string) int {
 	}
 	return exitError
 }
-
-// now is the clock reports are stamped with; tests fix it.
-var now = time.Now

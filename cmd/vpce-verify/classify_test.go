@@ -259,7 +259,7 @@ func TestClassifyStreamsAMillionAddresses(t *testing.T) {
 			peak := peakHeap(stop)
 			out := &shapeCheck{itemStart: tt.itemStart}
 			var stderr bytes.Buffer
-			code := run(context.Background(), []string{"classify", "--format", tt.format, "--endpoint-ip", "10.0.2.50"}, &addrSource{n: n}, out, &stderr)
+			code := testRun(context.Background(), []string{"classify", "--format", tt.format, "--endpoint-ip", "10.0.2.50"}, &addrSource{n: n}, out, &stderr)
 			close(stop)
 			if tt.itemStart == "" {
 				out.items = out.lines - 1 // every line but the header

@@ -279,7 +279,7 @@ func TestCapturePassive(t *testing.T) {
 	var stdout, stderr syncBuffer
 	done := make(chan int)
 	go func() {
-		done <- run(ctx, []string{"capture", "-i", "lo", "-w", file, "--endpoint-ip", lab.Endpoint,
+		done <- testRun(ctx, []string{"capture", "-i", "lo", "-w", file, "--endpoint-ip", lab.Endpoint,
 			"--ip-ranges", l.RangesFile, "--format", "json"}, nil, &stdout, &stderr)
 	}()
 	waitFor(t, &stderr, "capturing on lo")

@@ -96,7 +96,7 @@ func rangesInfo(e *env, args []string) int {
 	default:
 		cache.State, cache.SyncToken = "not-used", cached.SyncToken
 	}
-	if err := of.write(e, report.NewRangesInfo(r, kind, cache, now())); err != nil {
+	if err := of.write(e, report.NewRangesInfo(r, kind, cache, e.now())); err != nil {
 		e.errorf("%v", err)
 		return exitError
 	}
@@ -134,7 +134,7 @@ func rangesDiff(e *env, args []string) int {
 		return (*service == "" || strings.EqualFold(en.Service, *service)) && (*region == "" || strings.EqualFold(en.Region, *region))
 	}
 	d := ipranges.Compare(snap[0], snap[1], keep)
-	if err := of.write(e, report.NewRangesDiff(d, *service, *region, now())); err != nil {
+	if err := of.write(e, report.NewRangesDiff(d, *service, *region, e.now())); err != nil {
 		e.errorf("%v", err)
 		return exitError
 	}

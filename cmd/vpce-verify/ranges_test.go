@@ -22,6 +22,10 @@ import (
 // resolvers at loopback, so that a test that forgets --resolver cannot
 // query real DNS, and the hosts file and nsswitch.conf at files of its
 // own, so that no answer comes from the machine's /etc/hosts.
+// testFiles are the host files of the in-process tests (testRun), made by
+// TestMain.
+var testFiles hostFiles
+
 func TestMain(m *testing.M) {
 	if os.Getenv("VPCE_VERIFY_MAIN") == "1" {
 		// The live tests run the test binary as vpce-verify itself.
@@ -33,11 +37,13 @@ func TestMain(m *testing.M) {
 	}
 	os.Setenv("XDG_CACHE_HOME", dir)
 	os.Setenv("HOME", dir)
-	hostResolvConf = filepath.Join(dir, "resolv.conf")
-	systemdResolvConf = filepath.Join(dir, "systemd-resolv.conf")
-	hostsFile = filepath.Join(dir, "hosts")
-	nsswitchConf = filepath.Join(dir, "nsswitch.conf")
-	for name, text := range map[string]string{hostResolvConf: "nameserver 127.0.0.1\n", hostsFile: "127.0.0.1 localhost\n", nsswitchConf: "hosts: files dns\n"} {
+	testFiles = hostFiles{
+		resolvConf:        filepath.Join(dir, "resolv.conf"),
+		systemdResolvConf: filepath.Join(dir, "systemd-resolv.conf"),
+		hosts:             filepath.Join(dir, "hosts"),
+		nsswitch:          filepath.Join(dir, "nsswitch.conf"),
+	}
+	for name, text := range map[string]string{testFiles.resolvConf: "nameserver 127.0.0.1\n", testFiles.hosts: "127.0.0.1 localhost\n", testFiles.nsswitch: "hosts: files dns\n"} {
 		if err := os.WriteFile(name, []byte(text), 0o644); err != nil {
 			panic(err)
 		}

@@ -42,7 +42,7 @@ func cmdResolve(e *env, args []string) int {
 	var cf classifyFlags
 	var of outputFlags
 	var rf resolverFlags
-	rf.register(fs)
+	rf.register(fs, e.sys)
 	// resolve's own timeout is the DNS timeout; verify has an overall one.
 	fs.Lookup("dns-timeout").Hidden = true
 	compare := fs.String("compare-resolver", "", "also ask this DNS server HOST[:PORT] and show where its answers differ")
@@ -63,7 +63,7 @@ func cmdResolve(e *env, args []string) int {
 		e.errorf("resolve: %v", err)
 		return exitError
 	}
-	cl, err := cf.load()
+	cl, err := cf.load(e)
 	if err != nil {
 		e.errorf("%v", err)
 		return exitError

@@ -9,15 +9,25 @@ import (
 	"github.com/vpce-verify/vpce-verify/resolve"
 )
 
-// Where the host says how names are resolved; variables so that tests can
-// make sure no query leaves loopback and no answer comes from the
-// machine's own files.
-var (
-	hostResolvConf    = "/etc/resolv.conf"
-	systemdResolvConf = "/run/systemd/resolve/resolv.conf" // systemd-resolved's upstream servers
-	hostsFile         = "/etc/hosts"
-	nsswitchConf      = "/etc/nsswitch.conf"
-)
+// hostFiles are where the host says how names are resolved. Tests give
+// their own, so that no query leaves loopback and no answer comes from the
+// machine's files.
+type hostFiles struct {
+	resolvConf        string
+	systemdResolvConf string // systemd-resolved's upstream servers
+	hosts             string
+	nsswitch          string
+}
+
+// systemFiles are the host's own.
+func systemFiles() hostFiles {
+	return hostFiles{
+		resolvConf:        "/etc/resolv.conf",
+		systemdResolvConf: "/run/systemd/resolve/resolv.conf",
+		hosts:             "/etc/hosts",
+		nsswitch:          "/etc/nsswitch.conf",
+	}
+}
 
 // resolverFlags say which DNS servers to ask and how: resolve and verify.
 type resolverFlags struct {
@@ -26,14 +36,16 @@ type resolverFlags struct {
 	timeout    time.Duration
 	tries      int
 	resolvConf string
+	sys        hostFiles
 }
 
-func (r *resolverFlags) register(fs *pflag.FlagSet) {
+func (r *resolverFlags) register(fs *pflag.FlagSet, sys hostFiles) {
+	r.sys = sys
 	fs.StringArrayVar(&r.resolvers, "resolver", nil, "a DNS server HOST[:PORT] to ask instead of those of resolv.conf (repeatable, asked in order)")
 	fs.BoolVar(&r.vpc, "vpc-resolver", false, "ask the VPC resolver (169.254.169.253, then fd00:ec2::253), after any --resolver")
 	fs.DurationVar(&r.timeout, "dns-timeout", 2*time.Second, "how long to wait for each DNS reply")
 	fs.IntVar(&r.tries, "tries", 2, "how many times a query is sent to one resolver before the next is asked")
-	fs.StringVar(&r.resolvConf, "resolv-conf", hostResolvConf, "where the host's resolvers are listed")
+	fs.StringVar(&r.resolvConf, "resolv-conf", sys.resolvConf, "where the host's resolvers are listed")
 }
 
 // servers returns the servers to ask, and warnings about how they were
@@ -55,7 +67,7 @@ func (r *resolverFlags) servers() ([]resolve.Server, []string, error) {
 	if len(servers) > 0 {
 		return servers, nil, nil
 	}
-	return resolve.SystemServers(r.resolvConf, systemdResolvConf)
+	return resolve.SystemServers(r.resolvConf, r.sys.systemdResolvConf)
 }
 
 // named reports whether the flags name the DNS servers to ask
@@ -67,13 +79,13 @@ func (r *resolverFlags) named() bool { return len(r.resolvers) > 0 || r.vpc }
 // hosts order, the hosts file, the servers of --resolv-conf. A resolv.conf
 // that names no server is not an error here: the hosts file may answer.
 func (r *resolverFlags) hostResolver() (*resolve.HostResolver, []string, error) {
-	order, err := resolve.ReadHostsOrder(nsswitchConf)
+	order, err := resolve.ReadHostsOrder(r.sys.nsswitch)
 	if err != nil {
 		return nil, nil, fmt.Errorf("nsswitch.conf: %w", err)
 	}
-	hr := &resolve.HostResolver{Client: r.client(), Order: order, HostsFile: hostsFile}
+	hr := &resolve.HostResolver{Client: r.client(), Order: order, HostsFile: r.sys.hosts}
 	var warn []string
-	hr.Servers, warn, hr.ServersErr = resolve.SystemServers(r.resolvConf, systemdResolvConf)
+	hr.Servers, warn, hr.ServersErr = resolve.SystemServers(r.resolvConf, r.sys.systemdResolvConf)
 	return hr, warn, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 )
@@ -33,13 +34,15 @@ func toolVersion() string {
 	return "devel"
 }
 
-// env is what every subcommand gets: its arguments and the process's
-// streams.
+// env is what every subcommand gets besides its arguments: the process's
+// streams, its clock and the host's resolver files; tests give their own.
 type env struct {
 	ctx    context.Context
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+	now    func() time.Time
+	sys    hostFiles
 }
 
 type command struct {
@@ -77,8 +80,15 @@ func printUsage(w io.Writer) {
 	fmt.Fprintf(w, usage, b.String())
 }
 
+// run is the whole program but for the process: main calls it with the
+// process's arguments, streams and clock.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr}
+	e := &env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now, sys: systemFiles()}
+	return e.run(args)
+}
+
+func (e *env) run(args []string) int {
+	stdout, stderr := e.stdout, e.stderr
 	fs := pflag.NewFlagSet("vpce-verify", pflag.ContinueOnError)
 	fs.SetInterspersed(false)
 	fs.SetOutput(io.Discard)
@@ -103,7 +113,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	if rest[0] == "help" {
 		if len(rest) > 1 {
-			return run(ctx, []string{rest[1], "--help"}, stdin, stdout, stderr)
+			return e.run([]string{rest[1], "--help"})
 		}
 		printUsage(stdout)
 		return exitPass

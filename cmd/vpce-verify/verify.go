@@ -3,13 +3,13 @@ package main
 import (
 	"context"
 	"errors"
-	"net/netip"
 	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/vpce-verify/vpce-verify/capture/flow"
+	"github.com/vpce-verify/vpce-verify/internal/probe"
 
 	"github.com/spf13/pflag"
 
@@ -56,7 +56,7 @@ func cmdVerify(e *env, args []string) int {
 	timeout := fs.Duration("timeout", 10*time.Second, "give up after this long: resolution, capture and probe together")
 	httpHead := fs.Bool("http", false, "after the handshake, send HEAD / and report the status")
 	caFile := fs.String("ca-file", "", "also trust the CA certificates in this PEM file when checking the server's certificate")
-	rf.register(fs)
+	rf.register(fs, e.sys)
 	fs.Lookup("resolver").Usage = "a DNS server HOST[:PORT] to ask instead of resolving as applications do\n(nsswitch.conf, /etc/hosts, resolv.conf) (repeatable, asked in order)"
 	fs.Lookup("resolv-conf").Usage = "where the host's resolvers are listed (when DNS is asked as applications ask it)"
 	lf.register(fs)
@@ -84,16 +84,17 @@ func cmdVerify(e *env, args []string) int {
 		e.errorf("verify: --timeout must be positive")
 		return exitError
 	}
-	cl, err := cf.load()
+	cl, err := cf.load(e)
 	if err != nil {
 		e.errorf("%v", err)
 		return exitError
 	}
-	prober, err := newProber(name, *caFile, *httpHead)
+	roots, err := caPool(*caFile)
 	if err != nil {
 		e.errorf("verify: %v", err)
 		return exitError
 	}
+	prober := &probe.Prober{Name: name, Roots: roots, Head: *httpHead, UserAgent: "vpce-verify/" + toolVersion()}
 	var servers []resolve.Server
 	var hr *resolve.HostResolver
 	var warn []string
@@ -116,7 +117,7 @@ func cmdVerify(e *env, args []string) int {
 	// the answers, so that it holds verify's own DNS exchange.
 	ifaces := lf.ifaces
 	if len(ifaces) == 0 {
-		if ifaces, _ = routeInterfaces(verifyRoutes(servers, cl.endpointIPs)); len(ifaces) == 0 {
+		if ifaces, _ = routeInterfaces(probe.Routes(servers, cl.endpointIPs, defaultRoutes)); len(ifaces) == 0 {
 			e.errorf("verify: no route to the resolvers, the endpoint or a default route")
 			e.hintf("name the interface with -i (vpce-verify verify -i any captures on all)")
 			return exitError
@@ -146,52 +147,80 @@ func cmdVerify(e *env, args []string) int {
 	capCtx, capCancel := context.WithCancel(ctx)
 	defer capCancel()
 	const port = 443
-	watch := newProbeWatch(port)
-	var probe *report.Probe
-	var notCaptured error
-	code := 0
+	watch := probe.NewWatch(port)
+	var res *probe.Resolution
+	var conns []probe.Conn
+	var notCaptured *probe.NotCapturedError
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		var targets []netip.Addr
-		var more []string
-		probe, targets, more, code = resolveProbe(e, ctx, rf.client(), servers, hr, name)
-		if probe == nil {
+		res = probe.Resolve(ctx, rf.client(), servers, hr, name)
+		if res.Steps != "" {
+			e.infof("%s", res.Steps)
+		}
+		if len(res.Targets) == 0 {
 			capCancel()
 			return
 		}
-		warn = append(warn, more...)
 		var captured []bool
-		captured, notCaptured = routedThrough(src.Interfaces(), targets)
+		captured, notCaptured = probe.RoutedThrough(src.Interfaces(), res.Targets)
 		if notCaptured != nil {
 			e.errorf("verify: %v", notCaptured)
-			e.hintf("capture there too: -i %s, or -i any", strings.Join(missingNames(src.Interfaces(), notCaptured), " -i "))
+			e.hintf("capture there too: -i %s, or -i any", strings.Join(notCaptured.Names(src.Interfaces()), " -i "))
 		}
-		e.infof("probing %s at %s", name, addrList(targets))
-		watch.start(targets, captured)
-		probe.Connections = prober.dialAll(ctx, targets, port, watch.connected)
+		e.infof("probing %s at %s", name, probe.AddrList(res.Targets))
+		watch.Start(res.Targets, captured)
+		conns = prober.DialAll(ctx, res.Targets, port, watch.Connected)
 		time.AfterFunc(time.Second, capCancel)
 	})
-	ev, res, _ := lf.run(capCtx, src, w, a, filter, func() bool { return watch.over(a) })
+	ev, runRes, _ := lf.run(capCtx, src, w, a, filter, func() bool { return watch.Over(a) })
 	wg.Wait()
-	if probe == nil {
+	if len(res.Targets) == 0 {
 		// Nothing to report on: the -o file made for the report goes.
 		if of.file != nil {
 			of.file.Close()
 			os.Remove(of.out)
 		}
-		return code
+		if len(res.Failures) > 0 {
+			e.errorf("verify: %s", strings.Join(res.Failures, "; "))
+			e.hintf("check the resolver with: vpce-verify resolve %s", name)
+			return exitError
+		}
+		e.errorf("verify: %s has no address (NXDOMAIN or no A/AAAA records)", name)
+		return exitInconclusive
 	}
+	warn = append(warn, res.Warnings...)
+	warn = append(warn, res.Failures...)
 	if notCaptured != nil {
 		ev.Inputs[0].Err = errors.Join(ev.Inputs[0].Err, notCaptured)
 	}
-	ev.Probe = probe
+	ev.Probe = reportProbe(res, conns)
 	r := report.Build(ev, cl.config(warn...))
-	if res.Err != nil {
-		e.errorf("verify: %v", res.Err)
+	if runRes.Err != nil {
+		e.errorf("verify: %v", runRes.Err)
 	}
 	if err := of.write(e, r); err != nil {
 		e.errorf("%v", err)
 		return exitError
 	}
 	return exitCode(r.Verdict)
+}
+
+// reportProbe is what the report says of the probe: the resolution and
+// the connections, in its words.
+func reportProbe(res *probe.Resolution, conns []probe.Conn) *report.Probe {
+	p := &report.Probe{Name: res.Name, Resolver: res.Resolver, ResolverSource: res.Source, Chain: res.Chain,
+		Answers: []report.ProbeAnswer{}, Connections: []report.ProbeConn{}}
+	for _, a := range res.Answers {
+		p.Answers = append(p.Answers, report.ProbeAnswer{Type: a.Type, Addr: a.Addr.String(), TTL: a.TTL})
+	}
+	for _, c := range conns {
+		pc := report.ProbeConn{Server: c.Server.String(), Error: c.Err, TLSVersion: c.TLSVersion,
+			CertificateVerified: c.CertVerified, CertificateError: c.CertErr, CertificateSubject: c.CertSubject,
+			CertificateIssuer: c.CertIssuer, HTTPStatus: c.HTTPStatus}
+		if c.Client.IsValid() {
+			pc.Client = c.Client.String()
+		}
+		p.Connections = append(p.Connections, pc)
+	}
+	return p
 }

@@ -1,4 +1,4 @@
-package main
+package probe
 
 import (
 	"net"
@@ -78,9 +78,9 @@ func TestProbeWatch(t *testing.T) {
 			for _, s := range tc.targets {
 				targets = append(targets, netip.MustParseAddr(s))
 			}
-			w := newProbeWatch(443)
+			w := NewWatch(443)
 			if !tc.resolving {
-				w.start(targets, tc.captured)
+				w.Start(targets, tc.captured)
 			}
 			a := flow.NewAnalyzer(flow.Options{})
 			for _, p := range conn[:tc.packets] {
@@ -91,10 +91,10 @@ func TestProbeWatch(t *testing.T) {
 			}
 			if !tc.resolving {
 				for i, c := range tc.connected {
-					w.connected(i, c)
+					w.Connected(i, c)
 				}
 			}
-			if got := w.over(a); got != tc.want {
+			if got := w.Over(a); got != tc.want {
 				t.Errorf("over = %v, want %v", got, tc.want)
 			}
 		})
