@@ -2,6 +2,8 @@
 # make.sh: regenerate the captures in testdata/real from scratch.
 #
 #   sudo ./make.sh            make every capture (needs root: netns, tcpdump)
+#   sudo ./make.sh NAME...    make only these (e.g. mixed dns-tcp), so the
+#                             others keep the bytes the README describes
 #   ./make.sh facts [FILE...] print the tshark/capinfos facts the README quotes
 #
 # Every real packet stays inside a network namespace this script creates
@@ -33,6 +35,7 @@ resolver=127.0.0.2
 endpoint=127.0.2.50
 public=127.219.64.10
 public_use1=127.216.8.10
+vpce=bucket.vpce-0a1b2c3d4e5f67890-9hnenorg.s3.ap-south-1.vpce.amazonaws.com
 # Locally administered MACs for the replayed files (the lo captures keep
 # lo's all-zero MACs): the client ENI and the VPC router.
 client_mac=0a:1f:6e:3c:5d:25
@@ -135,6 +138,21 @@ if [[ ${1:-} == facts ]]; then
 fi
 
 # ----------------------------------------------------------- generation --
+
+captures=(endpoint-pass public-fail mixed cname-chain refused-endpoint dns-tcp ipv6 ipv6-public
+	pq-split global-name example)
+for name in "$@"; do
+	if [[ " ${captures[*]} " != *" $name "* ]]; then
+		echo "make.sh: no capture named $name (known: ${captures[*]})" >&2
+		exit 2
+	fi
+done
+only=("$@")
+
+# want says whether the capture NAME is to be made in this run.
+want() {
+	((${#only[@]} == 0)) || [[ " ${only[*]} " == *" $1 "* ]]
+}
 
 if ((EUID != 0)); then
 	echo "make.sh: must run as root (it creates a network namespace and captures on it)" >&2
@@ -365,94 +383,106 @@ check() { # check FILE: rewritten, checksums right, nothing left on loopback
 # ------------------------------------------------------------- captures --
 
 # 1. endpoint-pass: DNS says endpoint, TLS goes to the endpoint.
-dns_start --host-record=s3.ap-south-1.amazonaws.com,10.0.2.50,60
-tls_start "$endpoint"
-srv=$last
-cap_start endpoint-pass
-qdig 41001 s3.ap-south-1.amazonaws.com A
-qcurl 41002 https://s3.ap-south-1.amazonaws.com/my-bucket/object.txt "$endpoint"
-cap_stop endpoint-pass
-stop "$srv"
-stop "$dns_pid"
-rewrite4 "$work/endpoint-pass.lo.pcap" "$out/endpoint-pass.pcap"
-check "$out/endpoint-pass.pcap"
+if want endpoint-pass; then
+	dns_start --host-record=s3.ap-south-1.amazonaws.com,10.0.2.50,60
+	tls_start "$endpoint"
+	srv=$last
+	cap_start endpoint-pass
+	qdig 41001 s3.ap-south-1.amazonaws.com A
+	qcurl 41002 https://s3.ap-south-1.amazonaws.com/my-bucket/object.txt "$endpoint"
+	cap_stop endpoint-pass
+	stop "$srv"
+	stop "$dns_pid"
+	rewrite4 "$work/endpoint-pass.lo.pcap" "$out/endpoint-pass.pcap"
+	check "$out/endpoint-pass.pcap"
+fi
 
 # 2. public-fail: DNS says public S3, TLS goes there. Recorded again with
 # tcpdump -i any from a replay, so the file is LINUX_SLL2.
-dns_start --host-record=s3.ap-south-1.amazonaws.com,52.219.64.10,5
-tls_start "$public"
-srv=$last
-cap_start public-fail
-qdig 42001 s3.ap-south-1.amazonaws.com A
-qcurl 42002 https://s3.ap-south-1.amazonaws.com/my-bucket/object.txt "$public"
-cap_stop public-fail
-stop "$srv"
-stop "$dns_pid"
-rewrite4 "$work/public-fail.lo.pcap" "$work/public-fail.en10mb.pcap"
-replay "$work/public-fail.en10mb.pcap" public-fail any "$out/public-fail.pcap"
-check "$out/public-fail.pcap"
+if want public-fail; then
+	dns_start --host-record=s3.ap-south-1.amazonaws.com,52.219.64.10,5
+	tls_start "$public"
+	srv=$last
+	cap_start public-fail
+	qdig 42001 s3.ap-south-1.amazonaws.com A
+	qcurl 42002 https://s3.ap-south-1.amazonaws.com/my-bucket/object.txt "$public"
+	cap_stop public-fail
+	stop "$srv"
+	stop "$dns_pid"
+	rewrite4 "$work/public-fail.lo.pcap" "$work/public-fail.en10mb.pcap"
+	replay "$work/public-fail.en10mb.pcap" public-fail any "$out/public-fail.pcap"
+	check "$out/public-fail.pcap"
+fi
 
 # 3. mixed: one bucket through the endpoint, another to public S3.
-dns_start --host-record=my-bucket.s3.ap-south-1.amazonaws.com,10.0.2.50,60 \
-	--host-record=logs-bucket.s3.ap-south-1.amazonaws.com,52.219.64.10,5
-tls_start "$endpoint"
-srv1=$last
-tls_start "$public"
-srv2=$last
-cap_start mixed
-qdig 43001 my-bucket.s3.ap-south-1.amazonaws.com A
-qcurl 43002 https://my-bucket.s3.ap-south-1.amazonaws.com/object.txt "$endpoint"
-qdig 43003 logs-bucket.s3.ap-south-1.amazonaws.com A
-qcurl 43004 https://logs-bucket.s3.ap-south-1.amazonaws.com/app.log "$public"
-cap_stop mixed
-stop "$srv1"
-stop "$srv2"
-stop "$dns_pid"
-rewrite4 "$work/mixed.lo.pcap" "$out/mixed.pcap"
-check "$out/mixed.pcap"
+if want mixed; then
+	dns_start --host-record=my-bucket.s3.ap-south-1.amazonaws.com,10.0.2.50,60 \
+		--host-record=logs-bucket.s3.ap-south-1.amazonaws.com,52.219.64.10,5
+	tls_start "$endpoint"
+	srv1=$last
+	tls_start "$public"
+	srv2=$last
+	cap_start mixed
+	qdig 43001 my-bucket.s3.ap-south-1.amazonaws.com A
+	qcurl 43002 https://my-bucket.s3.ap-south-1.amazonaws.com/object.txt "$endpoint"
+	qdig 43003 logs-bucket.s3.ap-south-1.amazonaws.com A
+	qcurl 43004 https://logs-bucket.s3.ap-south-1.amazonaws.com/app.log "$public"
+	cap_stop mixed
+	stop "$srv1"
+	stop "$srv2"
+	stop "$dns_pid"
+	rewrite4 "$work/mixed.lo.pcap" "$out/mixed.pcap"
+	check "$out/mixed.pcap"
+fi
 
 # 4. cname-chain: bucket name -> CNAME -> A endpoint.
-dns_start --host-record=s3-r-w.ap-south-1.amazonaws.com,10.0.2.50,60 \
-	--cname=my-bucket.s3.ap-south-1.amazonaws.com,s3-r-w.ap-south-1.amazonaws.com,60
-tls_start "$endpoint"
-srv=$last
-cap_start cname-chain
-qdig 44001 my-bucket.s3.ap-south-1.amazonaws.com A
-qcurl 44002 https://my-bucket.s3.ap-south-1.amazonaws.com/object.txt "$endpoint"
-cap_stop cname-chain
-stop "$srv"
-stop "$dns_pid"
-rewrite4 "$work/cname-chain.lo.pcap" "$out/cname-chain.pcap"
-check "$out/cname-chain.pcap"
+if want cname-chain; then
+	dns_start --host-record=s3-r-w.ap-south-1.amazonaws.com,10.0.2.50,60 \
+		--cname=my-bucket.s3.ap-south-1.amazonaws.com,s3-r-w.ap-south-1.amazonaws.com,60
+	tls_start "$endpoint"
+	srv=$last
+	cap_start cname-chain
+	qdig 44001 my-bucket.s3.ap-south-1.amazonaws.com A
+	qcurl 44002 https://my-bucket.s3.ap-south-1.amazonaws.com/object.txt "$endpoint"
+	cap_stop cname-chain
+	stop "$srv"
+	stop "$dns_pid"
+	rewrite4 "$work/cname-chain.lo.pcap" "$out/cname-chain.pcap"
+	check "$out/cname-chain.pcap"
+fi
 
 # 5. refused-endpoint: port 443 closed on the endpoint (RST, REJ), then a
 # listener whose accept queue is full (SYNs dropped, S0). The queue-filling
 # connection comes from 127.0.9.9 and is filtered out of the capture.
-dns_start --host-record=s3.ap-south-1.amazonaws.com,10.0.2.50,60
-cap_start refused-endpoint not host 127.0.9.9
-qdig 45001 s3.ap-south-1.amazonaws.com A
-qcurl 45002 https://s3.ap-south-1.amazonaws.com/my-bucket/object.txt "$endpoint"
-bg "$work/hold.log" "$work/gen" hold -listen "$endpoint:443" -filler 127.0.9.9
-hold=$last
-wait_for "$work/hold.log" "holding"
-qcurl 45003 https://s3.ap-south-1.amazonaws.com/my-bucket/object.txt "$endpoint" "$client" --connect-timeout 4
-cap_stop refused-endpoint
-stop "$hold"
-stop "$dns_pid"
-rewrite4 "$work/refused-endpoint.lo.pcap" "$out/refused-endpoint.pcap"
-check "$out/refused-endpoint.pcap"
+if want refused-endpoint; then
+	dns_start --host-record=s3.ap-south-1.amazonaws.com,10.0.2.50,60
+	cap_start refused-endpoint not host 127.0.9.9
+	qdig 45001 s3.ap-south-1.amazonaws.com A
+	qcurl 45002 https://s3.ap-south-1.amazonaws.com/my-bucket/object.txt "$endpoint"
+	bg "$work/hold.log" "$work/gen" hold -listen "$endpoint:443" -filler 127.0.9.9
+	hold=$last
+	wait_for "$work/hold.log" "holding"
+	qcurl 45003 https://s3.ap-south-1.amazonaws.com/my-bucket/object.txt "$endpoint" "$client" --connect-timeout 4
+	cap_stop refused-endpoint
+	stop "$hold"
+	stop "$dns_pid"
+	rewrite4 "$work/refused-endpoint.lo.pcap" "$out/refused-endpoint.pcap"
+	check "$out/refused-endpoint.pcap"
+fi
 
 # 6. dns-tcp: 100 A records do not fit dig's 1232-byte EDNS buffer; the UDP
 # answer comes back truncated (TC) and dig retries over TCP.
-many=()
-for i in $(seq 1 100); do many+=("--host-record=s3.ap-south-1.amazonaws.com,52.219.64.$i,5"); done
-dns_start "${many[@]}"
-cap_start dns-tcp
-qdig 46001 s3.ap-south-1.amazonaws.com A
-cap_stop dns-tcp
-stop "$dns_pid"
-rewrite4 "$work/dns-tcp.lo.pcap" "$out/dns-tcp.pcap"
-check "$out/dns-tcp.pcap"
+if want dns-tcp; then
+	many=()
+	for i in $(seq 1 100); do many+=("--host-record=s3.ap-south-1.amazonaws.com,52.219.64.$i,5"); done
+	dns_start "${many[@]}"
+	cap_start dns-tcp
+	qdig 46001 s3.ap-south-1.amazonaws.com A
+	cap_stop dns-tcp
+	stop "$dns_pid"
+	rewrite4 "$work/dns-tcp.lo.pcap" "$out/dns-tcp.pcap"
+	check "$out/dns-tcp.pcap"
+fi
 
 # 7. ipv6 and ipv6-public: A and AAAA over IPv4 to the resolver, TLS over ::1.
 ipv6_capture() { # ipv6_capture NAME A A6 TTL PORTBASE
@@ -470,62 +500,74 @@ ipv6_capture() { # ipv6_capture NAME A A6 TTL PORTBASE
 	rewrite6 "$work/$name.lo.pcap" "$out/$name.pcap" "$a6"
 	check "$out/$name.pcap"
 }
-ipv6_capture ipv6 10.0.2.50 fd00:10:0:2::50 60 4700
-ipv6_capture ipv6-public 52.219.64.10 2406:da60:a000::10 5 4800
+if want ipv6; then
+	ipv6_capture ipv6 10.0.2.50 fd00:10:0:2::50 60 4700
+fi
+if want ipv6-public; then
+	ipv6_capture ipv6-public 52.219.64.10 2406:da60:a000::10 5 4800
+fi
 
 # 8. pq-split: Go's default ClientHello (X25519MLKEM768 key share) spans two
 # TCP segments at MTU 1500.
-dns_start --host-record=my-bucket.s3.ap-south-1.amazonaws.com,10.0.2.50,60
-bg "$work/gen-server.log" "$work/gen" server -listen "$endpoint:443" -cert "$work/cert.pem" -key "$work/key.pem"
-srv=$last
-wait_for "$work/gen-server.log" "listening"
-cap_start pq-split
-qdig 49001 my-bucket.s3.ap-south-1.amazonaws.com A
-nsx "$work/gen" client -connect "$endpoint:443" -local "$client:49002" -sni my-bucket.s3.ap-south-1.amazonaws.com 2>>"$work/gen-client.log"
-cap_stop pq-split
-stop "$srv"
-stop "$dns_pid"
-rewrite4 "$work/pq-split.lo.pcap" "$out/pq-split.pcap"
-check "$out/pq-split.pcap"
+if want pq-split; then
+	dns_start --host-record=my-bucket.s3.ap-south-1.amazonaws.com,10.0.2.50,60
+	bg "$work/gen-server.log" "$work/gen" server -listen "$endpoint:443" -cert "$work/cert.pem" -key "$work/key.pem"
+	srv=$last
+	wait_for "$work/gen-server.log" "listening"
+	cap_start pq-split
+	qdig 49001 my-bucket.s3.ap-south-1.amazonaws.com A
+	nsx "$work/gen" client -connect "$endpoint:443" -local "$client:49002" -sni my-bucket.s3.ap-south-1.amazonaws.com 2>>"$work/gen-client.log"
+	cap_stop pq-split
+	stop "$srv"
+	stop "$dns_pid"
+	rewrite4 "$work/pq-split.lo.pcap" "$out/pq-split.pcap"
+	check "$out/pq-split.pcap"
+fi
 
 # 9. global-name: the legacy global name, answered with a us-east-1 S3 address.
-dns_start --host-record=s3.amazonaws.com,52.216.8.10,5
-tls_start "$public_use1"
-srv=$last
-cap_start global-name
-qdig 50001 s3.amazonaws.com A
-qcurl 50002 https://s3.amazonaws.com/my-bucket/object.txt "$public_use1"
-cap_stop global-name
-stop "$srv"
-stop "$dns_pid"
-rewrite4 "$work/global-name.lo.pcap" "$out/global-name.pcap"
-check "$out/global-name.pcap"
+if want global-name; then
+	dns_start --host-record=s3.amazonaws.com,52.216.8.10,5
+	tls_start "$public_use1"
+	srv=$last
+	cap_start global-name
+	qdig 50001 s3.amazonaws.com A
+	qcurl 50002 https://s3.amazonaws.com/my-bucket/object.txt "$public_use1"
+	cap_stop global-name
+	stop "$srv"
+	stop "$dns_pid"
+	rewrite4 "$work/global-name.lo.pcap" "$out/global-name.pcap"
+	check "$out/global-name.pcap"
+fi
 
 # 10. example: two names through the endpoint, one leak to public S3;
 # replayed onto ens5 and written by dumpcap, so it is pcapng.
-vpce=bucket.vpce-0a1b2c3d4e5f67890-9hnenorg.s3.ap-south-1.vpce.amazonaws.com
-dns_start --host-record="$vpce",10.0.2.50,60 \
-	--host-record=my-bucket.s3.ap-south-1.amazonaws.com,10.0.2.50,60 \
-	--host-record=s3.dualstack.ap-south-1.amazonaws.com,52.219.64.10,5
-tls_start "$endpoint"
-srv1=$last
-tls_start "$public"
-srv2=$last
-cap_start example
-qdig 51001 "$vpce" A
-qcurl 51002 "https://$vpce/my-bucket/report.csv" "$endpoint"
-qdig 51003 my-bucket.s3.ap-south-1.amazonaws.com A
-qcurl 51004 https://my-bucket.s3.ap-south-1.amazonaws.com/report.csv "$endpoint"
-qdig 51005 s3.dualstack.ap-south-1.amazonaws.com A
-qcurl 51006 https://s3.dualstack.ap-south-1.amazonaws.com/logs-bucket/app.log "$public"
-cap_stop example
-stop "$srv1"
-stop "$srv2"
-stop "$dns_pid"
-rewrite4 "$work/example.lo.pcap" "$work/example.en10mb.pcap"
-replay "$work/example.en10mb.pcap" example dumpcap "$out/example.pcapng" \
-	"vpce-verify testdata: curl/openssl/dig/dnsmasq on loopback in a netns, addresses rewritten by tcprewrite, replayed by tcpreplay onto a veth (ens5) and written by dumpcap; not traffic from AWS"
-check "$out/example.pcapng"
+if want example; then
+	dns_start --host-record="$vpce",10.0.2.50,60 \
+		--host-record=my-bucket.s3.ap-south-1.amazonaws.com,10.0.2.50,60 \
+		--host-record=s3.dualstack.ap-south-1.amazonaws.com,52.219.64.10,5
+	tls_start "$endpoint"
+	srv1=$last
+	tls_start "$public"
+	srv2=$last
+	cap_start example
+	qdig 51001 "$vpce" A
+	qcurl 51002 "https://$vpce/my-bucket/report.csv" "$endpoint"
+	qdig 51003 my-bucket.s3.ap-south-1.amazonaws.com A
+	qcurl 51004 https://my-bucket.s3.ap-south-1.amazonaws.com/report.csv "$endpoint"
+	qdig 51005 s3.dualstack.ap-south-1.amazonaws.com A
+	qcurl 51006 https://s3.dualstack.ap-south-1.amazonaws.com/logs-bucket/app.log "$public"
+	cap_stop example
+	stop "$srv1"
+	stop "$srv2"
+	stop "$dns_pid"
+	rewrite4 "$work/example.lo.pcap" "$work/example.en10mb.pcap"
+	replay "$work/example.en10mb.pcap" example dumpcap "$out/example.pcapng" \
+		"vpce-verify testdata: curl/openssl/dig/dnsmasq on loopback in a netns, addresses rewritten by tcprewrite, replayed by tcpreplay onto a veth (ens5) and written by dumpcap; not traffic from AWS"
+	check "$out/example.pcapng"
+fi
 
 echo "make.sh: done; client logs:"
-cat "$work/curl.log" "$work/gen-client.log"
+for log in "$work/curl.log" "$work/gen-client.log"; do
+	[[ -f $log ]] && cat "$log"
+done
+exit 0
