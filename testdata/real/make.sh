@@ -54,17 +54,24 @@ facts_one() {
 	echo "tcp streams (client -> server; conn_state by the awk rules below, not by Zeek):"
 	tshark -n -r "$f" -Y tcp -T fields -E separator=/t \
 		-e tcp.stream -e ip.src -e ipv6.src -e tcp.srcport -e ip.dst -e ipv6.dst -e tcp.dstport \
-		-e tcp.flags.syn -e tcp.flags.ack -e tcp.flags.fin -e tcp.flags.reset -e tcp.len -e ip.len -e ipv6.plen |
+		-e tcp.flags.syn -e tcp.flags.ack -e tcp.flags.fin -e tcp.flags.reset -e tcp.len -e ip.len -e ipv6.plen \
+		-e tcp.seq_raw -e tcp.ack_raw |
 		awk -F'\t' '
 		function ep(a, p) { return (a ~ /:/) ? "[" a "]:" p : a ":" p }
 		{
 			s = $1; src = ep($2 $3, $4); dst = ep($5 $6, $7)
 			if (!(s in cli)) {
 				order[n++] = s
-				if ($8 == 1 && $9 == 1) { cli[s] = dst; srv[s] = src } else { cli[s] = src; srv[s] = dst }
+				# Without a SYN (a capture begun midstream) the server is
+				# the end with the lower port.
+				if ($8 == 1 && $9 == 1 || $8 != 1 && $4 + 0 < $7 + 0) { cli[s] = dst; srv[s] = src } else { cli[s] = src; srv[s] = dst }
 			}
 			d = (src == cli[s]) ? "c" : "s"
 			pk[s, d]++; by[s, d] += $12; ipb[s, d] += ($13 != "") ? $13 : $14 + 40
+			# acked[s]: some packet acknowledged exactly the end of a data
+			# segment the other side sent in this file.
+			if ($12 > 0) nxt[s, d, sprintf("%.0f", ($15 + $12) % 4294967296)] = 1
+			if ($9 == 1 && nxt[s, (d == "c" ? "s" : "c"), sprintf("%.0f", $16)]) acked[s] = 1
 			if ($8 == 1 && $9 == 0) syn[s]++
 			if ($8 == 1 && $9 == 1) synack[s]++
 			if ($10 == 1) fin[s, d]++
@@ -73,7 +80,9 @@ facts_one() {
 		END {
 			for (i = 0; i < n; i++) {
 				s = order[i]
-				est = (syn[s] && synack[s]) || (!syn[s] && by[s, "c"] && by[s, "s"])
+				# PRODUCT.md: a SYN-ACK answered the SYN or, when the start was
+				# not captured, the other side acknowledged data.
+				est = (syn[s] && synack[s]) || (!syn[s] && !synack[s] && acked[s])
 				st = "OTH"
 				if (syn[s] && !synack[s] && rst[s, "s"] && pk[s, "s"] == rst[s, "s"]) st = "REJ"
 				else if (syn[s] && !synack[s] && !pk[s, "s"]) st = "S0"
@@ -84,9 +93,16 @@ facts_one() {
 			}
 		}'
 	echo "tls client hellos (frame where complete, stream, SNI, record length without its 5-byte header, segments):"
-	tshark -n -r "$f" -Y 'tls.handshake.type==1' -T fields -E separator=/t \
+	tshark -n -r "$f" -d tcp.port==3128,http -Y 'tls.handshake.type==1' -T fields -E separator=/t \
 		-e frame.number -e tcp.stream -e tls.handshake.extensions_server_name -e tls.record.length -e tcp.segment -e tcp.segment.count |
 		awk -F'\t' '{ split($4, l, ","); printf "  frame %s stream %s SNI %s record %s bytes, %s\n", $1, $2, $3, l[1], ($6 == "" ? "1 segment" : $6 " segments (frames " $5 ")") }'
+	local http
+	http=$(tshark -n -r "$f" -d tcp.port==3128,http -Y http.request -T fields -E separator=/t \
+		-e frame.number -e tcp.stream -e http.request.method -e http.request.uri -e http.host)
+	if [[ -n $http ]]; then
+		echo "http requests (frame, stream, method, request target, Host):"
+		awk -F'\t' '{ printf "  frame %s stream %s %s %s Host %s\n", $1, $2, $3, $4, $5 }' <<<"$http"
+	fi
 	echo "dns messages (frame, transport, client/server, id, query or response):"
 	tshark -n -r "$f" -Y dns -T fields -E separator=/t \
 		-e frame.number -e udp.srcport -e tcp.srcport -e udp.dstport -e tcp.dstport \
