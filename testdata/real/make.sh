@@ -2,7 +2,7 @@
 # make.sh: regenerate the captures in testdata/real from scratch.
 #
 #   sudo ./make.sh            make every capture (needs root: netns, tcpdump)
-#   sudo ./make.sh NAME...    make only these (e.g. mixed dns-tcp), so the
+#   sudo ./make.sh NAME...    make only these (e.g. proxy-connect), so the
 #                             others keep the bytes the README describes
 #   ./make.sh facts [FILE...] print the tshark/capinfos facts the README quotes
 #
@@ -17,6 +17,7 @@
 #   127.0.1.25     -> 10.0.1.25         client host
 #   127.0.0.2      -> 10.0.0.2          VPC resolver (dnsmasq, port 53)
 #   127.0.2.50     -> 10.0.2.50         S3 interface endpoint ENI
+#   127.0.3.10     -> 10.0.3.10         HTTP proxy (tinyproxy, port 3128)
 #   127.219.64.10  -> 52.219.64.10      public S3, ap-south-1 (52.219.64.0/22)
 #   127.216.8.10   -> 52.216.8.10       public S3, us-east-1 (52.216.0.0/15)
 #   ::1 client     -> fd00:10:0:1::25   client host, IPv6
@@ -28,13 +29,14 @@ export PATH=$PATH:/usr/local/go/bin
 here=$(cd "$(dirname "$0")" && pwd)
 out=${OUT:-$here}
 
-pnat=127.0.1.25/32:10.0.1.25/32,127.0.0.2/32:10.0.0.2/32,127.0.2.50/32:10.0.2.50/32,127.219.64.10/32:52.219.64.10/32,127.216.8.10/32:52.216.8.10/32
+pnat=127.0.1.25/32:10.0.1.25/32,127.0.0.2/32:10.0.0.2/32,127.0.2.50/32:10.0.2.50/32,127.219.64.10/32:52.219.64.10/32,127.216.8.10/32:52.216.8.10/32,127.0.3.10/32:10.0.3.10/32
 client6=fd00:10:0:1::25
 client=127.0.1.25
 resolver=127.0.0.2
 endpoint=127.0.2.50
 public=127.219.64.10
 public_use1=127.216.8.10
+proxy=127.0.3.10
 vpce=bucket.vpce-0a1b2c3d4e5f67890-9hnenorg.s3.ap-south-1.vpce.amazonaws.com
 # Locally administered MACs for the replayed files (the lo captures keep
 # lo's all-zero MACs): the client ENI and the VPC router.
@@ -156,7 +158,7 @@ fi
 # ----------------------------------------------------------- generation --
 
 captures=(endpoint-pass public-fail mixed cname-chain refused-endpoint dns-tcp ipv6 ipv6-public
-	pq-split global-name example)
+	pq-split global-name example proxy-connect)
 for name in "$@"; do
 	if [[ " ${captures[*]} " != *" $name "* ]]; then
 		echo "make.sh: no capture named $name (known: ${captures[*]})" >&2
@@ -174,7 +176,9 @@ if ((EUID != 0)); then
 	echo "make.sh: must run as root (it creates a network namespace and captures on it)" >&2
 	exit 2
 fi
-for tool in ip tcpdump dumpcap dnsmasq dig curl openssl tcprewrite tcpprep tcpreplay tshark capinfos ss go; do
+tools=(ip tcpdump dumpcap dnsmasq dig curl openssl tcprewrite tcpprep tcpreplay tshark capinfos ss go)
+if want proxy-connect; then tools+=(tinyproxy); fi
+for tool in "${tools[@]}"; do
 	command -v "$tool" >/dev/null || { echo "make.sh: $tool not found" >&2; exit 2; }
 done
 
@@ -336,6 +340,22 @@ qcurl() { # qcurl PORT URL CONNECT_ADDR [LOCAL_ADDR] [curl options]
 	# at the body, not the status.
 	if [[ -s $work/body ]] && grep -q 'Error opening' "$work/body"; then
 		echo "make.sh: s_server could not serve $url" >&2
+		exit 1
+	fi
+	sleep 0.2
+}
+
+# pcurl sends one request through the proxy and fails unless the body holds
+# what the origin serves (the proxy answers errors with pages of its own).
+pcurl() { # pcurl PORT URL WANT_BODY [curl options]
+	local port=$1 url=$2 body=$3
+	shift 3
+	rm -f "$work/body"
+	if ! HOME=$work nsx curl -q -sS --max-time 10 --interface "$client" --local-port "$port" -x "http://$proxy:3128" \
+		-o "$work/body" -w "curl -x http://$proxy:3128 $url -> CONNECT %{http_connect} (000: none), HTTP %{http_code}\n" "$@" "$url" >>"$work/curl.log" 2>&1 ||
+		! grep -qF "$body" "$work/body"; then
+		echo "make.sh: $url through the proxy failed:" >&2
+		cat "$work/curl.log" "$work/tinyproxy.log" >&2
 		exit 1
 	fi
 	sleep 0.2
@@ -580,6 +600,57 @@ if want example; then
 	replay "$work/example.en10mb.pcap" example dumpcap "$out/example.pcapng" \
 		"vpce-verify testdata: curl/openssl/dig/dnsmasq on loopback in a netns, addresses rewritten by tcprewrite, replayed by tcpreplay onto a veth (ens5) and written by dumpcap; not traffic from AWS"
 	check "$out/example.pcapng"
+fi
+
+# 11. proxy-connect: the client reaches S3 only through an HTTP proxy
+# (tinyproxy on 127.0.3.10:3128): a CONNECT tunnel carrying TLS for the
+# endpoint's own name, then a plain-HTTP GET in absolute form. curl hands
+# the names to the proxy, which resolves them itself (--resolve would change
+# nothing), from a hosts file bind-mounted over /etc/hosts in the mount
+# namespace ip netns exec gives the proxy alone; the host's /etc/hosts is
+# untouched. Bind makes the proxy's own connections leave from its address.
+# The file keeps the client's side only (host 127.0.1.25), as tcpdump on the
+# client host would see it: the proxy's connections to 127.0.2.50 are on lo
+# too, but filtered out.
+if want proxy-connect; then
+	tls_start "$endpoint"
+	srv1=$last
+	bg "$work/gen-plain.log" "$work/gen" server -plain -listen "$endpoint:80"
+	srv2=$last
+	wait_for "$work/gen-plain.log" "listening"
+	cat >"$work/tinyproxy.conf" <<-EOF
+		Port 3128
+		Listen $proxy
+		Bind $proxy
+		Allow 127.0.0.0/8
+		ConnectPort 443
+		Timeout 30
+		LogLevel Info
+	EOF
+	printf '%s %s my-bucket.s3.ap-south-1.amazonaws.com\n' "$endpoint" "$vpce" >"$work/proxy.hosts"
+	# shellcheck disable=SC2016 # $1 and $2 are the inner shell's arguments
+	bg "$work/tinyproxy.log" sh -c 'mount --bind "$1" /etc/hosts && exec tinyproxy -d -c "$2"' \
+		sh "$work/proxy.hosts" "$work/tinyproxy.conf"
+	px=$last
+	wait_listen t "$proxy:3128"
+	cap_start proxy-connect host "$client"
+	pcurl 52001 "https://$vpce/my-bucket/object.txt" 'object body' --cacert "$work/cert.pem"
+	pcurl 52002 http://my-bucket.s3.ap-south-1.amazonaws.com/object.txt 'hello from a test server'
+	cap_stop proxy-connect
+	stop "$px"
+	stop "$srv1"
+	stop "$srv2"
+	rewrite4 "$work/proxy-connect.lo.pcap" "$out/proxy-connect.pcap"
+	check "$out/proxy-connect.pcap"
+	# The scenario, as tshark reads it: one CONNECT, its tunnel's SNI, one
+	# absolute-URI GET, no other client connection.
+	got=$(tshark -n -r "$out/proxy-connect.pcap" -d tcp.port==3128,http -Y 'http.request || tls.handshake.type==1' \
+		-T fields -e tcp.stream -e http.request.method -e http.request.uri -e tls.handshake.extensions_server_name | tr '\t' ' ')
+	want_got=$(printf '%s\n' "0 CONNECT $vpce:443 " "0   $vpce" "1 GET http://my-bucket.s3.ap-south-1.amazonaws.com/object.txt ")
+	if [[ $got != "$want_got" ]]; then
+		printf 'make.sh: proxy-connect: tshark sees\n%s\nwant\n%s\n' "$got" "$want_got" >&2
+		exit 1
+	fi
 fi
 
 echo "make.sh: done; client logs:"
