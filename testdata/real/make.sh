@@ -158,7 +158,7 @@ fi
 # ----------------------------------------------------------- generation --
 
 captures=(endpoint-pass public-fail mixed cname-chain refused-endpoint dns-tcp ipv6 ipv6-public
-	pq-split global-name example proxy-connect)
+	pq-split global-name example proxy-connect midstream-upload)
 for name in "$@"; do
 	if [[ " ${captures[*]} " != *" $name "* ]]; then
 		echo "make.sh: no capture named $name (known: ${captures[*]})" >&2
@@ -216,6 +216,17 @@ stop() {
 	local keep=() q
 	for q in "${pids[@]}"; do [[ $q == "$p" ]] || keep+=("$q"); done
 	pids=("${keep[@]}")
+}
+
+# reap waits for a command started by bg to end by itself and returns its
+# exit status.
+reap() {
+	local p=$1 rc=0
+	wait "$p" || rc=$?
+	local keep=() q
+	for q in "${pids[@]}"; do [[ $q == "$p" ]] || keep+=("$q"); done
+	pids=("${keep[@]}")
+	return "$rc"
 }
 
 # wait_for waits until a file contains a pattern (a server or capture
@@ -649,6 +660,53 @@ if want proxy-connect; then
 	want_got=$(printf '%s\n' "0 CONNECT $vpce:443 " "0   $vpce" "1 GET http://my-bucket.s3.ap-south-1.amazonaws.com/object.txt ")
 	if [[ $got != "$want_got" ]]; then
 		printf 'make.sh: proxy-connect: tshark sees\n%s\nwant\n%s\n' "$got" "$want_got" >&2
+		exit 1
+	fi
+fi
+
+# 12. midstream-upload: a 1.25 MiB HTTPS upload (curl -T, PUT) to public S3,
+# recorded only while under way. --limit-rate 256K makes it last about five
+# seconds; tcpdump starts a second after curl and stops a second later, so
+# the file has neither SYN nor FIN. gen sink reads the body and throws it
+# away. -B: curl sends 64 KB bursts, which on lo overflow tcpdump's default
+# 2 MB buffer here (the kernel dropped packets in trials); 64 MB does not.
+if want midstream-upload; then
+	head -c $((1280 * 1024)) /dev/urandom >"$work/upload.bin"
+	bg "$work/gen-sink.log" "$work/gen" sink -listen "$public:443" -cert "$work/cert.pem" -key "$work/key.pem"
+	srv=$last
+	wait_for "$work/gen-sink.log" "listening"
+	bg "$work/curl-upload.log" env HOME="$work" curl -q -sS -k --http1.1 --noproxy '*' --max-time 30 \
+		--interface "$client" --local-port 53001 \
+		--connect-to "my-bucket.s3.ap-south-1.amazonaws.com:443:$public:443" --limit-rate 256K \
+		-T "$work/upload.bin" -o "$work/upload.body" \
+		-w 'curl -T upload.bin https://my-bucket.s3.ap-south-1.amazonaws.com/uploads/big.bin -> %{http_code}, %{size_upload} bytes in %{time_total} s\n' \
+		https://my-bucket.s3.ap-south-1.amazonaws.com/uploads/big.bin
+	up=$last
+	sleep 1
+	bg "$work/midstream-upload.tcpdump.log" tcpdump -i lo -B 65536 -Z root --immediate-mode -U \
+		-w "$work/midstream-upload.lo.pcap" tcp port 443 and host "$client"
+	cap_pid=$last
+	wait_for "$work/midstream-upload.tcpdump.log" "listening on"
+	sleep 1
+	stop "$cap_pid" INT
+	tcpdump_complete "$work/midstream-upload.tcpdump.log"
+	if ! reap "$up" || ! grep -q "received $((1280 * 1024)) bytes" "$work/gen-sink.log"; then
+		echo "make.sh: midstream-upload: the upload did not arrive whole:" >&2
+		cat "$work/curl-upload.log" "$work/gen-sink.log" >&2
+		exit 1
+	fi
+	cat "$work/curl-upload.log" >>"$work/curl.log"
+	stop "$srv"
+	rewrite4 "$work/midstream-upload.lo.pcap" "$out/midstream-upload.pcap"
+	check "$out/midstream-upload.pcap"
+	# Midstream means no SYN, no FIN, no RST, and ACKs coming back.
+	f=$out/midstream-upload.pcap
+	n_syn=$(tshark -n -r "$f" -Y 'tcp.flags.syn==1' | wc -l)
+	n_end=$(tshark -n -r "$f" -Y 'tcp.flags.fin==1 || tcp.flags.reset==1' | wc -l)
+	n_ack=$(tshark -n -r "$f" -Y "ip.src==52.219.64.10 && tcp.flags.ack==1 && tcp.len==0" | wc -l)
+	n_streams=$(tshark -n -r "$f" -T fields -e tcp.stream | sort -u | wc -l)
+	if ((n_syn != 0 || n_end != 0 || n_ack == 0 || n_streams != 1)); then
+		echo "make.sh: midstream-upload: $n_syn SYN, $n_end FIN/RST, $n_ack ACKs from the server, $n_streams streams" >&2
 		exit 1
 	fi
 fi
