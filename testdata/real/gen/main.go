@@ -1,11 +1,15 @@
 // Command gen is the Go half of testdata/real/make.sh: a TLS client whose
 // ClientHello carries Go's default post-quantum key share (X25519MLKEM768,
-// about 1.5 KB, so it spans two TCP segments at MTU 1500), a small TLS
-// server that answers one HTTP GET per connection, and a listener that never
-// answers a SYN (hold). make.sh runs all three inside a network namespace
-// on 127.x addresses only; nothing here is meant to reach a real network.
+// about 1.5 KB, so it spans two TCP segments at MTU 1500), a small server
+// that answers one HTTP GET per connection (TLS, or plain HTTP behind a
+// proxy), an HTTPS server that reads and discards uploads (sink), and a
+// listener that never answers a SYN (hold). make.sh runs them inside a
+// network namespace on 127.x addresses only; nothing here is meant to reach
+// a real network.
 //
 //	go run ./gen server -listen 127.0.2.50:443 -cert cert.pem -key key.pem
+//	go run ./gen server -plain -listen 127.0.2.50:80
+//	go run ./gen sink -listen 127.219.64.10:443 -cert cert.pem -key key.pem
 //	go run ./gen hold -listen 127.0.2.50:443 -filler 127.0.9.9
 //	go run ./gen client -connect 127.0.2.50:443 -local 127.0.1.25:49002 -sni my-bucket.s3.ap-south-1.amazonaws.com
 package main
@@ -18,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -27,7 +32,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: gen client|server|hold [flags]")
+		fmt.Fprintln(os.Stderr, "usage: gen client|server|sink|hold [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -36,6 +41,8 @@ func main() {
 		err = client(os.Args[2:])
 	case "server":
 		err = server(os.Args[2:])
+	case "sink":
+		err = sink(os.Args[2:])
 	case "hold":
 		err = hold(os.Args[2:])
 	default:
@@ -96,15 +103,23 @@ func server(args []string) error {
 	listen := fs.String("listen", "", "address ip:port to listen on (a 127.x address or [::1])")
 	certFile := fs.String("cert", "cert.pem", "PEM certificate")
 	keyFile := fs.String("key", "key.pem", "PEM private key")
+	plain := fs.Bool("plain", false, "plain HTTP, no TLS (the origin behind a proxy's absolute-URI request)")
 	fs.Parse(args)
-	cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
-	if err != nil {
-		return fmt.Errorf("load key pair: %w", err)
+	var ln net.Listener
+	var err error
+	if *plain {
+		ln, err = net.Listen("tcp", *listen)
+	} else {
+		var cert tls.Certificate
+		cert, err = tls.LoadX509KeyPair(*certFile, *keyFile)
+		if err != nil {
+			return fmt.Errorf("load key pair: %w", err)
+		}
+		ln, err = tls.Listen("tcp", *listen, &tls.Config{
+			Certificates: []tls.Certificate{cert},
+			NextProtos:   []string{"http/1.1"},
+		})
 	}
-	ln, err := tls.Listen("tcp", *listen, &tls.Config{
-		Certificates: []tls.Certificate{cert},
-		NextProtos:   []string{"http/1.1"},
-	})
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", *listen, err)
 	}
@@ -136,10 +151,41 @@ func serve(c net.Conn) {
 	}
 	body := "hello from a test server\n"
 	fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
-	if tc, ok := c.(*tls.Conn); ok {
-		tc.CloseWrite()
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
 	}
 	io.Copy(io.Discard, r)
+}
+
+// sink is an HTTPS server that reads every request body to the end,
+// discards it and says how many bytes it read, on stderr (make.sh checks
+// the upload arrived whole) and in a small 200. HTTP/2 is off so the upload
+// is one HTTP/1.1 request on one connection; net/http answers curl's
+// "Expect: 100-continue" itself.
+func sink(args []string) error {
+	fs := flag.NewFlagSet("sink", flag.ExitOnError)
+	listen := fs.String("listen", "", "address ip:port to listen on (a 127.x address)")
+	certFile := fs.String("cert", "cert.pem", "PEM certificate")
+	keyFile := fs.String("key", "key.pem", "PEM private key")
+	fs.Parse(args)
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", *listen, err)
+	}
+	fmt.Fprintln(os.Stderr, "gen: listening on", ln.Addr())
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			n, err := io.Copy(io.Discard, r.Body)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "gen: sink %s %s: read %d bytes, then %v\n", r.Method, r.URL.Path, n, err)
+				return
+			}
+			fmt.Fprintf(os.Stderr, "gen: sink %s %s: received %d bytes\n", r.Method, r.URL.Path, n)
+			fmt.Fprintf(w, "received %d bytes\n", n)
+		}),
+		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
+	}
+	return srv.ServeTLS(ln, *certFile, *keyFile)
 }
 
 // hold makes a port where SYNs go unanswered, the loopback stand-in for a
