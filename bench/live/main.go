@@ -1,4 +1,4 @@
-//go:build linux
+//go:build ignore && linux
 
 // Command live measures the live capture on loopback: it sends UDP
 // datagrams to 127.0.0.1 at a fixed rate while a child process captures

@@ -1,3 +1,5 @@
+//go:build ignore
+
 // Command lab runs, on loopback, a stand-in for an EC2 host's view of S3 so
 // that vpce-verify verify and capture can be tried without AWS: a DNS server
 // that answers s3.ap-south-1.amazonaws.com with the "interface endpoint"

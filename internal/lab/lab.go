@@ -3,7 +3,7 @@
 // address" that both accept TLS for the S3 names and plain HTTP, and an
 // ip-ranges.json in AWS's shape that declares the public one S3. The live
 // tests use it, and so does the README's walk-through (go run
-// ./examples/lab).
+// examples/lab/main.go).
 //
 // Every address is in 127.0.0.0/8: nothing leaves the host.
 package lab
