@@ -169,14 +169,18 @@ func BuildResolve(ev ResolveEvidence, cfg Config) *ResolveReport {
 		r.Compare = c
 	}
 	r.Verdict, r.Reason = b.resolveVerdict(r.Queries)
+	// Which queries failed is read from the answers, not back from the
+	// words of the rendering.
 	var failed []Query
 	all := slices.Clone(r.Queries)
+	answers := slices.Clone(ev.Answers)
 	if r.Compare != nil {
 		all = append(all, r.Compare.Queries...)
+		answers = append(answers, ev.Compare...)
 	}
-	for _, q := range all {
-		if resolve.Status(q.Status).Failed() {
-			failed = append(failed, q)
+	for i, a := range answers {
+		if a.Status.Failed() {
+			failed = append(failed, all[i])
 		}
 	}
 	switch {
