@@ -52,6 +52,9 @@ type Config struct {
 	Now         time.Time
 	Version     string
 	Limits      Limits
+	// ConnLog, when not nil, gets every connection as it is judged
+	// (--conn-log).
+	ConnLog *ConnLog
 	// Extra warnings to report (from the command line: unreadable endpoint
 	// files, and so on).
 	Warnings []string
@@ -201,6 +204,9 @@ func (b *Builder) AddFlow(f *flow.Flow) {
 		}
 	}
 	c := b.judge(f, names)
+	if b.cfg.ConnLog != nil {
+		b.cfg.ConnLog.write(f, &c, names)
+	}
 	b.t.flows++
 	if c.s3 {
 		b.connWarnings(f, &c)

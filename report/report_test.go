@@ -30,7 +30,8 @@ type setup struct {
 	endpointIPs []string
 	inventory   []string // files under testdata/aws
 	policy      string
-	drops       uint64 // drops the first input's capturing system reported
+	drops       uint64   // drops the first input's capturing system reported
+	connLog     *ConnLog // --conn-log
 }
 
 // build analyses testdata captures and builds their report, as analyze
@@ -76,6 +77,7 @@ func build(t *testing.T, s setup, files ...string) *Report {
 		Inventory:   inv,
 		EndpointIPs: ips,
 		Policy:      s.policy,
+		ConnLog:     s.connLog,
 		Now:         testNow,
 		Version:     "test",
 	})
@@ -198,4 +200,26 @@ func hasWarning(r *Report, s string) bool {
 		}
 	}
 	return false
+}
+
+// The report is written element by element, and reads exactly as
+// encoding/json's indented encoding of the whole value would.
+func TestWriteJSONStreamsAsTheEncoderWrites(t *testing.T) {
+	reports := []*Report{
+		build(t, setup{endpointIPs: []string{"10.0.2.50"}}, "s3-mixed.pcapng"),
+		build(t, setup{inventory: []string{"endpoint-interface.json", "endpoint-enis.json"}}, "cname-chain.pcap"),
+		{Schema: Schema, Verdict: Pass, Warnings: []string{}}, // nil lists, omitted fields
+	}
+	for i, r := range reports {
+		var streamed, whole bytes.Buffer
+		if err := r.WriteJSON(&streamed); err != nil {
+			t.Fatal(err)
+		}
+		if err := writeJSON(&whole, r); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(streamed.Bytes(), whole.Bytes()) {
+			t.Errorf("report %d: streamed JSON differs from encoding/json's:\n%s\nwant\n%s", i, streamed.Bytes(), whole.Bytes())
+		}
+	}
 }
