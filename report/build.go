@@ -329,7 +329,8 @@ func ts(t time.Time) string {
 func input(in capture.Input) Input {
 	out := Input{
 		Name: in.Name, SHA256: in.SHA256, Size: in.Size, Format: in.Format, Gzip: in.Gzip,
-		LinkTypes: in.LinkTypes, Packets: in.Packets, Bytes: in.Bytes, Complete: in.Err == nil,
+		LinkTypes: in.LinkTypes, Packets: in.Packets, Bytes: in.Bytes, Complete: in.Err == nil && !in.Interrupted,
+		Interrupted: in.Interrupted,
 	}
 	if out.LinkTypes == nil {
 		out.LinkTypes = []string{}

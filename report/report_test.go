@@ -31,6 +31,7 @@ type setup struct {
 	inventory   []string // files under testdata/aws
 	policy      string
 	drops       uint64   // drops the first input's capturing system reported
+	interrupted bool     // the first input was not read to its end (Ctrl-C)
 	connLog     *ConnLog // --conn-log
 }
 
@@ -70,6 +71,7 @@ func build(t *testing.T, s setup, files ...string) *Report {
 	if s.drops > 0 {
 		inputs[0].Drops, inputs[0].DropsKnown = s.drops, true
 	}
+	inputs[0].Interrupted = s.interrupted
 	ranges := ipranges.Embedded()
 	return Build(Evidence{Result: a.Result(), Inputs: inputs, Interfaces: ifaces}, Config{
 		Classifier:  resolve.NewClassifier(ranges, inv, ips, nil),

@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"time"
 
+	"github.com/vpce-verify/vpce-verify/capture"
 	"github.com/vpce-verify/vpce-verify/capture/flow"
 	"github.com/vpce-verify/vpce-verify/capture/pcapfile"
 
@@ -85,7 +88,24 @@ func cmdAnalyze(e *env, args []string) int {
 		files = append(files, pcapfile.File{Name: name, Open: func() (io.ReadCloser, error) { return os.Open(name) }})
 	}
 	a := flow.NewAnalyzer(opts)
-	inputs, ifaces := pcapfile.ReadFiles(e.ctx, a, files)
+	m := pcapfile.NewMerge(files, 0)
+	var progress capture.Progress
+	if slices.Contains(fs.Args(), "-") {
+		progress.Every = 1 // standard input may wait: a status asked then is exact
+	}
+	start := time.Now()
+	stopStatus := e.startStatus(func() string {
+		n := progress.Packets.Load()
+		read, total := m.BytesRead()
+		pct := ""
+		if total > 0 {
+			pct = fmt.Sprintf(" (%.0f%% of %s)", 100*float64(read)/float64(total), byteSize(total))
+		}
+		return fmt.Sprintf("%d packets, %s read%s, %d packets/s", n, byteSize(read), pct, rate(n, start))
+	})
+	capture.Run(e.ctx, m, a, capture.RunOptions{Progress: &progress})
+	stopStatus()
+	inputs, ifaces := m.Inputs(), m.Interfaces()
 	r := report.Build(report.Evidence{Result: a.Result(), Inputs: inputs, Interfaces: ifaces}, cl.config())
 	tooMany := false
 	for _, in := range inputs {
@@ -121,4 +141,17 @@ func refuseOverwrite(out string, inputs []string) error {
 		}
 	}
 	return nil
+}
+
+// byteSize says 1.4 GB.
+func byteSize(n int64) string {
+	switch {
+	case n < 1e3:
+		return fmt.Sprintf("%d B", n)
+	case n < 1e6:
+		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
+	case n < 1e9:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	}
+	return fmt.Sprintf("%.2f GB", float64(n)/1e9)
 }

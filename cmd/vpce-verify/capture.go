@@ -79,7 +79,7 @@ func cmdCapture(e *env, args []string) int {
 	}
 	e.infof("capturing on %s (%s); stop with Ctrl-C", joinNames(src.Interfaces()), filter)
 	a := flow.NewAnalyzer(analyzerOptions(opts))
-	ev, res, stats := lf.run(e.ctx, src, w, a, filter, nil)
+	ev, res, stats := lf.run(e, e.ctx, src, w, a, filter, nil)
 	e.infof("%d packets captured, %d received by filter, %d dropped by kernel (%s)", res.Packets, stats.Received, stats.Dropped, res.StopReason)
 	r := report.Build(ev, cl.config())
 	if res.Err != nil {

@@ -172,7 +172,7 @@ func cmdVerify(e *env, args []string) int {
 		conns = prober.DialAll(ctx, res.Targets, port, watch.Connected)
 		time.AfterFunc(time.Second, capCancel)
 	})
-	ev, runRes, _ := lf.run(capCtx, src, w, a, filter, func() bool { return watch.Over(a) })
+	ev, runRes, _ := lf.run(e, capCtx, src, w, a, filter, func() bool { return watch.Over(a) })
 	wg.Wait()
 	if len(res.Targets) == 0 {
 		// Nothing to report on: the -o file made for the report goes.
