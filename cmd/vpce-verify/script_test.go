@@ -42,6 +42,7 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -101,8 +102,18 @@ func scriptMain() {
 	systemdResolvConf = filepath.Join(etc, "systemd-resolv.conf")
 	hostsFile = filepath.Join(etc, "hosts")
 	nsswitchConf = filepath.Join(etc, "nsswitch.conf")
-	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	// Every transcript's command ends within a second or two; a live
+	// capture started by a mistaken script (as root) would otherwise run
+	// until the test binary's deadline. Cancelled, it stops as at Ctrl-C,
+	// and the script fails on what it printed.
+	ctx, cancel := context.WithTimeout(context.Background(), scriptTimeout)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	cancel()
+	os.Exit(code)
 }
+
+// scriptTimeout bounds one vpce-verify command of a transcript.
+const scriptTimeout = 30 * time.Second
 
 // notExec is what a script must not say: it hides which nonzero code the
 // command exited with.
