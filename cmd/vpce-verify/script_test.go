@@ -25,7 +25,10 @@ package main
 // them; the user cache directory (XDG_CACHE_HOME) is $WORK/.cache, so no
 // ip-ranges.json a developer downloaded is read. Reports are stamped with
 // the test binary's fixed time (analyze_test.go's init), so snapshot ages
-// are the same on every day.
+// are the same on every day. Each command is cancelled after
+// scriptTimeout, so that no script can leave a live capture running. The
+// scripts send no packet at all: they test nothing that needs root or a
+// network (the live tests in live_test.go do that).
 //
 // Run one: go test ./cmd/vpce-verify -run TestScripts/NAME (NAME is the file
 // name without .txtar); -update rewrites the files that `cmp stdout FILE`
