@@ -534,7 +534,7 @@ func (b *Builder) inputWarnings(r *Report, stats flow.Stats) {
 			b.warn.addf("%s: the capturing system dropped %d packets: the evidence is incomplete", in.Name, *in.Drops)
 		}
 		if in.Error != nil {
-			b.warn.addf("%s: %s", in.Name, *in.Error)
+			b.warn.addf("%s", *in.Error) // the error names the input
 		}
 	}
 	if n := stats.Malformed; n > 0 {
