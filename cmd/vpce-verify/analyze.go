@@ -38,6 +38,8 @@ func cmdAnalyze(e *env, args []string) int {
 	var of outputFlags
 	cf.register(fs)
 	dnsPorts := fs.UintSlice("dns-port", []uint{53}, "ports whose payload is DNS")
+	var af analysisFlags
+	af.register(fs)
 	of.register(fs)
 	if code, ok := e.parse(fs, args, analyzeSynopsis); !ok {
 		return code
@@ -48,6 +50,10 @@ func cmdAnalyze(e *env, args []string) int {
 		return exitError
 	}
 	if err := of.check(); err != nil {
+		e.errorf("analyze: %v", err)
+		return exitError
+	}
+	if err := af.check(); err != nil {
 		e.errorf("analyze: %v", err)
 		return exitError
 	}
@@ -67,7 +73,7 @@ func cmdAnalyze(e *env, args []string) int {
 
 	// The report's file is created before any input is opened: however
 	// many inputs there are, and whatever they do, the report has a place.
-	if err := refuseOverwrite(of.out, fs.Args()); err != nil {
+	if err := refuseOverwrite("-o", of.out, fs.Args()); err != nil {
 		e.errorf("analyze: %v", err)
 		return exitError
 	}
@@ -75,6 +81,15 @@ func cmdAnalyze(e *env, args []string) int {
 		e.errorf("analyze: -o %s: %v", of.out, err)
 		return exitError
 	}
+	if err := refuseOverwrite("--conn-log", af.connLog, fs.Args()); err != nil {
+		e.errorf("analyze: %v", err)
+		return exitError
+	}
+	if err := af.open(); err != nil {
+		e.errorf("analyze: %v", err)
+		return exitError
+	}
+	of.flows = af.flows
 	var files []pcapfile.File
 	for _, name := range fs.Args() {
 		if name == "-" {
@@ -106,7 +121,9 @@ func cmdAnalyze(e *env, args []string) int {
 	capture.Run(e.ctx, m, a, capture.RunOptions{Progress: &progress})
 	stopStatus()
 	inputs, ifaces := m.Inputs(), m.Interfaces()
-	r := report.Build(report.Evidence{Result: a.Result(), Inputs: inputs, Interfaces: ifaces}, cl.config())
+	cfg := cl.config()
+	af.configure(&cfg)
+	r := report.Build(report.Evidence{Result: a.Result(), Inputs: inputs, Interfaces: ifaces}, cfg)
 	tooMany := false
 	for _, in := range inputs {
 		if in.Err != nil {
@@ -117,17 +134,25 @@ func cmdAnalyze(e *env, args []string) int {
 	if tooMany {
 		e.hintf("raise the open file limit (ulimit -n), or merge the files that overlap in time in groups first (mergecap -w part.pcapng FILE...)")
 	}
+	logErr := af.close()
 	if err := of.write(e, r); err != nil {
 		e.errorf("%v", err)
 		return exitError
 	}
+	if logErr != nil {
+		// The report stands; a proven leak is still a fail.
+		e.errorf("analyze: %v", logErr)
+		if r.Verdict != report.Fail {
+			return exitError
+		}
+	}
 	return exitCode(r.Verdict)
 }
 
-// refuseOverwrite fails when the report would be written over one of the
-// inputs: -o is created before the inputs are read, so the evidence would
-// be gone before it was read.
-func refuseOverwrite(out string, inputs []string) error {
+// refuseOverwrite fails when an output (the report, the connection log)
+// would be written over one of the inputs: outputs are created before the
+// inputs are read, so the evidence would be gone before it was read.
+func refuseOverwrite(flag, out string, inputs []string) error {
 	ost, err := os.Stat(out)
 	if err != nil {
 		return nil // no -o, or a new file: nothing to overwrite
@@ -137,7 +162,7 @@ func refuseOverwrite(out string, inputs []string) error {
 			continue
 		}
 		if st, err := os.Stat(name); err == nil && os.SameFile(ost, st) {
-			return fmt.Errorf("-o %s: is the input %s; the report would overwrite it", out, name)
+			return fmt.Errorf("%s %s: is the input %s; it would be overwritten", flag, out, name)
 		}
 	}
 	return nil

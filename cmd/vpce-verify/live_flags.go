@@ -135,7 +135,7 @@ func routeInterfaces(dsts []netip.Addr) (names []string, errs []error) {
 }
 
 // open opens the capture and the -w file, and drops privileges when asked.
-func (l *liveFlags) open(e *env, opts afpacket.Options, of *outputFlags) (*afpacket.Source, *pcapfile.Writer, bool) {
+func (l *liveFlags) open(e *env, opts afpacket.Options, of *outputFlags, af *analysisFlags) (*afpacket.Source, *pcapfile.Writer, bool) {
 	src, err := afpacket.Open(opts)
 	if err != nil {
 		e.errorf("%v", err)
@@ -155,6 +155,9 @@ func (l *liveFlags) open(e *env, opts afpacket.Options, of *outputFlags) (*afpac
 	// Not := : a failure here must reach the check below, or the capture
 	// would run on as root, or without its -o file.
 	err = of.open()
+	if err == nil {
+		err = af.open()
+	}
 	if err == nil && l.user != "" {
 		if err = host.DropPrivileges(l.user); err != nil {
 			err = fmt.Errorf("--user: %w", err)
