@@ -2,8 +2,6 @@ package pcapfile
 
 import (
 	"bufio"
-	"compress/flate"
-	"compress/gzip"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -13,6 +11,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/klauspost/compress/flate"
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/gopacket/gopacket/layers"
 	"github.com/vpce-verify/vpce-verify/capture"
