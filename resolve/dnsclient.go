@@ -353,7 +353,7 @@ func (c *Client) exchange(ctx context.Context, server netip.AddrPort, name strin
 			limit = "the command was interrupted"
 		}
 		if made == 0 {
-			return nil, &cutError{fmt.Sprintf("dns: resolver %s: %v: %s was not sent before %s", server, ErrTimeout, query, limit), cause}
+			return nil, &cutError{fmt.Sprintf("dns: resolver %s: %s was not sent before %s", server, query, limit), cause}
 		}
 		return nil, &cutError{fmt.Sprintf("dns: resolver %s: %v%s in %s before %s", server, ErrTimeout, to, tries, limit), cause}
 	}

@@ -546,7 +546,7 @@ func TestLookupAllDeadline(t *testing.T) {
 	if first.Err == nil || first.Err.Error() != want || !slices.Equal(first.Chain, []string{names[0], "edge-0.example"}) || first.FollowUps != 1 {
 		t.Errorf("first: %v, chain %v, %d follow-ups; want %q", first.Err, first.Chain, first.FollowUps, want)
 	}
-	want = fmt.Sprintf("dns: resolver %s: no reply: the query was not sent before the command's time limit", srv[0].Addr)
+	want = fmt.Sprintf("dns: resolver %s: the query was not sent before the command's time limit", srv[0].Addr)
 	if last.Err == nil || last.Err.Error() != want || last.Transport != "" {
 		t.Errorf("last: %v (transport %q); want %q", last.Err, last.Transport, want)
 	}
