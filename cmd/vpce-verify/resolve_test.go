@@ -341,7 +341,7 @@ func TestResolveTimeoutAndFailover(t *testing.T) {
 	private := serveDNS(t, privateZone(t))
 
 	start := time.Now()
-	res := runCmd(t, nil, "resolve", "--format", "json", "--timeout", "150ms", "--tries", "2", "--resolver", hole, "s3.ap-south-1.amazonaws.com")
+	res := runCmd(t, nil, "resolve", "--format", "json", "--dns-timeout", "150ms", "--tries", "2", "--resolver", hole, "s3.ap-south-1.amazonaws.com")
 	if took := time.Since(start); took > 3*time.Second {
 		t.Errorf("took %v", took)
 	}
@@ -354,7 +354,7 @@ func TestResolveTimeoutAndFailover(t *testing.T) {
 		t.Errorf("verdict %s, query %+v", r.Verdict, q)
 	}
 
-	res = runCmd(t, nil, "resolve", "--format", "json", "--timeout", "100ms", "--tries", "1", "--resolver", hole, "--resolver", private, "s3.ap-south-1.amazonaws.com")
+	res = runCmd(t, nil, "resolve", "--format", "json", "--dns-timeout", "100ms", "--tries", "1", "--resolver", hole, "--resolver", private, "s3.ap-south-1.amazonaws.com")
 	r = decodeResolve(t, res)
 	q := r.find(t, "s3.ap-south-1.amazonaws.com", "A")
 	if res.code != exitPass || q.Resolver != private || len(q.Failed) != 1 || q.Failed[0].Resolver != hole || q.Failed[0].Status != "timeout" {
@@ -425,7 +425,9 @@ func TestResolveErrors(t *testing.T) {
 		{"unknown inventory shape", []string{"resolve", "--endpoints", td(t, "s3-endpoint.pcap"), "s3.ap-south-1.amazonaws.com"}, "s3-endpoint.pcap"},
 		{"resolv.conf without nameserver", []string{"resolve", "--resolv-conf", empty, "s3.ap-south-1.amazonaws.com"}, empty + " names no nameserver"},
 		{"no resolv.conf", []string{"resolve", "--resolv-conf", filepath.Join(dir, "nope"), "s3.ap-south-1.amazonaws.com"}, "nope: no such file"},
-		{"bad timeout", []string{"resolve", "--timeout", "0s", "s3.ap-south-1.amazonaws.com"}, "--timeout and --tries must be positive"},
+		{"bad time limit", []string{"resolve", "--timeout", "0s", "s3.ap-south-1.amazonaws.com"}, "resolve: --timeout must be positive"},
+		{"bad wait for a reply", []string{"resolve", "--dns-timeout", "0s", "s3.ap-south-1.amazonaws.com"}, "resolve: --dns-timeout and --tries must be positive"},
+		{"bad tries", []string{"resolve", "--tries", "0", "s3.ap-south-1.amazonaws.com"}, "resolve: --dns-timeout and --tries must be positive"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
