@@ -59,10 +59,6 @@ func cmdResolve(e *env, args []string) int {
 	if code, ok := e.parse(fs, args, resolveSynopsis); !ok {
 		return code
 	}
-	// The time limit counts from the start, loading the inventory and
-	// ip-ranges.json included.
-	ctx, cancel := context.WithTimeout(e.ctx, *timeout)
-	defer cancel()
 	if err := of.check(); err != nil {
 		e.errorf("resolve: %v", err)
 		return exitError
@@ -75,6 +71,10 @@ func cmdResolve(e *env, args []string) int {
 		e.errorf("resolve: %v", err)
 		return exitError
 	}
+	// The time limit counts from here, loading the inventory and
+	// ip-ranges.json included.
+	ctx, cancel := context.WithTimeout(e.ctx, *timeout)
+	defer cancel()
 	cl, err := cf.load(e)
 	if err != nil {
 		e.errorf("%v", err)
