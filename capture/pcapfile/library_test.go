@@ -279,8 +279,8 @@ func TestLibraryDamage(t *testing.T) {
 // TestLibraryReadsTheSame reads every capture of the shared corpus and of
 // testdata/ with Reader and with pcapgo: the same packets, timestamps,
 // lengths and link types (but for the time of a pcapng simple packet
-// block), and where the file is damaged (tls_DER-incomplete-header.pcap)
-// the same packets before it.
+// block), and where a file is damaged (one of the corpus is) the same
+// packets before the damage.
 func TestLibraryReadsTheSame(t *testing.T) {
 	corpus := testenv.Shared(t, "corpus")
 	root := testenv.RepoRoot(t)
@@ -324,8 +324,8 @@ func TestLibraryReadsTheSame(t *testing.T) {
 				}
 				wantTS := c.ci.Timestamp
 				if wantTS.IsZero() && i > 0 && r.Format() == "pcapng" {
-					// A simple packet block (test202's packets 4 and 6)
-					// has no timestamp: pcapgo gives the zero Time,
+					// A simple packet block (two in each three-section
+					// capture of the corpus) has no timestamp: pcapgo gives the zero Time,
 					// Reader the time of the packet before.
 					wantTS = got[i-1].TS
 					spb++
