@@ -23,19 +23,6 @@ import (
 	"github.com/vpce-verify/vpce-verify/capture/bpf"
 )
 
-// The live source reads AF_PACKET sockets through their TPACKET_V3 ring:
-// the kernel writes packets into memory shared with the process, in blocks
-// handed over when full or after LiveBlockTimeout, so that a busy capture
-// costs one poll per block instead of one system call per packet.
-//
-// It does not use gopacket's afpacket package, although that measured as
-// fast (bench/live/README.md), because that package cannot be closed while
-// a read blocks (its Close unmaps the ring under the reader), waits on one
-// socket per read (several interfaces would need a goroutine and a hand-off
-// per packet), does not give the packet type (loopback shows every packet
-// twice) and binds its socket before the filter is attached, so that
-// packets the filter rejects can reach the ring meanwhile.
-
 // Layout of the TPACKET_V3 ring (linux/if_packet.h).
 const (
 	liveBlockStatus = 8  // tpacket_block_desc.hdr.bh1.block_status
