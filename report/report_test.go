@@ -133,7 +133,7 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// The verdict rules of PRODUCT.md, each stated and checked on its own.
+// The verdict rules of docs/report-json.md ("How the verdict is reached"), each stated and checked on its own.
 func TestVerdictRules(t *testing.T) {
 	t.Run("a private S3 server nothing explains is not a pass", func(t *testing.T) {
 		r := build(t, setup{}, "private-unknown.pcap")
