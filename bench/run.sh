@@ -57,13 +57,16 @@ go build -o "$GENCAP" bench/gencap/main.go
 printf 'capture\tround\tcommand\tseconds\tmax_rss_kb\texit\n' >"$RESULTS"
 
 # measure NAME FILE CMD...: one timed run. Sets WALL, RSS (KB) and RC; RC
-# 124 means TIMEOUT ran out.
+# 124 means TIMEOUT ran out (137: and SIGTERM did not stop it within 10 s).
+# --foreground keeps timeout alive until its child is gone, so that time's
+# peak RSS is the child's even when it has to be killed: without it the
+# KILL goes to the whole process group, timeout included.
 measure() {
 	local name=$1 file=$2
 	shift 2
 	local tf=$OUT/time.out
 	RC=0
-	/usr/bin/time -f '%e %M' -o "$tf" timeout -k 10 "$TIMEOUT" "$@" >/dev/null 2>>"$OUT/$name.stderr" || RC=$?
+	/usr/bin/time -f '%e %M' -o "$tf" timeout --foreground -k 10 "$TIMEOUT" "$@" >/dev/null 2>>"$OUT/$name.stderr" || RC=$?
 	read -r WALL RSS < <(tail -1 "$tf")
 }
 
@@ -106,10 +109,10 @@ bench() {
 				0) VERDICT[$name]=pass ;;
 				1) VERDICT[$name]=fail ;;
 				3) VERDICT[$name]=inconclusive ;;
-				124) STATUS[$name.$tool]=dnf ;;
+				124 | 137) STATUS[$name.$tool]=dnf ;;
 				*) STATUS[$name.$tool]="exit $RC" ;;
 				esac
-			elif [[ $RC == 124 ]]; then
+			elif [[ $RC == 124 || $RC == 137 ]]; then
 				STATUS[$name.$tool]=dnf
 			elif [[ $RC != 0 ]]; then
 				STATUS[$name.$tool]="exit $RC"
