@@ -72,7 +72,7 @@ measure() {
 
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print ""; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-declare -A T RSSMAX STATUS VERDICT INFO CONNS
+declare -A T RSSMAX STATUS VERDICT INFO CONNS SIZE
 # bench NAME MODE CONNS [GENCAP FLAGS...]
 bench() {
 	local name=$1 mode=$2 conns=$3
@@ -88,6 +88,7 @@ bench() {
 		"${gen[@]}" 2>>"$f.gen"
 	fi
 	INFO[$name]=$(tail -1 "$f.gen")
+	SIZE[$name]=$(stat -c %s "$f")
 	cat "$f" >/dev/null # into the page cache: every round reads from memory
 	local -A times=()
 	local r tool
@@ -159,7 +160,7 @@ secs() {
 {
 	echo
 	printf '%-14s %9s %10s %9s | %9s %9s %9s | %-16s | %-17s | %s\n' \
-		capture conns packets size analyze tcpdump sha256sum "ratio (<=$TARGET_RATIO)" "peak RSS (<=${TARGET_RSS}MB)" verdict
+		capture conns packets "file" analyze tcpdump sha256sum "ratio (<=$TARGET_RATIO)" "peak RSS (<=${TARGET_RSS}MB)" verdict
 	for c in $CAPTURES; do
 		[[ -n ${INFO[$c]:-} ]] || continue
 		ratio=- rtarget=
@@ -173,7 +174,7 @@ secs() {
 		[[ ${STATUS[$c.analyze]} == dnf ]] && rss=">=$rss"
 		rsstarget=$(awk -v k="${RSSMAX[$c]}" -v t=$TARGET_RSS -v s="${STATUS[$c.analyze]}" 'BEGIN { print (k / 1024 <= t && s == "ok" ? "pass" : "FAIL") }')
 		printf '%-14s %9s %10s %8.0fM | %9s %9s %9s | %-5s %-10s | %-6s %-10s | %s\n' \
-			"$c" "${CONNS[$c]}" "$(field "$c" packets)" "$(awk -v b="$(field "$c" bytes)" 'BEGIN { print b / 1e6 }')" \
+			"$c" "${CONNS[$c]}" "$(field "$c" packets)" "$(awk -v b="${SIZE[$c]}" 'BEGIN { print b / 1e6 }')" \
 			"$(secs "$c" analyze)" "$(secs "$c" tcpdump)" "$(secs "$c" sha256)" \
 			"$ratio" "$rtarget" "$rss" "$rsstarget" "${VERDICT[$c]:-${STATUS[$c.analyze]}}"
 	done
