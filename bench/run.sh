@@ -49,7 +49,12 @@ go build -o "$GENCAP" bench/gencap/main.go
 
 {
 	echo "date:     $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-	echo "commit:   $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . 2>/dev/null || echo ' (with uncommitted changes)')"
+	if commit=$(git rev-parse --short HEAD 2>/dev/null); then
+		git diff --quiet HEAD -- . || commit+=" (with uncommitted changes)"
+	else
+		commit="unknown (not a git checkout)"
+	fi
+	echo "commit:   $commit"
 	echo "machine:  $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) memory, load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
 	echo "tools:    $(go version | cut -d' ' -f3-), $(tcpdump --version 2>&1 | head -1), $(sha256sum --version | head -1)"
 	echo "settings: SCALE=$SCALE ROUNDS=$ROUNDS TIMEOUT=${TIMEOUT}s SEED=$SEED PUBLIC=$PUBLIC"
