@@ -3,6 +3,7 @@ package flow
 import (
 	"cmp"
 	"errors"
+	"math"
 	"net/netip"
 	"slices"
 	"strings"
@@ -30,7 +31,10 @@ type Stats struct {
 	Fragments uint64 // non-first IP fragments (no transport header)
 	Malformed uint64 // frames that did not decode as far as their transport header
 	Tunneled  uint64 // packets decapsulated from VXLAN or Geneve
-	// DNSMalformed counts payloads on DNS ports that did not parse as DNS.
+	// DNSMalformed counts messages on DNS ports that did not parse whole
+	// though the snap length did not cut them (AnomalyDNSMalformed): those
+	// whose question did not parse are not listed, the others keep the
+	// records before the fault.
 	DNSMalformed uint64
 	// DNSNamesDropped counts names that DNS answers led to but that the
 	// join of names to connections left out: beyond 32 names for one
@@ -60,6 +64,7 @@ type Analyzer struct {
 	order []*Flow
 	dns   dnsTracker
 	stats Stats
+	sh    shared
 }
 
 // flowKey is a connection's 4-tuple in a canonical order, so that both
@@ -79,11 +84,12 @@ func NewAnalyzer(opts Options) *Analyzer {
 	if len(ports) == 0 {
 		ports = []uint16{53}
 	}
-	return &Analyzer{
-		dec:   newDecoder(),
-		flows: make(map[flowKey]*Flow),
-		dns:   dnsTracker{ports: slices.Clone(ports), open: make(map[dnsKey]*DNSTransaction)},
-	}
+	a := &Analyzer{flows: make(map[flowKey]*Flow)}
+	a.sh.limit = math.MaxInt
+	a.dec = newDecoder(&a.sh)
+	a.dns = dnsTracker{ports: slices.Clone(ports), open: make(map[dnsKey]*DNSTransaction), sh: &a.sh}
+	a.dns.names.sh = &a.sh
+	return a
 }
 
 // Add analyses one frame. It fails only for a frame whose link type cannot
@@ -91,18 +97,24 @@ func NewAnalyzer(opts Options) *Analyzer {
 // Frames that are malformed are counted, not reported as errors.
 func (a *Analyzer) Add(f *capture.Frame) error {
 	a.stats.Packets++
+	a.sh.pkt, a.sh.ts = a.stats.Packets, f.TS
 	a.stats.Bytes += uint64(max(f.WireLen, len(f.Data)))
 	if f.WireLen > len(f.Data) {
 		a.stats.Truncated++
+		a.sh.note(anPacketTruncated)
 	}
 	p := &a.p
 	res, err := a.dec.decode(f, p)
 	switch res {
 	case decodedError:
 		if errors.Is(err, capture.ErrLinkType) {
+			a.sh.note(anLinkType)
 			return err
 		}
 		a.stats.Malformed++
+		if err != errNoted {
+			a.sh.note(anPacketMalformed)
+		}
 		return nil
 	case decodedOther:
 		a.stats.Other++
@@ -146,7 +158,7 @@ func (a *Analyzer) tcp(f *capture.Frame) {
 
 func (a *Analyzer) newFlow(f *capture.Frame) *Flow {
 	p := &a.p
-	fl := &Flow{Client: p.src, Server: p.dst, FirstTS: f.TS, LastTS: f.TS, Interface: f.Interface, IfIndex: p.ifIndex}
+	fl := &Flow{Client: p.src, Server: p.dst, FirstTS: f.TS, LastTS: f.TS, Interface: f.Interface, IfIndex: p.ifIndex, sh: &a.sh}
 	flip := false
 	switch {
 	case p.flags&tcpSYN != 0:
@@ -189,6 +201,10 @@ func (a *Analyzer) Stats() Stats {
 	return s
 }
 
+// Anomalies returns what the analysis could not take as it came so far,
+// each kind once with its count, in the order they first occurred.
+func (a *Analyzer) Anomalies() []Anomaly { return a.sh.list() }
+
 // Result returns what was learned so far, with each flow's DNS names filled
 // in. The Analyzer may go on receiving frames; call Result again for a newer
 // view.
@@ -222,6 +238,13 @@ type nameIndex struct {
 	limit  int // bound on size: maxNameSightings unless a test sets it
 	// dropped counts names left out by the bounds.
 	dropped uint64
+	sh      *shared
+}
+
+// drop counts a name left out.
+func (ix *nameIndex) drop() {
+	ix.dropped++
+	ix.sh.note(anDNSNamesDropped)
 }
 
 // nameSighting is a name that led to an address.
@@ -310,7 +333,7 @@ func (ix *nameIndex) chain(tx *DNSTransaction, owner string, links cnameLinks, b
 			break
 		}
 		if len(back) == maxNamesPerAddr-1 {
-			ix.dropped++ // the chain goes on: once per chain
+			ix.drop() // the chain goes on: once per chain
 			break
 		}
 		back = append(back, prev)
@@ -347,7 +370,7 @@ func (ix *nameIndex) see(addr netip.Addr, name string, ts time.Time, order uint6
 		return
 	}
 	if len(list) == maxNamesPerAddr || ix.size >= cmp.Or(ix.limit, maxNameSightings) {
-		ix.dropped++
+		ix.drop()
 		return
 	}
 	i, _ := slices.BinarySearchFunc(list, order, func(s nameSighting, o uint64) int { return cmp.Compare(s.order, o) })

@@ -86,8 +86,10 @@ type dnsTracker struct {
 	list  []*DNSTransaction
 	// names joins the answers to connections.
 	names nameIndex
-	// Malformed counts messages on DNS ports that did not parse at all.
+	// Malformed counts messages on DNS ports that did not parse whole
+	// though the snap length did not cut them.
 	malformed uint64
+	sh        *shared
 }
 
 // onPort reports whether either end of a conversation is on a DNS port.
@@ -99,11 +101,20 @@ func (t *dnsTracker) onPort(src, dst netip.AddrPort) bool {
 // cut short by the snap length.
 func (t *dnsTracker) message(ts time.Time, src, dst netip.AddrPort, tcp bool, b []byte, cut bool) {
 	m, parsed, err := parseDNS(b)
-	if err != nil || parsed >= dnsCutQType && !cut {
+	switch {
+	case err != nil || parsed >= dnsCutQType && !cut:
 		// A question that does not parse is malformed, unless the snap
 		// length explains it.
 		t.malformed++
+		t.sh.note(anDNSMalformed)
 		return
+	case parsed != dnsWhole && cut:
+		t.sh.note(anDNSCut)
+	case parsed != dnsWhole:
+		// The records before the fault are kept, but what follows it
+		// is lost: as much a loss as a cut.
+		t.malformed++
+		t.sh.note(anDNSMalformed)
 	}
 	transport := "udp"
 	if tcp {

@@ -121,6 +121,7 @@ type Flow struct {
 	synTS   time.Time
 	first   *firstBytes
 	dns     *tcpDNS
+	sh      *shared
 }
 
 // Tunnel describes the encapsulation a flow was captured in.
@@ -562,6 +563,7 @@ const maxSeqJump = 16 << 20
 func (f *Flow) jump(e *tcpEndpoint) {
 	if !e.jumped {
 		e.jumped = true
+		f.sh.note(anSeqJump)
 	}
 }
 
