@@ -3,7 +3,6 @@ package flow
 import (
 	"cmp"
 	"errors"
-	"math"
 	"net/netip"
 	"slices"
 	"strings"
@@ -18,7 +17,16 @@ type Options struct {
 	// DNSPorts are the ports whose UDP and TCP payloads are parsed as DNS
 	// (default: 53).
 	DNSPorts []uint16
+	// BufferBudget bounds the bytes all reassembly buffers (ClientHello,
+	// HTTP request, DNS over TCP, IP fragments) hold together (default 64
+	// MiB); each connection keeps its own cap too. A buffer the budget
+	// cannot grow is cut (AnomalyBudgetExhausted): a ClientHello stays
+	// incomplete with TLSInfo.Err "reassembly budget exhausted".
+	BufferBudget int
 }
+
+// DefaultBufferBudget is the BufferBudget used when Options leaves it 0.
+const DefaultBufferBudget = 64 << 20
 
 // Stats counts what an Analyzer was given.
 type Stats struct {
@@ -36,6 +44,9 @@ type Stats struct {
 	// whose question did not parse are not listed, the others keep the
 	// records before the fault.
 	DNSMalformed uint64
+	// BufferPeak is the most bytes the reassembly buffers held together
+	// (at most Options.BufferBudget).
+	BufferPeak uint64
 	// DNSNamesDropped counts names that DNS answers led to but that the
 	// join of names to connections left out: beyond 32 names for one
 	// address or a million for all, or (once per chain) links of a CNAME
@@ -85,7 +96,10 @@ func NewAnalyzer(opts Options) *Analyzer {
 		ports = []uint16{53}
 	}
 	a := &Analyzer{flows: make(map[flowKey]*Flow)}
-	a.sh.limit = math.MaxInt
+	a.sh.limit = opts.BufferBudget
+	if a.sh.limit <= 0 {
+		a.sh.limit = DefaultBufferBudget
+	}
 	a.dec = newDecoder(&a.sh)
 	a.dns = dnsTracker{ports: slices.Clone(ports), open: make(map[dnsKey]*DNSTransaction), sh: &a.sh}
 	a.dns.names.sh = &a.sh
@@ -198,6 +212,7 @@ func (a *Analyzer) Stats() Stats {
 	s := a.stats
 	s.DNSMalformed = a.dns.malformed
 	s.DNSNamesDropped = a.dns.names.dropped
+	s.BufferPeak = uint64(a.sh.peak)
 	return s
 }
 

@@ -321,7 +321,9 @@ type tcpDNS struct {
 type tcpDNSStream struct {
 	buf     streamPrefix
 	started bool
-	dead    bool
+	// dead says the stream is no longer read: a message longer than a
+	// length prefix can announce, or the budget refused to hold it.
+	dead bool
 }
 
 // maxTCPDNS is one length prefix and the largest message it can announce.
@@ -338,6 +340,7 @@ func (d *tcpDNS) data(dir int, seq uint32, payload []byte, ts time.Time) {
 		if e.sawSYN {
 			start = e.isn + 1
 		}
+		s.buf.sh = d.t.sh
 		s.buf.reset(start, maxTCPDNS)
 		s.started = true
 	}
@@ -356,13 +359,39 @@ func (d *tcpDNS) data(dir int, seq uint32, payload []byte, ts time.Time) {
 		d.t.message(ts, src, dst, true, b[used+2:used+2+n], false)
 		used += 2 + n
 	}
-	if used == 0 {
+	switch {
+	case s.buf.cut:
+		// The budget refused the rest: the messages whole before the cut
+		// were read, the one cut is lost.
+		s.stop()
+	case used == 0:
 		if s.buf.full() {
-			s.dead = true
-			s.buf.release()
+			s.stop()
 		}
-		return
+	default:
+		// Keep what follows the messages parsed, and what came early.
+		s.buf.discard(used)
+		if len(s.buf.buf) == 0 && len(s.buf.pending) == 0 && cap(s.buf.buf) > tcpDNSKeep {
+			// Between messages: a large buffer goes back to the budget.
+			start := s.buf.start
+			s.buf.release()
+			s.buf.reset(start, maxTCPDNS)
+		}
 	}
-	// Keep what follows the messages parsed, and what came early.
-	s.buf.discard(used)
+}
+
+// tcpDNSKeep is the buffer a DNS-over-TCP stream keeps between messages:
+// room for ordinary answers without a new allocation each time.
+const tcpDNSKeep = 4096
+
+func (s *tcpDNSStream) stop() {
+	s.dead = true
+	s.buf.release()
+}
+
+// release returns the buffers of both directions to the budget.
+func (d *tcpDNS) release() {
+	for i := range d.dir {
+		d.dir[i].buf.release()
+	}
 }
