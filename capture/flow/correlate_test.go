@@ -94,7 +94,7 @@ func TestDNSNamesMatchReferenceRandom(t *testing.T) {
 		txs := randomTransactions(rng, 1+rng.IntN(12), t0)
 		var ix nameIndex
 		for i, tx := range txs {
-			ix.add(tx, i)
+			ix.add(tx, uint64(i))
 		}
 		var flows []*Flow
 		for _, a := range []string{"10.0.2.50", "52.219.64.10", "2406:da60:a000::10", "10.0.9.9"} {
@@ -137,7 +137,7 @@ func TestDNSNamesAtScale(t *testing.T) {
 		var ix nameIndex
 		for i := range txs {
 			// The answer, then the connection a microsecond later.
-			ix.add(&txs[i], i)
+			ix.add(&txs[i], uint64(i))
 			names[i] = ix.lookup(addrs[i%2], txs[i].ResponseTS.Add(time.Microsecond))
 		}
 		took := time.Since(start)
@@ -216,7 +216,7 @@ func TestDNSNamesBounded(t *testing.T) {
 		t0 := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
 		for i := range 150 {
 			a := netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)})
-			ix.add(&DNSTransaction{ResponseTS: t0, Answers: []DNSAnswer{{Name: "x.example", Type: "A", Addr: a}}}, i)
+			ix.add(&DNSTransaction{ResponseTS: t0, Answers: []DNSAnswer{{Name: "x.example", Type: "A", Addr: a}}}, uint64(i))
 		}
 		if ix.size != 100 || ix.dropped != 50 {
 			t.Errorf("%d kept, %d dropped; want 100 and 50", ix.size, ix.dropped)
@@ -241,7 +241,7 @@ func BenchmarkDNSNames(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		ts := t0.Add(time.Duration(i) * time.Millisecond)
-		ix.add(&DNSTransaction{QName: name, ResponseTS: ts, Answers: []DNSAnswer{{Name: name, Type: "A", Addr: addr}}}, i)
+		ix.add(&DNSTransaction{QName: name, ResponseTS: ts, Answers: []DNSAnswer{{Name: name, Type: "A", Addr: addr}}}, uint64(i))
 		if len(ix.lookup(addr, ts)) != 1 {
 			b.Fatal("no name")
 		}

@@ -112,7 +112,8 @@ type Flow struct {
 	// started, led (through any CNAME chain) to the server address: in the
 	// order of the transactions that gave them (Result.DNS) and, within
 	// one, from the query name on; at most 32 (Stats.DNSNamesDropped counts
-	// what the bounds left out). Filled in by Analyzer.Result.
+	// what the bounds left out). Filled in when the connection is finished,
+	// or in the copy Analyzer.Result makes of an open one.
 	DNSNames []string
 
 	ep      [2]tcpEndpoint // 0 = client (originator), 1 = server (responder)
@@ -122,6 +123,27 @@ type Flow struct {
 	first   *firstBytes
 	dns     *tcpDNS
 	sh      *shared
+	// seq numbers the connections in the order they began; list, prev
+	// and next place it among the open or the closed ones, by idle: the
+	// Analyzer's clock at its last packet.
+	seq        uint64
+	list       *flowList
+	prev, next *Flow
+	idle       time.Time
+	// reset says a RST ended the connection (see over).
+	reset bool
+}
+
+// release returns the connection's reassembly buffers to the budget; what
+// they said stays.
+func (f *Flow) release() {
+	if f.first != nil {
+		f.first.done = true
+		f.first.buf.release()
+	}
+	if f.dns != nil {
+		f.dns.release()
+	}
 }
 
 // Tunnel describes the encapsulation a flow was captured in.
@@ -412,6 +434,9 @@ func (f *Flow) tcpPacket(p *packet, ts time.Time, orig bool) {
 		n = 0
 	}
 
+	if rst && !(orig && e.state == stSynSent && peer.hist&histSYNACK == 0) {
+		f.reset = true
+	}
 	f.updateHistory(e, p, orig, n)
 	f.updateSequence(e, peer, p, orig, n)
 	f.updateState(e, peer, p, orig, n)
@@ -638,6 +663,16 @@ func (f *Flow) updateState(e, peer *tcpEndpoint, p *packet, orig bool, n int) {
 func (f *Flow) Closed() bool {
 	o, r := f.ep[0].state, f.ep[1].state
 	return o == stReset || r == stReset || (o == stClosed && r == stClosed)
+}
+
+// over reports whether the connection is closed for the Analyzer's close
+// delay. A RST the client sends after its SYN, before any SYN-ACK, does
+// not count: that is how a client answers the ACK a server sends for a
+// SYN that meets an old connection (RFC 5961's challenge ACK, TIME_WAIT),
+// and it then sends the same SYN again, seconds later, and the
+// connection goes on.
+func (f *Flow) over() bool {
+	return f.reset || (f.ep[0].state == stClosed && f.ep[1].state == stClosed)
 }
 
 // wellKnownPort tells which side of a connection seen without its SYN is
