@@ -423,7 +423,8 @@ const (
 	// maxNamesPerAddr bounds the distinct names kept for one address, and
 	// the names taken from one CNAME chain.
 	maxNamesPerAddr = 32
-	// maxNameSightings bounds the names kept for all addresses together.
+	// maxNameSightings bounds the names kept for all addresses together;
+	// past it the addresses least recently answered are forgotten.
 	maxNameSightings = 1 << 20
 )
 
@@ -432,13 +433,62 @@ const (
 // it (the query name through any CNAME chain to the record's owner), each
 // with when it was first seen. A connection then gets its names by one
 // lookup, instead of a scan of every answer before it.
+//
+// A capture of a week must not freeze the index once it is full: the
+// addresses are kept in a list by their last answer, and a new name
+// forgets the least recently answered address (AnomalyDNSNamesEvicted) to
+// make room. A connection to it that began before is finished without
+// those names.
 type nameIndex struct {
-	byAddr map[netip.Addr][]nameSighting
-	size   int // sightings held, all addresses together
-	limit  int // bound on size: maxNameSightings unless a test sets it
-	// dropped counts names left out by the bounds.
-	dropped uint64
-	sh      *shared
+	byAddr     map[netip.Addr]*addrNames
+	head, tail *addrNames // least recently answered first
+	size       int        // sightings held, all addresses together
+	limit      int        // bound on size: maxNameSightings unless a test sets it
+	// dropped counts names left out by the bounds per address and chain;
+	// evicted those forgotten to stay within limit.
+	dropped, evicted uint64
+	sh               *shared
+}
+
+// addrNames is the names that led to one address, sorted by order.
+type addrNames struct {
+	addr       netip.Addr
+	names      []nameSighting
+	prev, next *addrNames
+}
+
+func (ix *nameIndex) unlink(e *addrNames) {
+	if e.prev != nil {
+		e.prev.next = e.next
+	} else {
+		ix.head = e.next
+	}
+	if e.next != nil {
+		e.next.prev = e.prev
+	} else {
+		ix.tail = e.prev
+	}
+	e.prev, e.next = nil, nil
+}
+
+func (ix *nameIndex) push(e *addrNames) {
+	e.prev = ix.tail
+	if ix.tail != nil {
+		ix.tail.next = e
+	} else {
+		ix.head = e
+	}
+	ix.tail = e
+}
+
+// evict forgets the least recently answered address.
+func (ix *nameIndex) evict() {
+	e := ix.head
+	ix.unlink(e)
+	delete(ix.byAddr, e.addr)
+	ix.size -= len(e.names)
+	ix.evicted += uint64(len(e.names))
+	ix.sh.noteN(anDNSNamesEvicted, uint64(len(e.names)))
 }
 
 // drop counts a name left out.
@@ -557,9 +607,17 @@ func (ix *nameIndex) chain(tx *DNSTransaction, owner string, links cnameLinks, b
 // see records that name led to addr in a response at ts.
 func (ix *nameIndex) see(addr netip.Addr, name string, ts time.Time, order uint64) {
 	if ix.byAddr == nil {
-		ix.byAddr = make(map[netip.Addr][]nameSighting)
+		ix.byAddr = make(map[netip.Addr]*addrNames)
 	}
-	list := ix.byAddr[addr]
+	e := ix.byAddr[addr]
+	if e == nil {
+		e = &addrNames{addr: addr}
+		ix.byAddr[addr] = e
+	} else {
+		ix.unlink(e)
+	}
+	ix.push(e)
+	list := e.names
 	for i := range list {
 		s := &list[i]
 		if s.name != name {
@@ -574,12 +632,20 @@ func (ix *nameIndex) see(addr netip.Addr, name string, ts time.Time, order uint6
 		}
 		return
 	}
-	if len(list) == maxNamesPerAddr || ix.size >= cmp.Or(ix.limit, maxNameSightings) {
+	if len(list) == maxNamesPerAddr {
 		ix.drop()
 		return
 	}
+	limit := cmp.Or(ix.limit, maxNameSightings)
+	for ix.size >= limit && ix.head != e {
+		ix.evict()
+	}
+	if ix.size >= limit {
+		ix.drop() // a limit below one address's names: tests only
+		return
+	}
 	i, _ := slices.BinarySearchFunc(list, order, func(s nameSighting, o uint64) int { return cmp.Compare(s.order, o) })
-	ix.byAddr[addr] = slices.Insert(list, i, nameSighting{name: name, ts: ts, order: order})
+	e.names = slices.Insert(list, i, nameSighting{name: name, ts: ts, order: order})
 	ix.size++
 }
 
@@ -587,8 +653,12 @@ func (ix *nameIndex) see(addr netip.Addr, name string, ts time.Time, order uint6
 // than ts (a connection's first packet), in the order of the transactions
 // that gave them and, within one, from the query name on.
 func (ix *nameIndex) lookup(addr netip.Addr, ts time.Time) []string {
+	e := ix.byAddr[addr.Unmap()]
+	if e == nil {
+		return nil
+	}
 	var names []string
-	for _, s := range ix.byAddr[addr.Unmap()] {
+	for _, s := range e.names {
 		if !s.ts.After(ts) {
 			names = append(names, s.name)
 		}
