@@ -69,7 +69,9 @@ type Stats struct {
 	TCP       uint64
 	UDP       uint64
 	Other     uint64 // not TCP or UDP over IP: ARP, ICMP, ...
-	Fragments uint64 // IP fragments given to reassembly
+	// Fragments counts IP fragments that did not complete a datagram (the
+	// one that does counts as TCP or UDP).
+	Fragments uint64
 	// Malformed counts frames that did not decode as far as their
 	// transport header, whatever the reason (Anomalies says which).
 	Malformed uint64
