@@ -12,3 +12,10 @@ require (
 	golang.org/x/net v0.62.0
 	golang.org/x/sys v0.49.0
 )
+
+require github.com/klauspost/compress v1.18.2
+
+require (
+	github.com/rogpeppe/go-internal v1.16.0
+	golang.org/x/tools v0.48.0 // indirect
+)

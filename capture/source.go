@@ -52,7 +52,12 @@ type Input struct {
 	// when the input does not say.
 	Drops      uint64
 	DropsKnown bool
-	// Err is why the input was not read to its end; nil when it was.
+	// Interrupted says the reading was stopped (Ctrl-C, SIGTERM) before
+	// the input's end; such an input has no digest, and the packets read
+	// before are the evidence. Err stays nil: a stop is not damage.
+	Interrupted bool
+	// Err is why the input was not read to its end; nil when it was, or
+	// when it was interrupted.
 	Err error
 }
 

@@ -52,6 +52,9 @@ type Config struct {
 	Now         time.Time
 	Version     string
 	Limits      Limits
+	// ConnLog, when not nil, gets every connection as it is judged
+	// (--conn-log).
+	ConnLog *ConnLog
 	// Extra warnings to report (from the command line: unreadable endpoint
 	// files, and so on).
 	Warnings []string
@@ -201,6 +204,9 @@ func (b *Builder) AddFlow(f *flow.Flow) {
 		}
 	}
 	c := b.judge(f, names)
+	if b.cfg.ConnLog != nil {
+		b.cfg.ConnLog.write(f, &c, names)
+	}
 	b.t.flows++
 	if c.s3 {
 		b.connWarnings(f, &c)
@@ -323,7 +329,8 @@ func ts(t time.Time) string {
 func input(in capture.Input) Input {
 	out := Input{
 		Name: in.Name, SHA256: in.SHA256, Size: in.Size, Format: in.Format, Gzip: in.Gzip,
-		LinkTypes: in.LinkTypes, Packets: in.Packets, Bytes: in.Bytes, Complete: in.Err == nil,
+		LinkTypes: in.LinkTypes, Packets: in.Packets, Bytes: in.Bytes, Complete: in.Err == nil && !in.Interrupted,
+		Interrupted: in.Interrupted,
 	}
 	if out.LinkTypes == nil {
 		out.LinkTypes = []string{}
@@ -527,7 +534,7 @@ func (b *Builder) inputWarnings(r *Report, stats flow.Stats) {
 			b.warn.addf("%s: the capturing system dropped %d packets: the evidence is incomplete", in.Name, *in.Drops)
 		}
 		if in.Error != nil {
-			b.warn.addf("%s: %s", in.Name, *in.Error)
+			b.warn.addf("%s", *in.Error) // the error names the input
 		}
 	}
 	if n := stats.Malformed; n > 0 {

@@ -84,7 +84,10 @@ type Input struct {
 	// unknown.
 	Drops    *uint64 `json:"drops"`
 	Complete bool    `json:"complete"`
-	Error    *string `json:"error"`
+	// Interrupted says the reading was stopped (Ctrl-C, SIGTERM) before
+	// the input's end: not damage, but the rest was not examined.
+	Interrupted bool    `json:"interrupted,omitempty"`
+	Error       *string `json:"error"`
 }
 
 // Capture describes a live capture: where and how it ran.
@@ -290,4 +293,4 @@ type Tunnel struct {
 }
 
 // WriteJSON writes the report as indented JSON.
-func (r *Report) WriteJSON(w io.Writer) error { return writeJSON(w, r) }
+func (r *Report) WriteJSON(w io.Writer) error { return writeStreamed(w, r) }

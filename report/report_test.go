@@ -30,7 +30,9 @@ type setup struct {
 	endpointIPs []string
 	inventory   []string // files under testdata/aws
 	policy      string
-	drops       uint64 // drops the first input's capturing system reported
+	drops       uint64   // drops the first input's capturing system reported
+	interrupted bool     // the first input was not read to its end (Ctrl-C)
+	connLog     *ConnLog // --conn-log
 }
 
 // build analyses testdata captures and builds their report, as analyze
@@ -69,6 +71,7 @@ func build(t *testing.T, s setup, files ...string) *Report {
 	if s.drops > 0 {
 		inputs[0].Drops, inputs[0].DropsKnown = s.drops, true
 	}
+	inputs[0].Interrupted = s.interrupted
 	ranges := ipranges.Embedded()
 	return Build(Evidence{Result: a.Result(), Inputs: inputs, Interfaces: ifaces}, Config{
 		Classifier:  resolve.NewClassifier(ranges, inv, ips, nil),
@@ -76,6 +79,7 @@ func build(t *testing.T, s setup, files ...string) *Report {
 		Inventory:   inv,
 		EndpointIPs: ips,
 		Policy:      s.policy,
+		ConnLog:     s.connLog,
 		Now:         testNow,
 		Version:     "test",
 	})
@@ -129,7 +133,7 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// The verdict rules of PRODUCT.md, each stated and checked on its own.
+// The verdict rules of docs/report-json.md ("How the verdict is reached"), each stated and checked on its own.
 func TestVerdictRules(t *testing.T) {
 	t.Run("a private S3 server nothing explains is not a pass", func(t *testing.T) {
 		r := build(t, setup{}, "private-unknown.pcap")
@@ -198,4 +202,26 @@ func hasWarning(r *Report, s string) bool {
 		}
 	}
 	return false
+}
+
+// The report is written element by element, and reads exactly as
+// encoding/json's indented encoding of the whole value would.
+func TestWriteJSONStreamsAsTheEncoderWrites(t *testing.T) {
+	reports := []*Report{
+		build(t, setup{endpointIPs: []string{"10.0.2.50"}}, "s3-mixed.pcapng"),
+		build(t, setup{inventory: []string{"endpoint-interface.json", "endpoint-enis.json"}}, "cname-chain.pcap"),
+		{Schema: Schema, Verdict: Pass, Warnings: []string{}}, // nil lists, omitted fields
+	}
+	for i, r := range reports {
+		var streamed, whole bytes.Buffer
+		if err := r.WriteJSON(&streamed); err != nil {
+			t.Fatal(err)
+		}
+		if err := writeJSON(&whole, r); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(streamed.Bytes(), whole.Bytes()) {
+			t.Errorf("report %d: streamed JSON differs from encoding/json's:\n%s\nwant\n%s", i, streamed.Bytes(), whole.Bytes())
+		}
+	}
 }

@@ -300,6 +300,11 @@ func (b *Builder) verdict(r *Report) (string, string) {
 		if drops > 0 {
 			doubts = append(doubts, fmt.Sprintf("the capture lost %d packets (drops), which may have carried other S3 connections", drops))
 		}
+		for _, in := range r.Inputs {
+			if in.Interrupted {
+				doubts = append(doubts, fmt.Sprintf("the reading of %s was interrupted after %d packets, and what follows was not examined", in.Name, in.Packets))
+			}
+		}
 		if t.unnamedEdge > 0 {
 			doubts = append(doubts, fmt.Sprintf("%d established connections to CloudFront or Global Accelerator addresses carried no server name the capture could read, and S3 Transfer Acceleration and Multi-Region Access Points use those addresses: %s",
 				t.unnamedEdge, describe(t.unnamedEdgeEx, t.unnamedEdge)))

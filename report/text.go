@@ -122,8 +122,11 @@ func (r *Report) writeText(out io.Writer, allFlows bool) error {
 	ew.printf("\nInputs:\n")
 	for _, in := range r.Inputs {
 		state := "complete"
-		if in.Error != nil {
+		switch {
+		case in.Error != nil:
 			state = "INCOMPLETE"
+		case in.Interrupted:
+			state = "INTERRUPTED (not read to its end)"
 		}
 		if in.Format == "live" {
 			drops := uint64(0)

@@ -36,8 +36,21 @@ func (s Status) Failed() bool {
 }
 
 // ErrTimeout is wrapped by the error of a lookup whose resolver never
-// replied.
+// replied. A lookup that the caller's context ended (its deadline passed,
+// or it was cancelled) before a reply came has StatusTimeout too, and its
+// error also wraps the context's error (context.DeadlineExceeded,
+// context.Canceled), so that callers can tell it from a resolver that let
+// every try go unanswered.
 var ErrTimeout = errors.New("no reply")
+
+// cutError is the error of an exchange ended by the caller's context.
+type cutError struct {
+	msg   string
+	cause error // the context's error
+}
+
+func (e *cutError) Error() string   { return e.msg }
+func (e *cutError) Unwrap() []error { return []error{ErrTimeout, e.cause} }
 
 // Address is an address record at the end of a CNAME chain.
 type Address struct {
@@ -88,7 +101,7 @@ type Client struct {
 const (
 	maxChain     = 16 // CNAMEs in one chain
 	maxFollowUps = 8  // queries after the first, for one lookup
-	parallel     = 16 // lookups in flight in LookupAll
+	parallel     = 8  // lookups in flight in one LookupAll, each one query at a time
 )
 
 func (c *Client) timeout() time.Duration {
@@ -112,24 +125,31 @@ func (c *Client) udpSize() uint16 {
 	return 1232
 }
 
-// LookupAll asks for the A and the AAAA records of every name, all in
-// parallel, and returns the answers in the order name by name, A before
-// AAAA.
+// LookupAll asks for the A and the AAAA records of every name, a few
+// lookups at a time (each with its follow-up queries and retries), started
+// in the order name by name, A before AAAA, and returns the answers in that
+// order whatever order they came in. When ctx ends, the lookups in flight
+// stop at once and those not started are not sent: their answers say so
+// (StatusTimeout, an error wrapping the context's).
 func (c *Client) LookupAll(ctx context.Context, servers []Server, names []string) []*Answer {
 	out := make([]*Answer, 2*len(names))
-	sem := make(chan struct{}, parallel)
+	next := make(chan int)
 	var wg sync.WaitGroup
-	for i := range out {
-		qtype := "A"
-		if i%2 == 1 {
-			qtype = "AAAA"
-		}
+	for range min(parallel, len(out)) {
 		wg.Go(func() {
-			sem <- struct{}{}
-			out[i] = c.Lookup(ctx, servers, names[i/2], qtype)
-			<-sem
+			for i := range next {
+				qtype := "A"
+				if i%2 == 1 {
+					qtype = "AAAA"
+				}
+				out[i] = c.Lookup(ctx, servers, names[i/2], qtype)
+			}
 		})
 	}
+	for i := range out {
+		next <- i
+	}
+	close(next)
 	wg.Wait()
 	return out
 }
@@ -158,7 +178,9 @@ func (c *Client) Lookup(ctx context.Context, servers []Server, name, qtype strin
 	for i, s := range servers {
 		*a = Answer{Name: name, Type: qtype, Server: s, Chain: []string{name}}
 		c.lookupAt(ctx, s.Addr, a, t)
-		if !a.Status.Failed() || i == len(servers)-1 || ctx.Err() != nil {
+		// Once the caller's time is over the next server is not asked:
+		// the answer keeps this one's reason.
+		if !a.Status.Failed() || i == len(servers)-1 || over(ctx) {
 			break
 		}
 		failed = append(failed, Failure{Server: s, Status: a.Status, Err: a.Err})
@@ -217,7 +239,6 @@ func (c *Client) lookupAt(ctx context.Context, server netip.AddrPort, a *Answer,
 		// The reply ended its chain at a name without the records
 		// (an authoritative server, or a forwarder that does not chase
 		// CNAMEs): ask for that name.
-		a.FollowUps++
 		current = end
 	}
 }
@@ -281,23 +302,21 @@ func (c *Client) exchange(ctx context.Context, server netip.AddrPort, name strin
 	m.RecursionDesired = true
 	m.SetEdns0(c.udpSize(), false)
 	addr := server.String()
+	followUp := !strings.EqualFold(name, a.Name)
 	var last error
 	made := 0
-	// The context's deadline can pass a moment before ctx.Err says so:
-	// the network deadline taken from it fires first.
-	over := func() bool {
-		dl, ok := ctx.Deadline()
-		return ctx.Err() != nil || ok && !time.Now().Before(dl)
-	}
-	for try := 0; try < c.tries() && !over(); try++ {
+	for try := 0; try < c.tries() && !over(ctx); try++ {
 		made++
+		if followUp && try == 0 {
+			a.FollowUps++
+		}
 		m.Id = dns.Id()
-		r, rtt, err := (&dns.Client{Net: "udp", Timeout: c.timeout(), UDPSize: c.udpSize()}).ExchangeContext(ctx, m, addr)
+		r, rtt, err := ask(ctx, &dns.Client{Net: "udp", Timeout: c.timeout(), UDPSize: c.udpSize()}, m, addr)
 		a.RTT += rtt
 		a.Transport = "udp"
 		if err == nil && r.Truncated {
 			a.Truncated, a.Transport = true, "tcp"
-			r, rtt, err = (&dns.Client{Net: "tcp", Timeout: c.timeout()}).ExchangeContext(ctx, m, addr)
+			r, rtt, err = ask(ctx, &dns.Client{Net: "tcp", Timeout: c.timeout()}, m, addr)
 			a.RTT += rtt
 			if err != nil {
 				err = fmt.Errorf("the UDP reply was truncated, and over TCP: %w", err)
@@ -313,24 +332,59 @@ func (c *Client) exchange(ctx context.Context, server netip.AddrPort, name strin
 		}
 		return r, nil
 	}
-	if last == nil {
-		last = ctx.Err()
+	// A follow-up query is named: the chain so far came in time.
+	query, to := "the query", ""
+	if followUp {
+		query = "the follow-up query for " + name
+		to = " to " + query
+	}
+	tries := "1 try"
+	if made != 1 {
+		tries = fmt.Sprintf("%d tries", made)
 	}
 	var ne net.Error
-	if errors.As(last, &ne) && ne.Timeout() || errors.Is(last, context.DeadlineExceeded) {
-		tries := "1 try"
-		if made != 1 {
-			tries = fmt.Sprintf("%d tries", made)
+	timedOut := errors.As(last, &ne) && ne.Timeout() || errors.Is(last, context.DeadlineExceeded)
+	if over(ctx) && (last == nil || timedOut || errors.Is(last, net.ErrClosed) || errors.Is(last, context.Canceled)) {
+		// The caller's time ran out, not the tries.
+		cause, limit := ctx.Err(), "the command's time limit"
+		if cause == nil {
+			cause = context.DeadlineExceeded
+		} else if errors.Is(cause, context.Canceled) {
+			limit = "the command was interrupted"
 		}
-		if over() {
-			// The caller's time ran out, not the tries.
-			return nil, fmt.Errorf("dns: resolver %s: %w in %s before the command's time limit", server, ErrTimeout, tries)
+		if made == 0 {
+			return nil, &cutError{fmt.Sprintf("dns: resolver %s: %s was not sent before %s", server, query, limit), cause}
 		}
-		return nil, fmt.Errorf("dns: resolver %s: %w in %s of %v", server, ErrTimeout, tries, c.timeout())
+		return nil, &cutError{fmt.Sprintf("dns: resolver %s: %v%s in %s before %s", server, ErrTimeout, to, tries, limit), cause}
+	}
+	if timedOut {
+		return nil, fmt.Errorf("dns: resolver %s: %w%s in %s of %v", server, ErrTimeout, to, tries, c.timeout())
 	}
 	if errors.Is(last, syscall.ECONNREFUSED) {
 		// The port answered with ICMP: the host is there, the server not.
 		return nil, fmt.Errorf("dns: resolver %s: connection refused (no DNS server on that port)", server)
 	}
 	return nil, fmt.Errorf("dns: resolver %s: %w", server, last)
+}
+
+// over reports whether the caller's time is over. The context's deadline
+// can pass a moment before ctx.Err says so: the network deadline taken
+// from it fires first.
+func over(ctx context.Context) bool {
+	dl, ok := ctx.Deadline()
+	return ctx.Err() != nil || ok && !time.Now().Before(dl)
+}
+
+// ask makes one exchange on a connection of its own. miekg/dns obeys the
+// context's deadline but not its cancellation; closing the connection when
+// ctx ends makes an interrupted command stop waiting at once too.
+func ask(ctx context.Context, dc *dns.Client, m *dns.Msg, addr string) (*dns.Msg, time.Duration, error) {
+	conn, err := dc.DialContext(ctx, addr)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	return dc.ExchangeWithConnContext(ctx, m, conn)
 }

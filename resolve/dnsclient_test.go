@@ -390,6 +390,185 @@ func TestLookupAll(t *testing.T) {
 	}
 }
 
+// slowServer makes zone answer late: each query waits delay(name) (the
+// name asked, lowercase, fully qualified) before the reply. It records the
+// order the replies went in and the most queries it held at once. Closing
+// release (when not nil) ends every wait at once.
+type slowServer struct {
+	z       *zone
+	delay   func(name string) time.Duration
+	release chan struct{}
+
+	mu       sync.Mutex
+	inFlight int
+	most     int
+	replied  []string // "name qtype", in the order the replies were sent
+}
+
+func (s *slowServer) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
+	q := r.Question[0]
+	s.mu.Lock()
+	s.inFlight++
+	s.most = max(s.most, s.inFlight)
+	s.mu.Unlock()
+	select {
+	case <-time.After(s.delay(strings.ToLower(q.Name))):
+	case <-s.release:
+	}
+	s.mu.Lock()
+	s.inFlight--
+	s.replied = append(s.replied, strings.TrimSuffix(q.Name, ".")+" "+dns.TypeToString[q.Qtype])
+	s.mu.Unlock()
+	s.z.ServeDNS(w, r)
+}
+
+// bucketZone holds n bucket names whose CNAME the resolver does not chase
+// (as an authoritative server or a plain forwarder answers), so that each
+// lookup takes a follow-up query for edge-I.example.
+func bucketZone(t *testing.T, n int) (*zone, []string) {
+	z := newZone(t)
+	var names []string
+	for i := range n {
+		name := fmt.Sprintf("b%d.s3.ap-south-1.amazonaws.com", i)
+		for _, rec := range []string{
+			fmt.Sprintf("%s. 60 IN CNAME edge-%d.example.", name, i),
+			fmt.Sprintf("edge-%d.example. 5 IN A 52.219.64.%d", i, i+1),
+		} {
+			rr, err := dns.NewRR(rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			z.rrs[strings.ToLower(rr.Header().Name)] = append(z.rrs[strings.ToLower(rr.Header().Name)], rr)
+		}
+		z.noChase[name+"."] = true
+		names = append(names, name)
+	}
+	return z, names
+}
+
+// The answers come back in the order the names were given, whatever order
+// the replies arrive in.
+func TestLookupAllOrder(t *testing.T) {
+	z, names := bucketZone(t, 12)
+	slow := &slowServer{z: z, delay: func(name string) time.Duration {
+		// Later names are answered sooner.
+		var i int
+		fmt.Sscanf(strings.TrimPrefix(strings.TrimPrefix(name, "b"), "edge-"), "%d", &i)
+		return time.Duration(len(names)-i) * 15 * time.Millisecond
+	}}
+	srv := []Server{{Addr: startServer(t, slow)}}
+	got := (&Client{Timeout: 5 * time.Second}).LookupAll(context.Background(), srv, names)
+	if len(got) != 2*len(names) {
+		t.Fatalf("%d answers, want %d", len(got), 2*len(names))
+	}
+	var given []string
+	for i, a := range got {
+		name, qtype := names[i/2], []string{"A", "AAAA"}[i%2]
+		given = append(given, name+" "+qtype)
+		want := Status(StatusNoData)
+		if qtype == "A" {
+			want = StatusAnswer
+		}
+		if a.Name != name || a.Type != qtype || a.Status != want || a.FollowUps != 1 {
+			t.Errorf("answer %d: %s %s %s (%d follow-ups, err %v), want %s %s %s after 1 follow-up", i, a.Name, a.Type, a.Status, a.FollowUps, a.Err, name, qtype, want)
+		}
+		if qtype == "A" && !slices.Equal(answerAddrs(a), []string{fmt.Sprintf("52.219.64.%d", i/2+1)}) {
+			t.Errorf("%s A: addresses %v", name, answerAddrs(a))
+		}
+	}
+	// The test means something only if the replies did come out of order.
+	var firstReplies []string
+	slow.mu.Lock()
+	for _, r := range slow.replied {
+		if strings.HasPrefix(r, "b") {
+			firstReplies = append(firstReplies, r)
+		}
+	}
+	slow.mu.Unlock()
+	if slices.Equal(firstReplies, given) {
+		t.Errorf("the server replied in the order asked %v: the test shows nothing", firstReplies)
+	}
+}
+
+// LookupAll keeps a bounded number of queries in flight, follow-up queries
+// included, and still asks more than one at a time.
+func TestLookupAllBound(t *testing.T) {
+	z, names := bucketZone(t, 24)
+	slow := &slowServer{z: z, delay: func(string) time.Duration { return 40 * time.Millisecond }}
+	srv := []Server{{Addr: startServer(t, slow)}}
+	got := (&Client{Timeout: 5 * time.Second}).LookupAll(context.Background(), srv, names)
+	for i, a := range got {
+		if a.Status.Failed() || a.FollowUps != 1 {
+			t.Errorf("answer %d: %s %s %s, %d follow-ups (%v)", i, a.Name, a.Type, a.Status, a.FollowUps, a.Err)
+		}
+	}
+	slow.mu.Lock()
+	most, n := slow.most, len(slow.replied)
+	slow.mu.Unlock()
+	if most > parallel || most < 2 {
+		t.Errorf("the server held up to %d queries at once, want 2 to %d", most, parallel)
+	}
+	if n != 4*len(names) {
+		t.Errorf("%d queries, want %d (a first and a follow-up query per name and type)", n, 4*len(names))
+	}
+}
+
+// When the caller's deadline passes, LookupAll returns at once: the
+// lookups in flight say their query got no reply before the time limit,
+// the others that their query was never sent; all are timeouts that wrap
+// the context's error.
+func TestLookupAllDeadline(t *testing.T) {
+	z, names := bucketZone(t, 20)
+	slow := &slowServer{z: z, release: make(chan struct{}), delay: func(name string) time.Duration {
+		if strings.HasPrefix(name, "edge-") {
+			return 30 * time.Second // the follow-up is answered too late
+		}
+		return 0
+	}}
+	srv := []Server{{Addr: startServer(t, slow)}}
+	defer close(slow.release) // before the server is stopped
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	start := time.Now()
+	got := (&Client{Timeout: 20 * time.Second, Tries: 2}).LookupAll(ctx, srv, names)
+	if took := time.Since(start); took > 6*time.Second {
+		t.Errorf("took %v after a 1s deadline", took)
+	}
+	for i, a := range got {
+		if a.Status != StatusTimeout || !errors.Is(a.Err, ErrTimeout) || !errors.Is(a.Err, context.DeadlineExceeded) || a.Name != names[i/2] {
+			t.Errorf("answer %d: %s %s %s (%v); want a timeout cut by the deadline", i, a.Name, a.Type, a.Status, a.Err)
+		}
+	}
+	// The first lookups had their first reply and were waiting for the
+	// follow-up; the last one never started.
+	first, last := got[0], got[len(got)-1]
+	want := fmt.Sprintf("dns: resolver %s: no reply to the follow-up query for edge-0.example in 1 try before the command's time limit", srv[0].Addr)
+	if first.Err == nil || first.Err.Error() != want || !slices.Equal(first.Chain, []string{names[0], "edge-0.example"}) || first.FollowUps != 1 {
+		t.Errorf("first: %v, chain %v, %d follow-ups; want %q", first.Err, first.Chain, first.FollowUps, want)
+	}
+	want = fmt.Sprintf("dns: resolver %s: the query was not sent before the command's time limit", srv[0].Addr)
+	if last.Err == nil || last.Err.Error() != want || last.Transport != "" {
+		t.Errorf("last: %v (transport %q); want %q", last.Err, last.Transport, want)
+	}
+}
+
+// An interrupted lookup (the context cancelled, as by Ctrl-C) stops
+// waiting at once, although miekg/dns would wait for its own timeout.
+func TestLookupInterrupted(t *testing.T) {
+	hole := startBlackHole(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(200*time.Millisecond, cancel)
+	start := time.Now()
+	a := (&Client{Timeout: 20 * time.Second, Tries: 1}).Lookup(ctx, []Server{{Addr: hole}}, "s3.ap-south-1.amazonaws.com", "A")
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("took %v; the cancel came after 200ms", took)
+	}
+	want := fmt.Sprintf("dns: resolver %s: no reply in 1 try before the command was interrupted", hole)
+	if a.Status != StatusTimeout || !errors.Is(a.Err, context.Canceled) || a.Err.Error() != want {
+		t.Errorf("status %s, err %v; want a timeout, %q", a.Status, a.Err, want)
+	}
+}
+
 // FuzzFollow feeds arbitrary replies to the chain walk: whatever a
 // resolver sends, the chain stays bounded and only valid addresses of the
 // type asked come out.

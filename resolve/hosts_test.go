@@ -2,6 +2,7 @@ package resolve
 
 import (
 	"context"
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
@@ -305,5 +306,30 @@ func TestHostResolverDNSFailures(t *testing.T) {
 				t.Errorf("source %q, want %q; steps %q", l.Source, tc.source, l.Steps)
 			}
 		})
+	}
+}
+
+// verify's time limit bounds the lookup as applications make it: DNS cut
+// by the deadline is TRYAGAIN, at once, and the answers say why.
+func TestHostResolverDeadline(t *testing.T) {
+	dir := t.TempDir()
+	hosts := filepath.Join(dir, "hosts")
+	os.WriteFile(hosts, []byte("127.0.0.1 localhost\n"), 0o644)
+	r := &HostResolver{Client: &Client{Timeout: 20 * time.Second, Tries: 2}, Order: ParseHostsOrder("nss", []byte("hosts: files dns")),
+		HostsFile: hosts, Servers: []Server{{Addr: startBlackHole(t)}}}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	l := r.Lookup(ctx, "s3.ap-south-1.amazonaws.com")
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("took %v after a 300ms deadline", took)
+	}
+	if l.Source != "" || len(l.DNS) != 2 || !strings.HasSuffix(l.Steps[len(l.Steps)-1], ": TRYAGAIN") {
+		t.Fatalf("source %q, %d DNS answers, steps %q; want DNS asked and TRYAGAIN", l.Source, len(l.DNS), l.Steps)
+	}
+	for _, a := range l.DNS {
+		if a.Status != StatusTimeout || !errors.Is(a.Err, context.DeadlineExceeded) || !strings.HasSuffix(a.Err.Error(), "before the command's time limit") {
+			t.Errorf("%s %s: %s %v; want a timeout cut by the deadline", a.Name, a.Type, a.Status, a.Err)
+		}
 	}
 }

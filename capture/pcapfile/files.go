@@ -94,6 +94,9 @@ func NewMerge(files []File, maxOpen int) *Merge {
 		if m.peek(s) {
 			g.waiting = append(g.waiting, s)
 		}
+		if s.regular {
+			m.size += s.size
+		}
 	}
 	// Regular files are opened in the order of their first packets; the
 	// ones whose first packet is unknown (none, damage, too far in) come
@@ -118,6 +121,9 @@ func (g *Merge) Next(f *capture.Frame) error {
 		g.last = nil
 		if err := m.next(s); err != nil {
 			heap.Pop(&m.heap)
+			if g.closed.Load() && errors.Is(err, capture.ErrClosed) {
+				err = errInterrupted // Close ended a blocked read: a stop, not damage
+			}
 			m.finish(s, err)
 		} else {
 			heap.Fix(&m.heap, 0)
@@ -157,25 +163,40 @@ func (g *Merge) Next(f *capture.Frame) error {
 	}
 }
 
-// stop ends the reading of every file still open or waiting.
+// stop ends the reading of every file still open or waiting: each is
+// marked interrupted.
 func (g *Merge) stop() {
 	m := &g.m
 	for _, s := range m.heap {
-		m.finish(s, fmt.Errorf("%s: stopped after %d packets: %w", s.in.Name, s.in.Packets, capture.ErrClosed))
+		m.finish(s, errInterrupted)
 	}
 	m.heap = m.heap[:0]
 	for _, s := range g.waiting {
-		s.in.Err = fmt.Errorf("%s: stopped before it was read: %w", s.in.Name, capture.ErrClosed)
+		s.in.Interrupted = true
 	}
 	g.waiting, g.last, g.ended = nil, nil, true
 }
 
-// Close stops the merge: the next Next returns ErrClosed and every file not
-// read to its end says it was stopped. It may be called from any goroutine.
+// errInterrupted stands for a stop in finish.
+var errInterrupted = errors.New("interrupted")
+
+// Close stops the merge: a Next blocked on a stream returns, the next Next
+// returns ErrClosed, and every file not read to its end is marked
+// interrupted. It may be called from any goroutine.
 func (g *Merge) Close() error {
 	g.closed.Store(true)
+	g.m.mu.Lock()
+	defer g.m.mu.Unlock()
+	for _, sr := range g.m.streams {
+		sr.Close()
+	}
 	return nil
 }
+
+// BytesRead says how many bytes of the files have been read, and how many
+// the regular files hold together (0 when there is none: standard input
+// or pipes only). Any goroutine may ask, while the merge runs.
+func (g *Merge) BytesRead() (read, total int64) { return g.m.read.Load(), g.m.size }
 
 // Interfaces lists the distinct interfaces of the files read so far.
 func (g *Merge) Interfaces() []capture.Interface { return slices.Clone(g.m.ifaces) }
@@ -201,6 +222,10 @@ type fileSource struct {
 
 // merger is the state of one ReadFiles.
 type merger struct {
+	read    atomic.Int64    // bytes read from the files so far (compressed, as stored)
+	size    int64           // bytes of the regular files together
+	mu      sync.Mutex      // guards streams: Close runs in another goroutine
+	streams []*streamReader // the streams started, which Close unblocks
 	inputs  []capture.Input
 	ifaces  []capture.Interface
 	heap    sourceHeap // open sources, each with a packet pending
@@ -263,9 +288,16 @@ func (m *merger) tooMany(s *fileSource) error {
 // start reads the header and first packet of s from rc and puts s in the
 // merge, or finishes it if it has no packet.
 func (m *merger) start(s *fileSource, rc io.ReadCloser) {
+	if !s.regular {
+		sr := newStreamReader(rc)
+		m.mu.Lock()
+		m.streams = append(m.streams, sr)
+		m.mu.Unlock()
+		rc = sr
+	}
 	s.rc = rc
 	m.nopen++
-	s.hash = newFileHash(rc)
+	s.hash = newFileHash(rc, &m.read)
 	r, err := NewReader(s.file.Name, s.hash)
 	if err != nil {
 		m.finish(s, err)
@@ -303,7 +335,10 @@ func (m *merger) next(s *fileSource) error {
 // finish ends the reading of s: err is io.EOF at its clean end, else why it
 // stopped. The file is closed and hashed, its buffers go back to the pool.
 func (m *merger) finish(s *fileSource, err error) {
-	if !errors.Is(err, io.EOF) {
+	switch {
+	case err == errInterrupted:
+		s.in.Interrupted = true
+	case !errors.Is(err, io.EOF):
 		s.in.Err = err
 	}
 	if s.r != nil {
@@ -317,7 +352,7 @@ func (m *merger) finish(s *fileSource, err error) {
 		// was opened. A stream may never end (cat /dev/zero): it is not
 		// read on, and has no digest rather than one of a part; nor has
 		// a file whose reading was stopped or failed.
-		whole, rest := s.in.Err == nil, int64(0)
+		whole, rest := s.in.Err == nil && !s.in.Interrupted, int64(0)
 		if fe := (*Error)(nil); s.regular && errors.As(s.in.Err, &fe) {
 			whole, rest = true, max(0, s.size-s.hash.n)
 		}
@@ -391,6 +426,7 @@ func (h *sourceHeap) Pop() any {
 type fileHash struct {
 	r    io.Reader
 	n    int64
+	read *atomic.Int64 // the merge's count of bytes read, all files
 	err  error         // the first read error other than EOF
 	work chan *[]byte  // chunks to hash, taken from hashChunks
 	done chan [32]byte // the digest, once work is closed and drained
@@ -405,8 +441,8 @@ const hashBuffers = 4
 // holds none.
 var hashChunks = sync.Pool{New: func() any { return new([]byte) }}
 
-func newFileHash(r io.Reader) *fileHash {
-	f := &fileHash{r: r, work: make(chan *[]byte, hashBuffers), done: make(chan [32]byte, 1)}
+func newFileHash(r io.Reader, read *atomic.Int64) *fileHash {
+	f := &fileHash{r: r, read: read, work: make(chan *[]byte, hashBuffers), done: make(chan [32]byte, 1)}
 	go func() {
 		h := sha256.New()
 		var d [32]byte
@@ -426,6 +462,7 @@ func (f *fileHash) Read(p []byte) (int, error) {
 		*b = append((*b)[:0], p[:n]...)
 		f.work <- b
 		f.n += int64(n)
+		f.read.Add(int64(n))
 	}
 	if err != nil && err != io.EOF && f.err == nil {
 		f.err = err

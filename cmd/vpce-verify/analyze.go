@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"time"
 
+	"github.com/vpce-verify/vpce-verify/capture"
 	"github.com/vpce-verify/vpce-verify/capture/flow"
 	"github.com/vpce-verify/vpce-verify/capture/pcapfile"
 
@@ -35,6 +38,8 @@ func cmdAnalyze(e *env, args []string) int {
 	var of outputFlags
 	cf.register(fs)
 	dnsPorts := fs.UintSlice("dns-port", []uint{53}, "ports whose payload is DNS")
+	var af analysisFlags
+	af.register(fs)
 	of.register(fs)
 	if code, ok := e.parse(fs, args, analyzeSynopsis); !ok {
 		return code
@@ -45,6 +50,10 @@ func cmdAnalyze(e *env, args []string) int {
 		return exitError
 	}
 	if err := of.check(); err != nil {
+		e.errorf("analyze: %v", err)
+		return exitError
+	}
+	if err := af.check(); err != nil {
 		e.errorf("analyze: %v", err)
 		return exitError
 	}
@@ -64,7 +73,7 @@ func cmdAnalyze(e *env, args []string) int {
 
 	// The report's file is created before any input is opened: however
 	// many inputs there are, and whatever they do, the report has a place.
-	if err := refuseOverwrite(of.out, fs.Args()); err != nil {
+	if err := refuseOverwrite("-o", of.out, fs.Args()); err != nil {
 		e.errorf("analyze: %v", err)
 		return exitError
 	}
@@ -72,6 +81,15 @@ func cmdAnalyze(e *env, args []string) int {
 		e.errorf("analyze: -o %s: %v", of.out, err)
 		return exitError
 	}
+	if err := refuseOverwrite("--conn-log", af.connLog, fs.Args()); err != nil {
+		e.errorf("analyze: %v", err)
+		return exitError
+	}
+	if err := af.open(); err != nil {
+		e.errorf("analyze: %v", err)
+		return exitError
+	}
+	of.flows = af.flows
 	var files []pcapfile.File
 	for _, name := range fs.Args() {
 		if name == "-" {
@@ -85,8 +103,27 @@ func cmdAnalyze(e *env, args []string) int {
 		files = append(files, pcapfile.File{Name: name, Open: func() (io.ReadCloser, error) { return os.Open(name) }})
 	}
 	a := flow.NewAnalyzer(opts)
-	inputs, ifaces := pcapfile.ReadFiles(e.ctx, a, files)
-	r := report.Build(report.Evidence{Result: a.Result(), Inputs: inputs, Interfaces: ifaces}, cl.config())
+	m := pcapfile.NewMerge(files, 0)
+	var progress capture.Progress
+	if slices.Contains(fs.Args(), "-") {
+		progress.Every = 1 // standard input may wait: a status asked then is exact
+	}
+	start := time.Now()
+	stopStatus := e.startStatus(func() string {
+		n := progress.Packets.Load()
+		read, total := m.BytesRead()
+		pct := ""
+		if total > 0 {
+			pct = fmt.Sprintf(" (%.0f%% of %s)", 100*float64(read)/float64(total), byteSize(total))
+		}
+		return fmt.Sprintf("%d packets, %s read%s, %d packets/s", n, byteSize(read), pct, rate(n, start))
+	})
+	capture.Run(e.ctx, m, a, capture.RunOptions{Progress: &progress})
+	stopStatus()
+	inputs, ifaces := m.Inputs(), m.Interfaces()
+	cfg := cl.config()
+	af.configure(&cfg)
+	r := report.Build(report.Evidence{Result: a.Result(), Inputs: inputs, Interfaces: ifaces}, cfg)
 	tooMany := false
 	for _, in := range inputs {
 		if in.Err != nil {
@@ -97,17 +134,25 @@ func cmdAnalyze(e *env, args []string) int {
 	if tooMany {
 		e.hintf("raise the open file limit (ulimit -n), or merge the files that overlap in time in groups first (mergecap -w part.pcapng FILE...)")
 	}
+	logErr := af.close()
 	if err := of.write(e, r); err != nil {
 		e.errorf("%v", err)
 		return exitError
 	}
+	if logErr != nil {
+		// The report stands; a proven leak is still a fail.
+		e.errorf("analyze: %v", logErr)
+		if r.Verdict != report.Fail {
+			return exitError
+		}
+	}
 	return exitCode(r.Verdict)
 }
 
-// refuseOverwrite fails when the report would be written over one of the
-// inputs: -o is created before the inputs are read, so the evidence would
-// be gone before it was read.
-func refuseOverwrite(out string, inputs []string) error {
+// refuseOverwrite fails when an output (the report, the connection log)
+// would be written over one of the inputs: outputs are created before the
+// inputs are read, so the evidence would be gone before it was read.
+func refuseOverwrite(flag, out string, inputs []string) error {
 	ost, err := os.Stat(out)
 	if err != nil {
 		return nil // no -o, or a new file: nothing to overwrite
@@ -117,8 +162,21 @@ func refuseOverwrite(out string, inputs []string) error {
 			continue
 		}
 		if st, err := os.Stat(name); err == nil && os.SameFile(ost, st) {
-			return fmt.Errorf("-o %s: is the input %s; the report would overwrite it", out, name)
+			return fmt.Errorf("%s %s: is the input %s; it would be overwritten", flag, out, name)
 		}
 	}
 	return nil
+}
+
+// byteSize says 1.4 GB.
+func byteSize(n int64) string {
+	switch {
+	case n < 1e3:
+		return fmt.Sprintf("%d B", n)
+	case n < 1e6:
+		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
+	case n < 1e9:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	}
+	return fmt.Sprintf("%.2f GB", float64(n)/1e9)
 }

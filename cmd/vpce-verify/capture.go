@@ -37,6 +37,8 @@ func cmdCapture(e *env, args []string) int {
 	var of outputFlags
 	lf.register(fs)
 	cf.register(fs)
+	var af analysisFlags
+	af.register(fs)
 	of.register(fs)
 	if code, ok := e.parse(fs, args, captureSynopsis); !ok {
 		return code
@@ -45,6 +47,11 @@ func cmdCapture(e *env, args []string) int {
 		e.errorf("capture: unexpected argument %q (to read a file: vpce-verify analyze FILE)", fs.Arg(0))
 		return exitError
 	}
+	if err := af.check(); err != nil {
+		e.errorf("%s: %v", fs.Name(), err)
+		return exitError
+	}
+	of.flows = af.flows
 	if err := of.check(); err != nil {
 		e.errorf("capture: %v", err)
 		return exitError
@@ -73,21 +80,30 @@ func cmdCapture(e *env, args []string) int {
 		e.errorf("capture: %v", err)
 		return exitError
 	}
-	src, w, ok := lf.open(e, opts, &of)
+	src, w, ok := lf.open(e, opts, &of, &af)
 	if !ok {
 		return exitError
 	}
 	e.infof("capturing on %s (%s); stop with Ctrl-C", joinNames(src.Interfaces()), filter)
 	a := flow.NewAnalyzer(analyzerOptions(opts))
-	ev, res, stats := lf.run(e.ctx, src, w, a, filter, nil)
+	ev, res, stats := lf.run(e, e.ctx, src, w, a, filter, nil)
 	e.infof("%d packets captured, %d received by filter, %d dropped by kernel (%s)", res.Packets, stats.Received, stats.Dropped, res.StopReason)
-	r := report.Build(ev, cl.config())
+	cfg := cl.config()
+	af.configure(&cfg)
+	r := report.Build(ev, cfg)
 	if res.Err != nil {
 		e.errorf("capture: %v", res.Err)
 	}
+	logErr := af.close()
 	if err := of.write(e, r); err != nil {
 		e.errorf("%v", err)
 		return exitError
+	}
+	if logErr != nil {
+		e.errorf("%s: %v", fs.Name(), logErr)
+		if r.Verdict != report.Fail {
+			return exitError
+		}
 	}
 	return exitCode(r.Verdict)
 }

@@ -197,6 +197,7 @@ func caPool(caFile string) (*x509.CertPool, error) {
 type outputFlags struct {
 	format string
 	out    string
+	flows  bool     // text: every S3 connection (--flows)
 	file   *os.File // the -o file once open
 }
 
@@ -252,9 +253,12 @@ func (o *outputFlags) write(e *env, r interface {
 		w = o.file
 	}
 	var err error
-	if o.format == "json" {
+	switch full, ok := r.(interface{ WriteTextFlows(io.Writer) error }); {
+	case o.format == "json":
 		err = r.WriteJSON(w)
-	} else {
+	case o.flows && ok:
+		err = full.WriteTextFlows(w)
+	default:
 		err = r.WriteText(w)
 	}
 	if o.file != nil {

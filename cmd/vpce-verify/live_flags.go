@@ -135,7 +135,7 @@ func routeInterfaces(dsts []netip.Addr) (names []string, errs []error) {
 }
 
 // open opens the capture and the -w file, and drops privileges when asked.
-func (l *liveFlags) open(e *env, opts afpacket.Options, of *outputFlags) (*afpacket.Source, *pcapfile.Writer, bool) {
+func (l *liveFlags) open(e *env, opts afpacket.Options, of *outputFlags, af *analysisFlags) (*afpacket.Source, *pcapfile.Writer, bool) {
 	src, err := afpacket.Open(opts)
 	if err != nil {
 		e.errorf("%v", err)
@@ -155,6 +155,9 @@ func (l *liveFlags) open(e *env, opts afpacket.Options, of *outputFlags) (*afpac
 	// Not := : a failure here must reach the check below, or the capture
 	// would run on as root, or without its -o file.
 	err = of.open()
+	if err == nil {
+		err = af.open()
+	}
 	if err == nil && l.user != "" {
 		if err = host.DropPrivileges(l.user); err != nil {
 			err = fmt.Errorf("--user: %w", err)
@@ -173,17 +176,24 @@ func (l *liveFlags) open(e *env, opts afpacket.Options, of *outputFlags) (*afpac
 
 // run captures until a limit, the duration or a signal, and returns what
 // the report needs: the same evidence a file gives, from the same loop.
-func (l *liveFlags) run(ctx context.Context, src *afpacket.Source, w *pcapfile.Writer, a *flow.Analyzer, filter string, stop func() bool) (report.Evidence, capture.RunResult, afpacket.Stats) {
+func (l *liveFlags) run(e *env, ctx context.Context, src *afpacket.Source, w *pcapfile.Writer, a *flow.Analyzer, filter string, stop func() bool) (report.Evidence, capture.RunResult, afpacket.Stats) {
 	if l.duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, l.duration, context.DeadlineExceeded)
 		defer cancel()
 	}
-	opt := capture.RunOptions{Count: l.count, Stop: stop, Drain: 2 * afpacket.BlockTimeout}
+	progress := &capture.Progress{Every: 1}
+	opt := capture.RunOptions{Count: l.count, Stop: stop, Drain: 2 * afpacket.BlockTimeout, Progress: progress}
 	if w != nil {
 		opt.Writer = w
 	}
+	// As tcpdump answers SIGUSR1: packets so far and the kernel's counts.
+	stopStatus := e.startStatus(func() string {
+		st := src.Stats()
+		return fmt.Sprintf("%d packets captured, %d received by filter, %d dropped by kernel", progress.Packets.Load(), st.Received, st.Dropped)
+	})
 	res := capture.Run(ctx, src, a, opt)
+	stopStatus()
 	stats := src.Stats()
 	if w != nil {
 		if err := w.Close(stats.Interfaces); err != nil && res.Err == nil {

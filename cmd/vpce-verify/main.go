@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -26,7 +27,11 @@ func main() {
 		os.Stderr.WriteString("vpce-verify: aborted\n")
 		os.Exit(128 + int(s.(syscall.Signal)))
 	}()
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	e := &env{ctx: ctx, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, now: time.Now, sys: systemFiles(),
+		status: usr1, terminal: isTerminal(os.Stderr)}
+	code := e.run(os.Args[1:])
 	signal.Stop(sigs)
 	os.Exit(code)
 }

@@ -17,42 +17,6 @@ import (
 	"github.com/vpce-verify/vpce-verify/resolve/ipranges"
 )
 
-// TestMain points the user cache directory at an empty temporary one, so
-// that no test reads an ip-ranges.json a developer downloaded, the host's
-// resolvers at loopback, so that a test that forgets --resolver cannot
-// query real DNS, and the hosts file and nsswitch.conf at files of its
-// own, so that no answer comes from the machine's /etc/hosts.
-// testFiles are the host files of the in-process tests (testRun), made by
-// TestMain.
-var testFiles hostFiles
-
-func TestMain(m *testing.M) {
-	if os.Getenv("VPCE_VERIFY_MAIN") == "1" {
-		// The live tests run the test binary as vpce-verify itself.
-		main()
-	}
-	dir, err := os.MkdirTemp("", "vpce-verify-cache")
-	if err != nil {
-		panic(err)
-	}
-	os.Setenv("XDG_CACHE_HOME", dir)
-	os.Setenv("HOME", dir)
-	testFiles = hostFiles{
-		resolvConf:        filepath.Join(dir, "resolv.conf"),
-		systemdResolvConf: filepath.Join(dir, "systemd-resolv.conf"),
-		hosts:             filepath.Join(dir, "hosts"),
-		nsswitch:          filepath.Join(dir, "nsswitch.conf"),
-	}
-	for name, text := range map[string]string{testFiles.resolvConf: "nameserver 127.0.0.1\n", testFiles.hosts: "127.0.0.1 localhost\n", testFiles.nsswitch: "hosts: files dns\n"} {
-		if err := os.WriteFile(name, []byte(text), 0o644); err != nil {
-			panic(err)
-		}
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
 // withCache gives the test its own user cache directory, holding data as
 // the cached ip-ranges.json unless data is nil, and returns the file's path.
 func withCache(t *testing.T, data []byte) string {

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -14,9 +17,11 @@ import (
 
 const resolveSynopsis = `Usage: vpce-verify resolve [flags] NAME...
 
-Asks DNS for the A and AAAA records of each name, in parallel, follows CNAME
-chains, and says what every address is: an interface endpoint, another
+Asks DNS for the A and AAAA records of each name, 8 lookups at a time, follows
+CNAME chains, and says what every address is: an interface endpoint, another
 private address, a public AWS address (service, region, prefix) or not AWS.
+--timeout bounds the whole command (10s): a query still unanswered then is
+reported as cut by the time limit, and the answers that came are judged.
 A NAME may also be an interface endpoint's DNS entry
 (*.vpce-ID-SUFFIX.s3.REGION.vpce.amazonaws.com: its bucket., accesspoint.
 and control. names) or, with --endpoints, its ID (vpce-...). Names are asked
@@ -27,8 +32,9 @@ Resolvers: those of --resolv-conf (with systemd-resolved, the servers in
 --vpc-resolver; each is asked in turn until one answers.
 
 Exit codes: 0 every address of an S3 name is an interface endpoint address,
-1 one is public, 3 no S3 name has an address, 2 error (a resolver did not
-answer; the other answers are still printed).
+1 one is public (even if other queries got no answer), 3 no S3 name has an
+address, 2 error (a resolver did not answer, or the time limit cut a query;
+the other answers are still printed).
 
 Examples:
   vpce-verify resolve s3.ap-south-1.amazonaws.com
@@ -42,13 +48,11 @@ func cmdResolve(e *env, args []string) int {
 	var cf classifyFlags
 	var of outputFlags
 	var rf resolverFlags
+	timeout := fs.Duration("timeout", 10*time.Second, "give up after this long: every query, retry and follow-up together; what came is reported")
 	rf.register(fs, e.sys)
-	// resolve's own timeout is the DNS timeout; verify has an overall one.
-	fs.Lookup("dns-timeout").Hidden = true
 	compare := fs.String("compare-resolver", "", "also ask this DNS server HOST[:PORT] and show where its answers differ")
 	bucket := fs.String("bucket", "", "resolve the virtual-hosted and path-style names of this bucket (needs --region)")
 	region := fs.String("region", "", "the bucket's region; alone, resolve s3.REGION.amazonaws.com")
-	fs.DurationVar(&rf.timeout, "timeout", 2*time.Second, "how long to wait for each reply")
 	cf.register(fs)
 	of.register(fs)
 	fs.Lookup("format").Usage = "output format: text or json (schema vpce-verify/resolve/v1)"
@@ -59,10 +63,18 @@ func cmdResolve(e *env, args []string) int {
 		e.errorf("resolve: %v", err)
 		return exitError
 	}
-	if err := rf.check("--timeout"); err != nil {
+	if *timeout <= 0 {
+		e.errorf("resolve: --timeout must be positive")
+		return exitError
+	}
+	if err := rf.check("--dns-timeout"); err != nil {
 		e.errorf("resolve: %v", err)
 		return exitError
 	}
+	// The time limit counts from here, loading the inventory and
+	// ip-ranges.json included.
+	ctx, cancel := context.WithTimeout(e.ctx, *timeout)
+	defer cancel()
 	cl, err := cf.load(e)
 	if err != nil {
 		e.errorf("%v", err)
@@ -116,9 +128,9 @@ func cmdResolve(e *env, args []string) int {
 			return exitError
 		}
 		ev.CompareResolver = resolve.Server{Addr: ap, Source: "--compare-resolver"}
-		wg.Go(func() { ev.Compare = client.LookupAll(e.ctx, []resolve.Server{ev.CompareResolver}, names) })
+		wg.Go(func() { ev.Compare = client.LookupAll(ctx, []resolve.Server{ev.CompareResolver}, names) })
 	}
-	ev.Answers = client.LookupAll(e.ctx, servers, names)
+	ev.Answers = client.LookupAll(ctx, servers, names)
 	wg.Wait()
 
 	r := report.BuildResolve(ev, cl.config(warn...))
@@ -126,9 +138,28 @@ func cmdResolve(e *env, args []string) int {
 	if r.Compare != nil {
 		queries = append(slices.Clone(queries), r.Compare.Queries...)
 	}
-	for _, q := range queries {
-		if q.Error != nil && resolve.Status(q.Status).Failed() {
+	// Queries cut by the time limit are said once, together; the report
+	// marks each.
+	answers := append(slices.Clip(ev.Answers), ev.Compare...)
+	var cut []string
+	for i, q := range queries {
+		switch a := answers[i]; {
+		case errors.Is(a.Err, context.DeadlineExceeded) || errors.Is(a.Err, context.Canceled):
+			cut = append(cut, q.Name+" "+q.QType)
+		case q.Error != nil && resolve.Status(q.Status).Failed():
 			e.errorf("%s %s: %s", q.Name, q.QType, *q.Error)
+		}
+	}
+	if len(cut) > 0 {
+		list := strings.Join(cut[:min(3, len(cut))], ", ")
+		if len(cut) > 3 {
+			list += fmt.Sprintf(" and %d more; the report marks each", len(cut)-3)
+		}
+		if e.ctx.Err() != nil {
+			e.errorf("the command was interrupted before %d of %d queries were answered: %s", len(cut), len(queries), list)
+		} else {
+			e.errorf("the time limit (--timeout %v) passed before %d of %d queries were answered: %s", *timeout, len(cut), len(queries), list)
+			e.hintf("give it more time (--timeout %v); --dns-timeout (%v) is the wait for each reply, --tries (%d) the tries per resolver", 3*(*timeout), rf.timeout, rf.tries)
 		}
 	}
 	if err := of.write(e, r); err != nil {

@@ -1,14 +1,18 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +20,8 @@ import (
 
 	"github.com/vpce-verify/vpce-verify/internal/lab"
 	"github.com/vpce-verify/vpce-verify/internal/testenv"
+	"github.com/vpce-verify/vpce-verify/report"
+	"github.com/vpce-verify/vpce-verify/resolve"
 )
 
 // dnsZone answers like a recursive resolver from a few records, chasing
@@ -341,7 +347,7 @@ func TestResolveTimeoutAndFailover(t *testing.T) {
 	private := serveDNS(t, privateZone(t))
 
 	start := time.Now()
-	res := runCmd(t, nil, "resolve", "--format", "json", "--timeout", "150ms", "--tries", "2", "--resolver", hole, "s3.ap-south-1.amazonaws.com")
+	res := runCmd(t, nil, "resolve", "--format", "json", "--dns-timeout", "150ms", "--tries", "2", "--resolver", hole, "s3.ap-south-1.amazonaws.com")
 	if took := time.Since(start); took > 3*time.Second {
 		t.Errorf("took %v", took)
 	}
@@ -354,7 +360,7 @@ func TestResolveTimeoutAndFailover(t *testing.T) {
 		t.Errorf("verdict %s, query %+v", r.Verdict, q)
 	}
 
-	res = runCmd(t, nil, "resolve", "--format", "json", "--timeout", "100ms", "--tries", "1", "--resolver", hole, "--resolver", private, "s3.ap-south-1.amazonaws.com")
+	res = runCmd(t, nil, "resolve", "--format", "json", "--dns-timeout", "100ms", "--tries", "1", "--resolver", hole, "--resolver", private, "s3.ap-south-1.amazonaws.com")
 	r = decodeResolve(t, res)
 	q := r.find(t, "s3.ap-south-1.amazonaws.com", "A")
 	if res.code != exitPass || q.Resolver != private || len(q.Failed) != 1 || q.Failed[0].Resolver != hole || q.Failed[0].Status != "timeout" {
@@ -425,7 +431,9 @@ func TestResolveErrors(t *testing.T) {
 		{"unknown inventory shape", []string{"resolve", "--endpoints", td(t, "s3-endpoint.pcap"), "s3.ap-south-1.amazonaws.com"}, "s3-endpoint.pcap"},
 		{"resolv.conf without nameserver", []string{"resolve", "--resolv-conf", empty, "s3.ap-south-1.amazonaws.com"}, empty + " names no nameserver"},
 		{"no resolv.conf", []string{"resolve", "--resolv-conf", filepath.Join(dir, "nope"), "s3.ap-south-1.amazonaws.com"}, "nope: no such file"},
-		{"bad timeout", []string{"resolve", "--timeout", "0s", "s3.ap-south-1.amazonaws.com"}, "--timeout and --tries must be positive"},
+		{"bad time limit", []string{"resolve", "--timeout", "0s", "s3.ap-south-1.amazonaws.com"}, "resolve: --timeout must be positive"},
+		{"bad wait for a reply", []string{"resolve", "--dns-timeout", "0s", "s3.ap-south-1.amazonaws.com"}, "resolve: --dns-timeout and --tries must be positive"},
+		{"bad tries", []string{"resolve", "--tries", "0", "s3.ap-south-1.amazonaws.com"}, "resolve: --dns-timeout and --tries must be positive"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -549,5 +557,341 @@ func TestResolveDnsmasq(t *testing.T) {
 	if q := r.find(t, "nosuch.s3.ap-south-1.amazonaws.com", "A"); res.code != exitError || r.Verdict != "error" || q.Status != "refused" ||
 		!strings.Contains(res.stderr, "dns: resolver "+server+" answered REFUSED for nosuch.s3.ap-south-1.amazonaws.com A") {
 		t.Errorf("unknown name: exit %d, verdict %s, status %s; stderr %s", res.code, r.Verdict, q.Status, res.stderr)
+	}
+}
+
+// bucketResolver is a slow resolver that, like an authoritative server or
+// a plain forwarder, does not chase CNAMEs. Names are asked as
+// KIND-I.s3.ap-south-1.amazonaws.com:
+//
+//   - d: A 10.0.2.50 (or public, the A of leak.s3.ap-south-1.amazonaws.com
+//     52.219.64.10), no AAAA;
+//   - c: a CNAME to edge-I.example only, whose A (10.0.2.50) needs a
+//     follow-up query, answered after followUp;
+//   - x: NXDOMAIN;
+//   - r: REFUSED when refuse is set, else as d.
+//
+// Every first reply waits first(I). Closing release ends every wait.
+type bucketResolver struct {
+	followUp time.Duration
+	refuse   bool
+	release  chan struct{}
+
+	mu      sync.Mutex
+	first   func(i int) time.Duration
+	replied []string // first queries, "name qtype", in the order answered
+}
+
+// setFirst sets how long first replies wait, and forgets the replies.
+func (b *bucketResolver) setFirst(first func(i int) time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.first, b.replied = first, nil
+}
+
+func (b *bucketResolver) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
+	q := r.Question[0]
+	name := strings.ToLower(strings.TrimSuffix(q.Name, "."))
+	m := new(dns.Msg)
+	m.SetReply(r)
+	m.RecursionAvailable = true
+	a := func(addr string) {
+		if q.Qtype == dns.TypeA {
+			m.Answer = append(m.Answer, &dns.A{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 60}, A: net.ParseIP(addr)})
+		}
+	}
+	var kind string
+	var i int
+	label, _, _ := strings.Cut(name, ".")
+	if n, _ := fmt.Sscanf(label, "edge-%d", &i); n == 1 {
+		kind = "edge"
+	} else if k, num, ok := strings.Cut(label, "-"); ok {
+		kind = k
+		fmt.Sscanf(num, "%d", &i)
+	} else {
+		kind = label
+	}
+	wait := b.followUp
+	if kind != "edge" {
+		b.mu.Lock()
+		wait = b.first(i)
+		b.mu.Unlock()
+	}
+	select {
+	case <-time.After(wait):
+	case <-b.release:
+	}
+	switch {
+	case kind == "leak":
+		a("52.219.64.10")
+	case kind == "d" || kind == "r" && !b.refuse:
+		a("10.0.2.50")
+	case kind == "r":
+		m.Rcode = dns.RcodeRefused
+	case kind == "c":
+		m.Answer = append(m.Answer, &dns.CNAME{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeCNAME, Class: dns.ClassINET, Ttl: 60}, Target: fmt.Sprintf("edge-%d.example.", i)})
+	case kind == "edge":
+		a("10.0.2.50")
+	default:
+		m.Rcode = dns.RcodeNameError
+	}
+	if kind != "edge" {
+		b.mu.Lock()
+		b.replied = append(b.replied, name+" "+dns.TypeToString[q.Qtype])
+		b.mu.Unlock()
+	}
+	w.WriteMsg(m)
+}
+
+// serveBuckets runs b on loopback; its waits end before the server stops.
+func serveBuckets(t *testing.T, b *bucketResolver) string {
+	b.release = make(chan struct{})
+	addr := serveDNS(t, b)
+	t.Cleanup(func() { close(b.release) }) // runs before the server's stop
+	return addr
+}
+
+// bucketNames are count names KIND-I.s3.ap-south-1.amazonaws.com, the
+// kinds in turn.
+func bucketNames(count int, kinds ...string) []string {
+	var names []string
+	for i := range count {
+		names = append(names, fmt.Sprintf("%s-%d.s3.ap-south-1.amazonaws.com", kinds[i%len(kinds)], i))
+	}
+	return names
+}
+
+// Two slow resolvers, 32 names, half of them needing a follow-up query
+// that comes too late: the command ends at its --timeout, lists every name
+// in the order given, and says which queries the time limit cut. Lookups
+// start in the order of the names, 8 at a time, and a lookup waiting for a
+// late follow-up holds its place: the names before are answered, those
+// after are not sent.
+func TestResolveTimeLimit(t *testing.T) {
+	slow := func(int) time.Duration { return 200 * time.Millisecond }
+	first := serveBuckets(t, &bucketResolver{first: slow, followUp: time.Minute})
+	second := serveBuckets(t, &bucketResolver{first: slow, followUp: time.Minute})
+	names := bucketNames(32, "d", "c")
+	// Without the time limit, a follow-up lookup alone takes 2.4 s: two
+	// tries of 500ms at each resolver after its 200ms reply.
+	args := []string{"resolve", "--timeout", "2s", "--dns-timeout", "500ms", "--resolver", first, "--resolver", second, "--endpoint-ip", "10.0.2.50"}
+	const limit, margin = 2 * time.Second, 4 * time.Second
+
+	start := time.Now()
+	res := runCmd(t, nil, append(append(args, "--format", "json"), names...)...)
+	if took := time.Since(start); took > limit+margin {
+		t.Errorf("took %v with --timeout %v", took, limit)
+	}
+	r := decodeResolve(t, res)
+	if len(r.Queries) != 2*len(names) {
+		t.Fatalf("%d queries, want %d", len(r.Queries), 2*len(names))
+	}
+	var raw struct {
+		Queries []struct {
+			Error *string `json:"error"`
+		} `json:"queries"`
+	}
+	json.Unmarshal([]byte(res.stdout), &raw)
+	cut, answered := 0, map[string]bool{}
+	for i, q := range r.Queries {
+		name, qtype := names[i/2], []string{"A", "AAAA"}[i%2]
+		if q.Name != name || q.QType != qtype {
+			t.Fatalf("query %d is %s %s, want %s %s: not in the order given", i, q.Name, q.QType, name, qtype)
+		}
+		msg := ""
+		if e := raw.Queries[i].Error; e != nil {
+			msg = *e
+		}
+		switch {
+		case q.Status == "timeout" && strings.HasSuffix(msg, "before the command's time limit"):
+			cut++
+		case strings.HasPrefix(name, "d-") && (qtype == "A" && slices.Equal(q.addrs(), []string{"10.0.2.50 interface-endpoint"}) || qtype == "AAAA" && q.Status == "nodata"):
+			answered[name] = true
+		default:
+			t.Errorf("%s %s: %s %v (%s); want an answer from the zone or a query cut by the time limit", name, qtype, q.Status, q.addrs(), msg)
+		}
+	}
+	// The first names were answered at once; every name after a
+	// follow-up that could not come is cut, mid-chain or before sending.
+	if !answered[names[0]] || !answered[names[2]] {
+		t.Errorf("answered %v; want at least %s and %s", answered, names[0], names[2])
+	}
+	if want := "no reply to the follow-up query for edge-1.example"; !strings.Contains(*raw.Queries[2].Error, want) ||
+		!slices.Equal(r.Queries[2].Chain, []string{names[1], "edge-1.example"}) {
+		t.Errorf("%s A: %q, chain %v; want the chain so far and %q", names[1], *raw.Queries[2].Error, r.Queries[2].Chain, want)
+	}
+	if want := "the query was not sent before the command's time limit"; !strings.HasSuffix(*raw.Queries[63].Error, want) {
+		t.Errorf("last query: %q, want %q", *raw.Queries[63].Error, want)
+	}
+	if res.code != exitError || r.Verdict != "error" || r.PartialVerdict != "pass" || !strings.Contains(r.Reason, fmt.Sprintf("%d of 64 queries got no answer", cut)) {
+		t.Errorf("exit %d, verdict %s (partial %s): %s; want error, partial pass, %d of 64 without an answer", res.code, r.Verdict, r.PartialVerdict, r.Reason, cut)
+	}
+	for _, want := range []string{
+		fmt.Sprintf("vpce-verify: error: the time limit (--timeout 2s) passed before %d of 64 queries were answered: %s A, %s AAAA, %s A and %d more", cut, names[1], names[1], names[3], cut-3),
+		"vpce-verify: hint: give it more time (--timeout 6s); --dns-timeout (500ms) is the wait for each reply",
+	} {
+		if !strings.Contains(res.stderr, want) {
+			t.Errorf("stderr does not say %q:\n%s", want, res.stderr)
+		}
+	}
+
+	// A public address that did come is a proven leak, whatever the time
+	// limit cut: FAIL, and the text lists every name in order.
+	names[0] = "leak.s3.ap-south-1.amazonaws.com"
+	start = time.Now()
+	res = runCmd(t, nil, append(args, names...)...)
+	if took := time.Since(start); took > limit+margin {
+		t.Errorf("took %v with --timeout %v", took, limit)
+	}
+	if res.code != exitFail || !strings.HasPrefix(res.stdout, "FAIL: 1 of ") || !strings.Contains(res.stdout, "leak.s3.ap-south-1.amazonaws.com A 52.219.64.10 (public-aws") {
+		t.Errorf("exit %d; want 1 and FAIL naming the public address:\n%s", res.code, res.stdout)
+	}
+	at := 0
+	for _, name := range names {
+		i := strings.Index(res.stdout[at:], "\n"+name+"\n")
+		if i < 0 {
+			t.Fatalf("the text does not list %s after the names before it:\n%s", name, res.stdout)
+		}
+		at += i + 1
+	}
+	if !strings.Contains(res.stdout, "\n  A     NO REPLY: dns: resolver "+first+": the query was not sent before the command's time limit\n") {
+		t.Errorf("the text does not mark a query cut by the time limit:\n%s", res.stdout)
+	}
+}
+
+// When every answer comes in time, resolving the names 8 at a time gives
+// the report that asking them one after the other gives, in text and in
+// JSON, byte for byte but for the round-trip times: the same order (the
+// names as given, A before AAAA), answers, failovers and comparison,
+// although the replies arrive in another order.
+func TestResolveSameAsSequential(t *testing.T) {
+	// The first resolver refuses the r- names, the second answers them;
+	// the compared one refuses them too.
+	first := &bucketResolver{followUp: 10 * time.Millisecond, refuse: true}
+	second := &bucketResolver{followUp: 10 * time.Millisecond}
+	compare := &bucketResolver{followUp: 10 * time.Millisecond, refuse: true}
+	resolvers := []*bucketResolver{first, second, compare}
+	for _, b := range resolvers {
+		b.setFirst(func(int) time.Duration { return 0 })
+	}
+	servers := []resolve.Server{}
+	for _, b := range []*bucketResolver{first, second} {
+		ap, err := resolve.ParseServer(serveBuckets(t, b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		servers = append(servers, resolve.Server{Addr: ap, Source: "--resolver"})
+	}
+	cmpAddr, err := resolve.ParseServer(serveBuckets(t, compare))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmpServer := resolve.Server{Addr: cmpAddr, Source: "--compare-resolver"}
+	names := bucketNames(32, "d", "c", "x", "r")
+	args := []string{"resolve", "--resolver", servers[0].Addr.String(), "--resolver", servers[1].Addr.String(),
+		"--compare-resolver", cmpAddr.String(), "--endpoint-ip", "10.0.2.50"}
+
+	// One after the other, as a loop over Lookup.
+	cf := classifyFlags{endpointIPs: []string{"10.0.2.50"}, require: report.PolicyInterfaceEndpoint}
+	cl, err := cf.load(&env{now: testClock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := report.ResolveEvidence{Resolvers: servers, CompareResolver: cmpServer}
+	client := &resolve.Client{Timeout: 2 * time.Second, Tries: 2} // the flags' defaults
+	for _, n := range names {
+		for _, qtype := range []string{"A", "AAAA"} {
+			ev.Answers = append(ev.Answers, client.Lookup(context.Background(), servers, n, qtype))
+			ev.Compare = append(ev.Compare, client.Lookup(context.Background(), []resolve.Server{cmpServer}, n, qtype))
+		}
+	}
+	seq := report.BuildResolve(ev, cl.config())
+	var text, js strings.Builder
+	if err := seq.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if err := seq.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	if seq.Verdict != "error" || seq.PartialVerdict != "pass" || len(seq.Compare.Differences) != 16 || !strings.Contains(js.String(), `"failed_resolvers": [
+        {`) {
+		t.Fatalf("the sequential report is not what the test means to compare: verdict %s (partial %s), %d differences\n%s", seq.Verdict, seq.PartialVerdict, len(seq.Compare.Differences), text.String())
+	}
+
+	// Later names are answered sooner.
+	for _, b := range resolvers {
+		b.setFirst(func(i int) time.Duration { return time.Duration(32-i) * 4 * time.Millisecond })
+	}
+
+	rtt := regexp.MustCompile(`"rtt_ms": [0-9.]+|, [0-9.]+ ms`)
+	for _, tc := range []struct {
+		format, want string
+	}{{"text", text.String()}, {"json", js.String()}} {
+		t.Run(tc.format, func(t *testing.T) {
+			first.mu.Lock()
+			first.replied = nil
+			first.mu.Unlock()
+			res := runCmd(t, nil, append(append(args, "--format", tc.format), names...)...)
+			if res.code != exitError {
+				t.Errorf("exit %d, want %d (the compared resolver refused some queries)", res.code, exitError)
+			}
+			got, want := rtt.ReplaceAllString(res.stdout, "RTT"), rtt.ReplaceAllString(tc.want, "RTT")
+			if got != want {
+				t.Errorf("the report differs from the one of sequential lookups:\n%s", lineDiff(want, got))
+			}
+			// The test means something only if the replies came out of
+			// order.
+			first.mu.Lock()
+			replied := slices.Clone(first.replied)
+			first.mu.Unlock()
+			if slices.IsSortedFunc(replied, func(a, b string) int { return bucketIndex(a) - bucketIndex(b) }) {
+				t.Errorf("the replies came in the order asked %v: the test shows nothing", replied)
+			}
+		})
+	}
+}
+
+// bucketIndex is I of "KIND-I.s3...".
+func bucketIndex(s string) int {
+	_, num, _ := strings.Cut(s, "-")
+	var i int
+	fmt.Sscanf(num, "%d", &i)
+	return i
+}
+
+// lineDiff shows the first lines where want and got differ.
+func lineDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := range max(len(w), len(g)) {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			return fmt.Sprintf("line %d:\nwant %q\ngot  %q", i+1, wl, gl)
+		}
+	}
+	return "(same lines)"
+}
+
+// Ctrl-C (the context cancelled) ends the waits at once: the report of
+// what came is printed, and the queries cut are said to be interrupted.
+func TestResolveInterrupted(t *testing.T) {
+	hole := blackHole(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	var out, errb bytes.Buffer
+	start := time.Now()
+	code := testRun(ctx, []string{"resolve", "--format", "json", "--timeout", "60s", "--dns-timeout", "30s", "--resolver", hole, "s3.ap-south-1.amazonaws.com"}, nil, &out, &errb)
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("took %v; interrupted after 300ms", took)
+	}
+	r := decodeResolve(t, result{code, out.String(), errb.String()})
+	want := "vpce-verify: error: the command was interrupted before 2 of 2 queries were answered: s3.ap-south-1.amazonaws.com A, s3.ap-south-1.amazonaws.com AAAA\n"
+	if code != exitError || r.Verdict != "error" || r.find(t, "s3.ap-south-1.amazonaws.com", "A").Status != "timeout" || errb.String() != want {
+		t.Errorf("exit %d, verdict %s, stderr %q; want %d, error and %q", code, r.Verdict, errb.String(), exitError, want)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -43,6 +44,10 @@ type env struct {
 	stderr io.Writer
 	now    func() time.Time
 	sys    hostFiles
+	// status asks a long command how it is going (SIGUSR1); terminal
+	// says standard error is one, where a progress line may be drawn.
+	status   <-chan os.Signal
+	terminal bool
 }
 
 type command struct {

@@ -62,6 +62,8 @@ func cmdVerify(e *env, args []string) int {
 	lf.register(fs)
 	fs.Lookup("interface").Usage = "interface to capture on (repeatable); any = every interface that is up;\ndefault: those that route to the resolvers, the --endpoint-ip addresses and the default route"
 	cf.register(fs)
+	var af analysisFlags
+	af.register(fs)
 	of.register(fs)
 	if code, ok := e.parse(fs, args, verifySynopsis); !ok {
 		return code
@@ -72,6 +74,11 @@ func cmdVerify(e *env, args []string) int {
 		return exitError
 	}
 	name := strings.TrimSuffix(fs.Arg(0), ".")
+	if err := af.check(); err != nil {
+		e.errorf("%s: %v", fs.Name(), err)
+		return exitError
+	}
+	of.flows = af.flows
 	if err := of.check(); err != nil {
 		e.errorf("verify: %v", err)
 		return exitError
@@ -132,7 +139,7 @@ func cmdVerify(e *env, args []string) int {
 		e.errorf("verify: %v", err)
 		return exitError
 	}
-	src, w, ok := lf.open(e, opts, &of)
+	src, w, ok := lf.open(e, opts, &of, &af)
 	if !ok {
 		return exitError
 	}
@@ -172,7 +179,7 @@ func cmdVerify(e *env, args []string) int {
 		conns = prober.DialAll(ctx, res.Targets, port, watch.Connected)
 		time.AfterFunc(time.Second, capCancel)
 	})
-	ev, runRes, _ := lf.run(capCtx, src, w, a, filter, func() bool { return watch.Over(a) })
+	ev, runRes, _ := lf.run(e, capCtx, src, w, a, filter, func() bool { return watch.Over(a) })
 	wg.Wait()
 	if len(res.Targets) == 0 {
 		// Nothing to report on: the -o file made for the report goes.
@@ -194,13 +201,22 @@ func cmdVerify(e *env, args []string) int {
 		ev.Inputs[0].Err = errors.Join(ev.Inputs[0].Err, notCaptured)
 	}
 	ev.Probe = reportProbe(res, conns)
-	r := report.Build(ev, cl.config(warn...))
+	cfg := cl.config(warn...)
+	af.configure(&cfg)
+	r := report.Build(ev, cfg)
 	if runRes.Err != nil {
 		e.errorf("verify: %v", runRes.Err)
 	}
+	logErr := af.close()
 	if err := of.write(e, r); err != nil {
 		e.errorf("%v", err)
 		return exitError
+	}
+	if logErr != nil {
+		e.errorf("%s: %v", fs.Name(), logErr)
+		if r.Verdict != report.Fail {
+			return exitError
+		}
 	}
 	return exitCode(r.Verdict)
 }

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/vpce-verify/vpce-verify/report"
+)
+
+// analysisFlags are the flags of the commands that analyse packets
+// (analyze, capture, verify): what the report lists, the connection log,
+// and the bounds of the analysis's state.
+type analysisFlags struct {
+	connLog     string
+	flows       bool
+	flowsLimit  int
+	idleTimeout time.Duration
+	maxConns    int
+
+	file *os.File // the --conn-log file once open
+	log  *report.ConnLog
+}
+
+func (a *analysisFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&a.connLog, "conn-log", "", "also write one JSON line per connection to this file, as it ends\n(Zeek conn.log field names, and the judgment: s3, path, aws_service...)")
+	fs.BoolVar(&a.flows, "flows", false, "text report: list every S3 connection, not only where they went")
+	fs.IntVar(&a.flowsLimit, "flows-limit", report.DefaultLimits.Flows, "JSON report: list at most this many connections (the rest are counted)")
+	fs.DurationVar(&a.idleTimeout, "idle-timeout", 5*time.Minute, "a connection with no packet for this long (capture time) is finished (Zeek's tcp_inactivity_timeout)")
+	fs.IntVar(&a.maxConns, "max-connections", 100000, "connections tracked at once; past it the least recently active is finished early (counted)")
+}
+
+func (a *analysisFlags) check() error {
+	switch {
+	case a.flowsLimit < 1:
+		return fmt.Errorf("--flows-limit %d: want 1 or more", a.flowsLimit)
+	case a.idleTimeout <= 0:
+		return fmt.Errorf("--idle-timeout %v: want a positive duration such as 5m", a.idleTimeout)
+	case a.maxConns < 1:
+		return fmt.Errorf("--max-connections %d: want 1 or more", a.maxConns)
+	}
+	return nil
+}
+
+// open creates the --conn-log file: before the inputs are read, and
+// before capture drops privileges.
+func (a *analysisFlags) open() error {
+	if a.connLog == "" || a.file != nil {
+		return nil
+	}
+	f, err := os.Create(a.connLog)
+	if err != nil {
+		return fmt.Errorf("--conn-log: %w", err)
+	}
+	a.file, a.log = f, report.NewConnLog(f)
+	return nil
+}
+
+// configure puts what the flags say into the report's configuration.
+func (a *analysisFlags) configure(cfg *report.Config) {
+	cfg.ConnLog = a.log
+	cfg.Limits.Flows = a.flowsLimit
+}
+
+// close writes the rest of the connection log and closes it.
+func (a *analysisFlags) close() error {
+	if a.file == nil {
+		return nil
+	}
+	err := a.log.Flush()
+	if cerr := a.file.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("--conn-log %s: %w", a.connLog, err)
+	}
+	return nil
+}
