@@ -2,6 +2,7 @@ package flow
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/miekg/dns"
+	"github.com/vpce-verify/vpce-verify/capture"
 )
 
 // anomalyCount returns the count of the anomaly named name, 0 when absent.
@@ -278,5 +280,44 @@ func TestAnomaliesOrder(t *testing.T) {
 	}
 	if got := a.Anomalies(); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("anomalies\n %+v\nwant\n %+v", got, want)
+	}
+}
+
+// Every anomaly has a stable kebab-case name of its own.
+func TestAnomalyNames(t *testing.T) {
+	seen := map[string]bool{}
+	for k, name := range anomalyNames {
+		ok := name != "" && !seen[name]
+		for _, r := range name {
+			ok = ok && (r == '-' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9')
+		}
+		if !ok {
+			t.Errorf("anomaly %d: name %q", k, name)
+		}
+		seen[name] = true
+	}
+}
+
+// A frame of a link type the decoder does not know, and a DNS answer cut
+// by the snap length, are counted among the anomalies too.
+func TestAnomaliesLinkTypeAndDNSCut(t *testing.T) {
+	a := NewAnalyzer(Options{})
+	f := capture.Frame{Data: []byte{1, 2, 3}, WireLen: 3, LinkType: layers.LinkType(147)}
+	if err := a.Add(&f); !errors.Is(err, ErrLinkType) {
+		t.Fatalf("error %v, want ErrLinkType", err)
+	}
+	b := newBuilder(t, layers.LinkTypeEthernet)
+	_, r := dnsPair(t, 3, "bucket.example", dns.TypeA, [3]string{"bucket.example", "A", "192.0.2.1"}, [3]string{"bucket.example", "A", "192.0.2.2"})
+	b.snap = 14 + 20 + 8 + len(r) - 6 // the last record cut
+	b.udp(netip.MustParseAddrPort(resolverAddr), netip.MustParseAddrPort(hostAddr), r)
+	for i := range b.frames {
+		_ = a.Add(&b.frames[i])
+	}
+	an := a.Anomalies()
+	if anomalyCount(an, AnomalyLinkType) != 1 || anomalyCount(an, AnomalyDNSCut) != 1 || anomalyCount(an, AnomalyDNSMalformed) != 0 {
+		t.Errorf("anomalies %+v; want link-type-unsupported and dns-cut once", an)
+	}
+	if res := a.Result(); len(res.DNS) != 1 || len(res.DNS[0].Answers) != 1 || !res.DNS[0].Incomplete {
+		t.Errorf("transactions %+v; want the answer with the one whole record", res.DNS)
 	}
 }

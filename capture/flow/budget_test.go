@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/gopacket/gopacket/layers"
 	"github.com/miekg/dns"
@@ -80,6 +81,24 @@ func TestBufferBudget(t *testing.T) {
 		}
 		if r.Stats.BufferPeak > budget || r.Stats.BufferPeak < budget-helloMaxBytes {
 			t.Errorf("buffers peaked at %d bytes, budget %d", r.Stats.BufferPeak, budget)
+		}
+	})
+	t.Run("a finished connection gives its buffer back", func(t *testing.T) {
+		const budget = 20 << 10
+		big := bigHello("my-bucket.s3.ap-south-1.amazonaws.com")
+		b := newBuilder(t, layers.LinkTypeEthernet)
+		c := b.conv("10.0.1.25:43000", "52.219.64.10:443")
+		c.handshake()
+		sendSegments(c, big, 0, 12000) // holds 16 KiB, never completes
+		c.send(true, "RA", nil)
+		b.wait(6 * time.Second) // past the close delay
+		c = b.conv("10.0.1.25:43001", "52.219.64.10:443")
+		c.handshake()
+		sendSegments(c, big, 0, len(big))
+		a := b.analyzer(Options{BufferBudget: budget})
+		r := a.Result()
+		if len(r.Flows) != 2 || r.Flows[1].TLS.Hello != HelloComplete || len(a.Anomalies()) != 0 {
+			t.Errorf("second hello %q (%s), anomalies %+v; want it read whole", r.Flows[1].TLS.Hello, r.Flows[1].TLS.Err, a.Anomalies())
 		}
 	})
 	t.Run("DNS over TCP", func(t *testing.T) {
