@@ -225,9 +225,9 @@ func (f *Flow) Packets() [2]uint64 { return [2]uint64{f.ep[0].packets, f.ep[1].p
 // retransmission counts once), and a hole the capture missed not at all.
 // A segment cut by the snap length counts its length on the wire. Each
 // segment counts at most its own length, so the total is never more than
-// the payload in the capture: a side remembers the 8 highest ranges of
+// the payload in the capture: a side remembers the 4 highest ranges of
 // its sequence space it has seen, and a copy of data below all of them
-// (a retransmission long after, past 8 holes) counts again.
+// (a retransmission long after, past 4 holes) counts again.
 func (f *Flow) Bytes() [2]uint64 { return [2]uint64{f.ep[0].payload, f.ep[1].payload} }
 
 // SeqBytes returns how far each side's sequence numbers advanced, as
@@ -249,8 +249,8 @@ func (e *tcpEndpoint) believable() bool {
 
 // seqRanges is how many ranges of its sequence space an endpoint
 // remembers: enough for the holes and reordering of a real connection's
-// recent past.
-const seqRanges = 8
+// recent past, and few enough to keep a connection's state within 1 KiB.
+const seqRanges = 4
 
 // seqRange is a range of unwrapped sequence space, [lo, hi).
 type seqRange struct{ lo, hi int64 }

@@ -338,7 +338,7 @@ func TestFlowBytesRandomSequence(t *testing.T) {
 
 // Whatever the order, overlaps and repeats of the segments, Bytes is at
 // least the distinct bytes shown and never more than the payload given;
-// while no more than 8 separate ranges were seen it is exactly the
+// while no more than 4 separate ranges were seen it is exactly the
 // distinct bytes.
 func TestFlowBytesBounds(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))

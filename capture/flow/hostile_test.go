@@ -186,7 +186,7 @@ func TestHostileSYNFlood(t *testing.T) {
 	if full := anomalyCount(a.Anomalies(), AnomalyFlowTableFull); full != n-maxFlows {
 		t.Errorf("flow-table-full %d, want %d", full, n-maxFlows)
 	}
-	// A connection's state is about 1.2 KiB, with its place in the table.
+	// A connection's state is about 1.1 KiB, with its place in the table.
 	if limit := float64(maxFlows) * 2 / 1024; fd.w.grew() > limit {
 		t.Errorf("heap grew %.1f MiB, want under %.0f", fd.w.grew(), limit)
 	}
