@@ -131,6 +131,8 @@ type Builder struct {
 	resolved map[netip.Addr][]string
 	// echNames are names whose DNS HTTPS answers offered an ECH config.
 	echNames map[string]bool
+	// parsed caches what parseName said of a name.
+	parsed map[string]parsedName
 
 	t    tally
 	warn warnings
@@ -152,6 +154,7 @@ func NewBuilder(cfg Config, probe *Probe) *Builder {
 		probes:    map[netip.AddrPort]netip.AddrPort{},
 		resolved:  map[netip.Addr][]string{},
 		echNames:  map[string]bool{},
+		parsed:    map[string]parsedName{},
 	}
 	b.t.init(cfg.Limits)
 	b.SetProbe(probe)
@@ -187,13 +190,19 @@ func (b *Builder) SetProbe(probe *Probe) {
 
 // AddDNS records one DNS transaction seen on the wire.
 func (b *Builder) AddDNS(tx *flow.DNSTransaction) {
-	d := b.dns(tx)
+	_, s3 := b.parseName(tx.QName)
 	for _, a := range tx.Answers {
+		if !s3 {
+			_, s3 = b.parseName(a.Name)
+		}
 		if a.ECH && len(b.echNames) < maxECHNames {
 			b.echNames[strings.ToLower(a.Name)] = true
 		}
 	}
-	b.t.addDNS(d)
+	// Only what the report lists is rendered.
+	if b.t.countDNS(s3) {
+		b.t.addDNS(b.dns(tx, s3))
+	}
 }
 
 // AddFlow judges one finished connection and adds it to the report. The
@@ -379,7 +388,7 @@ func aws(c resolve.Class) *AWS {
 	}
 }
 
-func (b *Builder) dns(tx *flow.DNSTransaction) DNS {
+func (b *Builder) dns(tx *flow.DNSTransaction, s3 bool) DNS {
 	d := DNS{
 		first: tx.QueryTS,
 		TS:    ts(tx.TS()), Client: tx.Client.String(), Server: tx.Server.String(), Transport: tx.Transport,
@@ -389,12 +398,7 @@ func (b *Builder) dns(tx *flow.DNSTransaction) DNS {
 	if d.first.IsZero() {
 		d.first = tx.ResponseTS
 	}
-	_, d.S3 = s3name.Parse(tx.QName)
-	for _, a := range tx.Answers {
-		if _, ok := s3name.Parse(a.Name); ok {
-			d.S3 = true
-		}
-	}
+	d.S3 = s3
 	for _, a := range tx.Answers {
 		ans := DNSAnswer{Name: a.Name, Type: a.Type, Data: a.Data, TTL: a.TTL}
 		switch {
@@ -474,22 +478,22 @@ func joinHostPort(host string, port uint16) string {
 // warnings about many connections are grouped.
 func (b *Builder) connWarnings(f *flow.Flow, c *conn) {
 	subject := c.client.String() + " -> " + c.server.String()
-	for _, n := range c.names {
+	for _, n := range c.seen() {
 		switch {
-		case n.n.Kind == s3name.LegacyGlobal:
+		case n.kind == s3name.LegacyGlobal:
 			b.warn.about(subject, "used the global S3 name (s3.amazonaws.com): PrivateLink does not serve it, so this traffic cannot use an interface endpoint; configure the client for its region")
-		case n.n.FIPS:
+		case n.fips:
 			b.warn.about(subject, "used an S3 FIPS name: PrivateLink does not serve FIPS endpoints")
-		case n.n.Kind == s3name.Accelerate:
+		case n.kind == s3name.Accelerate:
 			b.warn.about(subject, "used S3 Transfer Acceleration ("+clean(n.text)+"): it runs on the CloudFront edge network and no VPC endpoint carries it")
-		case n.n.Kind == s3name.MRAP:
+		case n.kind == s3name.MRAP:
 			b.warn.about(subject, "used a Multi-Region Access Point ("+clean(n.text)+"): only an interface endpoint of com.amazonaws.s3-global.accesspoint carries it privately")
-		case n.n.Kind == s3name.Website:
+		case n.kind == s3name.Website:
 			b.warn.about(subject, "used an S3 website endpoint ("+clean(n.text)+"): PrivateLink does not serve them")
 		}
 		cl := c.class
-		if n.n.Region != "" && cl.InAWS && cl.AWS.Region != "" && cl.AWS.Region != "GLOBAL" && n.n.Region != cl.AWS.Region {
-			b.warn.about(subject, fmt.Sprintf("used an S3 name for %s but the address is in %s (%s)", n.n.Region, cl.AWS.Region, cl.AWS.Prefix))
+		if n.region != "" && cl.InAWS && cl.AWS.Region != "" && cl.AWS.Region != "GLOBAL" && n.region != cl.AWS.Region {
+			b.warn.about(subject, fmt.Sprintf("used an S3 name for %s but the address is in %s (%s)", n.region, cl.AWS.Region, cl.AWS.Prefix))
 		}
 	}
 	if c.otherName != "" {
@@ -521,7 +525,7 @@ func inferredFrom(c *conn) string {
 	case evidenceHostInferred:
 		return "the endpoint name " + c.endpointName(evHTTPHost).text + " (HTTP Host)"
 	}
-	for _, n := range c.names {
+	for _, n := range c.seen() {
 		if n.from == evDNSName {
 			return "a DNS answer for " + n.text
 		}

@@ -194,7 +194,7 @@ func (t *tally) addDestination(c *conn, f *flow.Flow) {
 	if f.LastTS.After(d.last) {
 		d.last = f.LastTS
 	}
-	for _, n := range c.names {
+	for _, n := range c.seen() {
 		if !slices.Contains(d.S3Names, n.text) {
 			if len(d.S3Names) < maxDestNames {
 				d.S3Names = append(d.S3Names, n.text)
@@ -221,19 +221,24 @@ func (t *tally) destinationList() ([]Destination, int) {
 // addDNS keeps a DNS transaction for the report: those about S3 names
 // first, then the others, up to the cap together.
 func (t *tally) addDNS(d DNS) {
-	t.dnsCount++
-	t.dnsSeq++
 	d.seq = t.dnsSeq
 	if d.S3 {
-		t.s3DNS++
-		if len(t.dnsS3) < t.lim.DNS {
-			t.dnsS3 = append(t.dnsS3, d)
-		}
-		return
-	}
-	if len(t.dnsOther) < t.lim.DNS {
+		t.dnsS3 = append(t.dnsS3, d)
+	} else {
 		t.dnsOther = append(t.dnsOther, d)
 	}
+}
+
+// countDNS counts one DNS transaction, about an S3 name or not, and says
+// whether it is to be listed (addDNS).
+func (t *tally) countDNS(s3 bool) bool {
+	t.dnsCount++
+	t.dnsSeq++
+	if s3 {
+		t.s3DNS++
+		return len(t.dnsS3) < t.lim.DNS
+	}
+	return len(t.dnsOther) < t.lim.DNS
 }
 
 // dnsList returns the DNS transactions listed, in the order seen, and how
@@ -404,7 +409,7 @@ func describe(ex []conn, total int) string {
 // named.
 func (c *conn) what() string {
 	var w []string
-	if len(c.names) > 0 {
+	if c.nNames > 0 {
 		n := c.names[0]
 		w = append(w, nameSource[n.from]+" "+clean(n.text))
 	}

@@ -159,6 +159,71 @@ type shared struct {
 	// limit bounds held, the bytes of capacity all reassembly buffers hold
 	// together; peak is the most they held at once.
 	limit, held, peak int
+	// free holds buffers that finished connections gave back, by size
+	// class, for the next connections: a capture of a million connections
+	// would otherwise allocate (and zero) a ClientHello buffer for each.
+	free [bufClasses][][]byte
+}
+
+// Buffer size classes: powers of two from 512 bytes, and every size above
+// the last class in one class of its own (a hello's limit, 16 KiB + 5).
+const (
+	bufMinClass = 9 // 512 bytes
+	bufClasses  = 7 // 512 B to 32 KiB
+	bufFreeMax  = 32
+)
+
+// bufClass is the class index for a buffer of capacity c, or -1.
+func bufClass(c int) int {
+	for i := range bufClasses {
+		if c == 1<<(bufMinClass+i) {
+			return i
+		}
+	}
+	return -1
+}
+
+// classSize rounds c up to its class size when one fits under limit; a
+// buffer under the smallest class keeps its size (and is not reused).
+func classSize(c, limit int) int {
+	if c < 1<<bufMinClass {
+		return c
+	}
+	for i := range bufClasses {
+		if n := 1 << (bufMinClass + i); n >= c {
+			if n > limit {
+				return c
+			}
+			return n
+		}
+	}
+	return c
+}
+
+// getBuf returns a free buffer of capacity c, or nil.
+func (s *shared) getBuf(c int) []byte {
+	if s == nil {
+		return nil
+	}
+	i := bufClass(c)
+	if i < 0 || len(s.free[i]) == 0 {
+		return nil
+	}
+	l := s.free[i]
+	b := l[len(l)-1]
+	l[len(l)-1] = nil
+	s.free[i] = l[:len(l)-1]
+	return b[:0]
+}
+
+// putBuf keeps b for reuse when its class has room.
+func (s *shared) putBuf(b []byte) {
+	if s == nil {
+		return
+	}
+	if i := bufClass(cap(b)); i >= 0 && len(s.free[i]) < bufFreeMax {
+		s.free[i] = append(s.free[i], b[:0])
+	}
 }
 
 // note counts one anomaly of kind k.

@@ -74,6 +74,8 @@ func (s *streamPrefix) discard(n int) {
 // release drops the buffers and returns their capacity to the budget.
 func (s *streamPrefix) release() {
 	s.sh.give(cap(s.buf) + cap(s.ooo))
+	s.sh.putBuf(s.buf)
+	s.sh.putBuf(s.ooo)
 	*s = streamPrefix{sh: s.sh, cut: s.cut}
 }
 
@@ -194,7 +196,7 @@ func (s *streamPrefix) append(b *[]byte, more []byte) bool {
 		return false
 	}
 	if need := len(*b) + len(more); need > cap(*b) {
-		c := min(max(need, 2*cap(*b)), max(s.limit, need))
+		c := classSize(min(max(need, 2*cap(*b)), max(s.limit, need)), s.limit)
 		if !s.sh.take(c - cap(*b)) {
 			c = need
 			if !s.sh.take(c - cap(*b)) {
@@ -204,8 +206,12 @@ func (s *streamPrefix) append(b *[]byte, more []byte) bool {
 			}
 		}
 		// The budget holds the capacity: it now grows by c - cap(*b).
-		grown := make([]byte, len(*b), c)
-		copy(grown, *b)
+		grown := s.sh.getBuf(c)
+		if grown == nil {
+			grown = make([]byte, 0, c)
+		}
+		grown = append(grown, *b...)
+		s.sh.putBuf(*b)
 		*b = grown
 	}
 	*b = append(*b, more...)
