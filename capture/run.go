@@ -28,6 +28,9 @@ type RunOptions struct {
 	Writer interface{ Write(*Frame) error }
 	// Stop is asked after every frame; true stops the run.
 	Stop func() bool
+	// StopReason is what RunResult.StopReason says when Stop ended the
+	// run ("stopped" when empty): the caller knows why it stopped.
+	StopReason string
 	// Drain is how long to read on after the context ends or Stop says
 	// so, before the source is closed: a live capture's kernel ring still
 	// holds packets captured before the stop.
@@ -41,7 +44,7 @@ type RunResult struct {
 	Started, Stopped time.Time
 	Packets, Bytes   uint64
 	// StopReason is "end" (the source ended), "count", "stopped"
-	// (RunOptions.Stop), "write error", "error" (the source failed),
+	// (RunOptions.Stop, or its StopReason), "write error", "error" (the source failed),
 	// "interrupted", "duration", or the cause of the context's end.
 	StopReason string
 	// Err is a failure of the source, the sink or the writer; the frames
@@ -131,7 +134,11 @@ func Run(ctx context.Context, src Source, sink Sink, opt RunOptions) RunResult {
 		case opt.Count > 0 && res.Packets >= opt.Count:
 			stop("count", false)
 		case opt.Stop != nil && opt.Stop():
-			stop("stopped", true)
+			why := opt.StopReason
+			if why == "" {
+				why = "stopped"
+			}
+			stop(why, true)
 		}
 	}
 	res.Stopped = time.Now()

@@ -185,7 +185,9 @@ func (l *liveFlags) run(e *env, ctx context.Context, src *afpacket.Source, w *pc
 		defer cancel()
 	}
 	progress := &capture.Progress{Every: 1}
-	opt := capture.RunOptions{Count: l.count, Stop: stop, Drain: 2 * afpacket.BlockTimeout, Progress: progress}
+	// Only verify stops the capture itself: once its probe's
+	// connections were captured.
+	opt := capture.RunOptions{Count: l.count, Stop: stop, StopReason: probeDone, Drain: 2 * afpacket.BlockTimeout, Progress: progress}
 	if w != nil {
 		opt.Writer = w
 	}

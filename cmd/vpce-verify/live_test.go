@@ -182,8 +182,8 @@ func TestVerifyOnLoopback(t *testing.T) {
 				probe.SNI != tc.verify || !probe.S3 || probe.Path != tc.path {
 				t.Errorf("probe flow %+v", *probe)
 			}
-			if r.Capture == nil || r.Capture.Interfaces[0] != "lo" || r.Capture.StopReason != "stopped" {
-				t.Errorf("capture %+v: want lo, stopped once the probe was captured", r.Capture)
+			if r.Capture == nil || r.Capture.Interfaces[0] != "lo" || r.Capture.StopReason != "probe done" {
+				t.Errorf("capture %+v: want lo, \"probe done\" once the probe was captured", r.Capture)
 			}
 			// The capture started before the lookup, and keeps DNS on the
 			// --resolver's port: verify's own exchange is evidence too.

@@ -156,8 +156,8 @@ func cmdVerify(e *env, args []string) int {
 	af.configure(&cfg)
 	b := report.NewBuilder(cfg, nil)
 	a := af.analyzer(analyzerOptions(opts), b)
-	capCtx, capCancel := context.WithCancel(ctx)
-	defer capCancel()
+	capCtx, capCancel := context.WithCancelCause(ctx)
+	defer capCancel(nil)
 	const port = 443
 	watch := probe.NewWatch(port)
 	var res *probe.Resolution
@@ -170,7 +170,7 @@ func cmdVerify(e *env, args []string) int {
 			e.infof("%s", res.Steps)
 		}
 		if len(res.Targets) == 0 {
-			capCancel()
+			capCancel(nil)
 			return
 		}
 		var captured []bool
@@ -182,7 +182,7 @@ func cmdVerify(e *env, args []string) int {
 		e.infof("probing %s at %s", name, probe.AddrList(res.Targets))
 		watch.Start(res.Targets, captured)
 		conns = prober.DialAll(ctx, res.Targets, port, watch.Connected)
-		time.AfterFunc(time.Second, capCancel)
+		time.AfterFunc(time.Second, func() { capCancel(errProbeDone) })
 	})
 	ev, runRes, _ := lf.run(e, capCtx, src, w, a, filter, func() bool { return watch.Over(a) })
 	wg.Wait()
@@ -226,6 +226,12 @@ func cmdVerify(e *env, args []string) int {
 	}
 	return exitCode(r.Verdict)
 }
+
+// probeDone is the capture's stop reason once verify's probe is over: its
+// connections were seen closed, or a second passed after the probe.
+const probeDone = "probe done"
+
+var errProbeDone = errors.New(probeDone)
 
 // reportProbe is what the report says of the probe: the resolution and
 // the connections, in its words.
