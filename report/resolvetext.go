@@ -35,7 +35,8 @@ func (r *ResolveReport) WriteText(w io.Writer) error {
 		}
 		ew.printf("\n")
 	}
-	ew.printf("  ip-ranges.json: %s, created %s, syncToken %s\n", r.IPRanges.Source, r.IPRanges.CreateDate, r.IPRanges.SyncToken)
+	// Not a resolver: the file the addresses were classified with.
+	ew.printf("\nip-ranges.json: %s, created %s, syncToken %s\n", r.IPRanges.Source, r.IPRanges.CreateDate, r.IPRanges.SyncToken)
 	if len(r.Endpoints) > 0 {
 		ew.printf("\nEndpoints (--endpoints):\n")
 		for _, e := range r.Endpoints {

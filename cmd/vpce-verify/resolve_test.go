@@ -405,8 +405,8 @@ func TestResolveText(t *testing.T) {
 		"\nmy-bucket.s3.ap-south-1.amazonaws.com\n  A     NOERROR from " + public + " over udp",
 		"        chain: my-bucket.s3.ap-south-1.amazonaws.com -> s3-r-w.ap-south-1.amazonaws.com\n",
 		"        52.219.64.10  ttl 5  public-aws  ip-ranges  AMAZON+S3 ap-south-1 52.219.64.0/22\n",
-		"Resolvers:\n  " + public + " (--resolver)\n",
-		"ip-ranges.json: embedded, created 2026-08-22-15-17-05, syncToken 1787411825",
+		// The snapshot is said in a paragraph of its own, not as a resolver.
+		"Resolvers:\n  " + public + " (--resolver)\n\nip-ranges.json: embedded, created 2026-08-22-15-17-05, syncToken 1787411825\n",
 	} {
 		if !strings.Contains(res.stdout, want) {
 			t.Errorf("text does not say %q:\n%s", want, res.stdout)
