@@ -556,18 +556,18 @@ func (b *Builder) inputWarnings(r *Report, stats flow.Stats) {
 		b.warn.addf("%s", w)
 	}
 	if n := stats.Truncated; n > 0 {
-		b.warn.addf("%d packets were cut by the snap length: SNI or DNS answers may be missing, so the verdict rests on addresses; capture with -s 0", n)
+		b.warn.addf("%s cut by the snap length: SNI or DNS answers may be missing, so the verdict rests on addresses; capture with -s 0", plural(n, "packet"))
 	}
 	for _, in := range r.Inputs {
 		if in.Drops != nil && *in.Drops > 0 {
-			b.warn.addf("%s: the capturing system dropped %d packets: the evidence is incomplete", in.Name, *in.Drops)
+			b.warn.addf("%s: the capturing system dropped %s: the evidence is incomplete", in.Name, countNoun(*in.Drops, "packet"))
 		}
 		if in.Error != nil {
 			b.warn.addf("%s", *in.Error) // the error names the input
 		}
 	}
 	if n := stats.Malformed; n > 0 {
-		b.warn.addf("%d packets did not decode (malformed or cut before the TCP/UDP header)", n)
+		b.warn.addf("%s not decode (malformed or cut before the TCP/UDP header)", countVerb(n, "packet", "does", "do"))
 	}
 }
 
@@ -596,7 +596,7 @@ func (b *Builder) attemptWarnings() {
 		}
 	}
 	if t.attemptsDropped > 0 {
-		b.warn.addf("%d more S3 connection attempts to other servers were not established", t.attemptsDropped)
+		b.warn.addf("%s not established", plural(t.attemptsDropped, "more S3 connection attempt to other servers"))
 	}
 }
 
@@ -672,11 +672,57 @@ func meaning(e inventory.Endpoint) string {
 }
 
 // plural says "1 thing was" or "3 things were".
-func plural(n int, thing string) string {
+func plural[N int | uint64](n N, thing string) string {
+	return countVerb(n, thing, "was", "were")
+}
+
+// countVerb says "1 thing does" or "3 things do": the count, the noun
+// and the verb agreeing with it.
+func countVerb[N int | uint64](n N, thing, one, many string) string {
 	if n == 1 {
-		return fmt.Sprintf("1 %s was", thing)
+		return countNoun(n, thing) + " " + one
 	}
-	return fmt.Sprintf("%d %ss were", n, thing)
+	return countNoun(n, thing) + " " + many
+}
+
+// countNoun says "1 TCP connection" or "3 TCP connections". The plural is
+// that of the noun before an " of " or " to " ("2 lookups of S3 names"),
+// else of the last word.
+func countNoun[N int | uint64](n N, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %s", n, pluralNoun(thing))
+}
+
+// allOf says "all 3 things" or "the 1 thing", the subject of a sentence
+// about every one of them.
+func allOf(n int, thing string) string {
+	if n == 1 {
+		return "the 1 " + thing
+	}
+	return fmt.Sprintf("all %d %s", n, pluralNoun(thing))
+}
+
+// pluralNoun makes the plural of the words of countNoun: English's
+// regular rules, which are all this program's nouns need.
+func pluralNoun(thing string) string {
+	head, tail := thing, ""
+	for _, sep := range []string{" of ", " to "} {
+		if i := strings.Index(thing, sep); i >= 0 {
+			head, tail = thing[:i], thing[i:]
+			break
+		}
+	}
+	switch {
+	case strings.HasSuffix(head, "s"), strings.HasSuffix(head, "x"):
+		head += "es"
+	case strings.HasSuffix(head, "y") && !strings.ContainsAny(head[len(head)-2:len(head)-1], "aeiou"):
+		head = head[:len(head)-1] + "ies"
+	default:
+		head += "s"
+	}
+	return head + tail
 }
 
 func byteCount(n uint64) string {

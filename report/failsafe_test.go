@@ -71,13 +71,13 @@ func TestFailSafe(t *testing.T) {
 			conns: []wantConn{{server: "[fd00:10:0:2::50]:443", s3: true, path: "interface-endpoint"}},
 			warn:  []string{"fd00:10:0:2::50 is taken for an interface endpoint only because a DNS answer for s3.ap-south-1.amazonaws.com pointed to it"}},
 		{name: "lost packets keep a pass from being one", setup: setup{endpointIPs: []string{"10.0.2.50"}, drops: 12}, files: []string{"s3-endpoint.pcap"},
-			verdict: Inconclusive, reason: []string{"all 1 established S3 connections went to the interface endpoint, but the capture lost 12 packets"}},
+			verdict: Inconclusive, reason: []string{"the 1 established S3 connection went to the interface endpoint, but the capture lost 12 packets"}},
 		{name: "an interrupted reading keeps a pass from being one", setup: setup{endpointIPs: []string{"10.0.2.50"}, interrupted: true}, files: []string{"s3-endpoint.pcap"},
 			verdict: Inconclusive, reason: []string{"went to the interface endpoint, but the reading of testdata/s3-endpoint.pcap was interrupted after"}},
 		{name: "an interrupted reading does not undo a leak", setup: setup{interrupted: true}, files: []string{"s3-public.pcap"},
 			verdict: Fail, reason: []string{"went to a public address"}},
 		{name: "an unnamed connection to an edge address keeps a pass from being one", setup: setup{endpointIPs: []string{"10.0.2.50"}}, files: []string{"edge-unnamed.pcap"},
-			verdict: Inconclusive, reason: []string{"1 established connections to CloudFront or Global Accelerator addresses carried no server name", "13.224.0.20:443"},
+			verdict: Inconclusive, reason: []string{"1 established connection to CloudFront or Global Accelerator addresses carried no server name", "13.224.0.20:443"},
 			conns: []wantConn{{server: "13.224.0.20:443", s3: false}}},
 	}
 	for _, tc := range tests {

@@ -93,8 +93,8 @@ func (r *RangesInfo) WriteText(w io.Writer) error {
 	}
 	ew.printf("  syncToken   %s\n", s.SyncToken)
 	ew.printf("  createDate  %s (%d days old)\n", s.CreateDate, s.AgeDays)
-	ew.printf("  IPv4        %d entries, %d prefixes\n", s.IPv4.Entries, s.IPv4.Prefixes)
-	ew.printf("  IPv6        %d entries, %d prefixes\n", s.IPv6.Entries, s.IPv6.Prefixes)
+	ew.printf("  IPv4        %s, %s\n", countNoun(s.IPv4.Entries, "entry"), countNoun(s.IPv4.Prefixes, "prefix"))
+	ew.printf("  IPv6        %s, %s\n", countNoun(s.IPv6.Entries, "entry"), countNoun(s.IPv6.Prefixes, "prefix"))
 	ew.printf("  SHA-256     %s\n", s.SHA256)
 	ew.printf("embedded snapshot: createDate %s, syncToken %s\n", r.Embedded.CreateDate, r.Embedded.SyncToken)
 	ew.printf("cache: %s (%s)\n", r.Cache.Path, r.Cache.State)

@@ -229,3 +229,29 @@ func TestWriteJSONStreamsAsTheEncoderWrites(t *testing.T) {
 		}
 	}
 }
+
+func TestCountNoun(t *testing.T) {
+	tests := []struct {
+		got, want string
+	}{
+		{countNoun(1, "TCP connection"), "1 TCP connection"},
+		{countNoun(0, "TCP connection"), "0 TCP connections"},
+		{countNoun(uint64(2), "packet"), "2 packets"},
+		{countNoun(3, "DNS lookup of S3 names"), "3 DNS lookups of S3 names"},
+		{countNoun(1, "DNS lookup of S3 names"), "1 DNS lookup of S3 names"},
+		{countNoun(2, "entry"), "2 entries"},
+		{countNoun(2, "day"), "2 days"},
+		{countNoun(2, "prefix"), "2 prefixes"},
+		{countNoun(2, "address"), "2 addresses"},
+		{plural(1, "packet"), "1 packet was"},
+		{plural(uint64(5), "more S3 connection attempt to other servers"), "5 more S3 connection attempts to other servers were"},
+		{countVerb(1, "packet", "does", "do"), "1 packet does"},
+		{allOf(1, "established S3 connection"), "the 1 established S3 connection"},
+		{allOf(2, "query"), "all 2 queries"},
+	}
+	for _, tc := range tests {
+		if tc.got != tc.want {
+			t.Errorf("got %q, want %q", tc.got, tc.want)
+		}
+	}
+}

@@ -338,7 +338,10 @@ func (b *resolveBuilder) resolveVerdict(queries []Query) (string, string) {
 	case len(public) > 0:
 		return Fail, fmt.Sprintf("%d of %d addresses of S3 names are public: %s", len(public), len(all), describe(public))
 	case len(s3Names) == 0:
-		return Inconclusive, fmt.Sprintf("none of the %d names asked is an S3 name: their addresses are listed, not judged", len(distinctNames(queries)))
+		if n := len(distinctNames(queries)); n != 1 {
+			return Inconclusive, fmt.Sprintf("none of the %d names asked is an S3 name: their addresses are listed, not judged", n)
+		}
+		return Inconclusive, "the name asked is not an S3 name: its addresses are listed, not judged"
 	case len(all) == 0:
 		return Inconclusive, fmt.Sprintf("no S3 name resolved to an address (%s)", statusCounts(queries))
 	case len(unknown) > 0 && b.inventory:
@@ -346,11 +349,12 @@ func (b *resolveBuilder) resolveVerdict(queries []Query) (string, string) {
 	case len(unknown) > 0:
 		return Inconclusive, fmt.Sprintf("%d of %d addresses of S3 names are private addresses that are not known endpoints: %s; give them with --endpoint-ip or --endpoints", len(unknown), len(all), describe(unknown))
 	}
-	names := fmt.Sprintf("%d S3 names", len(s3Names))
-	if len(s3Names) == 1 {
-		names = "1 S3 name"
+	names := countNoun(len(s3Names), "S3 name")
+	are, endpoints, private := "are", "interface endpoint addresses", "private paths"
+	if len(all) == 1 {
+		are, endpoints, private = "is", "an interface endpoint address", "a private path"
 	}
-	reason := fmt.Sprintf("all %d addresses of %s are interface endpoint addresses", len(all), names)
+	reason := fmt.Sprintf("%s of %s %s %s", allOf(len(all), "address"), names, are, endpoints)
 	gw := 0
 	for _, h := range all {
 		if h.a.Path == string(resolve.PathGatewayEndpoint) {
@@ -358,7 +362,7 @@ func (b *resolveBuilder) resolveVerdict(queries []Query) (string, string) {
 		}
 	}
 	if gw > 0 {
-		reason = fmt.Sprintf("all %d addresses of %s are private paths: %d interface endpoint, %d public S3 reached through the gateway endpoint (route tables)", len(all), names, len(all)-gw, gw)
+		reason = fmt.Sprintf("%s of %s %s %s: %d interface endpoint, %d public S3 reached through the gateway endpoint (route tables)", allOf(len(all), "address"), names, are, private, len(all)-gw, gw)
 	}
 	if inferred > 0 {
 		reason += fmt.Sprintf(" (%d identified as an endpoint only because an S3 name resolved to a private address; --endpoint-ip or --endpoints makes it certain)", inferred)

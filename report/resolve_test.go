@@ -91,7 +91,7 @@ func TestResolveReportVerdicts(t *testing.T) {
 		{"a non-S3 name is not judged", []*resolve.Answer{
 			answer(s, "s3.ap-south-1.amazonaws.com", "A", resolve.StatusAnswer, "10.0.2.50"),
 			answer(s, "www.example.com", "A", resolve.StatusAnswer, "192.0.2.1"),
-		}, Pass, "", "all 1 addresses of 1 S3 name"},
+		}, Pass, "", "the 1 address of 1 S3 name is an interface endpoint address"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -46,7 +46,7 @@ func (r *ResolveReport) WriteText(w io.Writer) error {
 	if c := r.Compare; c != nil {
 		ew.printf("\nCompared with %s:\n", c.Resolver)
 		if len(c.Differences) == 0 {
-			ew.printf("  the same answers to all %d queries\n", len(c.Queries))
+			ew.printf("  the same answers to %s\n", allOf(len(c.Queries), "query"))
 		}
 		for _, d := range c.Differences {
 			ew.printf("  %s %s: %s says %s; %s says %s", clean(d.Name), d.QType, d.Primary.Resolver, sideWords(d.Primary), d.Compare.Resolver, sideWords(d.Compare))

@@ -292,7 +292,7 @@ func (b *Builder) verdict(r *Report) (string, string) {
 		reason = strings.Join(parts, "; and ")
 	default:
 		v = Pass
-		reason = fmt.Sprintf("all %d established S3 connections went to %s", t.s3Est, b.pathWords())
+		reason = fmt.Sprintf("%s went to %s", allOf(t.s3Est, "established S3 connection"), b.pathWords())
 		if t.inferred > 0 {
 			reason += fmt.Sprintf(" (%d identified as an endpoint only from DNS or endpoint names; --endpoint-ip or --endpoints makes it certain)", t.inferred)
 		}
@@ -308,19 +308,19 @@ func (b *Builder) verdict(r *Report) (string, string) {
 			}
 		}
 		if drops > 0 {
-			doubts = append(doubts, fmt.Sprintf("the capture lost %d packets (drops), which may have carried other S3 connections", drops))
+			doubts = append(doubts, fmt.Sprintf("the capture lost %s (drops), which may have carried other S3 connections", countNoun(drops, "packet")))
 		}
 		for _, in := range r.Inputs {
 			if in.Interrupted {
-				doubts = append(doubts, fmt.Sprintf("the reading of %s was interrupted after %d packets, and what follows was not examined", in.Name, in.Packets))
+				doubts = append(doubts, fmt.Sprintf("the reading of %s was interrupted after %s, and what follows was not examined", in.Name, countNoun(in.Packets, "packet")))
 			}
 		}
 		if lost := blockingAnomalies(r.Anomalies); lost != "" {
 			doubts = append(doubts, "the analysis could not take in whole what could hide a connection or a DNS answer: "+lost)
 		}
 		if t.unnamedEdge > 0 {
-			doubts = append(doubts, fmt.Sprintf("%d established connections to CloudFront or Global Accelerator addresses carried no server name the capture could read, and S3 Transfer Acceleration and Multi-Region Access Points use those addresses: %s",
-				t.unnamedEdge, describe(t.unnamedEdgeEx, t.unnamedEdge)))
+			doubts = append(doubts, fmt.Sprintf("%s carried no server name the capture could read, and S3 Transfer Acceleration and Multi-Region Access Points use those addresses: %s",
+				countNoun(t.unnamedEdge, "established connection to CloudFront or Global Accelerator addresses"), describe(t.unnamedEdgeEx, t.unnamedEdge)))
 		}
 		if len(doubts) > 0 {
 			v = Inconclusive
@@ -344,7 +344,7 @@ func (b *Builder) verdict(r *Report) (string, string) {
 	if len(bad) > 0 {
 		what := fmt.Sprintf("the evidence of input %s is incomplete (%s)", bad[0].Name, *bad[0].Error)
 		if len(bad) > 1 {
-			what += fmt.Sprintf(", and %d more inputs", len(bad)-1)
+			what += ", and " + countNoun(len(bad)-1, "more input")
 		}
 		if v == Fail {
 			// The leak is proven by what was read: no damage undoes it.
@@ -380,17 +380,9 @@ func (b *Builder) noTraffic() string {
 		return fmt.Sprintf("no established S3 connection: %s not answered or refused (see warnings)", plural(t.s3, "S3 connection attempt"))
 	}
 	if t.s3DNS > 0 {
-		return fmt.Sprintf("no S3 connection in the capture, only %d DNS lookups of S3 names", t.s3DNS)
+		return fmt.Sprintf("no S3 connection in the capture, only %s", countNoun(t.s3DNS, "DNS lookup of S3 names"))
 	}
 	return fmt.Sprintf("no S3 traffic in the capture (%s, none to S3)", countNoun(t.flows, "TCP connection"))
-}
-
-// countNoun says "1 TCP connection" or "3 TCP connections".
-func countNoun(n int, thing string) string {
-	if n == 1 {
-		return "1 " + thing
-	}
-	return fmt.Sprintf("%d %ss", n, thing)
 }
 
 // describe names the example connections, then how many more there were.

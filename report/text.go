@@ -49,12 +49,12 @@ func (r *Report) writeText(out io.Writer, allFlows bool) error {
 			ew.printf("  and %d more (the JSON report's flows cap; --conn-log keeps every connection)\n", n)
 		}
 	} else if len(r.Destinations) > 0 {
-		ew.printf("\nS3 destinations (%d connections; --flows lists them one by one):\n", r.Summary.S3Flows)
+		ew.printf("\nS3 destinations (%s; --flows lists them one by one):\n", countNoun(r.Summary.S3Flows, "connection"))
 		tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "  SERVER\tPATH\tWHY\tCONNS\tESTAB\tBYTES\tNAMES\tAWS")
 		for i, d := range r.Destinations {
 			if i == textFlowsShown && !allFlows {
-				fmt.Fprintf(tw, "  and %d more destinations (--format json lists %d)\t\t\t\t\t\t\t\n", len(r.Destinations)-i, len(r.Destinations))
+				fmt.Fprintf(tw, "  and %s (--format json lists %d)\t\t\t\t\t\t\t\n", countNoun(len(r.Destinations)-i, "more destination"), len(r.Destinations))
 				break
 			}
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", d.Server, d.Path, d.PathEvidence, d.Connections, d.Established,
@@ -62,11 +62,11 @@ func (r *Report) writeText(out io.Writer, allFlows bool) error {
 		}
 		tw.Flush()
 		if r.DestinationsOmitted > 0 {
-			ew.printf("  and %d more S3 connections to other destinations\n", r.DestinationsOmitted)
+			ew.printf("  and %s\n", countNoun(r.DestinationsOmitted, "more S3 connection to other destinations"))
 		}
 	}
 	if n := len(r.Violations) + r.ViolationsOmitted; n > 0 && !(len(s3) > 0 && (allFlows || r.Summary.S3Flows <= textFlowsShown)) {
-		ew.printf("\nViolations (%d established S3 connections on a public path):\n", n)
+		ew.printf("\nViolations (%s on a public path):\n", countNoun(n, "established S3 connection"))
 		for i, f := range r.Violations {
 			if i == textFlowsShown && !allFlows {
 				ew.printf("  and %d more (--format json lists %d)\n", n-i, len(r.Violations))
@@ -85,7 +85,7 @@ func (r *Report) writeText(out io.Writer, allFlows bool) error {
 		ew.printf("\nDNS answers for S3 names (%d):\n", total)
 		for i, g := range groups {
 			if i == textFlowsShown && !allFlows {
-				ew.printf("  and %d more distinct answers (--format json lists them)\n", len(groups)-i)
+				ew.printf("  and %s (--format json lists them)\n", countNoun(len(groups)-i, "more distinct answer"))
 				break
 			}
 			d := g.first
@@ -305,12 +305,7 @@ func (e *errWriter) printf(format string, args ...any) {
 	fmt.Fprintf(e, format, args...)
 }
 
-func packets(n uint64) string {
-	if n == 1 {
-		return "1 packet"
-	}
-	return fmt.Sprintf("%d packets", n)
-}
+func packets(n uint64) string { return countNoun(n, "packet") }
 
 // verdictWord is how a verdict opens a text report: PASS, FAIL, ... and,
 // when an input failed, what the part that was read says.

@@ -57,7 +57,7 @@ func (w *warnings) lines() []string {
 		}
 	}
 	if w.dropped > 0 {
-		out = append(out, fmt.Sprintf("%d more distinct warnings were left out", w.dropped))
+		out = append(out, plural(w.dropped, "more distinct warning")+" left out")
 	}
 	return out
 }

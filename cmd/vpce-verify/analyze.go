@@ -119,7 +119,7 @@ func cmdAnalyze(e *env, args []string) int {
 		if total > 0 {
 			pct = fmt.Sprintf(" (%.0f%% of %s)", 100*float64(read)/float64(total), byteSize(total))
 		}
-		return fmt.Sprintf("%d packets, %s read%s, %d packets/s", n, byteSize(read), pct, rate(n, start))
+		return fmt.Sprintf("%s, %s read%s, %d packets/s", packetCount(n), byteSize(read), pct, rate(n, start))
 	})
 	capture.Run(e.ctx, m, a, capture.RunOptions{Progress: &progress})
 	stopStatus()

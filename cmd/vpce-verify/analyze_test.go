@@ -89,7 +89,7 @@ func TestAnalyzeVerdicts(t *testing.T) {
 		warn    []string          // substrings some warning must hold
 	}{
 		{"endpoint given", []string{"--endpoint-ip", "10.0.2.50", td(t, "s3-endpoint.pcap")}, 0, "pass",
-			map[string]string{"10.0.2.50:443": "interface-endpoint"}, []string{"all 1 established S3 connections"}, nil},
+			map[string]string{"10.0.2.50:443": "interface-endpoint"}, []string{"the 1 established S3 connection went"}, nil},
 		{"endpoint inferred from DNS", []string{td(t, "s3-endpoint.pcap")}, 0, "pass",
 			map[string]string{"10.0.2.50:443": "interface-endpoint"}, []string{"only from DNS or endpoint names"}, []string{"10.0.2.50 is taken for an interface endpoint only because a DNS answer for s3.ap-south-1.amazonaws.com"}},
 		{"endpoint from the AWS CLI inventory", []string{"--endpoints", td(t, "aws", "endpoint-interface.json"), "--endpoints", td(t, "aws", "endpoint-enis.json"), td(t, "s3-endpoint.pcap")}, 0, "pass",

@@ -89,7 +89,7 @@ func cmdCapture(e *env, args []string) int {
 	b := report.NewBuilder(cfg, nil)
 	a := af.analyzer(analyzerOptions(opts), b)
 	ev, res, stats := lf.run(e, e.ctx, src, w, a, filter, nil)
-	e.infof("%d packets captured, %d received by filter, %d dropped by kernel (%s)", res.Packets, stats.Received, stats.Dropped, res.StopReason)
+	e.infof("%s captured, %s received by filter, %s dropped by kernel (%s)", packetCount(res.Packets), packetCount(stats.Received), packetCount(stats.Dropped), res.StopReason)
 	a.Finish()
 	r := b.Report(evidence(ev, a))
 	if res.Err != nil {

@@ -194,7 +194,7 @@ func (l *liveFlags) run(e *env, ctx context.Context, src *afpacket.Source, w *pc
 	// As tcpdump answers SIGUSR1: packets so far and the kernel's counts.
 	stopStatus := e.startStatus(func() string {
 		st := src.Stats()
-		return fmt.Sprintf("%d packets captured, %d received by filter, %d dropped by kernel", progress.Packets.Load(), st.Received, st.Dropped)
+		return fmt.Sprintf("%s captured, %s received by filter, %s dropped by kernel", packetCount(progress.Packets.Load()), packetCount(st.Received), packetCount(st.Dropped))
 	})
 	res := capture.Run(ctx, src, a, opt)
 	stopStatus()

@@ -273,7 +273,7 @@ func TestResolveVerdicts(t *testing.T) {
 		{"no such name", []string{"--resolver", private, "nosuch.s3.ap-south-1.amazonaws.com"}, 3, "inconclusive", nil,
 			"no S3 name resolved to an address (2 NXDOMAIN)", nil},
 		{"not an S3 name", []string{"--resolver", private, "www.example.com"}, 3, "inconclusive",
-			map[string][]string{"www.example.com A": {"93.184.215.14 public-non-aws"}}, "none of the 1 names asked is an S3 name", nil},
+			map[string][]string{"www.example.com A": {"93.184.215.14 public-non-aws"}}, "the name asked is not an S3 name", nil},
 		{"SERVFAIL is an error", []string{"--resolver", private, "s3.ap-south-1.amazonaws.com", "broken.s3.ap-south-1.amazonaws.com"}, 2, "error", nil,
 			"2 of 4 queries got no answer (broken.s3.ap-south-1.amazonaws.com A: dns: resolver " + private + " answered SERVFAIL", nil},
 		{"gateway route, default policy", []string{"--resolver", private, "--endpoints", td(t, "aws", "gateway-routes.json"), "--endpoints", td(t, "aws", "s3-prefix-list.json"), "gw-bucket.s3.ap-south-1.amazonaws.com"}, 1, "fail",

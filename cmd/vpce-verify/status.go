@@ -56,3 +56,11 @@ func rate(n uint64, since time.Time) uint64 {
 	}
 	return uint64(float64(n) / s)
 }
+
+// packetCount says "1 packet" or "3 packets", as tcpdump's counts do.
+func packetCount(n uint64) string {
+	if n == 1 {
+		return "1 packet"
+	}
+	return fmt.Sprintf("%d packets", n)
+}
