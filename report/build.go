@@ -96,25 +96,43 @@ func (l Limits) orDefault() Limits {
 // says so: AWS adds ranges every week.
 const maxRangesAge = 30 * 24 * time.Hour
 
-func ipRanges(r *ipranges.Ranges, now time.Time) IPRanges {
+func ipRanges(r *ipranges.Ranges, at time.Time) IPRanges {
 	return IPRanges{
 		SyncToken:  r.SyncToken,
 		CreateDate: r.CreateDate.Format(ipranges.CreateDateLayout),
 		Source:     r.Source,
 		SHA256:     r.SHA256,
-		AgeDays:    int(now.Sub(r.CreateDate).Hours() / 24),
+		AgeDays:    ageDays(r, at),
+		AgeAt:      ts(at),
+		future:     r.CreateDate.After(at),
 	}
+}
+
+// ageDays is how many whole days old r was at at: 0 for a snapshot
+// created after it (a capture analysed with a newer snapshot), never less.
+func ageDays(r *ipranges.Ranges, at time.Time) int {
+	return max(0, int(at.Sub(r.CreateDate).Hours()/24))
 }
 
 // StaleRanges returns the warning every command gives when the
 // ip-ranges.json in use is more than 30 days old at now, or "".
 func StaleRanges(r *ipranges.Ranges, now time.Time) string {
-	age := now.Sub(r.CreateDate)
-	if age <= maxRangesAge {
+	if now.Sub(r.CreateDate) <= maxRangesAge {
 		return ""
 	}
 	return fmt.Sprintf("the ip-ranges.json in use (%s, created %s) is %d days old: addresses AWS added since may show as public-non-aws; run vpce-verify ranges update",
-		r.Source, r.CreateDate.Format("2006-01-02"), int(age.Hours()/24))
+		r.Source, r.CreateDate.Format("2006-01-02"), ageDays(r, now))
+}
+
+// staleAtCapture is StaleRanges for a capture whose last packet was at
+// last: what matters is what AWS had added by then, not by today (an old
+// capture analysed with the snapshot of its day is not stale).
+func staleAtCapture(r *ipranges.Ranges, last time.Time) string {
+	if last.Sub(r.CreateDate) <= maxRangesAge {
+		return ""
+	}
+	return fmt.Sprintf("the ip-ranges.json in use (%s, created %s) was %d days old at the capture's last packet (%s): addresses AWS added in between may show as public-non-aws; run vpce-verify ranges update, or give a snapshot of the capture's time with --ip-ranges",
+		r.Source, r.CreateDate.Format("2006-01-02"), ageDays(r, last), last.UTC().Format("2006-01-02"))
 }
 
 // Builder makes a Report from connections given one at a time, as they
@@ -133,6 +151,9 @@ type Builder struct {
 	echNames map[string]bool
 	// parsed caches what parseName said of a name.
 	parsed map[string]parsedName
+	// lastTS is the time of the latest connection or DNS transaction
+	// given: the capture's time, at which the snapshot's age counts.
+	lastTS time.Time
 
 	t    tally
 	warn warnings
@@ -190,6 +211,9 @@ func (b *Builder) SetProbe(probe *Probe) {
 
 // AddDNS records one DNS transaction seen on the wire.
 func (b *Builder) AddDNS(tx *flow.DNSTransaction) {
+	if at := tx.TS(); at.After(b.lastTS) {
+		b.lastTS = at
+	}
 	_, s3 := b.parseName(tx.QName)
 	for _, a := range tx.Answers {
 		if !s3 {
@@ -216,6 +240,9 @@ func (b *Builder) AddFlow(f *flow.Flow) {
 				names = append(names, n)
 			}
 		}
+	}
+	if f.LastTS.After(b.lastTS) {
+		b.lastTS = f.LastTS
 	}
 	c := b.judge(f, names)
 	if b.cfg.ConnLog != nil {
@@ -258,6 +285,16 @@ func allowed(policy string, p resolve.Path) bool {
 	return false
 }
 
+// rangesAt is the time the ip-ranges snapshot's age is counted at: the
+// capture's last connection or DNS transaction, or now when there was none
+// (the snapshot is what this run classifies with).
+func (b *Builder) rangesAt() time.Time {
+	if b.lastTS.IsZero() {
+		return b.cfg.Now
+	}
+	return b.lastTS
+}
+
 // Report finishes the report: the verdict, then the renderable lists.
 func (b *Builder) Report(ev Evidence) *Report {
 	cfg := b.cfg
@@ -266,7 +303,7 @@ func (b *Builder) Report(ev Evidence) *Report {
 		Tool:        Tool{Name: "vpce-verify", Version: cfg.Version},
 		Policy:      cfg.Policy,
 		GeneratedAt: ts(cfg.Now),
-		IPRanges:    ipRanges(cfg.Ranges, cfg.Now),
+		IPRanges:    ipRanges(cfg.Ranges, b.rangesAt()),
 		Inputs:      []Input{},
 		Capture:     ev.Capture,
 		Probe:       b.probe,
@@ -552,7 +589,7 @@ func tlsVersion(v uint16) string {
 // inputWarnings says what is missing from the evidence: damaged inputs,
 // drops, packets cut or undecodable.
 func (b *Builder) inputWarnings(r *Report, stats flow.Stats) {
-	if w := StaleRanges(b.cfg.Ranges, b.cfg.Now); w != "" {
+	if w := staleAtCapture(b.cfg.Ranges, b.rangesAt()); w != "" {
 		b.warn.addf("%s", w)
 	}
 	if n := stats.Truncated; n > 0 {

@@ -87,12 +87,16 @@ func (r *RangesInfo) WriteText(w io.Writer) error {
 	case "embedded":
 		ew.printf("ip-ranges.json in use: the snapshot embedded in this binary\n")
 	case "cache":
-		ew.printf("ip-ranges.json in use: %s (cached by ranges update)\n", s.Source)
+		ew.printf("ip-ranges.json in use: %s (cached by ranges update or import)\n", s.Source)
 	default:
 		ew.printf("ip-ranges.json in use: %s (--ip-ranges)\n", s.Source)
 	}
 	ew.printf("  syncToken   %s\n", s.SyncToken)
-	ew.printf("  createDate  %s (%d days old)\n", s.CreateDate, s.AgeDays)
+	if s.future {
+		ew.printf("  createDate  %s (after this host's clock: %s)\n", s.CreateDate, s.AgeAt)
+	} else {
+		ew.printf("  createDate  %s (%d days old)\n", s.CreateDate, s.AgeDays)
+	}
 	ew.printf("  IPv4        %s, %s\n", countNoun(s.IPv4.Entries, "entry"), countNoun(s.IPv4.Prefixes, "prefix"))
 	ew.printf("  IPv6        %s, %s\n", countNoun(s.IPv6.Entries, "entry"), countNoun(s.IPv6.Prefixes, "prefix"))
 	ew.printf("  SHA-256     %s\n", s.SHA256)

@@ -70,7 +70,12 @@ type IPRanges struct {
 	CreateDate string `json:"create_date"`
 	Source     string `json:"source"`
 	SHA256     string `json:"sha256"`
-	AgeDays    int    `json:"age_days"`
+	// AgeDays is how many whole days old the snapshot was at AgeAt: the
+	// capture's last connection or DNS transaction, else the report's
+	// time; 0 for a snapshot created after it.
+	AgeDays int    `json:"age_days"`
+	AgeAt   string `json:"age_at"`
+	future  bool   // created after AgeAt
 }
 
 // Input is one capture file (or a live capture) the evidence came from.

@@ -30,9 +30,10 @@ type setup struct {
 	endpointIPs []string
 	inventory   []string // files under testdata/aws
 	policy      string
-	drops       uint64   // drops the first input's capturing system reported
-	interrupted bool     // the first input was not read to its end (Ctrl-C)
-	connLog     *ConnLog // --conn-log
+	drops       uint64           // drops the first input's capturing system reported
+	interrupted bool             // the first input was not read to its end (Ctrl-C)
+	connLog     *ConnLog         // --conn-log
+	ranges      *ipranges.Ranges // nil: the embedded snapshot
 }
 
 // build analyses testdata captures and builds their report, as analyze
@@ -67,6 +68,9 @@ func build(t *testing.T, s setup, files ...string) *Report {
 		in = append(in, pcapfile.File{Name: filepath.Join("testdata", f), Open: func() (io.ReadCloser, error) { return os.Open(path) }})
 	}
 	ranges := ipranges.Embedded()
+	if s.ranges != nil {
+		ranges = s.ranges
+	}
 	b := NewBuilder(Config{
 		Classifier:  resolve.NewClassifier(ranges, inv, ips, nil),
 		Ranges:      ranges,
@@ -174,9 +178,26 @@ func TestVerdictRules(t *testing.T) {
 		}
 	})
 	t.Run("an old snapshot is reported", func(t *testing.T) {
+		// The capture's packets are of 2026-11-02, 71 days after the
+		// embedded snapshot (2026-08-22); the report is made on
+		// 2026-11-21 (testNow), 91 days after.
 		r := build(t, setup{}, "s3-endpoint.pcap")
-		if r.IPRanges.AgeDays != 91 || !hasWarning(r, "is 91 days old") {
-			t.Errorf("age %d warnings %q", r.IPRanges.AgeDays, r.Warnings)
+		if r.IPRanges.AgeDays != 71 || !strings.HasPrefix(r.IPRanges.AgeAt, "2026-11-02T10:00:00") || !hasWarning(r, "was 71 days old at the capture's last packet (2026-11-02)") {
+			t.Errorf("age %d at %s, warnings %q", r.IPRanges.AgeDays, r.IPRanges.AgeAt, r.Warnings)
+		}
+	})
+	t.Run("a snapshot of the capture's time is not stale today", func(t *testing.T) {
+		// Created 2026-10-20: 32 days before the report, 13 before the
+		// capture.
+		r := build(t, setup{ranges: rangesCreated(t, "2026-10-20-00-00-00")}, "s3-endpoint.pcap")
+		if r.IPRanges.AgeDays != 13 || hasWarning(r, "days old") {
+			t.Errorf("age %d, warnings %q", r.IPRanges.AgeDays, r.Warnings)
+		}
+	})
+	t.Run("a snapshot newer than the capture is 0 days old", func(t *testing.T) {
+		r := build(t, setup{ranges: rangesCreated(t, "2026-11-20-00-00-00")}, "s3-endpoint.pcap")
+		if r.IPRanges.AgeDays != 0 || hasWarning(r, "days old") {
+			t.Errorf("age %d, warnings %q", r.IPRanges.AgeDays, r.Warnings)
 		}
 	})
 	t.Run("bytes by path", func(t *testing.T) {
@@ -254,4 +275,17 @@ func TestCountNoun(t *testing.T) {
 			t.Errorf("got %q, want %q", tc.got, tc.want)
 		}
 	}
+}
+
+// rangesCreated is a small ip-ranges.json created at date
+// (YYYY-MM-DD-hh-mm-ss) that knows the S3 prefix of the test captures.
+func rangesCreated(t *testing.T, date string) *ipranges.Ranges {
+	t.Helper()
+	r, err := ipranges.Parse([]byte(`{"syncToken":"1","createDate":"`+date+`",
+"prefixes":[{"ip_prefix":"52.219.64.0/22","region":"ap-south-1","service":"S3","network_border_group":"ap-south-1"}],
+"ipv6_prefixes":[]}`), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

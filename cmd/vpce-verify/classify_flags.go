@@ -159,16 +159,21 @@ func readInputFile(name, what string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	tooBig := fmt.Errorf("%s: more than %d bytes, too large for %s", name, maxInputFile, what)
 	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > maxInputFile {
-		return nil, tooBig
+		return nil, fmt.Errorf("%s: more than %d bytes, too large for %s", name, maxInputFile, what)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, maxInputFile+1))
+	return readAllLimited(f, name, what)
+}
+
+// readAllLimited reads r, named name, to its end, or fails past
+// maxInputFile bytes.
+func readAllLimited(r io.Reader, name, what string) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxInputFile+1))
 	if err != nil {
 		return nil, err
 	}
 	if len(data) > maxInputFile {
-		return nil, tooBig
+		return nil, fmt.Errorf("%s: more than %d bytes, too large for %s", name, maxInputFile, what)
 	}
 	return data, nil
 }

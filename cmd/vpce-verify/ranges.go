@@ -14,17 +14,24 @@ import (
 
 const rangesSynopsis = `Usage: vpce-verify ranges info [--ip-ranges FILE]
        vpce-verify ranges update [--url URL] [--ca-file PEM] [--force]
+       vpce-verify ranges import [--force] FILE
        vpce-verify ranges diff [--service S3] [--region R] OLD NEW
 
 info    which ip-ranges.json the other commands use: --ip-ranges, else the
         newer of the cached copy and the snapshot built into the program
 update  download ip-ranges.json over HTTPS (certificate verified), check it,
-        and keep it in the user cache directory when it is newer
+        and keep it in the user cache directory when it is newer; it goes
+        through the proxy HTTPS_PROXY names (NO_PROXY excepted)
+import  keep an ip-ranges.json downloaded elsewhere (- for standard input),
+        checked and cached exactly as update does: for a host in a private
+        subnet, with no route to the internet
 diff    the entries (prefix, service, region, border group) added and
         removed from OLD to NEW; either may be the word "embedded"
 
 Examples:
   vpce-verify ranges update
+  HTTPS_PROXY=http://proxy.internal:3128 vpce-verify ranges update
+  vpce-verify ranges import ip-ranges.json
   vpce-verify ranges diff --service S3 --region ap-south-1 old.json embedded
 `
 
@@ -35,15 +42,17 @@ func cmdRanges(e *env, args []string) int {
 			return rangesInfo(e, args[1:])
 		case "update":
 			return rangesUpdate(e, args[1:])
+		case "import":
+			return rangesImport(e, args[1:])
 		case "diff":
 			return rangesDiff(e, args[1:])
 		case "-h", "--help", "help":
 			fmt.Fprint(e.stdout, rangesSynopsis)
 			return exitPass
 		}
-		e.errorf("ranges: unknown subcommand %q: want info, update or diff", args[0])
+		e.errorf("ranges: unknown subcommand %q: want info, update, import or diff", args[0])
 	} else {
-		e.errorf("ranges: no subcommand: want info, update or diff")
+		e.errorf("ranges: no subcommand: want info, update, import or diff")
 	}
 	fmt.Fprint(e.stderr, rangesSynopsis)
 	return exitError

@@ -114,7 +114,7 @@ func TestRangesInfo(t *testing.T) {
 			// The text's first line says which file is in use and why.
 			text := runCmd(t, nil, append([]string{"ranges", "info"}, args[4:]...)...).stdout
 			if tc.inUse != "embedded" {
-				want := map[string]string{"cache": source + " (cached by ranges update)", "file": source + " (--ip-ranges)"}[tc.inUse]
+				want := map[string]string{"cache": source + " (cached by ranges update or import)", "file": source + " (--ip-ranges)"}[tc.inUse]
 				if first, _, _ := strings.Cut(text, "\n"); first != "ip-ranges.json in use: "+want {
 					t.Errorf("text starts %q, want it to name %s", first, want)
 				}

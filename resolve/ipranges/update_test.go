@@ -6,12 +6,15 @@ import (
 	"errors"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // useCacheDir points the user cache directory at a fresh temporary one.
@@ -175,5 +178,103 @@ func TestUpdateVerifiesCertificates(t *testing.T) {
 	_, _, err = Update(context.Background(), srv.Client(), strings.Replace(srv.URL, "https:", "http:", 1), nil, path, false)
 	if err == nil || !strings.Contains(err.Error(), "only https URLs") {
 		t.Errorf("plain http: err %v", err)
+	}
+}
+
+func TestImport(t *testing.T) {
+	embedded := embeddedJSON
+	older := readTestdata(t, "testdata/ip-ranges-older.json")
+	olderRanges, err := Parse(older, "older")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		data    []byte
+		current *Ranges
+		force   bool
+		written bool
+		err     string
+		errIs   error
+	}{
+		{"newer than the one in use", embedded, olderRanges, false, true, "", nil},
+		{"older refused", older, Embedded(), false, false, "ip-ranges: old.json: syncToken 1763162320 (created 2025-11-14-23-18-40) is older than 1787411825", ErrNotNewer},
+		{"older with force", older, Embedded(), true, true, "", nil},
+		{"the same: up to date", embedded, Embedded(), false, false, "", nil},
+		{"damaged", embedded[:len(embedded)/2], olderRanges, false, false, "ip-ranges: old.json: ", nil},
+		{"damaged with force", embedded[:len(embedded)/2], olderRanges, true, false, "ip-ranges: old.json: ", nil},
+		{"not JSON", []byte("<html>sign in</html>"), nil, false, false, "not JSON", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "sub", "ip-ranges.json")
+			r, written, err := Import(tc.data, "old.json", tc.current, path, tc.force)
+			if written != tc.written {
+				t.Errorf("written = %v, want %v", written, tc.written)
+			}
+			if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
+				t.Errorf("err %v, want one saying %q", err, tc.err)
+			}
+			if tc.errIs != nil && !errors.Is(err, tc.errIs) {
+				t.Errorf("err %v is not %v", err, tc.errIs)
+			}
+			got, rerr := os.ReadFile(path)
+			switch {
+			case tc.written && (!bytes.Equal(got, tc.data) || r == nil || r.Source != "old.json"):
+				t.Errorf("the cache holds %d bytes (%v), want %d", len(got), rerr, len(tc.data))
+			case !tc.written && rerr == nil:
+				t.Errorf("a file was written")
+			}
+		})
+	}
+}
+
+// A server that cannot be reached is ErrUnreachable, in words that say
+// which step failed; nothing here leaves loopback, and no name is looked
+// up (the resolver's failure is the dialer's answer).
+func TestUpdateUnreachable(t *testing.T) {
+	closed := httptest.NewTLSServer(http.NotFoundHandler())
+	closedURL := closed.URL
+	closed.Close() // its port now refuses connections
+	silent := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+	}))
+	silent.StartTLS()
+	defer silent.Close()
+
+	noSuchHost := &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return nil, &net.OpError{Op: "dial", Net: network, Err: &net.DNSError{Err: "no such host", Name: "ip-ranges.amazonaws.com", IsNotFound: true}}
+		},
+	}}
+	refusingProxy := &http.Client{Transport: &http.Transport{Proxy: func(*http.Request) (*neturl.URL, error) {
+		return neturl.Parse(strings.Replace(closedURL, "https:", "http:", 1))
+	}}}
+	impatient := silent.Client()
+	impatient.Timeout = 100 * time.Millisecond
+	tests := []struct {
+		name   string
+		client *http.Client
+		url    string
+		err    string
+	}{
+		{"connection refused", &http.Client{}, closedURL + "/ip-ranges.json", ": cannot connect to " + strings.TrimPrefix(closedURL, "https://") + " (connection refused)"},
+		{"name does not resolve", noSuchHost, URL, URL + ": cannot resolve ip-ranges.amazonaws.com (no such host)"},
+		{"proxy refuses", refusingProxy, URL, URL + ": cannot connect to the proxy " + strings.TrimPrefix(closedURL, "https://") + " (connection refused)"},
+		{"no answer in time", impatient, silent.URL + "/ip-ranges.json", ": no response in time"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "ip-ranges.json")
+			_, written, err := Update(context.Background(), tc.client, tc.url, nil, path, false)
+			if written || !errors.Is(err, ErrUnreachable) || !strings.HasPrefix(err.Error(), "ip-ranges: ") || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("written %v, err %v; want ErrUnreachable saying %q", written, err, tc.err)
+			}
+		})
+	}
+	// A certificate the client does not trust is not a network failure.
+	_, _, err := Update(context.Background(), &http.Client{}, silent.URL, nil, filepath.Join(t.TempDir(), "x"), false)
+	if err == nil || errors.Is(err, ErrUnreachable) {
+		t.Errorf("untrusted certificate: %v", err)
 	}
 }
