@@ -18,9 +18,10 @@ import (
 )
 
 const analyzeSynopsis = `Usage: vpce-verify analyze [flags] FILE...
+       vpce-verify analyze [flags] -r FILE [-r FILE...]
 
 Reads pcap or pcapng captures (gzip-compressed too; - for standard input) as
-one capture in time order, and says whether every established S3 connection
+one capture in time order (-r FILE, as tcpdump, is one more), and says whether every established S3 connection
 went to the interface endpoint. Link types: Ethernet (802.1Q, QinQ),
 LINUX_SLL, LINUX_SLL2 (tcpdump -i any), raw IP, BSD loopback; VXLAN (Traffic
 Mirroring) and Geneve (Gateway Load Balancer) are decapsulated.
@@ -36,6 +37,7 @@ func cmdAnalyze(e *env, args []string) int {
 	fs := pflag.NewFlagSet("analyze", pflag.ContinueOnError)
 	var cf classifyFlags
 	var of outputFlags
+	read := fs.StringArrayP("read", "r", nil, "a capture file to read, as tcpdump -r (repeatable; with the FILE arguments)")
 	cf.register(fs)
 	dnsPorts := fs.UintSlice("dns-port", []uint{53}, "ports whose payload is DNS")
 	var af analysisFlags
@@ -44,13 +46,18 @@ func cmdAnalyze(e *env, args []string) int {
 	if code, ok := e.parse(fs, args, analyzeSynopsis); !ok {
 		return code
 	}
-	if fs.NArg() == 0 {
+	names := append(slices.Clip(*read), fs.Args()...)
+	if len(names) == 0 {
 		e.errorf("analyze: no capture file given")
-		e.hintf("vpce-verify analyze capture.pcap (or - to read standard input)")
+		e.hintf("vpce-verify analyze capture.pcap (or -r capture.pcap, or - to read standard input)")
 		return exitError
 	}
-	if err := of.check(); err != nil {
-		e.errorf("analyze: %v", err)
+	if !of.checkOutput(e, "analyze") {
+		return exitError
+	}
+	if cf.stdin() && slices.Contains(names, "-") {
+		e.errorf("analyze: --endpoints - and the capture - both read standard input")
+		e.hintf("save one to a file: aws ec2 describe-vpc-endpoints --output json > endpoints.json")
 		return exitError
 	}
 	if err := af.check(); err != nil {
@@ -59,7 +66,7 @@ func cmdAnalyze(e *env, args []string) int {
 	}
 	cl, err := cf.load(e)
 	if err != nil {
-		e.errorf("%v", err)
+		e.errorf("analyze: %v", err)
 		return exitError
 	}
 	var opts flow.Options
@@ -73,7 +80,7 @@ func cmdAnalyze(e *env, args []string) int {
 
 	// The report's file is created before any input is opened: however
 	// many inputs there are, and whatever they do, the report has a place.
-	if err := refuseOverwrite("-o", of.out, fs.Args()); err != nil {
+	if err := refuseOverwrite("-o", of.out, names); err != nil {
 		e.errorf("analyze: %v", err)
 		return exitError
 	}
@@ -81,7 +88,7 @@ func cmdAnalyze(e *env, args []string) int {
 		e.errorf("analyze: -o %s: %v", of.out, err)
 		return exitError
 	}
-	if err := refuseOverwrite("--conn-log", af.connLog, fs.Args()); err != nil {
+	if err := refuseOverwrite("--conn-log", af.connLog, names); err != nil {
 		e.errorf("analyze: %v", err)
 		return exitError
 	}
@@ -91,7 +98,7 @@ func cmdAnalyze(e *env, args []string) int {
 	}
 	of.flows = af.flows
 	var files []pcapfile.File
-	for _, name := range fs.Args() {
+	for _, name := range names {
 		if name == "-" {
 			files = append(files, pcapfile.File{Name: "-", Open: func() (io.ReadCloser, error) { return io.NopCloser(e.stdin), nil }})
 			continue
@@ -108,7 +115,7 @@ func cmdAnalyze(e *env, args []string) int {
 	a := af.analyzer(opts, b)
 	m := pcapfile.NewMerge(files, 0)
 	var progress capture.Progress
-	if slices.Contains(fs.Args(), "-") {
+	if slices.Contains(names, "-") {
 		progress.Every = 1 // standard input may wait: a status asked then is exact
 	}
 	start := time.Now()

@@ -291,9 +291,9 @@ func TestAnalyzeErrors(t *testing.T) {
 		{"bad CIDR", []string{"analyze", "--vpc-cidr", "10.0.0.0", td(t, "s3-endpoint.pcap")}, `--vpc-cidr "10.0.0.0"`},
 		{"bad format", []string{"analyze", "--format", "xml", td(t, "s3-endpoint.pcap")}, `--format "xml"`},
 		// Known before reading the capture, not after.
-		{"report into a missing directory", []string{"analyze", "-o", filepath.Join(dir, "missing", "r.json"), td(t, "s3-endpoint.pcap")}, "-o " + filepath.Join(dir, "missing", "r.json") + ": stat "},
+		{"report into a missing directory", []string{"analyze", "-o", filepath.Join(dir, "missing", "r.json"), td(t, "s3-endpoint.pcap")}, "-o " + filepath.Join(dir, "missing", "r.json") + ": the directory " + filepath.Join(dir, "missing") + " does not exist"},
 		{"report onto a directory", []string{"analyze", "-o", dir, td(t, "s3-endpoint.pcap")}, "-o " + dir + ": is a directory"},
-		{"bad policy", []string{"analyze", "--require", "gateway", td(t, "s3-endpoint.pcap")}, `--require "gateway"`},
+		{"bad policy", []string{"analyze", "--require", "gateway", td(t, "s3-endpoint.pcap")}, `analyze: --require "gateway"`},
 		{"unknown flag", []string{"analyze", "--bogus", td(t, "s3-endpoint.pcap")}, "unknown flag: --bogus"},
 		{"unknown inventory shape", []string{"analyze", "--endpoints", td(t, "s3-endpoint.pcap"), td(t, "s3-endpoint.pcap")}, "s3-endpoint.pcap"},
 		{"huge inventory", []string{"analyze", "--endpoints", huge, td(t, "s3-endpoint.pcap")}, "--endpoints: " + huge + ": more than 67108864 bytes"},

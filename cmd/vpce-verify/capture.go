@@ -51,13 +51,12 @@ func cmdCapture(e *env, args []string) int {
 		return exitError
 	}
 	of.flows = af.flows
-	if err := of.check(); err != nil {
-		e.errorf("capture: %v", err)
+	if !of.checkOutput(e, "capture") {
 		return exitError
 	}
 	cl, err := cf.load(e)
 	if err != nil {
-		e.errorf("%v", err)
+		e.errorf("capture: %v", err)
 		return exitError
 	}
 	ifaces := lf.ifaces

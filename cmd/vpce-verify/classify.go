@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -46,13 +47,17 @@ func cmdClassify(e *env, args []string) int {
 	if code, ok := e.parse(fs, args, classifySynopsis); !ok {
 		return code
 	}
-	if err := of.check(); err != nil {
-		e.errorf("classify: %v", err)
+	if !of.checkOutput(e, "classify") {
+		return exitError
+	}
+	if cf.stdin() && (fs.NArg() == 0 || slices.Contains(fs.Args(), "-")) {
+		e.errorf("classify: --endpoints - and the addresses both read standard input")
+		e.hintf("save the inventory to a file: aws ec2 describe-vpc-endpoints --output json > endpoints.json")
 		return exitError
 	}
 	cl, err := cf.load(e)
 	if err != nil {
-		e.errorf("%v", err)
+		e.errorf("classify: %v", err)
 		return exitError
 	}
 	for _, w := range cl.warnings {

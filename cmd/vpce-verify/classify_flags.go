@@ -2,12 +2,15 @@ package main
 
 import (
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -30,10 +33,21 @@ type classifyFlags struct {
 
 func (c *classifyFlags) register(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&c.endpointIPs, "endpoint-ip", nil, "an interface endpoint address, IPv4 or IPv6 (repeatable)")
-	fs.StringArrayVar(&c.endpoints, "endpoints", nil, "JSON from aws ec2 describe-vpc-endpoints, describe-network-interfaces,\ndescribe-route-tables or get-managed-prefix-list-entries (repeatable)")
+	fs.StringArrayVar(&c.endpoints, "endpoints", nil, "JSON from aws ec2 describe-vpc-endpoints, describe-network-interfaces,\ndescribe-route-tables or get-managed-prefix-list-entries, whole or cut by --query\n(a list or one element); file://FILE, or - for standard input (repeatable)")
 	fs.StringArrayVar(&c.vpcCIDRs, "vpc-cidr", nil, "a CIDR of the VPC, for VPCs outside RFC 1918 (repeatable)")
 	fs.StringVar(&c.ipRanges, "ip-ranges", "", "ip-ranges.json to use (default: the newest of the cached and the embedded snapshot)")
 	fs.StringVar(&c.require, "require", report.PolicyInterfaceEndpoint, "what passes: interface-endpoint, or private (a gateway endpoint proven by\n--endpoints route tables passes too)")
+}
+
+// stdin says whether --endpoints reads standard input: then nothing else
+// may.
+func (c *classifyFlags) stdin() bool {
+	for _, name := range c.endpoints {
+		if strings.TrimPrefix(name, "file://") == "-" {
+			return true
+		}
+	}
+	return false
 }
 
 // classification is what the flags loaded.
@@ -84,8 +98,23 @@ func (c *classifyFlags) load(e *env) (*classification, error) {
 	}
 	var inv *inventory.Inventory
 	var more []*inventory.Inventory
+	stdin := false
 	for _, name := range c.endpoints {
-		data, err := readInputFile(name, "the JSON this tool reads")
+		// aws-cli's habits: file://endpoints.json, and - for what
+		// aws ec2 describe-vpc-endpoints pipes in.
+		name = strings.TrimPrefix(name, "file://")
+		var data []byte
+		var err error
+		if name == "-" {
+			if stdin {
+				return nil, errors.New("--endpoints -: standard input given twice")
+			}
+			stdin = true
+			name = "standard input"
+			data, err = readAllLimited(e.stdin, name, "the JSON this tool reads")
+		} else {
+			data, err = readInputFile(name, "the JSON this tool reads")
+		}
 		if err != nil {
 			return nil, fmt.Errorf("--endpoints: %w", err)
 		}
@@ -211,24 +240,59 @@ func (o *outputFlags) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&o.out, "output", "o", "", "write the report to this file instead of standard output")
 }
 
+// formatWords are what aws-cli users give to --output (-o): a format, which
+// here is --format's; -o names the report's file.
+var formatWords = []string{"json", "text", "yaml", "yaml-stream", "table"}
+
 func (o *outputFlags) check() error {
 	if o.format != "text" && o.format != "json" {
 		return fmt.Errorf("--format %q: want text or json", o.format)
+	}
+	if slices.Contains(formatWords, o.out) {
+		format := o.out
+		if format != "text" {
+			format = "json"
+		}
+		return &outputError{msg: fmt.Sprintf("-o %s: did you mean --format %s? -o (--output) names the file the report is written to", o.out, format),
+			hint: fmt.Sprintf("to write a file named %s, say -o ./%s", o.out, o.out)}
 	}
 	// A report that cannot be written is known before the work, not
 	// after a long analysis; the file itself is created only at the end.
 	if o.out != "" {
 		dir := filepath.Dir(o.out)
-		if st, err := os.Stat(dir); err != nil {
+		if st, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+			return &outputError{msg: fmt.Sprintf("-o %s: the directory %s does not exist", o.out, dir),
+				hint: fmt.Sprintf("create it first (mkdir -p %s), or name a file in a directory that exists", dir)}
+		} else if err != nil {
 			return fmt.Errorf("-o %s: %w", o.out, err)
 		} else if !st.IsDir() {
 			return fmt.Errorf("-o %s: %s is not a directory", o.out, dir)
 		}
 		if st, err := os.Stat(o.out); err == nil && st.IsDir() {
-			return fmt.Errorf("-o %s: is a directory", o.out)
+			return &outputError{msg: fmt.Sprintf("-o %s: is a directory", o.out), hint: fmt.Sprintf("name a file: -o %s", filepath.Join(o.out, "report.txt"))}
 		}
 	}
 	return nil
+}
+
+// outputError is a mistake in -o that a hint can fix.
+type outputError struct{ msg, hint string }
+
+func (e *outputError) Error() string { return e.msg }
+
+// checkOutput checks the output flags, and on a mistake prints the error
+// (prefixed by the command's name) and its hint.
+func (o *outputFlags) checkOutput(e *env, cmd string) bool {
+	err := o.check()
+	if err == nil {
+		return true
+	}
+	e.errorf("%s: %v", cmd, err)
+	var oe *outputError
+	if errors.As(err, &oe) {
+		e.hintf("%s", oe.hint)
+	}
+	return false
 }
 
 // open creates the -o file now: capture opens its outputs before it drops

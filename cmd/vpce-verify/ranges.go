@@ -67,8 +67,7 @@ func rangesInfo(e *env, args []string) int {
 	if code, ok := e.parse(flags, args, rangesSynopsis); !ok {
 		return code
 	}
-	if err := of.check(); err != nil {
-		e.errorf("ranges info: %v", err)
+	if !of.checkOutput(e, "ranges info") {
 		return exitError
 	}
 	// The cache is read once: it says both which snapshot is in use (the
@@ -122,8 +121,7 @@ func rangesDiff(e *env, args []string) int {
 	if code, ok := e.parse(flags, args, rangesSynopsis); !ok {
 		return code
 	}
-	if err := of.check(); err != nil {
-		e.errorf("ranges diff: %v", err)
+	if !of.checkOutput(e, "ranges diff") {
 		return exitError
 	}
 	if flags.NArg() != 2 {

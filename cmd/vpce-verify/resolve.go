@@ -59,8 +59,7 @@ func cmdResolve(e *env, args []string) int {
 	if code, ok := e.parse(fs, args, resolveSynopsis); !ok {
 		return code
 	}
-	if err := of.check(); err != nil {
-		e.errorf("resolve: %v", err)
+	if !of.checkOutput(e, "resolve") {
 		return exitError
 	}
 	if *timeout <= 0 {
@@ -77,7 +76,7 @@ func cmdResolve(e *env, args []string) int {
 	defer cancel()
 	cl, err := cf.load(e)
 	if err != nil {
-		e.errorf("%v", err)
+		e.errorf("resolve: %v", err)
 		return exitError
 	}
 

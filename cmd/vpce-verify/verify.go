@@ -78,8 +78,7 @@ func cmdVerify(e *env, args []string) int {
 		return exitError
 	}
 	of.flows = af.flows
-	if err := of.check(); err != nil {
-		e.errorf("verify: %v", err)
+	if !of.checkOutput(e, "verify") {
 		return exitError
 	}
 	if err := rf.check("--dns-timeout"); err != nil {
@@ -92,7 +91,7 @@ func cmdVerify(e *env, args []string) int {
 	}
 	cl, err := cf.load(e)
 	if err != nil {
-		e.errorf("%v", err)
+		e.errorf("verify: %v", err)
 		return exitError
 	}
 	roots, err := caPool(*caFile)

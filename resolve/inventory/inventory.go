@@ -151,6 +151,88 @@ type PrefixList struct {
 // CLI outputs Parse knows.
 var ErrUnknownShape = errors.New("not an AWS CLI output this tool reads")
 
+// idKeys name, for each top-level key Parse reads, a member only its
+// elements have: what an element cut out by aws --query has.
+var idKeys = []struct{ id, top string }{
+	{"VpcEndpointId", "VpcEndpoints"},
+	{"NetworkInterfaceId", "NetworkInterfaces"},
+	{"RouteTableId", "RouteTables"},
+	{"PrefixListId", "PrefixLists"},
+	{"Cidr", "Entries"},
+}
+
+// wrapQueried gives back what aws --query cut out of an output Parse
+// reads whole: a list (--query 'VpcEndpoints') or one element
+// (--query 'VpcEndpoints[0]') becomes {"VpcEndpoints": [...]} again, told
+// by the elements' ID member. YAML (aws --output yaml) is told apart from
+// broken JSON and refused in words.
+func wrapQueried(data []byte) ([]byte, error) {
+	trimmed := bytes.TrimSpace(data)
+	switch trimmed[0] {
+	case '[':
+		var elems []map[string]json.RawMessage
+		if err := json.Unmarshal(trimmed, &elems); err != nil {
+			return nil, jsonError(err)
+		}
+		if len(elems) == 0 {
+			return nil, fmt.Errorf("%w: an empty list (did the --query find nothing?)", ErrUnknownShape)
+		}
+		for _, k := range idKeys {
+			if _, ok := elems[0][k.id]; ok {
+				return wrap(k.top, trimmed), nil
+			}
+		}
+		return nil, fmt.Errorf("%w: a list whose first element has none of %s", ErrUnknownShape, idNames())
+	case '{':
+		var top map[string]json.RawMessage
+		if json.Unmarshal(trimmed, &top) != nil {
+			return data, nil // the caller says where the JSON breaks
+		}
+		for _, k := range inventoryKeys {
+			if _, ok := top[k]; ok {
+				return data, nil
+			}
+		}
+		for _, k := range idKeys {
+			if _, ok := top[k.id]; ok {
+				return wrap(k.top, append(append([]byte("["), trimmed...), ']')), nil
+			}
+		}
+		return data, nil
+	}
+	if looksYAML(trimmed) {
+		return nil, errors.New("YAML: use --output json (aws ... --output json > endpoints.json)")
+	}
+	return data, nil
+}
+
+func wrap(key string, list []byte) []byte {
+	return append(append([]byte(`{"`+key+`":`), list...), '}')
+}
+
+func idNames() string {
+	var names []string
+	for _, k := range idKeys {
+		names = append(names, k.id)
+	}
+	return strings.Join(names, ", ")
+}
+
+// looksYAML says whether data starts as aws --output yaml does: a key and
+// a colon ("VpcEndpoints:"), a list item ("- VpcEndpointId: ..."), or a
+// document marker.
+func looksYAML(data []byte) bool {
+	line, _, _ := bytes.Cut(data, []byte("\n"))
+	line = bytes.TrimSpace(line)
+	if bytes.HasPrefix(line, []byte("---")) || bytes.HasPrefix(line, []byte("- ")) {
+		return true
+	}
+	key, _, ok := bytes.Cut(line, []byte(":"))
+	return ok && len(key) > 0 && bytes.IndexFunc(key, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-')
+	}) < 0
+}
+
 // inventoryKeys are the top-level keys Parse reads.
 var inventoryKeys = []string{"VpcEndpoints", "NetworkInterfaces", "RouteTables", "PrefixLists", "Entries"}
 
@@ -244,6 +326,10 @@ func parseInventory(name string, data []byte) (*Inventory, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // PowerShell writes a BOM
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errors.New("empty file")
+	}
+	data, err := wrapQueried(data)
+	if err != nil {
+		return nil, err
 	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(data, &top); err != nil {

@@ -1,11 +1,13 @@
 package inventory
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -242,6 +244,44 @@ func TestInventoryEntriesWithoutListID(t *testing.T) {
 	})
 }
 
+// What aws --query cuts out of an output (a list, or one element) reads as
+// the whole output does.
+func TestParseQueried(t *testing.T) {
+	for _, tc := range []struct{ file, key string }{
+		{"testdata/aws/vpc-endpoints.json", "VpcEndpoints"},
+		{"testdata/aws/vpc-endpoints-no-dnsoptions.json", "VpcEndpoints"},
+		{"testdata/aws/network-interfaces.json", "NetworkInterfaces"},
+		{"testdata/aws/route-tables.json", "RouteTables"},
+		{"testdata/aws/prefix-lists.json", "PrefixLists"},
+		{"testdata/aws/pl-0b1c2d3e-entries.json", "Entries"},
+	} {
+		whole := readTestdata(t, tc.file)
+		want, err := Parse("in.json", whole)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var top map[string][]json.RawMessage
+		if err := json.Unmarshal(whole, &top); err != nil || len(top[tc.key]) == 0 {
+			t.Fatalf("%s: %v, no %s", tc.file, err, tc.key)
+		}
+		list, _ := json.MarshalIndent(top[tc.key], "", "  ")
+		forms := map[string][]byte{"--query " + tc.key: list}
+		if len(top[tc.key]) == 1 {
+			forms["--query "+tc.key+"[0]"] = top[tc.key][0]
+		}
+		for form, data := range forms {
+			got, err := Parse("in.json", data)
+			if err != nil {
+				t.Errorf("%s %s: %v", tc.file, form, err)
+				continue
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%s %s: parsed\n%+v\nwant\n%+v", tc.file, form, got, want)
+			}
+		}
+	}
+}
+
 func TestParseInventoryErrors(t *testing.T) {
 	tests := []struct {
 		name, doc, want string
@@ -252,7 +292,12 @@ func TestParseInventoryErrors(t *testing.T) {
 		{"empty", "  ", "inventory: in.json: empty file"},
 		{"not JSON", `{"VpcEndpoints": [`, "inventory: in.json: byte 18: unexpected end of JSON input"},
 		{"syntax", `{"VpcEndpoints": [}`, "inventory: in.json: byte 18: invalid character '}'"},
-		{"a list", `[{"VpcEndpointId": "vpce-1"}]`, "inventory: in.json: want an object, found a JSON array"},
+		{"a list of something else", `[{"SubnetId": "subnet-1"}]`, "inventory: in.json: not an AWS CLI output this tool reads: a list whose first element has none of VpcEndpointId, NetworkInterfaceId, RouteTableId, PrefixListId, Cidr"},
+		{"an empty list", `[]`, "inventory: in.json: not an AWS CLI output this tool reads: an empty list (did the --query find nothing?)"},
+		{"a broken list", `[{"VpcEndpointId": "vpce-1"},`, "inventory: in.json: byte 29: unexpected end of JSON input"},
+		{"YAML", "VpcEndpoints:\n- VpcEndpointId: vpce-1\n", "inventory: in.json: YAML: use --output json"},
+		{"a YAML list", "- VpcEndpointId: vpce-1\n", "inventory: in.json: YAML: use --output json"},
+		{"an element with a bad member", `{"VpcEndpointId": "vpce-1", "PrivateDnsEnabled": "yes"}`, "VpcEndpoints: PrivateDnsEnabled: want true or false"},
 		{"wrong type", `{"VpcEndpoints": [{"VpcEndpointId": "vpce-1", "PrivateDnsEnabled": "yes"}]}`,
 			"VpcEndpoints: PrivateDnsEnabled: want true or false, found a JSON string"},
 		{"object where a list belongs", `{"VpcEndpoints": {"VpcEndpointId": "vpce-1"}}`, "inventory: in.json: VpcEndpoints: want an array, found a JSON object"},
