@@ -96,6 +96,9 @@ type Client struct {
 	Timeout time.Duration // per try; 2 s when zero
 	Tries   int           // per server; 2 when zero
 	UDPSize uint16        // EDNS0 buffer size; 1232 (the DNS flag day 2020 value) when zero
+	// Types are the record types LookupAll asks for, "A" and/or "AAAA";
+	// both when empty.
+	Types []string
 }
 
 const (
@@ -125,24 +128,24 @@ func (c *Client) udpSize() uint16 {
 	return 1232
 }
 
-// LookupAll asks for the A and the AAAA records of every name, a few
+// LookupAll asks for the records of c.Types (A and AAAA) of every name, a few
 // lookups at a time (each with its follow-up queries and retries), started
-// in the order name by name, A before AAAA, and returns the answers in that
+// in the order name by name, in the order of the types, and returns the answers in that
 // order whatever order they came in. When ctx ends, the lookups in flight
 // stop at once and those not started are not sent: their answers say so
 // (StatusTimeout, an error wrapping the context's).
 func (c *Client) LookupAll(ctx context.Context, servers []Server, names []string) []*Answer {
-	out := make([]*Answer, 2*len(names))
+	types := c.Types
+	if len(types) == 0 {
+		types = []string{"A", "AAAA"}
+	}
+	out := make([]*Answer, len(types)*len(names))
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range min(parallel, len(out)) {
 		wg.Go(func() {
 			for i := range next {
-				qtype := "A"
-				if i%2 == 1 {
-					qtype = "AAAA"
-				}
-				out[i] = c.Lookup(ctx, servers, names[i/2], qtype)
+				out[i] = c.Lookup(ctx, servers, names[i/len(types)], types[i%len(types)])
 			}
 		})
 	}

@@ -9,13 +9,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/miekg/dns"
 	"github.com/spf13/pflag"
 
 	"github.com/vpce-verify/vpce-verify/report"
 	"github.com/vpce-verify/vpce-verify/resolve"
 )
 
-const resolveSynopsis = `Usage: vpce-verify resolve [flags] NAME...
+const resolveSynopsis = `Usage: vpce-verify resolve [flags] [@SERVER] NAME... [A|AAAA]
 
 Asks DNS for the A and AAAA records of each name, 8 lookups at a time, follows
 CNAME chains, and says what every address is: an interface endpoint, another
@@ -25,7 +26,8 @@ reported as cut by the time limit, and the answers that came are judged.
 A NAME may also be an interface endpoint's DNS entry
 (*.vpce-ID-SUFFIX.s3.REGION.vpce.amazonaws.com: its bucket., accesspoint.
 and control. names) or, with --endpoints, its ID (vpce-...). Names are asked
-as given: search domains are never applied.
+as given: search domains are never applied. As with dig, @SERVER is
+--resolver SERVER, and A or AAAA asks only that type.
 
 Resolvers: those of --resolv-conf (with systemd-resolved, the servers in
 /run/systemd/resolve/resolv.conf are named too), or --resolver and
@@ -38,6 +40,7 @@ the other answers are still printed).
 
 Examples:
   vpce-verify resolve s3.ap-south-1.amazonaws.com
+  vpce-verify resolve @10.0.0.2 my-bucket.s3.ap-south-1.amazonaws.com AAAA
   vpce-verify resolve --vpc-resolver --bucket my-bucket --region ap-south-1
   vpce-verify resolve --endpoints endpoints.json vpce-0a1b2c3d4e5f67890
   vpce-verify resolve --resolver 10.0.0.2 --compare-resolver 1.1.1.1 s3.ap-south-1.amazonaws.com
@@ -58,6 +61,12 @@ func cmdResolve(e *env, args []string) int {
 	fs.Lookup("format").Usage = "output format: text or json (schema vpce-verify/resolve/v1)"
 	if code, ok := e.parse(fs, args, resolveSynopsis); !ok {
 		return code
+	}
+	args, types, err := digArgs(fs.Args(), &rf)
+	if err != nil {
+		e.errorf("resolve: %v", err)
+		e.hintf("vpce-verify resolve [@SERVER] NAME... [A|AAAA], as dig: vpce-verify resolve @10.0.0.2 s3.ap-south-1.amazonaws.com A")
+		return exitError
 	}
 	if !of.checkOutput(e, "resolve") {
 		return exitError
@@ -80,7 +89,6 @@ func cmdResolve(e *env, args []string) int {
 		return exitError
 	}
 
-	args = fs.Args()
 	switch {
 	case *bucket != "" && *region == "":
 		e.errorf("resolve: --bucket needs --region: the names of a bucket depend on its region")
@@ -105,6 +113,10 @@ func cmdResolve(e *env, args []string) int {
 			return exitError
 		}
 		for _, n := range more {
+			if err := checkName(n); err != nil {
+				e.errorf("resolve: %v", err)
+				return exitError
+			}
 			if !slices.ContainsFunc(names, func(x string) bool { return strings.EqualFold(x, n) }) {
 				names = append(names, n)
 			}
@@ -119,6 +131,7 @@ func cmdResolve(e *env, args []string) int {
 	}
 	ev := report.ResolveEvidence{Resolvers: servers, VPCCIDRs: cl.vpcCIDRs}
 	client := rf.client()
+	client.Types = types
 	var wg sync.WaitGroup
 	if *compare != "" {
 		ap, err := resolve.ParseServer(*compare)
@@ -166,4 +179,54 @@ func cmdResolve(e *env, args []string) int {
 		return exitError
 	}
 	return exitCode(r.Verdict)
+}
+
+// digArgs takes dig's habits out of resolve's arguments: @SERVER is a
+// --resolver (before those of the flag, as dig asks it), A and AAAA
+// choose the record types. Other types, and dig's +options, are errors:
+// resolve judges addresses.
+func digArgs(args []string, rf *resolverFlags) (names, types []string, err error) {
+	var servers []string
+	for _, a := range args {
+		switch upper := strings.ToUpper(a); {
+		case strings.HasPrefix(a, "@"):
+			if a == "@" {
+				return nil, nil, errors.New("@ without a server: write @10.0.0.2")
+			}
+			servers = append(servers, a[1:])
+		case upper == "A" || upper == "AAAA":
+			if !slices.Contains(types, upper) {
+				types = append(types, upper)
+			}
+		case strings.HasPrefix(a, "+"):
+			return nil, nil, fmt.Errorf("%s: dig's options are not taken here (--format json gives what +short would, for tools)", a)
+		case !strings.Contains(a, ".") && (dns.StringToType[upper] != 0 || upper == "ANY"):
+			return nil, nil, fmt.Errorf("%s: only A and AAAA records are asked: the addresses are what is judged", a)
+		default:
+			names = append(names, a)
+		}
+	}
+	rf.resolvers = append(servers, rf.resolvers...)
+	return names, types, nil
+}
+
+// checkName refuses, before anything is sent, what is not a host name: a
+// URL, an address with a port, a name dns.IsDomainName rejects (an empty
+// label, a label over 63 bytes, more than 255 bytes), or one with a
+// character no host name has.
+func checkName(name string) error {
+	if strings.Contains(name, "://") {
+		host := name[strings.Index(name, "://")+3:]
+		host, _, _ = strings.Cut(host, "/")
+		return fmt.Errorf("%q is a URL: give its host name, %s", name, host)
+	}
+	if _, ok := dns.IsDomainName(name); !ok {
+		return fmt.Errorf("%q: not a domain name (an empty label, a label over 63 bytes, or over 255 in all)", name)
+	}
+	if i := strings.IndexFunc(name, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.')
+	}); i >= 0 {
+		return fmt.Errorf("%q: %q is not in a host name (letters, digits, -, _ and . only)", name, name[i:i+1])
+	}
+	return nil
 }

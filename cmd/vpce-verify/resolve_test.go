@@ -446,10 +446,10 @@ func TestResolveErrors(t *testing.T) {
 }
 
 // TestResolveVPCResolverFlag checks which servers --vpc-resolver names,
-// without sending them anything: the only name is invalid, so no query
-// leaves the host.
+// without sending them anything: the time limit is over before the first
+// query, so no query leaves the host.
 func TestResolveVPCResolverFlag(t *testing.T) {
-	res := runCmd(t, nil, "resolve", "--format", "json", "--vpc-resolver", "bad..name")
+	res := runCmd(t, nil, "resolve", "--format", "json", "--vpc-resolver", "--timeout", "1ns", "s3.ap-south-1.amazonaws.com")
 	r := decodeResolve(t, res)
 	var got []string
 	for _, s := range r.Resolvers {
@@ -893,5 +893,70 @@ func TestResolveInterrupted(t *testing.T) {
 	want := "vpce-verify: error: the command was interrupted before 2 of 2 queries were answered: s3.ap-south-1.amazonaws.com A, s3.ap-south-1.amazonaws.com AAAA\n"
 	if code != exitError || r.Verdict != "error" || r.find(t, "s3.ap-south-1.amazonaws.com", "A").Status != "timeout" || errb.String() != want {
 		t.Errorf("exit %d, verdict %s, stderr %q; want %d, error and %q", code, r.Verdict, errb.String(), exitError, want)
+	}
+}
+
+// countingZone is a dnsZone that counts the questions it was asked, by
+// name and type.
+type countingZone struct {
+	*dnsZone
+	mu    sync.Mutex
+	asked map[string]int
+}
+
+func (z *countingZone) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
+	z.mu.Lock()
+	z.asked[strings.ToLower(r.Question[0].Name)+" "+dns.TypeToString[r.Question[0].Qtype]]++
+	z.mu.Unlock()
+	z.dnsZone.ServeDNS(w, r)
+}
+
+// dig's habits: @SERVER is the server asked, A or AAAA the only type; a
+// name that is no host name is refused before anything is sent.
+func TestResolveDigHabits(t *testing.T) {
+	z := &countingZone{dnsZone: privateZone(t), asked: map[string]int{}}
+	server := serveDNS(t, z)
+	res := runCmd(t, nil, "resolve", "--format", "json", "@"+server, "s3.ap-south-1.amazonaws.com", "AAAA")
+	r := decodeResolve(t, res)
+	if res.code != exitPass || len(r.Queries) != 1 || r.Queries[0].QType != "AAAA" || r.Queries[0].Resolver != server {
+		t.Errorf("exit %d, queries %+v; want one AAAA query to %s\nstderr: %s", res.code, r.Queries, server, res.stderr)
+	}
+	z.mu.Lock()
+	if len(z.asked) != 1 || z.asked["s3.ap-south-1.amazonaws.com. AAAA"] == 0 {
+		t.Errorf("the server was asked %v, want only the AAAA question", z.asked)
+	}
+	clear(z.asked)
+	z.mu.Unlock()
+	// Type first, lower case, both types: as dig takes them.
+	res = runCmd(t, nil, "resolve", "--format", "json", "a", "@"+server, "aaaa", "s3.ap-south-1.amazonaws.com")
+	if r := decodeResolve(t, res); len(r.Queries) != 2 || r.Queries[0].QType != "A" || r.Queries[1].QType != "AAAA" {
+		t.Errorf("queries %+v, want A then AAAA", r.Queries)
+	}
+	z.mu.Lock()
+	clear(z.asked)
+	z.mu.Unlock()
+
+	for _, tc := range []struct {
+		args   []string
+		stderr string
+	}{
+		{[]string{"s3.ap-south-1.amazonaws.com", "MX"}, "vpce-verify: error: resolve: MX: only A and AAAA records are asked: the addresses are what is judged\nvpce-verify: hint: vpce-verify resolve [@SERVER] NAME... [A|AAAA], as dig"},
+		{[]string{"+short", "s3.ap-south-1.amazonaws.com"}, "vpce-verify: error: resolve: +short: dig's options are not taken here"},
+		{[]string{"@", "s3.ap-south-1.amazonaws.com"}, "vpce-verify: error: resolve: @ without a server: write @10.0.0.2"},
+		{[]string{"@10.0.0.300", "s3.ap-south-1.amazonaws.com"}, `vpce-verify: error: resolve: --resolver "10.0.0.300": want an IP address`},
+		{[]string{"https://my-bucket.s3.ap-south-1.amazonaws.com/key"}, `vpce-verify: error: resolve: "https://my-bucket.s3.ap-south-1.amazonaws.com/key" is a URL: give its host name, my-bucket.s3.ap-south-1.amazonaws.com`},
+		{[]string{"s3..amazonaws.com"}, `vpce-verify: error: resolve: "s3..amazonaws.com": not a domain name`},
+		{[]string{strings.Repeat("x", 64) + ".s3.amazonaws.com"}, "not a domain name"},
+		{[]string{"s3.ap-south-1.amazonaws.com:443"}, `vpce-verify: error: resolve: "s3.ap-south-1.amazonaws.com:443": ":" is not in a host name`},
+	} {
+		res := runCmd(t, nil, append([]string{"resolve", "@" + server}, tc.args...)...)
+		if res.code != exitError || !strings.Contains(res.stderr, tc.stderr) || res.stdout != "" {
+			t.Errorf("%q: exit %d, stderr %q; want %d and %q", tc.args, res.code, res.stderr, exitError, tc.stderr)
+		}
+	}
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	if len(z.asked) != 0 {
+		t.Errorf("refused arguments sent queries: %v", z.asked)
 	}
 }
