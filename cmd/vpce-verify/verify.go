@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/netip"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -17,6 +20,9 @@ import (
 )
 
 const verifySynopsis = `Usage: vpce-verify verify [flags] NAME
+       vpce-verify verify [flags] --bucket BUCKET --region REGION
+       vpce-verify verify [flags] s3://BUCKET[/KEY] --region REGION
+       vpce-verify verify [flags] https://HOST/PATH
 
 On an EC2 host, in seconds: opens the capture, resolves NAME the way the
 host's applications do (nsswitch.conf's hosts order: /etc/hosts, then the
@@ -34,6 +40,14 @@ elsewhere is named, and marks the evidence incomplete: the run cannot pass.
 The kernel filter is capture's: DNS on 53 (and --dns-port, and the ports of
 --resolver), TCP 80 and 443 (and --port).
 
+NAME is what the applications connect to; --bucket and --region, or an
+s3:// URL and --region, stand for the bucket's virtual-hosted name
+(BUCKET.s3.REGION.amazonaws.com; s3.REGION.amazonaws.com for a bucket
+with dots, which its certificate does not cover), an https:// URL for its
+host: the name taken is said on stderr. An address is not a NAME: verify
+resolves the name as the applications do (to say what an address is,
+vpce-verify classify ADDR).
+
 The handshake is the proof; --http adds a HEAD / request. The certificate is
 checked for NAME: a failure is a warning (a TLS-intercepting proxy is worth
 knowing about), not an error.
@@ -43,6 +57,7 @@ Exit codes as analyze: 0 pass, 1 fail, 2 error, 3 inconclusive.
 
 Examples:
   sudo vpce-verify verify s3.ap-south-1.amazonaws.com
+  sudo vpce-verify verify --bucket my-bucket --region ap-south-1
   sudo vpce-verify verify --vpc-resolver --endpoints endpoints.json my-bucket.s3.ap-south-1.amazonaws.com
 `
 
@@ -53,6 +68,8 @@ func cmdVerify(e *env, args []string) int {
 	var of outputFlags
 	var rf resolverFlags
 	timeout := fs.Duration("timeout", 10*time.Second, "give up after this long: resolution, capture and probe together")
+	bucket := fs.String("bucket", "", "verify this bucket's virtual-hosted name (needs --region)")
+	region := fs.String("region", "", "the bucket's region (with --bucket or an s3:// URL); alone, s3.REGION.amazonaws.com")
 	httpHead := fs.Bool("http", false, "after the handshake, send HEAD / and report the status")
 	caFile := fs.String("ca-file", "", "also trust the CA certificates in this PEM file when checking the server's certificate")
 	rf.register(fs, e.sys)
@@ -67,12 +84,18 @@ func cmdVerify(e *env, args []string) int {
 	if code, ok := e.parse(fs, args, verifySynopsis); !ok {
 		return code
 	}
-	if fs.NArg() != 1 {
-		e.errorf("verify: want one NAME, got %d arguments", fs.NArg())
-		e.hintf("vpce-verify verify s3.ap-south-1.amazonaws.com")
+	name, said, err := verifyName(fs.Args(), *bucket, *region)
+	if err != nil {
+		e.errorf("verify: %v", err)
+		var ue *usageError
+		if errors.As(err, &ue) {
+			e.hintf("%s", ue.hint)
+		}
 		return exitError
 	}
-	name := strings.TrimSuffix(fs.Arg(0), ".")
+	if said != "" {
+		e.infof("%s", said)
+	}
 	if err := af.check(); err != nil {
 		e.errorf("%s: %v", fs.Name(), err)
 		return exitError
@@ -250,4 +273,91 @@ func reportProbe(res *probe.Resolution, conns []probe.Conn) *report.Probe {
 		p.Connections = append(p.Connections, pc)
 	}
 	return p
+}
+
+// usageError is a mistake in the arguments with a hint that fixes it.
+type usageError struct{ msg, hint string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// verifyName is the name verify probes: NAME, or the one derived from
+// --bucket and --region, an s3:// URL and --region, or an https:// URL;
+// said tells the user which name was derived from what.
+func verifyName(args []string, bucket, region string) (name, said string, err error) {
+	const example = "vpce-verify verify s3.ap-south-1.amazonaws.com, or --bucket my-bucket --region ap-south-1"
+	switch {
+	case len(args) > 1:
+		return "", "", &usageError{fmt.Sprintf("want one NAME, got %d arguments", len(args)), example}
+	case len(args) == 0 && bucket == "" && region == "":
+		return "", "", &usageError{"want one NAME, got 0 arguments", example}
+	case len(args) == 1 && bucket != "":
+		return "", "", &usageError{fmt.Sprintf("both a NAME (%s) and --bucket: give one", args[0]), example}
+	}
+	arg := ""
+	if len(args) == 1 {
+		arg = args[0]
+	}
+	from := "--bucket " + bucket + " --region " + region
+	switch lower := strings.ToLower(arg); {
+	case strings.HasPrefix(lower, "s3://"):
+		bucket, _, _ = strings.Cut(arg[len("s3://"):], "/")
+		if bucket == "" {
+			return "", "", &usageError{fmt.Sprintf("%s names no bucket", arg), "vpce-verify verify s3://my-bucket --region ap-south-1"}
+		}
+		if region == "" {
+			return "", "", &usageError{fmt.Sprintf("%s: an s3:// URL says no region, and the bucket's name depends on it", arg),
+				fmt.Sprintf("add --region (aws s3api get-bucket-location --bucket %s says which): vpce-verify verify %s --region ap-south-1", bucket, arg)}
+		}
+		from = arg + " in " + region
+	case strings.HasPrefix(lower, "https://") || strings.HasPrefix(lower, "http://"):
+		u, perr := url.Parse(arg)
+		if perr != nil || u.Hostname() == "" {
+			return "", "", &usageError{fmt.Sprintf("%s: not a URL with a host", arg), "vpce-verify verify https://my-bucket.s3.ap-south-1.amazonaws.com/key"}
+		}
+		if p := u.Port(); p != "" && p != "443" {
+			return "", "", &usageError{fmt.Sprintf("%s: port %s; verify probes HTTPS on 443", arg, p), "vpce-verify verify " + u.Hostname()}
+		}
+		if _, aerr := netip.ParseAddr(u.Hostname()); aerr == nil {
+			return "", "", addressError(u.Hostname())
+		}
+		name = strings.TrimSuffix(u.Hostname(), ".")
+		if err := checkName(name); err != nil {
+			return "", "", err
+		}
+		return name, fmt.Sprintf("verifying %s, the host of %s", name, arg), nil
+	case arg != "":
+		if _, aerr := netip.ParseAddr(arg); aerr == nil {
+			return "", "", addressError(arg)
+		}
+		if ap, aerr := netip.ParseAddrPort(arg); aerr == nil {
+			return "", "", addressError(ap.Addr().String())
+		}
+		name = strings.TrimSuffix(arg, ".")
+		if err := checkName(name); err != nil {
+			return "", "", err
+		}
+		return name, "", nil
+	case bucket != "" && region == "":
+		return "", "", &usageError{"--bucket needs --region: the names of a bucket depend on its region",
+			fmt.Sprintf("vpce-verify verify --bucket %s --region ap-south-1 (aws s3api get-bucket-location --bucket %s says which)", bucket, bucket)}
+	}
+	names, err := resolve.BucketNames(bucket, region)
+	if err != nil {
+		return "", "", err
+	}
+	if bucket == "" {
+		return names[0], fmt.Sprintf("verifying %s, S3's name in %s", names[0], region), nil
+	}
+	if strings.Contains(bucket, ".") {
+		// *.s3.REGION.amazonaws.com does not cover a.b.s3...: clients
+		// use the path-style name.
+		return names[1], fmt.Sprintf("verifying %s, the path-style name of %s (the bucket's name has dots, which the virtual-hosted name's certificate does not cover)", names[1], from), nil
+	}
+	return names[0], fmt.Sprintf("verifying %s, the virtual-hosted name of %s", names[0], from), nil
+}
+
+// addressError refuses an address where verify wants a name.
+func addressError(addr string) error {
+	return &usageError{fmt.Sprintf("%s is an address, not a name: verify resolves the name the applications use, as they do", addr),
+		fmt.Sprintf("give that name (vpce-verify verify s3.ap-south-1.amazonaws.com); to say what %s is: vpce-verify classify %s", addr, addr)}
 }
