@@ -69,6 +69,9 @@ func (l *liveFlags) options(ifaces []string, dnsPorts []uint16) (afpacket.Option
 	if l.snapLen < 0 || l.snapLen > 262144 {
 		return o, "", fmt.Errorf("--snaplen %d: want 1 to 262144 (0 for 262144)", l.snapLen)
 	}
+	if l.duration < 0 {
+		return o, "", fmt.Errorf("--duration %v: want a positive duration such as 10m (none: until Ctrl-C)", l.duration)
+	}
 	if l.bufferKB < 0 || l.bufferKB > 1<<20 {
 		return o, "", fmt.Errorf("--buffer-size %d: want 1 to 1048576 KiB", l.bufferKB)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -166,9 +167,48 @@ func (e *env) parse(fs *pflag.FlagSet, args []string, synopsis string) (int, boo
 		}
 		// One line, then where the flags are: the help would bury the
 		// error under a screenful.
-		e.errorf("%s: %v", fs.Name(), err)
+		e.errorf("%s: %s", fs.Name(), flagError(err))
 		e.hintf("vpce-verify %s --help lists the flags", fs.Name())
 		return exitError, false
 	}
 	return 0, true
+}
+
+// pflagValue matches pflag's error for a value its type does not parse:
+// invalid argument "V" for "-c, --count" flag: strconv.ParseUint: ...
+var (
+	pflagValue = regexp.MustCompile(`^invalid argument (".*") for "(?:-[^,]+, )?(--[^"]+)" flag: (.*)$`)
+	strconvErr = regexp.MustCompile(`^strconv\.Parse(\w+): parsing (".*"): (.*)$`)
+)
+
+// flagError words pflag's error in the user's terms: a bad value says
+// what the flag wants, not which Go function failed to parse it.
+func flagError(err error) string {
+	m := pflagValue.FindStringSubmatch(err.Error())
+	if m == nil {
+		return err.Error()
+	}
+	value, flag, why := m[1], m[2], m[3]
+	want := why
+	if sm := strconvErr.FindStringSubmatch(why); sm != nil {
+		switch {
+		case sm[3] == "value out of range":
+			want = "out of range"
+		case sm[1] == "Uint":
+			want = "want a whole number, 0 or more"
+		case sm[1] == "Int":
+			want = "want a whole number"
+		case sm[1] == "Bool":
+			want = "want true or false"
+		case sm[1] == "Float":
+			want = "want a number"
+		}
+		if sm[2] != value {
+			// One item of a list (--port 80,x).
+			want = sm[2] + ": " + want
+		}
+	} else if strings.HasPrefix(why, "time: ") {
+		want = "want a duration: a number and a unit, such as 500ms, 30s, 10m or 1h"
+	}
+	return fmt.Sprintf("%s %s: %s", flag, value, want)
 }
