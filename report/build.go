@@ -57,9 +57,9 @@ type Config struct {
 	// ConnLog, when not nil, gets every connection as it is judged
 	// (--conn-log).
 	ConnLog *ConnLog
-	// Extra warnings to report (from the command line: unreadable endpoint
-	// files, and so on).
-	Warnings []string
+	// Extra warnings to report (from the command line: an unusable
+	// ip-ranges cache, the host's resolver files, and so on).
+	Warnings []Warning
 }
 
 // Limits bound what a report lists; what is beyond them is counted, and
@@ -184,7 +184,7 @@ func NewBuilder(cfg Config, probe *Probe) *Builder {
 
 // AddWarnings adds warnings known only once the connections are being
 // given (verify's, from its lookup).
-func (b *Builder) AddWarnings(w ...string) { b.cfg.Warnings = append(b.cfg.Warnings, w...) }
+func (b *Builder) AddWarnings(w ...Warning) { b.cfg.Warnings = append(b.cfg.Warnings, w...) }
 
 // SetProbe tells the builder what verify resolved and dialled, before the
 // probe's connections are given (they end with the capture): its answers
@@ -354,8 +354,8 @@ func (b *Builder) Report(ev Evidence) *Report {
 	r.Verdict, r.Reason = b.verdict(r)
 	b.attemptWarnings()
 	b.otherWarnings(r)
-	r.Warnings = b.warn.lines()
-	r.Warnings = append(r.Warnings, cfg.Warnings...)
+	r.WarningsDetail = append(b.warn.lines(), cfg.Warnings...)
+	r.Warnings = messages(r.WarningsDetail)
 	return r
 }
 
@@ -518,39 +518,39 @@ func (b *Builder) connWarnings(f *flow.Flow, c *conn) {
 	for _, n := range c.seen() {
 		switch {
 		case n.kind == s3name.LegacyGlobal:
-			b.warn.about(subject, "used the global S3 name (s3.amazonaws.com): PrivateLink does not serve it, so this traffic cannot use an interface endpoint; configure the client for its region")
+			b.warn.about("s3-global-name", subject, "used the global S3 name (s3.amazonaws.com): PrivateLink does not serve it, so this traffic cannot use an interface endpoint; configure the client for its region")
 		case n.fips:
-			b.warn.about(subject, "used an S3 FIPS name: PrivateLink does not serve FIPS endpoints")
+			b.warn.about("s3-fips-name", subject, "used an S3 FIPS name: PrivateLink does not serve FIPS endpoints")
 		case n.kind == s3name.Accelerate:
-			b.warn.about(subject, "used S3 Transfer Acceleration ("+clean(n.text)+"): it runs on the CloudFront edge network and no VPC endpoint carries it")
+			b.warn.about("s3-transfer-acceleration", subject, "used S3 Transfer Acceleration ("+clean(n.text)+"): it runs on the CloudFront edge network and no VPC endpoint carries it")
 		case n.kind == s3name.MRAP:
-			b.warn.about(subject, "used a Multi-Region Access Point ("+clean(n.text)+"): only an interface endpoint of com.amazonaws.s3-global.accesspoint carries it privately")
+			b.warn.about("s3-multi-region-access-point", subject, "used a Multi-Region Access Point ("+clean(n.text)+"): only an interface endpoint of com.amazonaws.s3-global.accesspoint carries it privately")
 		case n.kind == s3name.Website:
-			b.warn.about(subject, "used an S3 website endpoint ("+clean(n.text)+"): PrivateLink does not serve them")
+			b.warn.about("s3-website-endpoint", subject, "used an S3 website endpoint ("+clean(n.text)+"): PrivateLink does not serve them")
 		}
 		cl := c.class
 		if n.region != "" && cl.InAWS && cl.AWS.Region != "" && cl.AWS.Region != "GLOBAL" && n.region != cl.AWS.Region {
-			b.warn.about(subject, fmt.Sprintf("used an S3 name for %s but the address is in %s (%s)", n.region, cl.AWS.Region, cl.AWS.Prefix))
+			b.warn.about("s3-region-mismatch", subject, fmt.Sprintf("used an S3 name for %s but the address is in %s (%s)", n.region, cl.AWS.Region, cl.AWS.Prefix))
 		}
 	}
 	if c.otherName != "" {
-		b.warn.about(subject, fmt.Sprintf("named %s, not an S3 host, but its address is in %s, which only S3 uses: counted as S3", clean(c.otherName), c.class.AWS.Prefix))
+		b.warn.about("s3-prefix-other-name", subject, fmt.Sprintf("named %s, not an S3 host, but its address is in %s, which only S3 uses: counted as S3", clean(c.otherName), c.class.AWS.Prefix))
 	}
 	if c.byAddressOnly && c.established && !s3Only(c.class.AWS) {
-		b.warn.about(subject, fmt.Sprintf("is counted as S3 by address only (%s, which S3 shares with other services): no server name was captured", c.class.AWS.Prefix))
+		b.warn.about("s3-by-address-only", subject, fmt.Sprintf("is counted as S3 by address only (%s, which S3 shares with other services): no server name was captured", c.class.AWS.Prefix))
 	}
 	switch {
 	case f.TLS.ECH && !f.TLS.InTunnel:
 		if b.echNames[strings.ToLower(f.TLS.SNI)] {
-			b.warn.about(subject, "used Encrypted Client Hello (the DNS offered an ECH config): the SNI is only the outer name")
+			b.warn.about("ech", subject, "used Encrypted Client Hello (the DNS offered an ECH config): the SNI is only the outer name")
 		} else {
-			b.warn.about(subject, "sent an Encrypted Client Hello extension; without an ECH config in the DNS it is most likely GREASE (Chromium sends one on every connection), but the SNI may be only an outer name")
+			b.warn.about("ech-extension", subject, "sent an Encrypted Client Hello extension; without an ECH config in the DNS it is most likely GREASE (Chromium sends one on every connection), but the SNI may be only an outer name")
 		}
 	case f.TLS.Hello == flow.HelloIncomplete && c.established:
-		b.warn.about(subject, "carried a ClientHello that was not captured whole, so its SNI is unknown")
+		b.warn.about("client-hello-incomplete", subject, "carried a ClientHello that was not captured whole, so its SNI is unknown")
 	}
 	if c.established && c.inferred() {
-		b.warn.addf("%s is taken for an interface endpoint only because %s pointed to it; give --endpoint-ip or --endpoints to make it certain",
+		b.warn.addf("endpoint-inferred", "%s is taken for an interface endpoint only because %s pointed to it; give --endpoint-ip or --endpoints to make it certain",
 			c.server.Addr(), inferredFrom(c))
 	}
 }
@@ -590,21 +590,21 @@ func tlsVersion(v uint16) string {
 // drops, packets cut or undecodable.
 func (b *Builder) inputWarnings(r *Report, stats flow.Stats) {
 	if w := staleAtCapture(b.cfg.Ranges, b.rangesAt()); w != "" {
-		b.warn.addf("%s", w)
+		b.warn.addf("ip-ranges-stale", "%s", w)
 	}
 	if n := stats.Truncated; n > 0 {
-		b.warn.addf("%s cut by the snap length: SNI or DNS answers may be missing, so the verdict rests on addresses; capture with -s 0", plural(n, "packet"))
+		b.warn.addf("snaplen", "%s cut by the snap length: SNI or DNS answers may be missing, so the verdict rests on addresses; capture with -s 0", plural(n, "packet"))
 	}
 	for _, in := range r.Inputs {
 		if in.Drops != nil && *in.Drops > 0 {
-			b.warn.addf("%s: the capturing system dropped %s: the evidence is incomplete", in.Name, countNoun(*in.Drops, "packet"))
+			b.warn.addf("capture-drops", "%s: the capturing system dropped %s: the evidence is incomplete", in.Name, countNoun(*in.Drops, "packet"))
 		}
 		if in.Error != nil {
-			b.warn.addf("%s", *in.Error) // the error names the input
+			b.warn.addf("input-error", "%s", *in.Error) // the error names the input
 		}
 	}
 	if n := stats.Malformed; n > 0 {
-		b.warn.addf("%s not decode (malformed or cut before the TCP/UDP header)", countVerb(n, "packet", "does", "do"))
+		b.warn.addf("malformed-packets", "%s not decode (malformed or cut before the TCP/UDP header)", countVerb(n, "packet", "does", "do"))
 	}
 }
 
@@ -625,31 +625,31 @@ func (b *Builder) attemptWarnings() {
 		}
 		switch k.state {
 		case "S0", "SH", "RSTOS0":
-			b.warn.addf("%s to the %s %s %s never answered (%s): a security group or network ACL may be dropping them", attempts, what, k.server, was, k.state)
+			b.warn.addf("connection-unanswered", "%s to the %s %s %s never answered (%s): a security group or network ACL may be dropping them", attempts, what, k.server, was, k.state)
 		case "REJ":
-			b.warn.addf("%s to the %s %s %s refused (REJ)", attempts, what, k.server, was)
+			b.warn.addf("connection-refused", "%s to the %s %s %s refused (REJ)", attempts, what, k.server, was)
 		default:
-			b.warn.addf("%s to the %s %s %s not established (%s)", attempts, what, k.server, was, k.state)
+			b.warn.addf("connection-not-established", "%s to the %s %s %s not established (%s)", attempts, what, k.server, was, k.state)
 		}
 	}
 	if t.attemptsDropped > 0 {
-		b.warn.addf("%s not established", plural(t.attemptsDropped, "more S3 connection attempt to other servers"))
+		b.warn.addf("connection-not-established", "%s not established", plural(t.attemptsDropped, "more S3 connection attempt to other servers"))
 	}
 }
 
 func (b *Builder) otherWarnings(r *Report) {
 	if b.cfg.Inventory != nil {
 		for _, w := range b.cfg.Inventory.Warnings {
-			b.warn.addf("%s", w)
+			b.warn.addf("inventory", "%s", w)
 		}
 	}
 	if p := r.Probe; p != nil {
 		for _, c := range p.Connections {
 			switch {
 			case c.Error != "":
-				b.warn.addf("the probe connection to %s failed: %s", c.Server, c.Error)
+				b.warn.addf("probe-failed", "the probe connection to %s failed: %s", c.Server, c.Error)
 			case !c.CertificateVerified:
-				b.warn.addf("the certificate of %s did not verify for %s (%s): a TLS-intercepting proxy or a wrong address is worth knowing about", c.Server, p.Name, c.CertificateError)
+				b.warn.addf("certificate-unverified", "the certificate of %s did not verify for %s (%s): a TLS-intercepting proxy or a wrong address is worth knowing about", c.Server, p.Name, c.CertificateError)
 			}
 		}
 	}

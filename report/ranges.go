@@ -26,6 +26,8 @@ type RangesInfo struct {
 	Embedded IPRanges `json:"embedded"`
 	Cache    Cache    `json:"cache"`
 	Warnings []string `json:"warnings"`
+	// WarningsDetail are the same warnings with their stable codes.
+	WarningsDetail []Warning `json:"warnings_detail"`
 }
 
 // Snapshot is an ip-ranges.json with its counts per address family.
@@ -63,16 +65,17 @@ func NewRangesInfo(inUse *ipranges.Ranges, kind string, cache Cache, now time.Ti
 			IPv4:     Family{inUse.IPv4Entries, inUse.IPv4Prefixes},
 			IPv6:     Family{inUse.IPv6Entries, inUse.IPv6Prefixes},
 		},
-		Embedded: ipRanges(ipranges.Embedded(), now),
-		Cache:    cache,
-		Warnings: []string{},
+		Embedded:       ipRanges(ipranges.Embedded(), now),
+		Cache:          cache,
+		WarningsDetail: []Warning{},
 	}
 	if w := StaleRanges(inUse, now); w != "" {
-		r.Warnings = append(r.Warnings, w)
+		r.WarningsDetail = append(r.WarningsDetail, Warning{"ip-ranges-stale", w})
 	}
 	if cache.Error != "" {
-		r.Warnings = append(r.Warnings, "the cached ip-ranges.json is unusable: "+cache.Error)
+		r.WarningsDetail = append(r.WarningsDetail, Warning{"ip-ranges-cache-unusable", "the cached ip-ranges.json is unusable: " + cache.Error})
 	}
+	r.Warnings = messages(r.WarningsDetail)
 	return r
 }
 

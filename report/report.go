@@ -56,6 +56,8 @@ type Report struct {
 	Flows        []Flow   `json:"flows"`
 	FlowsOmitted int      `json:"flows_omitted"`
 	Warnings     []string `json:"warnings"`
+	// WarningsDetail are the same warnings with their stable codes.
+	WarningsDetail []Warning `json:"warnings_detail"`
 }
 
 // Tool names the program that made the report.

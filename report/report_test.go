@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"io"
 	"net/netip"
@@ -217,6 +218,39 @@ func TestTextEscapesWireNames(t *testing.T) {
 	}
 	if strings.Contains(b.String(), "\x1b") || !strings.Contains(b.String(), `evil\x1b[2J`) {
 		t.Errorf("terminal escape printed raw:\n%q", b.String())
+	}
+}
+
+// Warnings carry stable codes beside their messages, in the same order:
+// what jq users filter on.
+func TestWarningCodes(t *testing.T) {
+	r := build(t, setup{endpointIPs: []string{"10.0.2.50"}}, "global-name.pcap")
+	if len(r.WarningsDetail) != len(r.Warnings) {
+		t.Fatalf("%d warnings, %d with codes", len(r.Warnings), len(r.WarningsDetail))
+	}
+	codes := map[string]string{}
+	for i, w := range r.WarningsDetail {
+		if w.Message != r.Warnings[i] || w.Code == "" {
+			t.Errorf("warning %d: %+v, message %q", i, w, r.Warnings[i])
+		}
+		codes[w.Code] = w.Message
+	}
+	if m := codes["s3-global-name"]; !strings.Contains(m, "used the global S3 name (s3.amazonaws.com)") {
+		t.Errorf("s3-global-name: %q; codes %v", m, codes)
+	}
+	if m := codes["ip-ranges-stale"]; !strings.Contains(m, "days old") {
+		t.Errorf("ip-ranges-stale: %q; codes %v", m, codes)
+	}
+	// The JSON holds them as documented.
+	var buf bytes.Buffer
+	if err := r.WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Detail []map[string]string `json:"warnings_detail"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil || len(doc.Detail) != len(r.Warnings) || doc.Detail[0]["code"] == "" || doc.Detail[0]["message"] != r.Warnings[0] {
+		t.Errorf("warnings_detail in JSON: %v (%v)", doc.Detail, err)
 	}
 }
 

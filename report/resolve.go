@@ -31,6 +31,8 @@ type ResolveReport struct {
 	Compare        *Comparison `json:"compare"`
 	Endpoints      []Endpoint  `json:"endpoints"`
 	Warnings       []string    `json:"warnings"`
+	// WarningsDetail are the same warnings with their stable codes.
+	WarningsDetail []Warning `json:"warnings_detail"`
 }
 
 // Resolver is a DNS server the queries were sent to, in the order asked.
@@ -198,7 +200,8 @@ func BuildResolve(ev ResolveEvidence, cfg Config) *ResolveReport {
 		r.Verdict = Error
 	}
 	b.resolveWarnings(r, ev)
-	r.Warnings = append(b.warn.lines(), cfg.Warnings...)
+	r.WarningsDetail = append(b.warn.lines(), cfg.Warnings...)
+	r.Warnings = messages(r.WarningsDetail)
 	return r
 }
 
@@ -420,16 +423,16 @@ func (r *ResolveReport) WriteJSON(w io.Writer) error { return writeJSON(w, r) }
 
 func (b *resolveBuilder) resolveWarnings(r *ResolveReport, ev ResolveEvidence) {
 	if w := StaleRanges(b.cfg.Ranges, b.cfg.Now); w != "" {
-		b.warn.addf("%s", w)
+		b.warn.addf("ip-ranges-stale", "%s", w)
 	}
 	inferred := map[string][]string{} // address -> the S3 names that led to it
 	var inferredOrder []string
 	for _, q := range r.Queries {
 		if !strings.Contains(q.Name, ".") {
-			b.warn.addf("%s has no dot: it was asked as the top-level name %s. (search domains are never applied); give the full name", q.Name, q.Name)
+			b.warn.addf("name-without-dot", "%s has no dot: it was asked as the top-level name %s. (search domains are never applied); give the full name", q.Name, q.Name)
 		}
 		for _, f := range q.Failed {
-			b.warn.addf("resolver %s did not answer (%s), so the next one was asked: %s", f.Resolver, f.Status, f.Error)
+			b.warn.addf("resolver-failover", "resolver %s did not answer (%s), so the next one was asked: %s", f.Resolver, f.Status, f.Error)
 		}
 		for _, n := range q.Chain {
 			s3, ok := s3name.Parse(n)
@@ -437,14 +440,14 @@ func (b *resolveBuilder) resolveWarnings(r *ResolveReport, ev ResolveEvidence) {
 				continue
 			}
 			if s3.Kind == s3name.LegacyGlobal {
-				b.warn.addf("%s is the legacy global S3 name: PrivateLink does not serve it, so a client using it never reaches an interface endpoint; configure the client for its region (s3.REGION.amazonaws.com)", n)
+				b.warn.addf("s3-global-name", "%s is the legacy global S3 name: PrivateLink does not serve it, so a client using it never reaches an interface endpoint; configure the client for its region (s3.REGION.amazonaws.com)", n)
 			}
 			if s3.FIPS {
-				b.warn.addf("%s is an S3 FIPS name: PrivateLink does not serve FIPS endpoints", n)
+				b.warn.addf("s3-fips-name", "%s is an S3 FIPS name: PrivateLink does not serve FIPS endpoints", n)
 			}
 			for _, a := range q.Addresses {
 				if s3.Region != "" && a.AWS != nil && a.AWS.Region != "GLOBAL" && a.AWS.Region != s3.Region {
-					b.warn.addf("%s is a name of %s, but its address %s is in %s (%s)", n, s3.Region, a.Addr, a.AWS.Region, a.AWS.Prefix)
+					b.warn.addf("s3-region-mismatch", "%s is a name of %s, but its address %s is in %s (%s)", n, s3.Region, a.Addr, a.AWS.Region, a.AWS.Prefix)
 				}
 			}
 		}
@@ -463,12 +466,12 @@ func (b *resolveBuilder) resolveWarnings(r *ResolveReport, ev ResolveEvidence) {
 		if len(names) > 1 {
 			what = fmt.Sprintf("the S3 names %s and %d more", names[0], len(names)-1)
 		}
-		b.warn.addf("%s is taken for an interface endpoint only because %s resolved to it; give --endpoint-ip or --endpoints to make it certain", addr, what)
+		b.warn.addf("endpoint-inferred", "%s is taken for an interface endpoint only because %s resolved to it; give --endpoint-ip or --endpoints to make it certain", addr, what)
 	}
 	b.privateDNSWarnings(r)
 	if b.cfg.Inventory != nil {
 		for _, w := range b.cfg.Inventory.Warnings {
-			b.warn.addf("%s", w)
+			b.warn.addf("inventory", "%s", w)
 		}
 	}
 }
@@ -504,13 +507,13 @@ func (b *resolveBuilder) privateDNSWarnings(r *ResolveReport) {
 				if len(e.DNSNames) > 0 {
 					url = "https://bucket." + strings.TrimPrefix(e.DNSNames[0], "*.")
 				}
-				b.warn.addf("%s resolves to public addresses because the interface endpoint %s has private DNS off: only its own names (*.vpce-...) resolve to it; point S3 clients at %s", q.Name, e.ID, url)
+				b.warn.addf("private-dns-off", "%s resolves to public addresses because the interface endpoint %s has private DNS off: only its own names (*.vpce-...) resolve to it; point S3 clients at %s", q.Name, e.ID, url)
 			case only == nil:
-				b.warn.addf("%s resolves to public addresses; the interface endpoint %s has private DNS on, but the JSON does not say whether only for inbound resolver endpoints (DnsOptions.PrivateDnsOnlyForInboundResolverEndpoint): if so, hosts in the VPC get public answers by design", q.Name, e.ID)
+				b.warn.addf("private-dns-unknown", "%s resolves to public addresses; the interface endpoint %s has private DNS on, but the JSON does not say whether only for inbound resolver endpoints (DnsOptions.PrivateDnsOnlyForInboundResolverEndpoint): if so, hosts in the VPC get public answers by design", q.Name, e.ID)
 			case *only:
-				b.warn.addf("%s resolves to public addresses, as the interface endpoint %s is set up to do: its private DNS is only for inbound resolver endpoints (PrivateDnsOnlyForInboundResolverEndpoint true), so hosts in the VPC reach S3 through the gateway endpoint if their subnet's route table has it, and through NAT or an internet gateway otherwise", q.Name, e.ID)
+				b.warn.addf("private-dns-inbound-only", "%s resolves to public addresses, as the interface endpoint %s is set up to do: its private DNS is only for inbound resolver endpoints (PrivateDnsOnlyForInboundResolverEndpoint true), so hosts in the VPC reach S3 through the gateway endpoint if their subnet's route table has it, and through NAT or an internet gateway otherwise", q.Name, e.ID)
 			default:
-				b.warn.addf("%s resolves to public addresses through %s although the interface endpoint %s has private DNS for the whole VPC: that resolver does not answer from the VPC's private zone (it is not the VPC resolver and does not forward to it), or this host is outside the VPC", q.Name, q.Resolver, e.ID)
+				b.warn.addf("private-dns-not-answered", "%s resolves to public addresses through %s although the interface endpoint %s has private DNS for the whole VPC: that resolver does not answer from the VPC's private zone (it is not the VPC resolver and does not forward to it), or this host is outside the VPC", q.Name, q.Resolver, e.ID)
 			}
 		}
 	}

@@ -64,11 +64,21 @@ type classification struct {
 
 // config is the report's configuration from what the flags loaded; the
 // caller's own warnings follow those of the loading.
-func (c *classification) config(warnings ...string) report.Config {
+func (c *classification) config(warnings ...report.Warning) report.Config {
 	return report.Config{
 		Classifier: c.classifier, Ranges: c.ranges, Inventory: c.inventory, EndpointIPs: c.endpointIPs, Policy: c.policy,
-		Now: c.now(), Version: toolVersion(), Warnings: append(slices.Clip(c.warnings), warnings...),
+		Now: c.now(), Version: toolVersion(), Warnings: append(coded("ip-ranges-cache-unusable", c.warnings), warnings...),
 	}
+}
+
+// coded gives each of messages the code; the codes are listed in
+// docs/report-json.md.
+func coded(code string, messages []string) []report.Warning {
+	out := make([]report.Warning, 0, len(messages))
+	for _, m := range messages {
+		out = append(out, report.Warning{Code: code, Message: m})
+	}
+	return out
 }
 
 func (c *classifyFlags) load(e *env) (*classification, error) {

@@ -510,13 +510,19 @@ func TestCaptureUser(t *testing.T) {
 func TestCaptureOpenFails(t *testing.T) {
 	testenv.Root(t)
 	dir := t.TempDir()
+	dangling := filepath.Join(dir, "report.json")
+	if err := os.Symlink(filepath.Join(dir, "missing", "report.json"), dangling); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		args []string
 		want string
 	}{
 		{"unknown user", []string{"--user", "no-such-user-vpce"}, "--user: drop privileges: user: unknown user no-such-user-vpce"},
-		{"report file cannot be created", []string{"-o", filepath.Join(dir, "missing", "report.json")}, "no such file or directory"},
+		// A link to a missing directory passes the checks made before
+		// the capture opens; creating the file fails.
+		{"report file cannot be created", []string{"-o", dangling}, "no such file or directory"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

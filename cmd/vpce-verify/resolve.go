@@ -145,7 +145,7 @@ func cmdResolve(e *env, args []string) int {
 	ev.Answers = client.LookupAll(ctx, servers, names)
 	wg.Wait()
 
-	r := report.BuildResolve(ev, cl.config(warn...))
+	r := report.BuildResolve(ev, cl.config(coded("resolv-conf", warn)...))
 	queries := r.Queries
 	if r.Compare != nil {
 		queries = append(slices.Clone(queries), r.Compare.Queries...)

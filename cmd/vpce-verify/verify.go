@@ -222,15 +222,15 @@ func cmdVerify(e *env, args []string) int {
 		e.errorf("verify: %s has no address (NXDOMAIN or no A/AAAA records)", name)
 		return exitInconclusive
 	}
-	warn = append(warn, res.Warnings...)
-	warn = append(warn, res.Failures...)
+	warnings := append(coded("resolv-conf", warn), coded("host-resolution", res.Warnings)...)
+	warnings = append(warnings, coded("resolution-failed", res.Failures)...)
 	if notCaptured != nil {
 		ev.Inputs[0].Err = errors.Join(ev.Inputs[0].Err, notCaptured)
 	}
 	b.SetProbe(reportProbe(res, conns))
 	a.Finish()
 	ev = evidence(ev, a)
-	b.AddWarnings(warn...)
+	b.AddWarnings(warnings...)
 	r := b.Report(ev)
 	if runRes.Err != nil {
 		e.errorf("verify: %v", runRes.Err)
