@@ -20,9 +20,10 @@ import (
 const analyzeSynopsis = `Usage: vpce-verify analyze [flags] FILE...
        vpce-verify analyze [flags] -r FILE [-r FILE...]
 
-Reads pcap or pcapng captures (gzip-compressed too; - for standard input) as
-one capture in time order (-r FILE, as tcpdump, is one more), and says whether every established S3 connection
-went to the interface endpoint. Link types: Ethernet (802.1Q, QinQ),
+Reads pcap or pcapng captures (gzip-compressed too; - for standard input;
+-r FILE, as tcpdump, is one more) as one capture in time order, and says
+whether every established S3 connection went to the interface endpoint.
+Link types: Ethernet (802.1Q, QinQ),
 LINUX_SLL, LINUX_SLL2 (tcpdump -i any), raw IP, BSD loopback; VXLAN (Traffic
 Mirroring) and Geneve (Gateway Load Balancer) are decapsulated.
 

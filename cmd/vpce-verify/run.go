@@ -49,6 +49,10 @@ type env struct {
 	// says standard error is one, where a progress line may be drawn.
 	status   <-chan os.Signal
 	terminal bool
+	// introspect, when set, gets each command's flag set and synopsis in
+	// place of parsing (the command then stops): how completion and the
+	// manual learn the flags.
+	introspect func(fs *pflag.FlagSet, synopsis string)
 }
 
 type command struct {
@@ -57,13 +61,21 @@ type command struct {
 	run     func(e *env, args []string) int
 }
 
-var commands = []command{
-	{"analyze", "replay pcap/pcapng captures and give the verdict", cmdAnalyze},
-	{"resolve", "ask DNS for S3 names and say what each address is", cmdResolve},
-	{"classify", "say what addresses are: endpoint, private, public AWS, not AWS", cmdClassify},
-	{"capture", "capture live (AF_PACKET) and give the verdict", cmdCapture},
-	{"verify", "on the host: resolve, capture, one TLS probe, verdict", cmdVerify},
-	{"ranges", "the ip-ranges.json in use: info, update, diff", cmdRanges},
+// commands are set by init: completion and man read the list.
+var commands []command
+
+func init() {
+	commands = []command{
+		{"analyze", "replay pcap/pcapng captures and give the verdict", cmdAnalyze},
+		{"resolve", "ask DNS for S3 names and say what each address is", cmdResolve},
+		{"classify", "say what addresses are: endpoint, private, public AWS, not AWS", cmdClassify},
+		{"capture", "capture live (AF_PACKET) and give the verdict", cmdCapture},
+		{"verify", "on the host: resolve, capture, one TLS probe, verdict", cmdVerify},
+		{"ranges", "the ip-ranges.json in use: info, update, import, diff", cmdRanges},
+		{"version", "the version, VCS revision, Go version and ip-ranges snapshot", cmdVersion},
+		{"completion", "shell completion for bash, zsh or fish", cmdCompletion},
+		{"man", "the manual page (man(7) source)", cmdMan},
+	}
 }
 
 const usage = `vpce-verify proves, with packets, whether a host's S3 traffic went through a
@@ -81,7 +93,7 @@ Run "vpce-verify COMMAND --help" for the flags of a command.
 func printUsage(w io.Writer) {
 	var b strings.Builder
 	for _, c := range commands {
-		fmt.Fprintf(&b, "  %-9s %s\n", c.name, c.summary)
+		fmt.Fprintf(&b, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, usage, b.String())
 }
@@ -157,6 +169,10 @@ func (e *env) warnf(format string, args ...any) {
 func (e *env) parse(fs *pflag.FlagSet, args []string, synopsis string) (int, bool) {
 	fs.SetOutput(io.Discard)
 	fs.SortFlags = false
+	if e.introspect != nil {
+		e.introspect(fs, synopsis)
+		return exitPass, false
+	}
 	printHelp := func(w io.Writer) {
 		fmt.Fprintf(w, "%s\nFlags:\n%s", synopsis, fs.FlagUsages())
 	}
