@@ -233,3 +233,53 @@ func lines(s string) []string {
 	}
 	return sorted(out)
 }
+
+// The README's section on each command mentions every flag its --help
+// lists, and its flag tables name no flag the command does not have.
+func TestReadmeAgreesWithHelp(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sections := map[string]string{}
+	for _, sec := range strings.Split(string(data), "\n## ")[1:] {
+		title, body, _ := strings.Cut(sec, "\n")
+		if name, _, ok := strings.Cut(title, ":"); ok {
+			sections[name] = body
+		}
+	}
+	mentioned := regexp.MustCompile("(?:^|[\\s`(/])(--[a-z][a-z0-9-]*)")
+	tableFlag := regexp.MustCompile("(?:^\\| |, )`(--?[a-zA-Z][a-z0-9-]*)")
+	byCommand := map[string][]string{}
+	for _, path := range helpCommands(t) {
+		cmd := strings.Fields(path)[0]
+		byCommand[cmd] = append(byCommand[cmd], helpFlags(t, path)...)
+	}
+	for _, cmd := range []string{"analyze", "capture", "verify", "resolve", "classify", "ranges"} {
+		body, ok := sections[cmd]
+		if !ok {
+			t.Errorf("README: no section \"## %s: ...\"", cmd)
+			continue
+		}
+		have := map[string]bool{}
+		for _, m := range mentioned.FindAllStringSubmatch(body, -1) {
+			have[m[1]] = true
+		}
+		flags := byCommand[cmd]
+		for _, f := range flags {
+			if strings.HasPrefix(f, "--") && !have[f] {
+				t.Errorf("README, %s: %s (in --help) is not mentioned", cmd, f)
+			}
+		}
+		for _, line := range strings.Split(body, "\n") {
+			if !strings.HasPrefix(line, "| `") {
+				continue
+			}
+			for _, m := range tableFlag.FindAllStringSubmatch(line, -1) {
+				if !slices.Contains(flags, m[1]) {
+					t.Errorf("README, %s: the table names %s, which %s --help does not list", cmd, m[1], cmd)
+				}
+			}
+		}
+	}
+}
