@@ -76,7 +76,13 @@ type sandboxed struct{ m *testing.M }
 // sandboxed.Run.
 var testFiles hostFiles
 
+// hostEnv is the environment the test binary started with, before
+// sandboxed.Run pointed HOME and XDG_CACHE_HOME elsewhere: what a test that
+// runs the Go toolchain needs (its build cache).
+var hostEnv []string
+
 func (s sandboxed) Run() int {
+	hostEnv = os.Environ()
 	dir, err := os.MkdirTemp("", "vpce-verify-cache")
 	if err != nil {
 		panic(err)
