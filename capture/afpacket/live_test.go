@@ -595,8 +595,11 @@ func TestLiveDrops(t *testing.T) {
 	if st.Dropped == 0 || captured == sent {
 		t.Fatalf("no drops reported with %d of %d captured: %+v", captured, sent, st)
 	}
-	if st.Received != captured+st.Dropped || st.Received > sent {
-		t.Errorf("received %d, want captured %d + dropped %d (at most %d sent)", st.Received, captured, st.Dropped, sent)
+	// Received may exceed sent: tests of other packages, run at the same
+	// time by go test ./..., send VXLAN on lo too, and the filter takes
+	// theirs. The kernel's accounting must add up all the same.
+	if st.Received != captured+st.Dropped {
+		t.Errorf("received %d, want captured %d + dropped %d", st.Received, captured, st.Dropped)
 	}
 }
 
