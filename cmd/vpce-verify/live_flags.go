@@ -62,12 +62,12 @@ func (l *liveFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&l.promisc, "promisc", false, "put the interfaces in promiscuous mode")
 	fs.Uint64VarP(&l.count, "count", "c", 0, "stop after this many packets")
 	fs.DurationVar(&l.duration, "duration", 0, "stop after this long (e.g. 30s, 10m)")
-	fs.StringVarP(&l.write, "write", "w", "", "also write the packets to this file: pcapng when it ends in .pcapng, pcap otherwise;\n.gz compresses; - writes pcap to standard output (the report then goes to standard error)")
-	fs.StringVarP(&l.fileSize, "file-size", "C", "", "with -w, start a new file when the current one is past SIZE: millions of bytes,\nor with k, m, g (KiB, MiB, GiB); the files are FILE, FILE1, FILE2... (as tcpdump -C)")
-	fs.IntVarP(&l.rotateSec, "rotate-seconds", "G", 0, "with -w, start a new file every this many seconds; strftime conversions in the name\n(%Y %m %d %H %M %S ...) give each its start time (as tcpdump -G)")
-	fs.IntVarP(&l.fileCount, "file-count", "W", 0, "with -C, keep a ring of this many files (FILE0...); with -G alone, stop after this many files (as tcpdump -W)")
+	fs.StringVarP(&l.write, "write", "w", "", "also write the packets to `FILE`: pcapng when it ends in .pcapng, pcap otherwise;\n.gz compresses; - writes pcap to standard output (the report then goes to standard error)")
+	fs.StringVarP(&l.fileSize, "file-size", "C", "", "with -w, start a new file when the current one is past `SIZE`: millions of bytes,\nor with k, m, g (KiB, MiB, GiB); the files are FILE, FILE1, FILE2... (as tcpdump -C)")
+	fs.IntVarP(&l.rotateSec, "rotate-seconds", "G", 0, "with -w, start a new file every `N` seconds; strftime conversions in the name\n(%Y %m %d %H %M %S ...) give each its start time (as tcpdump -G)")
+	fs.IntVarP(&l.fileCount, "file-count", "W", 0, "with -C, keep a ring of `N` files (FILE0...); with -G alone, stop after N files (as tcpdump -W)")
 	fs.BoolVarP(&l.flush, "flush", "U", false, "write each packet to -w as it comes, not every second (as tcpdump -U): for -w - into a pipe")
-	fs.StringVarP(&l.user, "user", "Z", "", "once the sockets are open, run as this user, then create the output files as that user (as tcpdump -Z)")
+	fs.StringVarP(&l.user, "user", "Z", "", "once the sockets are open, run as `USER`, then create the output files as USER (as tcpdump -Z)")
 	l.cmd = fs.Name()
 }
 
