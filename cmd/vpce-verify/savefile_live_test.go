@@ -222,15 +222,20 @@ func TestCaptureRotateBySize(t *testing.T) {
 	}
 }
 
-// .gz: compressed pcap and pcapng, read back by analyze and by tshark.
-func TestCaptureGzip(t *testing.T) {
+// -w takes any name: pcapng for .pcapng, pcap otherwise, gzip for .gz;
+// each is read back by analyze and by tshark.
+func TestCaptureWriteNames(t *testing.T) {
 	testenv.Root(t)
 	testenv.Tool(t, "tshark")
 	port := udpPort(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	sendUDP(ctx, t, port, 200, 5*time.Millisecond)
-	for _, name := range []string{"x.pcap.gz", "x.pcapng.gz"} {
+	for _, tc := range []struct {
+		name, format string
+		gzip         bool
+	}{{"evidence", "pcap", false}, {"x.cap", "pcap", false}, {"x.pcap.gz", "pcap", true}, {"x.pcapng.gz", "pcapng", true}} {
+		name := tc.name
 		t.Run(name, func(t *testing.T) {
 			file := filepath.Join(t.TempDir(), name)
 			res := runCmd(t, nil, "capture", "-i", "lo", "--dns-port", strconv.Itoa(port), "-c", "20", "-w", file, "--format", "json")
@@ -239,8 +244,8 @@ func TestCaptureGzip(t *testing.T) {
 			}
 			r := decodeSaved(t, res.stdout)
 			data, err := os.ReadFile(file)
-			if err != nil || len(data) < 2 || data[0] != 0x1f || data[1] != 0x8b {
-				t.Fatalf("%s is not gzip (%v)", file, err)
+			if err != nil || len(data) < 2 || (data[0] == 0x1f && data[1] == 0x8b) != tc.gzip {
+				t.Fatalf("%s: gzip magic %v, want %v (%v)", file, len(data) > 1 && data[0] == 0x1f && data[1] == 0x8b, tc.gzip, err)
 			}
 			if r.Capture.WrittenSHA256 != fmt.Sprintf("%x", sha256.Sum256(data)) {
 				t.Errorf("written_sha256 %s is not the file's", r.Capture.WrittenSHA256)
@@ -259,9 +264,8 @@ func TestCaptureGzip(t *testing.T) {
 				t.Fatalf("analyze: %v: %s %s", err, an.stdout, an.stderr)
 			}
 			in := ar.Inputs[0]
-			wantFormat := strings.TrimSuffix(strings.TrimPrefix(name, "x."), ".gz")
-			if in.Format != wantFormat || !in.Gzip || in.Packets != 20 || !in.Complete || in.SHA256 != r.Capture.WrittenSHA256 {
-				t.Errorf("analyze reads %+v, want %s, gzip, 20 packets, complete, the digest the capture gave", in, wantFormat)
+			if in.Format != tc.format || in.Gzip != tc.gzip || in.Packets != 20 || !in.Complete || in.SHA256 != r.Capture.WrittenSHA256 {
+				t.Errorf("analyze reads %+v, want %s, gzip %v, 20 packets, complete, the digest the capture gave", in, tc.format, tc.gzip)
 			}
 			if n := tsharkCount(t, file); n != 20 {
 				t.Errorf("tshark reads %d packets, want 20", n)
