@@ -215,6 +215,30 @@ func TestCaptureRotateBySize(t *testing.T) {
 			if tc.name == "-C" && (total != 50 || r.Inputs[0].Packets != 50) {
 				t.Errorf("the files hold %d packets, the capture %d, want 50", total, r.Inputs[0].Packets)
 			}
+			if tc.name == "-C" {
+				// analyze reads the series back as one capture.
+				args := []string{"analyze", "--format", "json", "--dns-port", strconv.Itoa(port)}
+				for _, f := range r.Capture.Files {
+					args = append(args, f.Name)
+				}
+				an := runCmd(t, nil, args...)
+				var ar struct {
+					Summary struct {
+						Packets int `json:"packets"`
+					} `json:"summary"`
+					Inputs []struct {
+						Complete bool `json:"complete"`
+					} `json:"inputs"`
+				}
+				if err := json.Unmarshal([]byte(an.stdout), &ar); err != nil || ar.Summary.Packets != 50 || len(ar.Inputs) != len(r.Capture.Files) {
+					t.Errorf("analyze of the series: %d packets in %d inputs (%v), want 50 in %d; %s", ar.Summary.Packets, len(ar.Inputs), err, len(r.Capture.Files), an.stderr)
+				}
+				for i, in := range ar.Inputs {
+					if !in.Complete {
+						t.Errorf("analyze: input %d not complete", i)
+					}
+				}
+			}
 			if tc.name == "-C -W" && (total >= 50 || r.Capture.FilesOverwritten < 1) {
 				t.Errorf("the ring holds %d packets of 50, %d files written over", total, r.Capture.FilesOverwritten)
 			}
