@@ -41,6 +41,8 @@ func cmdAnalyze(e *env, args []string) int {
 	var af analysisFlags
 	af.register(fs)
 	of.register(fs)
+	var pf provenanceFlags
+	pf.register(fs)
 	if code, ok := e.parse(fs, args, analyzeSynopsis); !ok {
 		return code
 	}
@@ -102,6 +104,7 @@ func cmdAnalyze(e *env, args []string) int {
 		// inputs; the other files are read.
 		files = append(files, pcapfile.File{Name: name, Open: func() (io.ReadCloser, error) { return os.Open(name) }})
 	}
+	pf.start(e)
 	cfg := cl.config()
 	af.configure(&cfg)
 	b := report.NewBuilder(cfg, nil)
@@ -125,7 +128,8 @@ func cmdAnalyze(e *env, args []string) int {
 	stopStatus()
 	inputs, ifaces := m.Inputs(), m.Interfaces()
 	a.Finish()
-	r := b.Report(evidence(report.Evidence{Inputs: inputs, Interfaces: ifaces}, a))
+	r := b.Report(evidence(report.Evidence{Inputs: inputs, Interfaces: ifaces,
+		Provenance: pf.provenance(e, cl, &af, dnsPortList(opts.DNSPorts))}, a))
 	tooMany := false
 	for _, in := range inputs {
 		if in.Err != nil {

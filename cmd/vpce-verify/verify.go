@@ -64,6 +64,8 @@ func cmdVerify(e *env, args []string) int {
 	var af analysisFlags
 	af.register(fs)
 	of.register(fs)
+	var pf provenanceFlags
+	pf.register(fs)
 	if code, ok := e.parse(fs, args, verifySynopsis); !ok {
 		return code
 	}
@@ -152,10 +154,12 @@ func cmdVerify(e *env, args []string) int {
 	// The probe's own warnings and answers are known only after the
 	// lookup; the report is made then, and the connections finished
 	// before wait in the builder.
+	pf.start(e)
 	cfg := cl.config()
 	af.configure(&cfg)
 	b := report.NewBuilder(cfg, nil)
-	a := af.analyzer(analyzerOptions(opts), b)
+	aopts := analyzerOptions(opts)
+	a := af.analyzer(aopts, b)
 	capCtx, capCancel := context.WithCancel(ctx)
 	defer capCancel()
 	const port = 443
@@ -208,6 +212,7 @@ func cmdVerify(e *env, args []string) int {
 	b.SetProbe(reportProbe(res, conns))
 	a.Finish()
 	ev = evidence(ev, a)
+	ev.Provenance = pf.provenance(e, cl, &af, aopts.DNSPorts)
 	b.AddWarnings(warn...)
 	r := b.Report(ev)
 	if runRes.Err != nil {
