@@ -143,7 +143,15 @@ type ProbeConn struct {
 	CertificateError    string `json:"certificate_error,omitempty"`
 	CertificateSubject  string `json:"certificate_subject,omitempty"`
 	CertificateIssuer   string `json:"certificate_issuer,omitempty"`
-	HTTPStatus          string `json:"http_status,omitempty"`
+	// CertificateSHA256 is the SHA-256 of the server certificate's DER
+	// bytes (its fingerprint).
+	CertificateSHA256 string `json:"certificate_sha256,omitempty"`
+	HTTPStatus        string `json:"http_status,omitempty"`
+	// AmzRequestID and AmzID2 are the x-amz-request-id and x-amz-id-2
+	// headers of the answer to HEAD / (--http): what AWS needs to find
+	// the request.
+	AmzRequestID string `json:"amz_request_id,omitempty"`
+	AmzID2       string `json:"amz_id_2,omitempty"`
 }
 
 // Summary counts what the verdict rests on.

@@ -253,10 +253,21 @@ func flowName(f Flow) string {
 }
 
 func httpWords(c ProbeConn) string {
-	if c.HTTPStatus == "" {
-		return ""
+	s := ""
+	if c.CertificateSHA256 != "" {
+		s = ", certificate sha256 " + c.CertificateSHA256
 	}
-	return ", HEAD / answered " + c.HTTPStatus
+	if c.HTTPStatus == "" {
+		return s
+	}
+	s += ", HEAD / answered " + clean(c.HTTPStatus)
+	if c.AmzRequestID != "" {
+		s += ", x-amz-request-id " + clean(c.AmzRequestID)
+	}
+	if c.AmzID2 != "" {
+		s += ", x-amz-id-2 " + clean(c.AmzID2)
+	}
+	return s
 }
 
 func awsWords(a *AWS) string {

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -95,7 +96,10 @@ type liveReport struct {
 			Client              string `json:"client"`
 			Server              string `json:"server"`
 			CertificateVerified bool   `json:"certificate_verified"`
+			CertificateSHA256   string `json:"certificate_sha256"`
 			HTTPStatus          string `json:"http_status"`
+			AmzRequestID        string `json:"amz_request_id"`
+			AmzID2              string `json:"amz_id_2"`
 		} `json:"connections"`
 	} `json:"probe"`
 	Capture *struct {
@@ -162,8 +166,12 @@ func TestVerifyOnLoopback(t *testing.T) {
 			if !tc.verified && !strings.Contains(strings.Join(r.Warnings, "\n"), "did not verify for "+tc.verify) {
 				t.Errorf("no warning about the certificate: %q", r.Warnings)
 			}
-			if slices.Contains(tc.extra, "--http") && pc.HTTPStatus != "200 OK" {
-				t.Errorf("http status %q, want 200 OK", pc.HTTPStatus)
+			if slices.Contains(tc.extra, "--http") && (pc.HTTPStatus != "200 OK" || pc.AmzRequestID != lab.RequestID || pc.AmzID2 != lab.ID2) {
+				t.Errorf("http status %q, x-amz-request-id %q, x-amz-id-2 %q; want 200 OK and the lab's %q, %q",
+					pc.HTTPStatus, pc.AmzRequestID, pc.AmzID2, lab.RequestID, lab.ID2)
+			}
+			if want := serverCertSHA256(t, tc.answer, tc.verify); pc.CertificateSHA256 != want {
+				t.Errorf("certificate sha256 %q, want %q (the certificate the server sends)", pc.CertificateSHA256, want)
 			}
 			// The probe's packets went through the kernel and were captured:
 			// its connection is a flow, established, with the SNI.
@@ -843,4 +851,17 @@ func TestVerifyNoResolver(t *testing.T) {
 	if res.code != exitError || !strings.Contains(res.stderr, "DNS could not be asked as applications ask it: resolv.conf: "+empty+" names no nameserver") {
 		t.Errorf("exit %d, want %d and the reason; stderr %s", res.code, exitError, res.stderr)
 	}
+}
+
+// serverCertSHA256 is the fingerprint of the certificate the server at
+// addr:443 sends for name, as a TLS client of its own sees it.
+func serverCertSHA256(t *testing.T, addr, name string) string {
+	t.Helper()
+	c, err := tls.Dial("tcp", net.JoinHostPort(addr, "443"), &tls.Config{ServerName: name, InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sum := sha256.Sum256(c.ConnectionState().PeerCertificates[0].Raw)
+	return hex.EncodeToString(sum[:])
 }

@@ -243,7 +243,8 @@ func reportProbe(res *probe.Resolution, conns []probe.Conn) *report.Probe {
 	for _, c := range conns {
 		pc := report.ProbeConn{Server: c.Server.String(), Error: c.Err, TLSVersion: c.TLSVersion,
 			CertificateVerified: c.CertVerified, CertificateError: c.CertErr, CertificateSubject: c.CertSubject,
-			CertificateIssuer: c.CertIssuer, HTTPStatus: c.HTTPStatus}
+			CertificateIssuer: c.CertIssuer, CertificateSHA256: c.CertSHA256, HTTPStatus: c.HTTPStatus,
+			AmzRequestID: c.RequestID, AmzID2: c.ID2}
 		if c.Client.IsValid() {
 			pc.Client = c.Client.String()
 		}
