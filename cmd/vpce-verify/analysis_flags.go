@@ -30,7 +30,7 @@ func (a *analysisFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&a.flows, "flows", false, "text report: list every S3 connection, not only where they went")
 	fs.IntVar(&a.flowsLimit, "flows-limit", report.DefaultLimits.Flows, "JSON report: list at most this many connections (the rest are counted)")
 	fs.DurationVar(&a.idleTimeout, "idle-timeout", 5*time.Minute, "a connection with no packet for this long (capture time) is finished (Zeek's tcp_inactivity_timeout)")
-	fs.IntVar(&a.maxConns, "max-connections", 100000, "connections tracked at once; past it the least recently active is finished early (counted)")
+	fs.IntVar(&a.maxConns, "max-connections", flow.DefaultMaxFlows, "connections tracked at once; past it the least recently active is finished early (counted)")
 }
 
 func (a *analysisFlags) check() error {
