@@ -81,7 +81,7 @@ func cmdCapture(e *env, args []string) int {
 		e.errorf("capture: %v", err)
 		return exitError
 	}
-	src, w, ok := lf.open(e, opts, &of, &af)
+	src, w, ok := lf.open(e, opts, filter, &of, &af)
 	if !ok {
 		return exitError
 	}

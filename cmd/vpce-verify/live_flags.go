@@ -135,7 +135,7 @@ func routeInterfaces(dsts []netip.Addr) (names []string, errs []error) {
 }
 
 // open opens the capture and the -w file, and drops privileges when asked.
-func (l *liveFlags) open(e *env, opts afpacket.Options, of *outputFlags, af *analysisFlags) (*afpacket.Source, *pcapfile.Writer, bool) {
+func (l *liveFlags) open(e *env, opts afpacket.Options, filter string, of *outputFlags, af *analysisFlags) (*afpacket.Source, *pcapfile.Writer, bool) {
 	src, err := afpacket.Open(opts)
 	if err != nil {
 		e.errorf("%v", err)
@@ -146,7 +146,7 @@ func (l *liveFlags) open(e *env, opts afpacket.Options, of *outputFlags, af *ana
 	}
 	var w *pcapfile.Writer
 	if l.write != "" {
-		if w, err = pcapfile.NewWriter(l.write, src.Interfaces()); err != nil {
+		if w, err = pcapfile.NewWriterOptions(l.write, src.Interfaces(), liveWriterOptions(e, src.Interfaces(), filter)); err != nil {
 			src.Close()
 			e.errorf("%v", err)
 			return nil, nil, false
@@ -172,6 +172,23 @@ func (l *liveFlags) open(e *env, opts afpacket.Options, of *outputFlags, af *ana
 		return nil, nil, false
 	}
 	return src, w, true
+}
+
+// liveWriterOptions is what a pcapng file of a live capture says of
+// itself: the program and its version, the host's OS, the command line and
+// host in the section comment, and each interface's description and the
+// filter.
+func liveWriterOptions(e *env, ifaces []capture.Interface, filter string) pcapfile.WriterOptions {
+	hostname, _ := os.Hostname()
+	o := pcapfile.WriterOptions{
+		Comment: fmt.Sprintf("captured by vpce-verify %s on %s (%s): %s", toolVersion(), hostname, host.OS(),
+			report.ShellQuote(append([]string{"vpce-verify"}, e.args...))),
+		OS: host.OS(), Application: "vpce-verify " + toolVersion(), Filter: filter,
+	}
+	for _, ifc := range ifaces {
+		o.Descriptions = append(o.Descriptions, "live capture on "+ifc.Name+" (AF_PACKET) by vpce-verify")
+	}
+	return o
 }
 
 // run captures until a limit, the duration or a signal, and returns what

@@ -140,7 +140,7 @@ func cmdVerify(e *env, args []string) int {
 		e.errorf("verify: %v", err)
 		return exitError
 	}
-	src, w, ok := lf.open(e, opts, &of, &af)
+	src, w, ok := lf.open(e, opts, filter, &of, &af)
 	if !ok {
 		return exitError
 	}
