@@ -28,7 +28,7 @@ type liveFlags struct {
 	ports    []uint
 	dnsPorts []uint
 	// spool is the evidence bundle's copy of every packet (--evidence).
-	spool *pcapfile.Writer
+	spool    *pcapfile.Writer
 	vxlan    bool
 	geneve   bool
 	bpfFile  string
