@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 )
@@ -42,7 +43,7 @@ func (r *Report) htmlView() htmlView {
 	v.Timeline, v.Shown = r.timelineSVG()
 	if p := r.Provenance; p != nil {
 		for _, f := range p.Files {
-			if f.Role != RoleCapture {
+			if f.Role == RoleEndpoints {
 				v.Files = append(v.Files, f)
 			}
 		}
@@ -104,6 +105,9 @@ func (r *Report) timelineSVG() (template.HTML, int) {
 			add(f, false)
 		}
 	}
+	// In time order; the violations were taken first, so the cap never
+	// leaves one out of the drawing in favour of a pass.
+	slices.SortStableFunc(bars, func(a, b bar) int { return a.first.Compare(b.first) })
 	type mark struct {
 		t     time.Time
 		label string
@@ -150,7 +154,7 @@ func (r *Report) timelineSVG() (template.HTML, int) {
 	if span <= 0 {
 		span = time.Millisecond
 	}
-	const left, right, width, row, top = 250, 70, 960, 22, 34
+	const left, right, width, row, top = 250, 120, 960, 22, 34
 	plot := float64(width - left - right)
 	x := func(t time.Time) float64 { return left + plot*float64(t.Sub(lo))/float64(span) }
 	height := top + row*(len(bars)+1) + 26
@@ -182,8 +186,8 @@ func (r *Report) timelineSVG() (template.HTML, int) {
 		}
 		fmt.Fprintf(&s, `<text x="4" y="%d" font-size="11" fill="#212529">%s</text>`, y+14, esc(label))
 		x1, x2 := x(b.first), x(b.last)
-		if x2-x1 < 3 {
-			x2 = x1 + 3
+		if x2-x1 < 4 {
+			x2 = x1 + 4
 		}
 		title := fmt.Sprintf("%s -> %s, %s (%s), %s, %s to %s", b.f.Client, b.f.Server, b.f.Path, b.f.PathEvidence, b.f.ConnState, b.f.FirstTS, b.f.LastTS)
 		fmt.Fprintf(&s, `<rect class="conn" data-path="%s" x="%.1f" y="%d" width="%.1f" height="14" rx="2" fill="%s"><title>%s</title></rect>`,
@@ -197,7 +201,12 @@ func (r *Report) timelineSVG() (template.HTML, int) {
 			}
 		}
 		if b.leak {
-			fmt.Fprintf(&s, `<text class="violation" x="%.1f" y="%d" font-size="11" font-weight="bold" fill="#c92a2a">FAIL %s</text>`, x2+4, y+14, esc(b.f.Path))
+			// Beside the bar, on the side with room.
+			lx, anchor := x2+4, "start"
+			if lx+110 > width {
+				lx, anchor = x1-4, "end"
+			}
+			fmt.Fprintf(&s, `<text class="violation" x="%.1f" y="%d" font-size="11" font-weight="bold" text-anchor="%s" fill="#c92a2a">FAIL %s</text>`, lx, y+14, anchor, esc(b.f.Path))
 		}
 	}
 	s.WriteString(`</svg>`)
@@ -231,6 +240,7 @@ h2 { font-size: 18px; margin: 28px 0 8px; border-bottom: 1px solid #dee2e6; padd
 table { border-collapse: collapse; width: 100%; font-size: 13px; }
 th, td { text-align: left; padding: 4px 6px; border-bottom: 1px solid #e9ecef; vertical-align: top; }
 th { background: #f1f3f5; }
+td code { white-space: nowrap; }
 code, .hash { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 12px; word-break: break-all; }
 .legend span { display: inline-block; margin-right: 14px; font-size: 12px; }
 .legend i { display: inline-block; width: 12px; height: 12px; margin-right: 4px; vertical-align: -1px; border-radius: 2px; }
@@ -278,7 +288,7 @@ code, .hash { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-siz
 <tr><th>Input</th><th>Format</th><th>Packets</th><th>SHA-256</th><th>Read</th></tr>
 {{range .R.Inputs}}<tr><td><code>{{.Name}}</code></td><td>{{.Format}} {{join .LinkTypes "+"}}</td><td>{{.Packets}}</td><td class="hash">{{.SHA256}}</td><td>{{if .Complete}}whole{{else if .Error}}{{.Error}}{{else}}not whole{{end}}</td></tr>
 {{end}}{{range .Files}}<tr><td><code>{{.Name}}</code></td><td>{{.Role}}</td><td></td><td class="hash">{{.SHA256}}</td><td>{{.Size}} bytes</td></tr>
-{{end}}<tr><td><code>ip-ranges.json</code></td><td>syncToken {{.R.IPRanges.SyncToken}}</td><td></td><td class="hash">{{.R.IPRanges.SHA256}}</td><td>created {{.R.IPRanges.CreateDate}}</td></tr>
+{{end}}<tr><td><code>ip-ranges.json ({{.R.IPRanges.Source}})</code></td><td>syncToken {{.R.IPRanges.SyncToken}}</td><td></td><td class="hash">{{.R.IPRanges.SHA256}}</td><td>created {{.R.IPRanges.CreateDate}}</td></tr>
 </table>
 {{with .R.Capture}}<p class="meta">Live capture on {{join .Interfaces ", "}}, filter <code>{{.Filter}}</code>, {{.Started}} to {{.Stopped}} ({{.StopReason}}).</p>{{end}}
 {{with .R.Probe}}<p class="meta">Probe: {{.Name}} resolved by {{.Resolver}} ({{.ResolverSource}}).{{range .Connections}} {{.Server}}{{if .Error}}: {{.Error}}{{else}}: {{.TLSVersion}}, certificate sha256 <span class="hash">{{.CertificateSHA256}}</span> ({{.CertificateSubject}}){{if .AmzRequestID}}, x-amz-request-id {{.AmzRequestID}}{{end}}{{end}}.{{end}}</p>{{end}}
