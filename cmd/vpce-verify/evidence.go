@@ -33,6 +33,7 @@ type evidenceFlags struct {
 	signer ssh.Signer
 	sel    *bundle.Selector
 	spool  *savefile.Writer // a live capture's packets, read again for the selection
+	made   bool             // the folder did not exist before
 }
 
 func (f *evidenceFlags) register(fs *pflag.FlagSet) {
@@ -62,6 +63,8 @@ func (f *evidenceFlags) prepare(inputs []string, af *analysisFlags) error {
 		}
 		f.signer = s
 	}
+	_, err := os.Stat(f.dir)
+	f.made = os.IsNotExist(err)
 	if err := bundle.Prepare(f.dir); err != nil {
 		return err
 	}
@@ -74,6 +77,24 @@ func (f *evidenceFlags) prepare(inputs []string, af *analysisFlags) error {
 func (f *evidenceFlags) configure(cfg *report.Config) {
 	if f.sel != nil {
 		cfg.OnConn = f.sel.OnConn
+	}
+}
+
+// abandon removes the bundle begun when there is nothing to report on:
+// what prepare and the capture put in the folder, and the folder itself
+// when it was made for the bundle.
+func (f *evidenceFlags) abandon() {
+	if f.dir == "" {
+		return
+	}
+	if f.spool != nil {
+		f.spool.Close(nil)
+	}
+	for _, name := range []string{".capture.pcapng", bundle.Connections, bundle.InputsDir} {
+		os.RemoveAll(filepath.Join(f.dir, name))
+	}
+	if f.made {
+		os.Remove(f.dir)
 	}
 }
 

@@ -213,12 +213,16 @@ func TestVerifyWithoutAnswer(t *testing.T) {
 	l := startLab(t)
 	dir := t.TempDir()
 	file, out := filepath.Join(dir, "x.pcapng"), filepath.Join(dir, "report.txt")
-	res := runCmd(t, nil, "verify", "-i", "lo", "--resolver", l.DNS, "-w", file, "-o", out, "nosuchbucket.s3.example.com")
+	bundle := filepath.Join(dir, "evidence")
+	res := runCmd(t, nil, "verify", "-i", "lo", "--resolver", l.DNS, "-w", file, "-o", out, "--evidence", bundle, "nosuchbucket.s3.example.com")
 	if res.code != exitInconclusive || !strings.Contains(res.stderr, "has no address") {
 		t.Errorf("exit %d stderr %q, want 3 and 'has no address'", res.code, res.stderr)
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Errorf("-o %s: %v, want no file", out, err)
+	}
+	if _, err := os.Stat(bundle); !os.IsNotExist(err) {
+		t.Errorf("--evidence %s: %v, want no folder", bundle, err)
 	}
 	got, err := exec.Command(tshark, "-r", file, "-Y", "dns.flags.response == 1 and dns.flags.rcode == 3", "-T", "fields", "-e", "dns.qry.name").Output()
 	if err != nil || !strings.Contains(string(got), "nosuchbucket.s3.example.com") {

@@ -198,11 +198,14 @@ func cmdVerify(e *env, args []string) int {
 	ev, runRes, _ := lf.run(e, capCtx, src, w, a, filter, func() bool { return watch.Over(a) })
 	wg.Wait()
 	if len(res.Targets) == 0 {
-		// Nothing to report on: the -o file made for the report goes.
+		// Nothing to report on: the -o file made for the report goes,
+		// and so does the evidence bundle begun.
 		if of.file != nil {
 			of.file.Close()
 			os.Remove(of.out)
 		}
+		af.close()
+		ef.abandon()
 		if len(res.Failures) > 0 {
 			e.errorf("verify: %s", strings.Join(res.Failures, "; "))
 			e.hintf("check the resolver with: vpce-verify resolve %s", name)
