@@ -4,12 +4,18 @@ import (
 	"bytes"
 	"encoding/json"
 	"image/png"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/vpce-verify/vpce-verify/internal/testenv"
 )
@@ -466,5 +472,93 @@ func TestEvidenceReanalysisAgrees(t *testing.T) {
 				t.Errorf("verdict %s, the packets kept give %s: %s", r.Verdict, r.Bundle.Reanalysis, r.Bundle.Note)
 			}
 		})
+	}
+}
+
+// writeManyLeaks writes a pcap of n plain-HTTP S3 connections from one
+// client to one public S3 address, each a handshake, a request, an answer
+// and a close.
+func writeManyLeaks(t *testing.T, path string, n int) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w := pcapgo.NewWriter(f)
+	if err := w.WriteFileHeader(65535, layers.LinkTypeRaw); err != nil {
+		t.Fatal(err)
+	}
+	client, server := net.IP{10, 0, 1, 25}, net.IP{52, 219, 64, 10}
+	ts := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+	pkt := func(fromClient bool, port uint16, syn, ack, fin bool, seq, ackN uint32, payload string) {
+		ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: client, DstIP: server}
+		tcp := &layers.TCP{SrcPort: layers.TCPPort(port), DstPort: 80, SYN: syn, ACK: ack, FIN: fin, Seq: seq, Ack: ackN, Window: 65535}
+		if !fromClient {
+			ip.SrcIP, ip.DstIP = server, client
+			tcp.SrcPort, tcp.DstPort = 80, layers.TCPPort(port)
+		}
+		tcp.SetNetworkLayerForChecksum(ip)
+		buf := gopacket.NewSerializeBuffer()
+		if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ip, tcp, gopacket.Payload(payload)); err != nil {
+			t.Fatal(err)
+		}
+		ts = ts.Add(time.Millisecond)
+		data := buf.Bytes()
+		if err := w.WritePacket(gopacket.CaptureInfo{Timestamp: ts, CaptureLength: len(data), Length: len(data)}, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	req := "GET /key HTTP/1.1\r\nHost: my-bucket.s3.ap-south-1.amazonaws.com\r\n\r\n"
+	resp := "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+	for i := range n {
+		port := uint16(40000 + i)
+		c, s := uint32(1000), uint32(5000)
+		pkt(true, port, true, false, false, c, 0, "")
+		pkt(false, port, true, true, false, s, c+1, "")
+		pkt(true, port, false, true, false, c+1, s+1, "")
+		pkt(true, port, false, true, false, c+1, s+1, req)
+		pkt(false, port, false, true, false, s+1, c+1+uint32(len(req)), resp)
+		pkt(true, port, false, true, true, c+1+uint32(len(req)), s+1+uint32(len(resp)), "")
+		pkt(false, port, false, true, true, s+1+uint32(len(resp)), c+2+uint32(len(req)), "")
+		pkt(true, port, false, true, false, c+2+uint32(len(req)), s+2+uint32(len(resp)), "")
+	}
+}
+
+// TestEvidenceBounds: of 25 leaks to one server, the bundle keeps 10 (the
+// bound per server and judgment) and counts the rest; the kept packets
+// still give FAIL, and evidence check holds.
+func TestEvidenceBounds(t *testing.T) {
+	dir := t.TempDir()
+	capFile := filepath.Join(dir, "leaks.pcap")
+	writeManyLeaks(t, capFile, 25)
+	out := filepath.Join(dir, "b")
+	res := runCmd(t, nil, "analyze", "--evidence", out, "--format", "json", "--endpoint-ip", "10.0.2.50", capFile)
+	if res.code != exitFail {
+		t.Fatalf("exit %d\n%s", res.code, res.stderr)
+	}
+	var r struct {
+		Summary struct {
+			S3Established int `json:"s3_established"`
+		} `json:"summary"`
+		Bundle struct {
+			Connections        int    `json:"connections"`
+			ConnectionsOmitted int    `json:"connections_omitted"`
+			PacketsWritten     int    `json:"packets_written"`
+			Reanalysis         string `json:"reanalysis_verdict"`
+		} `json:"evidence_bundle"`
+	}
+	if err := json.Unmarshal([]byte(res.stdout), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Summary.S3Established != 25 || r.Bundle.Connections != 10 || r.Bundle.ConnectionsOmitted != 15 || r.Bundle.PacketsWritten != 80 || r.Bundle.Reanalysis != "fail" {
+		t.Errorf("summary %+v, bundle %+v: want 25 leaks, 10 kept with their 8 packets each, 15 omitted, FAIL", r.Summary, r.Bundle)
+	}
+	comments := testenv.Tshark(t, "-r", filepath.Join(out, "evidence.pcapng"), "-Y", "frame.comment", "-T", "fields", "-e", "http.host")
+	if len(comments) != 10 || comments[0] != "my-bucket.s3.ap-south-1.amazonaws.com" {
+		t.Errorf("commented packets' HTTP Host: %q, want the 10 requests", comments)
+	}
+	if res := runCmd(t, nil, "evidence", "check", out); res.code != exitPass {
+		t.Errorf("evidence check: exit %d\n%s", res.code, res.stdout)
 	}
 }
