@@ -251,7 +251,7 @@ func parseAddr(b []byte) (netip.Addr, bool) {
 		n = n*10 + int(c-'0')
 		digits++
 		if n > 255 {
-			return netip.Addr{}, false
+			return parseAddrSlow(b) // IPv6 begins with up to four digits too
 		}
 	}
 	if part != 4 {

@@ -78,6 +78,9 @@ func (l *lineReader) next() ([]byte, error) {
 	if err == io.EOF && len(b) > 0 {
 		err = nil // a last line without a newline
 	}
+	if len(b) > maxLine+2 { // the reader's buffer may be larger than maxLine
+		return nil, errLongLine
+	}
 	b = bytes.TrimRight(b, "\r\n")
 	return b, err
 }
