@@ -83,25 +83,38 @@ func (q *Athena) format() *Format {
 	return q.Format
 }
 
+// Column is one column of the table: its name and Athena (Hive) type.
+type Column struct{ Name, Type string }
+
+// Columns are the table's columns: those of the format (text) or every
+// field (Parquet), with the types of AWS's Athena examples.
+func (q *Athena) Columns() []Column {
+	f := q.format()
+	out := make([]Column, len(f.Names))
+	for i, name := range f.Names {
+		typ := columnTypes[f.Fields[i]]
+		if typ == "" {
+			typ = "string"
+		}
+		out[i] = Column{strings.ReplaceAll(name, "-", "_"), typ}
+	}
+	return out
+}
+
 // DDL returns the CREATE TABLE statement: the columns of the format (text)
 // or of every field (Parquet), partitioned by day with partition
 // projection on the S3 delivery's YYYY/MM/DD folders, so that no partition
 // has to be added by hand.
 func (q *Athena) DDL() string {
 	var b strings.Builder
-	f := q.format()
 	fmt.Fprintf(&b, "CREATE EXTERNAL TABLE IF NOT EXISTS `%s` (\n", q.Table)
-	for i, name := range f.Names {
-		col := strings.ReplaceAll(name, "-", "_")
-		typ := columnTypes[f.Fields[i]]
-		if typ == "" {
-			typ = "string"
-		}
+	cols := q.Columns()
+	for i, c := range cols {
 		sep := ","
-		if i == len(f.Names)-1 {
+		if i == len(cols)-1 {
 			sep = ""
 		}
-		fmt.Fprintf(&b, "  `%s` %s%s\n", col, typ, sep)
+		fmt.Fprintf(&b, "  `%s` %s%s\n", c.Name, c.Type, sep)
 	}
 	b.WriteString(")\nPARTITIONED BY (`day` string)\n")
 	if q.Parquet {
@@ -136,15 +149,16 @@ func (q *Athena) DDL() string {
 // Athena's contains(cidr, CAST(address AS IPADDRESS)).
 func (q *Athena) Query() string {
 	f := q.format()
+	// Columns are quoted: end is a reserved word.
 	col := func(x Field, otherwise string) string {
 		if f.Has(x) {
-			return x.Column()
+			return `"` + x.Column() + `"`
 		}
 		return otherwise
 	}
 	str := func(x Field) string {
 		if f.Has(x) {
-			return fmt.Sprintf("nullif(%s, '-')", x.Column())
+			return fmt.Sprintf("nullif(%s, '-')", col(x, ""))
 		}
 		return "CAST(NULL AS varchar)"
 	}
@@ -189,10 +203,10 @@ func (q *Athena) Query() string {
 		dst, str(FieldPktDstAWSService), src, str(FieldPktSrcAWSService),
 		q.Table, dst, src)
 	if f.Has(FieldLogStatus) {
-		b.WriteString("    AND (log_status IS NULL OR log_status NOT IN ('NODATA', 'SKIPDATA'))\n")
+		b.WriteString("    AND (\"log_status\" IS NULL OR \"log_status\" NOT IN ('NODATA', 'SKIPDATA'))\n")
 	}
 	if f.Has(FieldProtocol) {
-		b.WriteString("    AND (protocol IS NULL OR protocol = 6)\n")
+		b.WriteString("    AND (\"protocol\" IS NULL OR \"protocol\" = 6)\n")
 	}
 	if !q.Since.IsZero() {
 		fmt.Fprintf(&b, "    AND day >= '%s'\n", q.Since.UTC().AddDate(0, 0, -1).Format("2006/01/02"))
@@ -203,7 +217,7 @@ func (q *Athena) Query() string {
 	if !q.Until.IsZero() {
 		fmt.Fprintf(&b, "    AND day <= '%s'\n", q.Until.UTC().AddDate(0, 0, 1).Format("2006/01/02"))
 		if f.Has(FieldStart) {
-			fmt.Fprintf(&b, "    AND (start IS NULL OR start <= %d)\n", q.Until.Unix())
+			fmt.Fprintf(&b, "    AND (\"start\" IS NULL OR \"start\" <= %d)\n", q.Until.Unix())
 		}
 	}
 	leak := "'public-aws'"

@@ -86,11 +86,11 @@ func readFile(in *Input, path string, format *Format, emit func(*Record), bad fu
 		return errors.New("is a directory")
 	}
 	in.Size = st.Size()
-	h := sha256.New()
 	var head [4]byte
 	n, _ := io.ReadFull(f, head[:])
 	if n == 4 && string(head[:]) == "PAR1" && st.Mode().IsRegular() {
 		in.Format = "parquet"
+		h := sha256.New()
 		if _, err := io.Copy(h, io.NewSectionReader(f, 0, st.Size())); err != nil {
 			return err
 		}
@@ -100,11 +100,18 @@ func readFile(in *Input, path string, format *Format, emit func(*Record), bad fu
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
-	raw := &hashReader{r: f, h: h}
+	return readStream(in, f, format, emit, bad)
+}
+
+// readStream reads a file that is not Parquet: text or CloudWatch Logs
+// JSON, gzip-compressed or not, told by its first bytes. The hash covers
+// every byte of it.
+func readStream(in *Input, f io.Reader, format *Format, emit func(*Record), bad func(string, error)) error {
+	raw := &hashReader{r: f, h: sha256.New()}
 	defer func() { in.SHA256 = raw.sum() }()
 	br := bufio.NewReaderSize(raw, 64<<10)
 	var r io.Reader = br
-	if n >= 2 && head[0] == 0x1f && head[1] == 0x8b {
+	if head, _ := br.Peek(2); len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b {
 		in.Gzip = true
 		zr, err := gzip.NewReader(br)
 		if err != nil {
@@ -115,6 +122,7 @@ func readFile(in *Input, path string, format *Format, emit func(*Record), bad fu
 	}
 	body := bufio.NewReaderSize(r, 64<<10)
 	peek, _ := body.Peek(512)
+	var err error
 	switch t := bytes.TrimLeft(peek, " \t\r\n"); {
 	case bytes.HasPrefix(t, []byte("PAR1")):
 		in.Format = "parquet"

@@ -180,7 +180,7 @@ func TestScenarioEveryFormat(t *testing.T) {
 			if s.NoData != 1 || s.SkipData != 1 || s.Records != uint64(len(recs)) {
 				t.Errorf("summary %+v", s)
 			}
-			if !hasWarning(r, "SKIPDATA") || !hasWarning(r, "1 record to the interface endpoint 10.0.2.50:443 were rejected") {
+			if !hasWarning(r, "SKIPDATA") || !hasWarning(r, "1 record to the interface endpoint 10.0.2.50:443 was rejected") {
 				t.Errorf("warnings %q", r.Warnings)
 			}
 			if first == nil {

@@ -1,7 +1,6 @@
 package flowlogs
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -31,10 +30,10 @@ func readParquet(ra io.ReaderAt, size int64, emit func(*Record), bad func(where 
 			err = fmt.Errorf("damaged Parquet file (the decoder failed: %v)", p)
 		}
 	}()
-	if err := checkParquetFooter(ra, size); err != nil {
+	if err := checkParquet(ra, size); err != nil {
 		return err
 	}
-	f, err := parquet.OpenFile(ra, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+	f, err := parquet.OpenFile(ra, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true), parquet.ReadBufferSize(64<<10))
 	if err != nil {
 		return fmt.Errorf("parquet: %w", err)
 	}
@@ -117,26 +116,6 @@ func readParquet(ra io.ReaderAt, size int64, emit func(*Record), bad func(where 
 			}
 		}
 		rows.Close()
-	}
-	return nil
-}
-
-// checkParquetFooter checks the footer's length against the file before
-// parquet-go allocates a buffer of that length.
-func checkParquetFooter(ra io.ReaderAt, size int64) error {
-	if size < 12 {
-		return errors.New("parquet: too short for a Parquet file")
-	}
-	var tail [8]byte
-	if _, err := ra.ReadAt(tail[:], size-8); err != nil {
-		return fmt.Errorf("parquet: %w", err)
-	}
-	if string(tail[4:]) != "PAR1" {
-		return errors.New("parquet: no PAR1 at the end: cut short, or not Parquet")
-	}
-	n := int64(binary.LittleEndian.Uint32(tail[:4]))
-	if n > size-12 || n > maxParquetFooter {
-		return fmt.Errorf("parquet: a footer of %d bytes in a file of %d", n, size)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package flowlogs
 import (
 	"fmt"
 	"net/netip"
+	"unsafe"
 )
 
 // Action is what the security groups and network ACLs did with a flow.
@@ -264,7 +265,9 @@ func parseAddrSlow(b []byte) (netip.Addr, bool) {
 	if len(b) > 64 {
 		return netip.Addr{}, false
 	}
-	a, err := netip.ParseAddr(string(b))
+	// The string shares b's bytes: ParseAddr keeps none of it but a zone,
+	// and an address with a zone is refused here.
+	a, err := netip.ParseAddr(unsafe.String(unsafe.SliceData(b), len(b)))
 	if err != nil || a.Zone() != "" {
 		return netip.Addr{}, false
 	}

@@ -411,10 +411,10 @@ func (a *Analyzer) warn(r *Report) {
 		case string(resolve.PathGatewayEndpoint):
 			what = "S3 address (gateway endpoint)"
 		}
-		r.Warnings = append(r.Warnings, fmt.Sprintf("%s to the %s %s were rejected (REJECT): a security group or network ACL refused them", plural(d.Records, "record"), what, d.Server))
+		r.Warnings = append(r.Warnings, fmt.Sprintf("%s to the %s %s %s rejected (REJECT): a security group or network ACL refused them", plural(d.Records, "record"), what, d.Server, were(d.Records)))
 	}
 	if r.RejectedOmitted > 0 {
-		r.Warnings = append(r.Warnings, fmt.Sprintf("%s to other S3 servers were rejected", plural(r.RejectedOmitted, "more record")))
+		r.Warnings = append(r.Warnings, fmt.Sprintf("%s to other S3 servers %s rejected", plural(r.RejectedOmitted, "more record"), were(r.RejectedOmitted)))
 	}
 	if a.unnamed > 0 {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("%s carry no %s (the field is absent from the log format, or -): they are grouped under -", plural(a.unnamed, "S3 record"), groupFields[a.cfg.GroupBy]))
@@ -425,6 +425,13 @@ func (a *Analyzer) warn(r *Report) {
 	if r.Summary.FilesIgnored > 0 {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("%s in the folders given were not read: their names do not end in .log, .gz, .parquet, .json or .txt", plural(uint64(r.Summary.FilesIgnored), "file")))
 	}
+}
+
+func were(n uint64) string {
+	if n == 1 {
+		return "was"
+	}
+	return "were"
 }
 
 func plural[N int | uint64](n N, thing string) string {

@@ -70,7 +70,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		tw.Flush()
 	}
 	if len(r.PublicDestinations) > 0 {
-		fmt.Fprintf(&b, "\nS3 traffic on a public path, by server (%d):\n", len(r.PublicDestinations))
+		fmt.Fprintf(&b, "\nS3 traffic the policy (%s) does not allow, by server (%d):\n", r.Policy, len(r.PublicDestinations))
 		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "  SERVER\tPATH\tWHY\tRECORDS\tBYTES\tAWS")
 		for i, d := range r.PublicDestinations {
