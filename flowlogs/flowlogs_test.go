@@ -3,6 +3,7 @@ package flowlogs_test
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"net/netip"
 	"os"
@@ -509,5 +510,45 @@ func TestJSONSchema(t *testing.T) {
 	}
 	if m["schema"] != flowlogs.Schema || flowlogs.Schema != "vpce-verify/flowlogs/v1" {
 		t.Errorf("schema %v", m["schema"])
+	}
+}
+
+// Files read in parallel give the report of files read one by one.
+func TestReadAllInParallel(t *testing.T) {
+	dir := t.TempDir()
+	recs := flowlogstest.Records()
+	var paths []string
+	for i := 0; i < 12; i++ {
+		rs := make([]flowlogstest.Rec, 0, len(recs))
+		for _, r := range recs {
+			c := flowlogstest.Rec{}
+			for k, v := range r {
+				c[k] = v
+			}
+			c["pkt-srcaddr"] = "-"
+			c["srcaddr"] = strings.Replace(r["srcaddr"], "10.0.1.", "10.0."+string(rune('1'+i%9))+".", 1)
+			rs = append(rs, c)
+		}
+		paths = append(paths, write(t, dir, "f"+string(rune('a'+i))+".log.gz", gz(textOf(flowlogstest.CustomFormat, true, rs))))
+	}
+	// Below the caps the result does not depend on the order the files
+	// are read in (past them, which rows are kept does).
+	cfg := config()
+	one, inOne := flowlogs.ReadAll(context.Background(), paths, nil, cfg, 1, nil)
+	four, inFour := flowlogs.ReadAll(context.Background(), paths, nil, cfg, 4, nil)
+	meta := flowlogs.Meta{Ranges: ipranges.Embedded(), Now: time.Unix(flowlogstest.T0, 0)}
+	r1, r4 := one.Report(inOne, meta), four.Report(inFour, meta)
+	j1, _ := json.Marshal(r1)
+	j4, _ := json.Marshal(r4)
+	if !bytes.Equal(j1, j4) {
+		t.Errorf("one worker:\n%s\nfour:\n%s", j1, j4)
+	}
+	if r1.Summary.Records != uint64(12*len(recs)) || len(inFour) != 12 {
+		t.Errorf("%d records, %d inputs", r1.Summary.Records, len(inFour))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, in := flowlogs.ReadAll(ctx, paths, nil, cfg, 2, nil); len(in) != 0 {
+		t.Errorf("a cancelled read started %d files", len(in))
 	}
 }

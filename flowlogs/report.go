@@ -257,7 +257,9 @@ func destinations(m map[destKey]*destination, order []destKey) []Destination {
 		}
 		out = append(out, x)
 	}
-	slices.SortStableFunc(out, func(x, y Destination) int { return cmp.Compare(y.Bytes, x.Bytes) })
+	slices.SortFunc(out, func(x, y Destination) int {
+		return cmp.Or(cmp.Compare(y.Bytes, x.Bytes), cmp.Compare(x.Server, y.Server), cmp.Compare(x.Path, y.Path))
+	})
 	return out
 }
 

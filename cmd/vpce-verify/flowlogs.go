@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -72,22 +73,14 @@ func cmdFlowlogs(e *env, args []string) int {
 		return exitError
 	}
 	files, errs := flowlogs.Expand(fs.Args(), cfg.Since, cfg.Until)
-	a := flowlogs.NewAnalyzer(cfg)
-	var records, done atomic.Uint64
+	var records atomic.Uint64
 	start := time.Now()
 	stopStatus := e.startStatus(func() string {
 		n := records.Load()
-		return fmt.Sprintf("%d of %d files, %d records, %d records/s", done.Load(), len(files.Paths), n, rate(n, start))
+		return fmt.Sprintf("%d files, %d records, %d records/s", len(files.Paths), n, rate(n, start))
 	})
-	var inputs []flowlogs.Input
-	for _, p := range files.Paths {
-		if e.ctx.Err() != nil {
-			break
-		}
-		in := flowlogs.ReadFile(p, ff.logFormat, func(r *flowlogs.Record) { records.Add(1); a.Add(r) })
-		done.Add(1)
-		inputs = append(inputs, in)
-	}
+	// Files are read in parallel, one per processor.
+	a, inputs := flowlogs.ReadAll(e.ctx, files.Paths, ff.logFormat, cfg, runtime.GOMAXPROCS(0), &records)
 	stopStatus()
 	for _, err := range errs {
 		e.errorf("%v", err)
