@@ -205,16 +205,16 @@ func webPort(p int32) bool { return p == 443 || p == 80 }
 // Add counts one record. It does not keep r.
 func (a *Analyzer) Add(r *Record) {
 	a.records++
+	if (r.End != 0 && r.End < a.since) || (r.Start != 0 && r.Start > a.until) {
+		a.outside++
+		return
+	}
 	switch r.Status {
 	case StatusNoData:
 		a.noData++
 		return
 	case StatusSkipData:
 		a.skipData++
-		return
-	}
-	if (r.End != 0 && r.End < a.since) || (r.Start != 0 && r.Start > a.until) {
-		a.outside++
 		return
 	}
 	if r.Protocol >= 0 && r.Protocol != 6 {

@@ -26,6 +26,8 @@ type Input struct {
 	Format string `json:"format"` // text, parquet or cloudwatch-json
 	Gzip   bool   `json:"gzip"`
 	Size   int64  `json:"size"`
+	// SHA256 is of the file's bytes as stored; "" when it could not be
+	// read to its end.
 	SHA256 string `json:"sha256"`
 	// Records counts the records read; BadRecords the lines, events or
 	// rows that could not be read (each skipped, the rest read).
@@ -67,6 +69,7 @@ func ReadFile(path string, format *Format, emit func(*Record)) Input {
 	if err != nil {
 		s := err.Error()
 		in.Error = &s
+		in.SHA256 = "" // the hash of part of a file would be taken for the file's
 	}
 	in.Complete = err == nil && in.BadRecords == 0
 	return in

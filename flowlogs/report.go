@@ -336,8 +336,11 @@ func (a *Analyzer) verdict(r *Report) (string, string) {
 				where += fmt.Sprintf(", %s %s %s", strings.Join(d.AWS.Services, "+"), d.AWS.Region, d.AWS.Prefix)
 			}
 			where += ")"
-			if len(r.PublicDestinations) > 1 {
-				where += fmt.Sprintf(" and %d more public addresses", len(r.PublicDestinations)-1)
+			switch n := len(r.PublicDestinations) - 1; {
+			case n == 1:
+				where += " and 1 more address"
+			case n > 1:
+				where += fmt.Sprintf(" and %d more addresses", n)
 			}
 		}
 		reason = fmt.Sprintf("%s of %d sent S3 traffic on a public path (%s in %s) to %s: %s",
