@@ -30,16 +30,23 @@ type Athena struct {
 }
 
 // Known is one CIDR the query knows: an interface endpoint address
-// (a /32 or /128), or an S3 prefix, through a gateway endpoint by the
-// route tables or not.
+// (a /32 or /128), an S3 prefix, through a gateway endpoint by the route
+// tables or not, or a private range.
 type Known struct {
 	Prefix netip.Prefix
-	Kind   string // "endpoint", "s3" or "s3-gateway"
+	Kind   string // "endpoint", "s3", "s3-gateway" or "private"
 }
 
-// KnownPrefixes lists the endpoint addresses and every S3 prefix of r,
-// each prefix marked s3-gateway when the classifier's route tables send
-// its first address to a gateway endpoint.
+// privateRanges are the ranges resolve calls private: RFC 1918, unique
+// local, loopback, link-local and the shared address space of RFC 6598.
+var privateRanges = []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8",
+	"169.254.0.0/16", "fc00::/7", "fe80::/10", "::1/128"}
+
+// KnownPrefixes lists the endpoint addresses, every S3 prefix of r, each
+// marked s3-gateway when the classifier's route tables send its first
+// address to a gateway endpoint, and the private ranges (an address there
+// that pkt-dst-aws-service calls S3 is no known endpoint: its group
+// cannot pass).
 func KnownPrefixes(endpoints []netip.Addr, r *ipranges.Ranges, c *resolve.Classifier) []Known {
 	var out []Known
 	seen := map[netip.Prefix]bool{}
@@ -49,6 +56,9 @@ func KnownPrefixes(endpoints []netip.Addr, r *ipranges.Ranges, c *resolve.Classi
 			seen[p] = true
 			out = append(out, Known{p, "endpoint"})
 		}
+	}
+	for _, s := range privateRanges {
+		out = append(out, Known{netip.MustParsePrefix(s), "private"})
 	}
 	if r == nil {
 		return out
@@ -234,7 +244,9 @@ servers AS (
 matched AS (
   SELECT s.server,
     bool_or(k.kind = 'endpoint') AS endpoint,
-    bool_or(k.kind = 's3-gateway') AS gateway
+    bool_or(k.kind = 's3-gateway') AS gateway,
+    bool_or(k.kind IN ('s3', 's3-gateway')) AS s3,
+    bool_or(k.kind = 'private') AS private
   FROM servers s JOIN known k ON contains(k.cidr, CAST(s.server AS IPADDRESS))
   GROUP BY s.server
 ),
@@ -242,7 +254,8 @@ judged AS (
   SELECT w.*,
     CASE
       WHEN m.endpoint THEN 'interface-endpoint'
-      WHEN m.server IS NULL AND coalesce(w.server_service, '-') <> 'S3' THEN NULL
+      WHEN NOT coalesce(m.s3, false) AND coalesce(w.server_service, '-') <> 'S3' THEN NULL
+      WHEN coalesce(m.private, false) AND NOT coalesce(m.s3, false) THEN 'private-other'
       WHEN w.traffic_path = 7 THEN 'gateway-endpoint'
       WHEN w.traffic_path = 8 THEN 'public-aws'
       WHEN m.gateway THEN 'gateway-endpoint'
@@ -259,6 +272,7 @@ grouped AS (
     sum(CASE WHEN action <> 'REJECT' AND path = 'gateway-endpoint' THEN bytes ELSE 0 END) AS gateway_bytes,
     sum(CASE WHEN action <> 'REJECT' AND path = 'public-aws' THEN 1 ELSE 0 END) AS public_records,
     sum(CASE WHEN action <> 'REJECT' AND path = 'public-aws' THEN bytes ELSE 0 END) AS public_bytes,
+    sum(CASE WHEN action <> 'REJECT' AND path = 'private-other' THEN 1 ELSE 0 END) AS private_records,
     sum(CASE WHEN action = 'REJECT' THEN 1 ELSE 0 END) AS rejected_records,
     sum(CASE WHEN action <> 'REJECT' AND path IN (%s) THEN 1 ELSE 0 END) AS leak_records,
     sum(CASE WHEN action <> 'REJECT' AND path IN (%s) THEN 1 ELSE 0 END) AS allowed_records,
@@ -269,11 +283,11 @@ grouped AS (
   GROUP BY group_key
 )
 SELECT group_key,
-  CASE WHEN leak_records > 0 THEN 'fail' WHEN allowed_records > 0 THEN 'pass' ELSE 'inconclusive' END AS verdict,
+  CASE WHEN leak_records > 0 THEN 'fail' WHEN private_records = 0 AND allowed_records > 0 THEN 'pass' ELSE 'inconclusive' END AS verdict,
   endpoint_records, endpoint_bytes, gateway_records, gateway_bytes, public_records, public_bytes,
-  rejected_records, first_start, last_end
+  private_records, rejected_records, first_start, last_end
 FROM grouped
-ORDER BY CASE WHEN leak_records > 0 THEN 0 WHEN allowed_records > 0 THEN 2 ELSE 1 END, public_bytes DESC, group_key;
+ORDER BY CASE WHEN leak_records > 0 THEN 0 WHEN private_records = 0 AND allowed_records > 0 THEN 2 ELSE 1 END, public_bytes DESC, group_key;
 `, leak, allowed)
 	return b.String()
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -155,7 +156,7 @@ func TestScenarioEveryFormat(t *testing.T) {
 				t.Fatalf("verdict %s: %s", r.Verdict, r.Reason)
 			}
 			want := map[string]string{"eni-0aaa": "pass", "eni-0bbb": "fail", "eni-0ccc": "fail", "eni-0ddd": "fail",
-				"eni-0nat": "fail", "eni-0eee": "pass"}
+				"eni-0nat": "fail", "eni-0eee": "pass", "eni-0ggg": "inconclusive"}
 			if got := verdicts(r); !equalMaps(got, want) {
 				t.Errorf("groups %v, want %v", got, want)
 			}
@@ -167,9 +168,31 @@ func TestScenarioEveryFormat(t *testing.T) {
 			if gw := c.S3ByPath["gateway-endpoint"]; gw.Records != 1 || gw.Bytes != 4000 {
 				t.Errorf("eni-0ccc through the gateway endpoint (traffic-path 7): %+v", c.S3ByPath)
 			}
+			// The NAT gateway's record of the packets from the instance
+			// has its own address as dstaddr: pkt-dstaddr is the server,
+			// pkt-srcaddr the instance.
 			nat := group(t, r, "eni-0nat")
-			if len(nat.PublicSources) != 1 || nat.PublicSources[0].Addr != "10.0.1.40" {
+			if n := nat.S3ByPath["public-aws"].Records; n != 2 {
+				t.Errorf("eni-0nat: %d public S3 records, want 2 (pkt-dstaddr before dstaddr)", n)
+			}
+			if len(nat.PublicSources) != 2 || nat.PublicSources[0].Addr != "10.0.1.40" {
 				t.Errorf("the NAT gateway's record names the instance (pkt-srcaddr): %+v", nat.PublicSources)
+			}
+			// pkt-dst-aws-service: an address the ip-ranges.json in use
+			// does not list is S3 on its word.
+			var bySvc *flowlogs.Destination
+			for i, d := range r.PublicDestinations {
+				if d.Server == "203.0.113.80:443" {
+					bySvc = &r.PublicDestinations[i]
+				}
+			}
+			if bySvc == nil || bySvc.Path != "public-aws" || bySvc.PathEvidence != flowlogs.BasisAWSService || bySvc.Bytes != 1500 {
+				t.Errorf("203.0.113.80 (pkt-dst-aws-service S3): %+v", bySvc)
+			}
+			// ... and a private address it calls S3 that is no known
+			// endpoint leaves the group inconclusive, never passing.
+			if g := group(t, r, "eni-0ggg"); g.S3ByPath["private-other"].Records != 1 {
+				t.Errorf("eni-0ggg: %+v", g.S3ByPath)
 			}
 			if _, ok := verdicts(r)["eni-0fff"]; ok || r.Summary.WebNotS3 != 1 {
 				t.Errorf("HTTPS to a non-AWS address is S3: %v, %d not S3", verdicts(r), r.Summary.WebNotS3)
@@ -239,9 +262,11 @@ func TestDefaultFormatAndCloudWatch(t *testing.T) {
 	if c.S3ByPath["public-aws"].Records != 1 || c.S3ByPath["gateway-endpoint"].Records != 0 {
 		t.Errorf("without traffic-path a public S3 address is public-aws: %+v", c.S3ByPath)
 	}
+	// Without pkt-dstaddr, the NAT gateway's record of the packets from
+	// the instance names the NAT gateway itself as the destination.
 	nat := group(t, rt, "eni-0nat")
-	if len(nat.PublicSources) != 1 || nat.PublicSources[0].Addr != "10.0.0.5" {
-		t.Errorf("sources %+v", nat.PublicSources)
+	if len(nat.PublicSources) != 1 || nat.PublicSources[0].Addr != "10.0.0.5" || nat.S3ByPath["public-aws"].Records != 1 {
+		t.Errorf("sources %+v, paths %+v", nat.PublicSources, nat.S3ByPath)
 	}
 }
 
@@ -391,8 +416,8 @@ func TestGroupBy(t *testing.T) {
 		by   string
 		want map[string]string
 	}{
-		{"instance", map[string]string{"i-0aaa": "pass", "i-0bbb": "fail", "i-0ccc": "fail", "i-0ddd": "fail", "-": "fail", "i-0eee": "pass"}},
-		{"subnet", map[string]string{"subnet-a": "pass", "subnet-b": "fail", "subnet-c": "fail", "subnet-pub": "fail"}},
+		{"instance", map[string]string{"i-0aaa": "pass", "i-0bbb": "fail", "i-0ccc": "fail", "i-0ddd": "fail", "-": "fail", "i-0eee": "pass", "i-0ggg": "inconclusive"}},
+		{"subnet", map[string]string{"subnet-a": "pass", "subnet-b": "fail", "subnet-c": "fail", "subnet-pub": "fail", "subnet-d": "inconclusive"}},
 		{"vpc", map[string]string{"vpc-0123456789abcdef0": "fail"}},
 	} {
 		cfg := config()
@@ -444,6 +469,17 @@ func TestDeliveryLayoutAndWindow(t *testing.T) {
 	r = analyze(t, cfg, filepath.Join(base, "2026/07/01"))
 	if r.Summary.OutsideWindow != 3 || r.Verdict != flowlogs.Inconclusive {
 		t.Errorf("window before the records: %+v %s", r.Summary, r.Verdict)
+	}
+	// A SKIPDATA record outside the window says nothing of the window.
+	all := flowlogstest.Records()
+	withSkip := write(t, dir, "skip.log", textOf(flowlogstest.CustomFormat, true, append(slices.Clone(all[1:4]), all[len(all)-1])))
+	if r := analyze(t, config(), withSkip); r.Verdict != flowlogs.Inconclusive {
+		t.Errorf("a SKIPDATA record in the logs: %s (%s)", r.Verdict, r.Reason)
+	}
+	cfg = config()
+	cfg.Since, cfg.Until = time.Unix(flowlogstest.T0, 0), time.Unix(flowlogstest.T0+350, 0)
+	if r := analyze(t, cfg, withSkip); r.Verdict != flowlogs.Pass || r.Summary.SkipData != 0 || r.Summary.OutsideWindow != 1 {
+		t.Errorf("a SKIPDATA record after --until: %s (%s), %+v", r.Verdict, r.Reason, r.Summary)
 	}
 	// Hive-style and hourly folders are dates too.
 	hive := filepath.Join(dir, "hive", "AWSLogs", "aws-account-id=123456789010", "aws-service=vpcflowlogs", "aws-region=ap-south-1", "year=2026", "month=06", "day=20", "hour=10")

@@ -421,6 +421,9 @@ func (a *Analyzer) warn(r *Report) {
 	if r.RejectedOmitted > 0 {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("%s to other S3 servers %s rejected", plural(r.RejectedOmitted, "more record"), were(r.RejectedOmitted)))
 	}
+	if n := a.paths[pPrivate].Records; n > 0 {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("%s of S3 traffic (by pkt-dst-aws-service) went to private addresses that are not a known endpoint: another endpoint, or a proxy? Their groups cannot pass; give every endpoint address with --endpoint-ip or --endpoints", plural(n, "record")))
+	}
 	if a.unnamed > 0 {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("%s carry no %s (the field is absent from the log format, or -): they are grouped under -", plural(a.unnamed, "S3 record"), groupFields[a.cfg.GroupBy]))
 	}

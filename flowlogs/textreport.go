@@ -47,7 +47,14 @@ func (r *Report) WriteText(w io.Writer) error {
 	if len(r.Groups) > 0 {
 		fmt.Fprintf(&b, "\nS3 traffic by %s (%d):\n", r.GroupBy, len(r.Groups))
 		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "  "+strings.ToUpper(r.GroupBy)+"\tVERDICT\tINTERFACE ENDPOINT\tGATEWAY ENDPOINT\tPUBLIC\tREJECTED\tFIRST\tLAST\tPUBLIC SOURCES")
+		// Private addresses that pkt-dst-aws-service calls S3 but that
+		// are no known endpoint get a column when there are any.
+		private := s.S3ByPath[string(pathOf[pPrivate])].Records > 0
+		head := "  " + strings.ToUpper(r.GroupBy) + "\tVERDICT\tINTERFACE ENDPOINT\tGATEWAY ENDPOINT\tPUBLIC\t"
+		if private {
+			head += "PRIVATE, NOT AN ENDPOINT\t"
+		}
+		fmt.Fprintln(tw, head+"REJECTED\tFIRST\tLAST\tPUBLIC SOURCES")
 		for i, g := range r.Groups {
 			if i == textGroups {
 				fmt.Fprintf(tw, "  and %d more (--format json lists them)\n", len(r.Groups)-textGroups)
@@ -63,9 +70,12 @@ func (r *Report) WriteText(w io.Writer) error {
 			if n := len(g.PublicSources) - len(src); n > 0 || g.PublicSourcesOmitted > 0 {
 				src = append(src, "...")
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", g.Key, strings.ToUpper(g.Verdict),
-				cell(g.S3ByPath[string(pathOf[pInterface])]), cell(g.S3ByPath[string(pathOf[pGateway])]), cell(pub),
-				dash(g.RejectedRecords), orDash(g.FirstTS), orDash(g.LastTS), orDash(strings.Join(src, ", ")))
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t", g.Key, strings.ToUpper(g.Verdict),
+				cell(g.S3ByPath[string(pathOf[pInterface])]), cell(g.S3ByPath[string(pathOf[pGateway])]), cell(pub))
+			if private {
+				fmt.Fprintf(tw, "%s\t", cell(g.S3ByPath[string(pathOf[pPrivate])]))
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", dash(g.RejectedRecords), orDash(g.FirstTS), orDash(g.LastTS), orDash(strings.Join(src, ", ")))
 		}
 		tw.Flush()
 	}

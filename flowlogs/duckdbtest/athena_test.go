@@ -107,7 +107,7 @@ func open(t *testing.T, q *flowlogs.Athena, file, day string) *sql.Conn {
 type row struct {
 	verdict                                                      string
 	endpointRecords, endpointBytes, gatewayRecords, gatewayBytes int64
-	publicRecords, publicBytes, rejected                         int64
+	publicRecords, publicBytes, privateRecords, rejected         int64
 	first, last                                                  int64
 }
 
@@ -124,7 +124,7 @@ func queryRows(t *testing.T, conn *sql.Conn, query string) map[string]row {
 		var r row
 		var first, last sql.NullInt64
 		if err := rows.Scan(&key, &r.verdict, &r.endpointRecords, &r.endpointBytes, &r.gatewayRecords, &r.gatewayBytes,
-			&r.publicRecords, &r.publicBytes, &r.rejected, &first, &last); err != nil {
+			&r.publicRecords, &r.publicBytes, &r.privateRecords, &r.rejected, &first, &last); err != nil {
 			t.Fatal(err)
 		}
 		r.first, r.last = first.Int64, last.Int64
@@ -151,7 +151,7 @@ func localRows(r *flowlogs.Report) map[string]row {
 			int64(p["interface-endpoint"].Records), int64(p["interface-endpoint"].Bytes),
 			int64(p["gateway-endpoint"].Records), int64(p["gateway-endpoint"].Bytes),
 			int64(p["public-aws"].Records + p["public-non-aws"].Records), int64(p["public-aws"].Bytes + p["public-non-aws"].Bytes),
-			int64(g.RejectedRecords), unix(g.FirstTS), unix(g.LastTS)}
+			int64(p["private-other"].Records), int64(g.RejectedRecords), unix(g.FirstTS), unix(g.LastTS)}
 	}
 	return out
 }

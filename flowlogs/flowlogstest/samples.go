@@ -69,8 +69,15 @@ func rec(eni, inst, subnet, src, dst string, sport, dport, pkts, bytes int, star
 //     endpoint (traffic-path 7): fail under the interface-endpoint policy,
 //     pass under private;
 //   - eni-0ddd (i-0ddd, subnet-c) sends to S3 through a NAT gateway
-//     (traffic-path 1), and the NAT gateway's own interface eni-0nat (no
-//     instance) logs the same with pkt-srcaddr the instance's address;
+//     (traffic-path 1); the NAT gateway's own interface eni-0nat (no
+//     instance) logs the packets coming in from the instance with dstaddr
+//     its own address 10.0.0.5 and pkt-dstaddr the S3 address, and those
+//     going out with its own address as the source (AWS's NAT example);
+//   - eni-0ddd also sends to 203.0.113.80, an address the ip-ranges.json
+//     in use does not list, which pkt-dst-aws-service says is S3;
+//   - eni-0ggg (i-0ggg, subnet-d) sends to 10.0.3.77, which
+//     pkt-dst-aws-service says is S3 but is no known endpoint address:
+//     inconclusive;
 //   - eni-0eee (i-0eee, subnet-a) is refused by the endpoint (REJECT) and
 //     reaches it over IPv6;
 //   - the documentation's SSH record, HTTPS to a non-AWS address, a NODATA
@@ -88,7 +95,10 @@ func Records() []Rec {
 		rec("eni-0bbb", "i-0bbb", "subnet-b", "10.0.1.20", ep, 40004, 443, 10, 3000, t+60, "ACCEPT", "OK", "10.0.1.20", ep, "-", "-", "egress", "1"),
 		rec("eni-0ccc", "i-0ccc", "subnet-b", "10.0.1.30", "52.219.64.11", 40005, 443, 12, 4000, t+180, "ACCEPT", "OK", "10.0.1.30", "52.219.64.11", "-", "S3", "egress", "7"),
 		rec("eni-0ddd", "i-0ddd", "subnet-c", "10.0.1.40", "52.219.62.20", 40006, 443, 8, 2000, t+240, "ACCEPT", "OK", "10.0.1.40", "52.219.62.20", "-", "S3", "egress", "1"),
-		rec("eni-0nat", "-", "subnet-pub", "10.0.0.5", "52.219.62.20", 40006, 443, 8, 2000, t+240, "ACCEPT", "OK", "10.0.1.40", "52.219.62.20", "-", "S3", "egress", "8"),
+		rec("eni-0nat", "-", "subnet-pub", "10.0.1.40", "10.0.0.5", 40006, 443, 8, 2100, t+240, "ACCEPT", "OK", "10.0.1.40", "52.219.62.20", "-", "S3", "ingress", "-"),
+		rec("eni-0nat", "-", "subnet-pub", "10.0.0.5", "52.219.62.20", 61006, 443, 8, 2000, t+240, "ACCEPT", "OK", "10.0.0.5", "52.219.62.20", "-", "S3", "egress", "8"),
+		rec("eni-0ddd", "i-0ddd", "subnet-c", "10.0.1.40", "203.0.113.80", 40010, 443, 6, 1500, t+270, "ACCEPT", "OK", "10.0.1.40", "203.0.113.80", "-", "S3", "egress", "1"),
+		rec("eni-0ggg", "i-0ggg", "subnet-d", "10.0.4.10", "10.0.3.77", 40011, 443, 20, 30000, t+330, "ACCEPT", "OK", "10.0.4.10", "10.0.3.77", "-", "S3", "egress", "1"),
 		rec("eni-0eee", "i-0eee", "subnet-a", "10.0.1.50", ep, 40007, 443, 3, 180, t+300, "REJECT", "OK", "10.0.1.50", ep, "-", "-", "egress", "1"),
 		rec("eni-0eee", "i-0eee", "subnet-a", "2406:da1a:8e0:2c01::10", EndpointIPv6, 40008, 443, 50, 70000, t+300, "ACCEPT", "OK", "2406:da1a:8e0:2c01::10", EndpointIPv6, "-", "-", "egress", "1"),
 		rec("eni-0fff", "i-0fff", "subnet-c", "10.0.1.60", "198.51.100.7", 40009, 443, 9, 1200, t+360, "ACCEPT", "OK", "10.0.1.60", "198.51.100.7", "-", "-", "egress", "8"),
