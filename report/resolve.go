@@ -470,7 +470,7 @@ func (b *resolveBuilder) resolveWarnings(r *ResolveReport, ev ResolveEvidence) {
 }
 
 // privateDNSWarnings explains, from the endpoints' settings, why an S3
-// name of their region resolved to public addresses (domain.md A1.3).
+// name of their region resolved to public addresses (what a regional S3 name resolves to under each endpoint DNS setting).
 func (b *resolveBuilder) privateDNSWarnings(r *ResolveReport) {
 	if b.cfg.Inventory == nil {
 		return

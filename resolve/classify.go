@@ -145,7 +145,7 @@ func (c *Classifier) addRoutes(inv *inventory.Inventory) {
 	}
 }
 
-// Classify says what a is, in the order of PRODUCT.md: a known endpoint
+// Classify says what a is, in this order (README.md, "How the verdict is reached"): a known endpoint
 // address first (an endpoint's IPv6 address can lie inside an EC2 range),
 // then ip-ranges.json (a gateway endpoint only with route-table evidence),
 // then private ranges and the VPC's CIDRs, then public-non-aws. It does not

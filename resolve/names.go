@@ -27,7 +27,7 @@ func BucketNames(bucket, region string) ([]string, error) {
 }
 
 // endpointLabels are the names an S3 interface endpoint serves, one per
-// API (domain.md A1.1): a client configured for one cannot use the others.
+// API (AWS PrivateLink for S3: each interface endpoint serves bucket., accesspoint. and control. names): a client configured for one cannot use the others.
 var endpointLabels = []string{"bucket", "accesspoint", "control"}
 
 // EndpointNames returns the bucket., accesspoint. and control. names of an

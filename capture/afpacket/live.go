@@ -23,19 +23,6 @@ import (
 	"github.com/vpce-verify/vpce-verify/capture/bpf"
 )
 
-// The live source reads AF_PACKET sockets through their TPACKET_V3 ring:
-// the kernel writes packets into memory shared with the process, in blocks
-// handed over when full or after LiveBlockTimeout, so that a busy capture
-// costs one poll per block instead of one system call per packet.
-//
-// It does not use gopacket's afpacket package, although that measured as
-// fast (bench/live/README.md), because that package cannot be closed while
-// a read blocks (its Close unmaps the ring under the reader), waits on one
-// socket per read (several interfaces would need a goroutine and a hand-off
-// per packet), does not give the packet type (loopback shows every packet
-// twice) and binds its socket before the filter is attached, so that
-// packets the filter rejects can reach the ring meanwhile.
-
 // Layout of the TPACKET_V3 ring (linux/if_packet.h).
 const (
 	liveBlockStatus = 8  // tpacket_block_desc.hdr.bh1.block_status
@@ -46,7 +33,7 @@ const (
 	liveFrameSize   = 2048 // any multiple of 16 above the headers: V3 packs packets
 )
 
-// Ring sizes: unless LiveOptions.BufferSize says otherwise, each interface
+// Ring sizes: unless Options.BufferSize says otherwise, each interface
 // gets its share of liveRingTotal, within liveRingMin and liveRingMax, in
 // blocks of liveBlockSize (larger when the snap length needs it). 32 MiB on
 // one interface rides out about a second of 200 000 packets/s (bench/live).
@@ -58,7 +45,7 @@ const (
 	liveMaxSnap   = 262144
 )
 
-// LiveSource captures packets from network interfaces. Next is called
+// Source captures packets from network interfaces. Next is called
 // from one goroutine at a time; Stats and Close may be called from any
 // goroutine, also while Next blocks.
 //
@@ -108,7 +95,7 @@ type liveSocket struct {
 	kstats    unix.TpacketStatsV3
 }
 
-// OpenLive opens a packet socket on each interface of opts, with the kernel
+// Open opens a packet socket on each interface of opts, with the kernel
 // filter attached before any packet can arrive. It fails with an error
 // wrapping ErrPermission without CAP_NET_RAW, and names the interfaces that
 // exist when one of opts.Interfaces does not.
@@ -554,7 +541,7 @@ func (s *Source) Stats() Stats {
 
 // Close stops the capture: a Next blocked in another goroutine returns
 // capture.ErrClosed at once. Packets the kernel has not yet handed over (at most
-// LiveBlockTimeout of them) are lost. Calling Close again does nothing.
+// BlockTimeout of them) are lost. Calling Close again does nothing.
 func (s *Source) Close() error {
 	s.closeMu.Lock()
 	defer s.closeMu.Unlock()

@@ -9,17 +9,17 @@ import (
 	netbpf "golang.org/x/net/bpf"
 )
 
-// ErrPermission is returned (wrapped) by OpenLive when the process may not
+// ErrPermission is returned (wrapped) by Open when the process may not
 // open packet sockets: live capture needs CAP_NET_RAW.
 var ErrPermission = errors.New("live capture needs CAP_NET_RAW")
 
-// LiveBlockTimeout is how long the kernel may hold captured packets before
+// BlockTimeout is how long the kernel may hold captured packets before
 // handing them to Next. Close discards what it still holds: a caller that
 // stops on a signal and wants the packets of that last moment keeps calling
 // Next for this long before it calls Close.
 const BlockTimeout = 20 * time.Millisecond
 
-// LiveOptions say what a live capture listens to.
+// Options say what a live capture listens to.
 type Options struct {
 	// Interfaces are interface names; "any" stands for every interface that
 	// is up when the capture opens. Each packet is tagged with the
@@ -43,9 +43,9 @@ type Options struct {
 	Program []netbpf.RawInstruction
 }
 
-// LiveStats are the counters of a live capture: the sum over its
+// Stats are the counters of a live capture: the sum over its
 // interfaces, and each interface's own, in the order of
-// LiveSource.Interfaces.
+// Source.Interfaces.
 type Stats struct {
 	capture.Counts
 	Interfaces []capture.Counts

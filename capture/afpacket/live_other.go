@@ -12,11 +12,11 @@ import (
 // errLiveOS is what live capture says on systems without AF_PACKET.
 var errLiveOS = errors.New("live: capture needs Linux (AF_PACKET); on " + runtime.GOOS + ", capture with tcpdump and use analyze")
 
-// LiveSource captures packets from network interfaces. It is only
+// Source captures packets from network interfaces. It is only
 // implemented on Linux.
 type Source struct{}
 
-// OpenLive fails: live capture needs Linux.
+// Open fails: live capture needs Linux.
 func Open(opts Options) (*Source, error) { return nil, errLiveOS }
 
 // Interfaces returns nothing.

@@ -38,7 +38,7 @@ import (
 	"github.com/vpce-verify/vpce-verify/internal/testenv"
 )
 
-// liveCollector reads a LiveSource in a goroutine and keeps copies of the
+// liveCollector reads a Source in a goroutine and keeps copies of the
 // frames.
 type liveCollector struct {
 	src    *Source

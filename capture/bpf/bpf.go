@@ -14,7 +14,7 @@ import (
 	"golang.org/x/net/bpf"
 )
 
-// FilterSpec says which packets a live capture keeps. The kernel runs the
+// Spec says which packets a live capture keeps. The kernel runs the
 // program built from it on every packet, so that traffic the verdict does
 // not need (SSH, backups, ...) never reaches the process.
 //

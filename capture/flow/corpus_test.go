@@ -16,7 +16,7 @@ import (
 	"github.com/vpce-verify/vpce-verify/internal/testenv"
 )
 
-// corpusFacts are the TCP stream facts that ../shared/corpus/SOURCES.md
+// corpusFacts are the TCP stream facts that the shared corpus's notes (testenv.Shared(t, "corpus"))
 // lists for each real public capture (computed there with tshark over
 // tcp.stream and the flags): streams, streams with a SYN, with SYN and
 // SYN-ACK, refused (RST from the responder, no SYN-ACK), unanswered (SYN
@@ -46,11 +46,11 @@ var corpus = map[string]corpusFacts{
 	"http-vlan-0.pcap":                  {1, 1, 1, 0, 0, 0, nil},
 	"vxlan-encapsulated-http.pcap":      {1, 1, 1, 0, 0, 0, nil},
 	"tls_DER-incomplete-header.pcap":    {1, 1, 1, 0, 0, 0, nil},
-	// SOURCES.md counts these two streams as unanswered because no SYN-ACK
+	// The corpus notes count these two streams as unanswered because no SYN-ACK
 	// was captured, and says they must not be reported so: ACKs and data
 	// follow in both directions (asymmetric capture). See below.
 	"no-syn-ack.pcap": {2, 2, 0, 0, 2, 0, nil},
-	// The SOURCES.md figure is 68 streams, 67 with a SYN-ACK and one
+	// The corpus notes' figure is 68 streams, 67 with a SYN-ACK and one
 	// unanswered stream whose SYN was sent three times.
 	"tls-subjectaltname_input.pcap": {68, 68, 67, 0, 1, 0, nil},
 }
@@ -101,7 +101,7 @@ func TestCorpusFlows(t *testing.T) {
 				got.unanswered = 2 // tshark's count, checked above
 			}
 			if name == "tls-subjectaltname_input.pcap" {
-				// 40 ClientHellos; SOURCES.md lists the names with counts.
+				// 40 ClientHellos; the corpus notes list the names with counts.
 				counts := map[string]int{}
 				for _, n := range got.sni {
 					counts[n]++

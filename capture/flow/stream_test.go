@@ -388,7 +388,7 @@ func helloCorpusStreams(t *testing.T, name string) map[helloFlowKey]*streamPrefi
 }
 
 // TestClientHelloCorpus checks real hellos against the facts that tshark
-// reports for the shared captures (corpus/SOURCES.md).
+// reports for the shared captures (the notes of the shared corpus, testenv.Shared(t, "corpus")).
 func TestClientHelloCorpus(t *testing.T) {
 	tests := []struct {
 		file      string
@@ -441,7 +441,7 @@ func TestClientHelloCorpus(t *testing.T) {
 	}
 
 	t.Run("split hello needs both segments", func(t *testing.T) {
-		// SOURCES.md: frame 4 = 1392 B + frame 5 = 337 B of hello.
+		// The corpus notes: frame 4 = 1392 B + frame 5 = 337 B of hello.
 		for _, p := range helloCorpusStreams(t, "tls-split-client-hello.pcap") {
 			if len(p.bytes()) < 1392+337 {
 				t.Fatalf("reassembled only %d bytes", len(p.bytes()))

@@ -19,7 +19,7 @@ import (
 	"github.com/vpce-verify/vpce-verify/capture"
 )
 
-// Errors wrapped by a FileError, so callers can tell kinds of damage apart
+// Errors wrapped by a Error, so callers can tell kinds of damage apart
 // with errors.Is.
 var (
 	// ErrNotCapture means the input is neither pcap nor pcapng (plain or
@@ -40,7 +40,7 @@ var (
 	ErrMalformed = errors.New("malformed")
 )
 
-// FileError is a damaged or unreadable input: where it is and what was wrong.
+// Error is a damaged or unreadable input: where it is and what was wrong.
 type Error struct {
 	File string
 	// Record is the 1-based number of the damaged packet record (pcap) or
@@ -132,7 +132,7 @@ const (
 	fileBlockEPB = 0x00000006
 )
 
-// FileReader reads packets from a pcap or pcapng file, plain or
+// Reader reads packets from a pcap or pcapng file, plain or
 // gzip-compressed.
 type Reader struct {
 	name string
@@ -144,7 +144,7 @@ type Reader struct {
 	off     int64 // stream offset of the next unread record or block
 	pending int   // bytes peeked for the last record, discarded on the next call
 	buf     []byte
-	err     error // sticky: io.EOF or a *FileError
+	err     error // sticky: io.EOF or a *Error
 
 	records int // packets returned
 	blocks  int // pcapng blocks started, the first section header being 1
@@ -192,7 +192,7 @@ type fileIfaceInfo struct {
 	tsOffset    int64
 	ifDrop      uint64
 	osDrop      uint64
-	index       int32 // in FileReader.ifaces
+	index       int32 // in Reader.ifaces
 	linkType    layers.LinkType
 }
 
@@ -234,7 +234,7 @@ var (
 	errPeekLimit    = errors.New("no packet near the start")
 )
 
-// NewFileReader reads the file header from r. name is used only in errors.
+// NewReader reads the file header from r. name is used only in errors.
 // The format is detected from the magic bytes, never from the name; gzip
 // (1f 8b) is detected the same way and decompressed transparently,
 // multi-member streams too.
@@ -335,7 +335,7 @@ func (r *Reader) Drops() (n uint64, known bool) {
 
 // Next fills f with the next packet. f.Data aliases an internal buffer that
 // is valid until the next call. Next returns io.EOF at a clean end of file
-// and a *FileError otherwise; after either, every later call returns the
+// and a *Error otherwise; after either, every later call returns the
 // same error.
 //
 // WireLen is never less than len(Data): a record whose original length is
@@ -360,13 +360,13 @@ func (r *Reader) Next(f *capture.Frame) error {
 	return nil
 }
 
-// fail builds the FileError for the record or block starting at off.
+// fail builds the Error for the record or block starting at off.
 func (r *Reader) fail(record int, off int64, err error) error {
 	return &Error{File: r.name, Record: record, Offset: off, Err: err, block: r.ng, gzip: r.gz}
 }
 
 // readDamage turns an error of the underlying reader met while reading what
-// into the cause of a FileError.
+// into the cause of a Error.
 func (r *Reader) readDamage(err error, what string) error {
 	switch {
 	case err == io.EOF || err == io.ErrUnexpectedEOF:

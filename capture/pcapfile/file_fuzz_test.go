@@ -21,7 +21,7 @@ import (
 
 // FuzzFileReader feeds the reader arbitrary bytes: it must never panic,
 // every packet it returns must be consistent, and every failure must be a
-// *FileError that says where and which kind.
+// *Error that says where and which kind.
 func FuzzFileReader(f *testing.F) {
 	for _, c := range fileBuiltCases() {
 		f.Add(c.data)

@@ -429,7 +429,7 @@ func TestFileReaderGzipMembers(t *testing.T) {
 }
 
 // fileCorpus is the shared corpus with the packet counts capinfos gives
-// (shared/corpus/SOURCES.md).
+// (the shared corpus's notes).
 var fileCorpus = []struct {
 	name     string
 	packets  int

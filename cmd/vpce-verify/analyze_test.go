@@ -346,7 +346,7 @@ func TestUsage(t *testing.T) {
 }
 
 // TestJSONContract checks the report against the field list in
-// PRODUCT.md, key by key, so that renaming a field breaks a test.
+// docs/report-json.md, key by key, so that renaming a field breaks a test.
 func TestJSONContract(t *testing.T) {
 	res := runCmd(t, nil, "analyze", "--format", "json", "--endpoint-ip", "10.0.2.50", td(t, "s3-mixed.pcapng"))
 	var r map[string]any

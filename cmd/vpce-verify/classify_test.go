@@ -45,7 +45,7 @@ func decodeClassified(t *testing.T, res result) []classifiedJSON {
 	return out
 }
 
-// The AWS facts are those of shared/data/SOURCES.md for the embedded
+// The AWS facts are those published with the shared snapshots for the embedded
 // snapshot.
 func TestClassify(t *testing.T) {
 	inv := []string{"--endpoints", td(t, "aws", "endpoint-interface.json"), "--endpoints", td(t, "aws", "endpoint-enis.json"),

@@ -20,7 +20,7 @@ import (
 // interfaces, route tables and prefix lists, gathered from one or more JSON
 // files. Each list is sorted by ID and holds one element per ID.
 type Inventory struct {
-	Sources           []string // the names given to ParseInventory, in order
+	Sources           []string // the names given to Parse, in order
 	Endpoints         []Endpoint
 	NetworkInterfaces []NetworkInterface
 	RouteTables       []RouteTable
@@ -148,10 +148,10 @@ type PrefixList struct {
 }
 
 // ErrUnknownShape is returned (wrapped) for JSON that is not one of the AWS
-// CLI outputs ParseInventory knows.
+// CLI outputs Parse knows.
 var ErrUnknownShape = errors.New("not an AWS CLI output this tool reads")
 
-// inventoryKeys are the top-level keys ParseInventory reads.
+// inventoryKeys are the top-level keys Parse reads.
 var inventoryKeys = []string{"VpcEndpoints", "NetworkInterfaces", "RouteTables", "PrefixLists", "Entries"}
 
 // JSON as the AWS CLI prints it; only the members used here.
@@ -224,7 +224,7 @@ type (
 // get-managed-prefix-list-entries does not repeat the ID it was asked for.
 var prefixListIDInName = regexp.MustCompile(`(?:^|[^0-9A-Za-z])(pl-[0-9a-f]{8}(?:[0-9a-f]{9})?)(?:$|[^0-9A-Za-z])`)
 
-// ParseInventory reads one JSON file printed by the AWS CLI (name is used in
+// Parse reads one JSON file printed by the AWS CLI (name is used in
 // errors and as the source of what it holds). The shape is told by the
 // top-level key: VpcEndpoints (describe-vpc-endpoints), NetworkInterfaces
 // (describe-network-interfaces), RouteTables (describe-route-tables),

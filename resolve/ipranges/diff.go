@@ -5,7 +5,7 @@ import (
 	"slices"
 )
 
-// RangesDiff is what changed from one ip-ranges.json to another. An entry
+// Diff is what changed from one ip-ranges.json to another. An entry
 // is its prefix, service, region and network border group together: a
 // prefix that moved to another region is removed and added.
 type Diff struct {
@@ -13,7 +13,7 @@ type Diff struct {
 	Added, Removed []Entry // sorted by prefix (IPv4 first), then service, region and border group
 }
 
-// DiffRanges compares two snapshots. keep, when not nil, selects the
+// Compare compares two snapshots. keep, when not nil, selects the
 // entries compared (a service, a region).
 func Compare(old, new *Ranges, keep func(Entry) bool) Diff {
 	d := Diff{Old: old, New: new}

@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// The expected counts are those of shared/data/SOURCES.md ("Differences
+// The expected counts are those published with the shared snapshots ("Differences
 // older -> newest"), computed there with Python over
 // (prefix, region, service, network_border_group) tuples.
 func TestDiffRanges(t *testing.T) {

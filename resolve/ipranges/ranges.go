@@ -31,7 +31,7 @@ var embeddedJSON []byte
 const CreateDateLayout = "2006-01-02-15-04-05"
 
 // Ranges is a parsed ip-ranges.json, ready for longest-prefix lookups. It is
-// read-only after ParseRanges and safe for concurrent use.
+// read-only after Parse and safe for concurrent use.
 type Ranges struct {
 	SyncToken  string    // publication time in Unix seconds, as AWS writes it (a string)
 	CreateDate time.Time // createDate, UTC
@@ -106,7 +106,7 @@ func (r *Ranges) Lookup(a netip.Addr) (Match, bool) {
 	return r.matches[i], true
 }
 
-// ParseRanges parses and checks an ip-ranges.json document. It rejects
+// Parse parses and checks an ip-ranges.json document. It rejects
 // anything that is not exactly the published shape: invalid JSON, a missing
 // or non-numeric syncToken, a createDate in another layout, a prefix that
 // does not parse, is in the wrong family or has host bits set, and service,

@@ -24,7 +24,7 @@ func readTestdata(t testing.TB, name string) []byte {
 	return b
 }
 
-// The facts below are those of shared/data/SOURCES.md, computed there with
+// The facts below are those published with the shared snapshots (testenv.Shared(t, "data")), computed there with
 // Python's json and ipaddress modules.
 func TestSnapshotFacts(t *testing.T) {
 	older, err := Parse(readTestdata(t, "testdata/ip-ranges-older.json"), "testdata/ip-ranges-older.json")
@@ -360,7 +360,7 @@ func TestParseRangesDuplicateKeysLastWins(t *testing.T) {
 }
 
 // referenceRanges reads an ip-ranges.json document with encoding/json and
-// applies the checks ParseRanges documents. It shares no code with the
+// applies the checks Parse documents. It shares no code with the
 // scanner.
 func referenceRanges(data []byte) (syncToken string, created time.Time, entries []Entry, err error) {
 	if !json.Valid(data) {
@@ -428,7 +428,7 @@ func referenceRanges(data []byte) (syncToken string, created time.Time, entries 
 	return syncToken, created, entries, nil
 }
 
-// checkAgainstReference fails t when ParseRanges and referenceRanges
+// checkAgainstReference fails t when Parse and referenceRanges
 // disagree about data.
 func checkAgainstReference(t *testing.T, data []byte) {
 	t.Helper()

@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 )
 
-// RangesURL is where AWS publishes ip-ranges.json.
+// URL is where AWS publishes ip-ranges.json.
 const URL = "https://ip-ranges.amazonaws.com/ip-ranges.json"
 
 // ErrNotNewer is wrapped by Update's error when the downloaded file is
@@ -18,7 +18,7 @@ const URL = "https://ip-ranges.amazonaws.com/ip-ranges.json"
 var ErrNotNewer = errors.New("not newer than the ip-ranges.json in use")
 
 // Update downloads ip-ranges.json from url with client (whose transport
-// verifies certificates), checks it with ParseRanges, and writes it
+// verifies certificates), checks it with Parse, and writes it
 // atomically to path (a temporary file in the same directory, renamed over
 // the old one) when its syncToken is newer than current's, or whatever it
 // is when force is set. It returns what was downloaded and whether it was
