@@ -44,6 +44,19 @@ type Input struct {
 	Problems []string `json:"problems"`
 }
 
+// Unreadable is the Input of a file or folder that could not be opened or
+// walked (an error of Expand): listed, incomplete, with nothing read.
+func Unreadable(err error) Input {
+	in := Input{Format: "-", Problems: []string{}}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		in.Name, err = pe.Path, pe.Err
+	}
+	s := err.Error()
+	in.Error = &s
+	return in
+}
+
 // maxProblems is how many bad records of a file are described.
 const maxProblems = 10
 

@@ -343,8 +343,12 @@ func (a *Analyzer) verdict(r *Report) (string, string) {
 				where += fmt.Sprintf(" and %d more addresses", n)
 			}
 		}
-		reason = fmt.Sprintf("%s of %d sent S3 traffic on a public path (%s in %s) to %s: %s",
-			a.groupWord(r.Summary.Failing), groups, byteCount(leak.Bytes), plural(leak.Records, "record"), where, strings.Join(ex, ", "))
+		how := "on a public path"
+		if a.leak(pGateway) && a.paths[pGateway].Records > 0 {
+			how = "on a public path or through the gateway endpoint"
+		}
+		reason = fmt.Sprintf("%s of %d sent S3 traffic %s (%s in %s) to %s: %s",
+			a.groupWord(r.Summary.Failing), groups, how, byteCount(leak.Bytes), plural(leak.Records, "record"), where, strings.Join(ex, ", "))
 	case allowed.Records == 0 && private.Records == 0:
 		v = Inconclusive
 		switch {

@@ -15,12 +15,20 @@ const textGroups = 50
 // was read, the groups, where public S3 traffic went, and the warnings.
 func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %s\n\n", strings.ToUpper(r.Verdict), r.Reason)
+	head := strings.ToUpper(r.Verdict)
+	if r.PartialVerdict != "" {
+		head += " (partial result: " + strings.ToUpper(r.PartialVerdict) + ")"
+	}
+	fmt.Fprintf(&b, "%s: %s\n\n", head, r.Reason)
 	s := r.Summary
 	fmt.Fprintf(&b, "Read %s, %s", plural(s.Files, "file"), plural(s.Records, "record"))
 	var parts []string
 	if s.FilesSkipped > 0 {
-		parts = append(parts, fmt.Sprintf("%s skipped by their folder date", plural(s.FilesSkipped, "file")))
+		whose := "their"
+		if s.FilesSkipped == 1 {
+			whose = "its"
+		}
+		parts = append(parts, fmt.Sprintf("%s skipped by %s folder date", plural(s.FilesSkipped, "file"), whose))
 	}
 	if s.BadRecords > 0 {
 		parts = append(parts, fmt.Sprintf("%d unreadable", s.BadRecords))

@@ -90,7 +90,11 @@ func cmdFlowlogsAthena(e *env, args []string) int {
 		}
 	}
 	q.Known = flowlogs.KnownPrefixes(eps, cl.ranges, cl.classifier)
-	q.Note = fmt.Sprintf("ip-ranges.json %s (syncToken %s); %d endpoint addresses.", cl.ranges.Source, cl.ranges.SyncToken, len(eps))
+	what := fmt.Sprintf("%d endpoint addresses", len(eps))
+	if len(eps) == 1 {
+		what = "1 endpoint address"
+	}
+	q.Note = fmt.Sprintf("ip-ranges.json %s (syncToken %s); %s.", cl.ranges.Source, cl.ranges.SyncToken, what)
 	if len(eps) == 0 {
 		q.Note += " Without --endpoint-ip or --endpoints, traffic to the interface endpoint is not counted."
 	}
