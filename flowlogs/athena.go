@@ -44,10 +44,11 @@ var privateRanges = []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "1
 
 // KnownPrefixes lists the endpoint addresses, every S3 prefix of r, each
 // marked s3-gateway when the classifier's route tables send its first
-// address to a gateway endpoint, and the private ranges (an address there
+// address to a gateway endpoint, and the private ranges and the VPC's
+// CIDRs (--vpc-cidr) (an address there
 // that pkt-dst-aws-service calls S3 is no known endpoint: its group
 // cannot pass).
-func KnownPrefixes(endpoints []netip.Addr, r *ipranges.Ranges, c *resolve.Classifier) []Known {
+func KnownPrefixes(endpoints []netip.Addr, vpcCIDRs []netip.Prefix, r *ipranges.Ranges, c *resolve.Classifier) []Known {
 	var out []Known
 	seen := map[netip.Prefix]bool{}
 	for _, a := range endpoints {
@@ -59,6 +60,9 @@ func KnownPrefixes(endpoints []netip.Addr, r *ipranges.Ranges, c *resolve.Classi
 	}
 	for _, s := range privateRanges {
 		out = append(out, Known{netip.MustParsePrefix(s), "private"})
+	}
+	for _, p := range vpcCIDRs {
+		out = append(out, Known{p.Masked(), "private"})
 	}
 	if r == nil {
 		return out

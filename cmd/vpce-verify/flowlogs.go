@@ -41,6 +41,7 @@ func cmdFlowlogs(e *env, args []string) int {
 	cf.register(fs)
 	ff.register(fs)
 	of.register(fs)
+	fs.Lookup("format").Usage = "output format: text or json (schema vpce-verify/flowlogs/v1, docs/flowlogs-json.md)"
 	groupsLimit := fs.Int("groups-limit", flowlogs.DefaultLimits.Groups, "JSON report: list at most this many groups (the rest are counted)")
 	if code, ok := e.parse(fs, args, flowlogsSynopsis); !ok {
 		return code

@@ -89,7 +89,7 @@ func cmdFlowlogsAthena(e *env, args []string) int {
 			}
 		}
 	}
-	q.Known = flowlogs.KnownPrefixes(eps, cl.ranges, cl.classifier)
+	q.Known = flowlogs.KnownPrefixes(eps, cl.vpcCIDRs, cl.ranges, cl.classifier)
 	what := fmt.Sprintf("%d endpoint addresses", len(eps))
 	if len(eps) == 1 {
 		what = "1 endpoint address"

@@ -208,7 +208,7 @@ func TestAthenaQueryGivesTheLocalAnswer(t *testing.T) {
 
 			q := &flowlogs.Athena{Table: "vpc_flow_logs", Location: "s3://logs/AWSLogs/123456789010/vpcflowlogs/ap-south-1/",
 				Parquet: tc.fields == nil, GroupBy: tc.groupBy, Policy: policy, Since: tc.since, Until: tc.until,
-				Known: flowlogs.KnownPrefixes(eps, ranges, classifier)}
+				Known: flowlogs.KnownPrefixes(eps, nil, ranges, classifier)}
 			if tc.fields != nil {
 				if q.Format, err = flowlogs.ParseFormat(strings.Join(tc.fields, " ")); err != nil {
 					t.Fatal(err)
