@@ -195,9 +195,12 @@ func (a *Analyzer) Report(inputs []Input, meta Meta) *Report {
 			Source: rg.Source, SHA256: rg.SHA256, AgeDays: int(meta.Now.Sub(rg.CreateDate).Hours() / 24)}
 	}
 	s := &r.Summary
-	s.Files, s.FilesSkipped, s.FilesIgnored = len(inputs), meta.Files.Skipped, meta.Files.Ignored
+	s.FilesSkipped, s.FilesIgnored = meta.Files.Skipped, meta.Files.Ignored
 	for _, in := range inputs {
 		s.BadRecords += in.BadRecords
+		if in.Format != "-" { // opened (Unreadable's are not)
+			s.Files++
+		}
 	}
 	if len(inputs) > a.cfg.Limits.Inputs {
 		r.InputsOmitted = len(inputs) - a.cfg.Limits.Inputs
