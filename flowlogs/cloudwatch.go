@@ -16,7 +16,9 @@ func readCloudWatch(r io.Reader, format *Format, emit func(*Record), bad func(wh
 	if format == nil {
 		format = DefaultFormat()
 	}
-	dec := json.NewDecoder(r)
+	cr := &capReader{r: r}
+	dec := json.NewDecoder(cr)
+	cr.dec = dec
 	var rec Record
 	n, docs := 0, 0
 	for {
@@ -39,8 +41,7 @@ func readCloudWatch(r io.Reader, format *Format, emit func(*Record), bad func(wh
 				return jsonErr(dec, err)
 			}
 			if key, _ := tok.(string); key != "events" {
-				var skip json.RawMessage
-				if err := dec.Decode(&skip); err != nil {
+				if err := skipValue(dec); err != nil {
 					return jsonErr(dec, err)
 				}
 				continue
@@ -89,4 +90,51 @@ func jsonErr(dec *json.Decoder, err error) error {
 		return fmt.Errorf("the JSON ends early, at byte %d", dec.InputOffset())
 	}
 	return fmt.Errorf("at byte %d: %w", dec.InputOffset(), err)
+}
+
+// skipValue skips the next value token by token, so that a long value
+// beside the events (searchedLogStreams of thousands of ENIs) is never
+// held whole.
+func skipValue(dec *json.Decoder) error {
+	depth := 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		if d, ok := tok.(json.Delim); ok {
+			if d == '{' || d == '[' {
+				depth++
+			} else {
+				depth--
+			}
+		}
+		if depth == 0 {
+			return nil
+		}
+	}
+}
+
+// maxJSONValue bounds what the decoder holds at once: one event (a few
+// hundred bytes) or one token beside the events. A longer one is damage,
+// not a reason to allocate.
+const maxJSONValue = 1 << 20
+
+var errJSONValueTooLong = fmt.Errorf("a JSON value longer than %d MiB: not an export of flow log events", maxJSONValue>>20)
+
+// capReader refuses to read further while the decoder holds more than
+// maxJSONValue bytes of one value it has not finished.
+type capReader struct {
+	r   io.Reader
+	dec *json.Decoder
+	n   int64
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.n-c.dec.InputOffset() > maxJSONValue {
+		return 0, errJSONValueTooLong
+	}
+	k, err := c.r.Read(p)
+	c.n += int64(k)
+	return k, err
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -406,6 +407,40 @@ func TestDamagedFiles(t *testing.T) {
 	// The records before the damage count.
 	if in := flowlogs.ReadFile(cut, nil, func(*flowlogs.Record) {}); in.Records == 0 {
 		t.Errorf("nothing read before the cut: %+v", in)
+	}
+}
+
+// A CloudWatch export whose one value is huge is an error, not a reason
+// to hold it all: what the decoder buffers is capped.
+func TestCloudWatchHugeValue(t *testing.T) {
+	dir := t.TempDir()
+	for name, fill := range map[string]string{
+		"message.json": `{"events": [{"message": "2 123456789010 eni-0aaa 10.0.1.10 10.0.2.50 40001 443 6 1 1 1 2 ACCEPT OK"}, {"message": "` + strings.Repeat("x", 64<<20) + `"}]}`,
+		"other.json":   `{"searchedLogStreams": ["` + strings.Repeat("x", 64<<20) + `"], "events": []}`,
+		"streams.json": `{"searchedLogStreams": [` + strings.Repeat(`{"logStreamName": "eni-0123456789abcdef0-all", "searchedCompletely": true}, `, 100000) + `{}], "events": []}`,
+	} {
+		p := write(t, dir, name, func(b *bytes.Buffer) error { b.WriteString(fill); return nil })
+		if name == "streams.json" {
+			// 7 MB of stream names beside the events: read, not refused.
+			if in := flowlogs.ReadFile(p, nil, func(*flowlogs.Record) {}); !in.Complete {
+				t.Errorf("%s: %+v", name, in)
+			}
+			continue
+		}
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		in := flowlogs.ReadFile(p, nil, func(*flowlogs.Record) {})
+		runtime.ReadMemStats(&after)
+		if in.Complete || in.Error == nil || !strings.Contains(*in.Error, "a JSON value longer than 1 MiB") {
+			t.Errorf("%s: %+v", name, in)
+		}
+		if name == "message.json" && in.Records != 1 {
+			t.Errorf("the event before the damage was not read: %+v", in)
+		}
+		if n := after.TotalAlloc - before.TotalAlloc; n > 16<<20 {
+			t.Errorf("%s: %d MB allocated", name, n>>20)
+		}
 	}
 }
 
