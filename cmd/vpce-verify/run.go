@@ -68,6 +68,7 @@ var commands = []command{
 	{"analyze", "replay pcap/pcapng captures and give the verdict", cmdAnalyze},
 	{"resolve", "ask DNS for S3 names and say what each address is", cmdResolve},
 	{"classify", "say what addresses are: endpoint, private, public AWS, not AWS", cmdClassify},
+	{"flowlogs", "read VPC Flow Logs: S3 traffic per ENI, instance or subnet", cmdFlowlogs},
 	{"capture", "capture live (AF_PACKET) and give the verdict", cmdCapture},
 	{"verify", "on the host: resolve, capture, one TLS probe, verdict", cmdVerify},
 	{"ranges", "the ip-ranges.json in use: info, update, diff", cmdRanges},
