@@ -71,6 +71,7 @@ var commands = []command{
 	{"capture", "capture live (AF_PACKET) and give the verdict", cmdCapture},
 	{"verify", "on the host: resolve, capture, one TLS probe, verdict", cmdVerify},
 	{"ranges", "the ip-ranges.json in use: info, update, diff", cmdRanges},
+	{"report", "merge many hosts' reports into one fleet verdict", cmdReport},
 }
 
 const usage = `vpce-verify proves, with packets, whether a host's S3 traffic went through a
