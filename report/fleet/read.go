@@ -140,8 +140,14 @@ type violation struct {
 // Error set (one line: what was wrong, with the byte offset when known),
 // which counts as inconclusive.
 func Read(path string, topN int) Run {
+	var buf []byte
+	return read(path, topN, &buf)
+}
+
+// read is Read with a buffer reused from one report to the next.
+func read(path string, topN int, buf *[]byte) Run {
 	r := Run{File: path, Verdict: Inconclusive}
-	b, err := readLimited(path)
+	b, err := readLimited(path, buf)
 	if err != nil {
 		r.Error = err.Error()
 		return r
@@ -152,8 +158,9 @@ func Read(path string, topN int) Run {
 	return r
 }
 
-// readLimited reads a whole file of at most MaxReportBytes.
-func readLimited(path string) ([]byte, error) {
+// readLimited reads a whole file of at most MaxReportBytes into *buf,
+// grown as needed (a buffer larger than 1 MiB is not kept for the next).
+func readLimited(path string, buf *[]byte) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, bare(err)
@@ -169,12 +176,35 @@ func readLimited(path string) ([]byte, error) {
 	if st.Size() > MaxReportBytes {
 		return nil, fmt.Errorf("%d bytes: larger than a report can be (%d MiB); not read", st.Size(), MaxReportBytes>>20)
 	}
-	b, err := io.ReadAll(io.LimitReader(f, MaxReportBytes+1))
-	if err != nil {
-		return nil, bare(err)
+	// The size is a hint (the file may change as it is read): one byte
+	// more than it tells a file that grew.
+	want := int(st.Size()) + 512
+	b := *buf
+	if cap(b) < want {
+		b = make([]byte, 0, want)
+	}
+	b = b[:0]
+	for {
+		if len(b) == cap(b) {
+			if len(b) > MaxReportBytes {
+				return nil, fmt.Errorf("larger than a report can be (%d MiB); not read", MaxReportBytes>>20)
+			}
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := f.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, bare(err)
+		}
 	}
 	if len(b) > MaxReportBytes {
 		return nil, fmt.Errorf("larger than a report can be (%d MiB); not read", MaxReportBytes>>20)
+	}
+	if cap(b) <= 1<<20 {
+		*buf = b
 	}
 	return b, nil
 }
@@ -305,12 +335,13 @@ func Merge(ctx context.Context, paths []string, o Options) *Fleet {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var buf []byte
 			for j := range jobs {
 				if j.err != nil {
 					runs <- Run{File: j.path, Verdict: Inconclusive, Error: j.err.Error()}
 					continue
 				}
-				runs <- Read(j.path, lim.TopViolations)
+				runs <- read(j.path, lim.TopViolations, &buf)
 			}
 		}()
 	}
