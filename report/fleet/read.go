@@ -61,7 +61,9 @@ func Find(ctx context.Context, paths []string, f func(path string, err error)) (
 				}
 				return nil
 			}
-			if d.Type().IsRegular() && d.Name() == ReportName {
+			// A link named report.json is followed (a folder behind
+			// one is not walked).
+			if !d.IsDir() && d.Name() == ReportName {
 				found = true
 				f(path, nil)
 			}
