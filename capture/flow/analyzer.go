@@ -27,7 +27,7 @@ type Options struct {
 	// (Zeek's tcp_close_delay; default 5 s): the last ACK and
 	// retransmissions still join it.
 	CloseDelay time.Duration
-	// MaxFlows caps the connections open at once (default 100,000); past
+	// MaxFlows caps the connections open at once (default 50,000); past
 	// it the least recently active is finished early, closed ones first,
 	// and counted (AnomalyFlowTableFull).
 	MaxFlows int
@@ -35,7 +35,7 @@ type Options struct {
 	// after one (default 100,000), the same way (AnomalyDNSTableFull).
 	MaxDNS int
 	// BufferBudget bounds the bytes all reassembly buffers (ClientHello,
-	// HTTP request, DNS over TCP, IP fragments) hold together (default 64
+	// HTTP request, DNS over TCP, IP fragments) hold together (default 32
 	// MiB); each connection keeps its own cap too. A buffer the budget
 	// cannot grow is cut (AnomalyBudgetExhausted): a ClientHello stays
 	// incomplete with TLSInfo.Err "reassembly budget exhausted".
@@ -56,9 +56,9 @@ type Options struct {
 const (
 	DefaultIdleTimeout  = 5 * time.Minute
 	DefaultCloseDelay   = 5 * time.Second
-	DefaultMaxFlows     = 100_000
+	DefaultMaxFlows     = 50_000
 	DefaultMaxDNS       = 100_000
-	DefaultBufferBudget = 64 << 20
+	DefaultBufferBudget = 32 << 20
 )
 
 // Stats counts what an Analyzer was given.
@@ -127,6 +127,7 @@ type Analyzer struct {
 	// active first; done the finished ones kept for Result.
 	open, closed flowList
 	done         []*Flow
+	free         []*Flow // finished connections to reuse (OnFlow set)
 	// now is the capture's clock: the latest packet time seen, so that a
 	// packet stamped earlier does not turn it back.
 	now   time.Time
@@ -306,7 +307,13 @@ func (a *Analyzer) tcp(f *capture.Frame) {
 func (a *Analyzer) newFlow(f *capture.Frame) *Flow {
 	p := &a.p
 	a.stats.Flows++
-	fl := &Flow{Client: p.src, Server: p.dst, FirstTS: f.TS, LastTS: f.TS, Interface: f.Interface, IfIndex: p.ifIndex,
+	var fl *Flow
+	if n := len(a.free); n > 0 {
+		fl, a.free = a.free[n-1], a.free[:n-1]
+	} else {
+		fl = new(Flow)
+	}
+	*fl = Flow{Client: p.src, Server: p.dst, FirstTS: f.TS, LastTS: f.TS, Interface: f.Interface, IfIndex: p.ifIndex,
 		seq: a.stats.Flows, sh: &a.sh}
 	flip := false
 	switch {
@@ -343,12 +350,24 @@ func (a *Analyzer) finish(f *Flow) {
 	}
 	f.release()
 	f.DNSNames = a.dns.names.lookup(f.Server.Addr(), f.FirstTS)
-	if a.opts.OnFlow != nil {
-		a.opts.OnFlow(f)
-	} else {
+	if a.opts.OnFlow == nil {
 		a.done = append(a.done, f)
+		return
+	}
+	a.opts.OnFlow(f)
+	// OnFlow did not keep f (its contract): the next connection reuses
+	// it. Reset to its zero value, it shares nothing with what OnFlow
+	// copied out of it (strings, and slices whose arrays are not reused).
+	// A SYN flood would otherwise allocate a fresh kilobyte, and the page
+	// faults and collections that come with it, for every SYN.
+	if len(a.free) < maxFreeFlows {
+		*f = Flow{}
+		a.free = append(a.free, f)
 	}
 }
+
+// maxFreeFlows bounds the finished connections kept for reuse.
+const maxFreeFlows = 1024
 
 // Finish says the input ended: it finishes every open connection and DNS
 // transaction, each in the order they began, and forgets the IP fragments

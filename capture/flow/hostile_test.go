@@ -202,7 +202,8 @@ func TestHostileSYNFlood(t *testing.T) {
 func TestHostilePartialHellos(t *testing.T) {
 	const n, budget = 100_000, 8 << 20
 	cut, incomplete := 0, 0
-	a := NewAnalyzer(Options{BufferBudget: budget, OnFlow: func(f *Flow) {
+	// Every connection stays in the table: the budget alone bounds them.
+	a := NewAnalyzer(Options{BufferBudget: budget, MaxFlows: n, OnFlow: func(f *Flow) {
 		if f.TLS.Err == errBudget {
 			cut++
 		}
@@ -243,7 +244,7 @@ func TestHostilePartialHellos(t *testing.T) {
 // Without a budget they took 500 MB.
 func TestHostileDNSOverTCPPrefixes(t *testing.T) {
 	const n, budget = 100_000, 8 << 20
-	a := NewAnalyzer(Options{BufferBudget: budget})
+	a := NewAnalyzer(Options{BufferBudget: budget, MaxFlows: n})
 	fd := newFeeder(t, a)
 	server := netip.MustParseAddrPort("10.0.0.2:53")
 	first := append([]byte{0xff, 0xff}, make([]byte, 1998)...)

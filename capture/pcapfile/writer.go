@@ -53,25 +53,56 @@ type Writer struct {
 	done chan struct{}
 }
 
+// WriterOptions are what a pcapng file says of itself besides the packets:
+// its section header's comment, shb_os, shb_hardware and shb_userappl,
+// and each interface's if_description and if_filter (Wireshark's capture
+// file properties show them). A pcap file has no place for them.
+type WriterOptions struct {
+	// Comment is the section's comment (opt_comment): what the file is.
+	Comment string
+	// OS is shb_os, e.g. "Linux 6.1.0-18-amd64 x86_64"; default
+	// runtime.GOOS.
+	OS string
+	// Application is shb_userappl, e.g. "vpce-verify v1.2.0"; default
+	// "vpce-verify".
+	Application string
+	// Descriptions are if_description, by interface index (missing or ""
+	// for none).
+	Descriptions []string
+	// Filter is if_filter of every interface: the capture filter in use.
+	Filter string
+}
+
 // NewWriter creates (or truncates) path and writes the file header and, for
 // pcapng, one interface block per interface; Frame.Interface indexes
 // ifaces. A .pcap file needs all interfaces to share one link type.
 func NewWriter(path string, ifaces []capture.Interface) (*Writer, error) {
+	return NewWriterOptions(path, ifaces, WriterOptions{})
+}
+
+// NewWriterOptions is NewWriter with what a pcapng file says of itself.
+func NewWriterOptions(path string, ifaces []capture.Interface, o WriterOptions) (*Writer, error) {
 	if len(ifaces) == 0 {
 		return nil, fmt.Errorf("write %s: no interface", path)
 	}
 	w := &Writer{path: path, ifaces: ifaces, sum: sha256.New(), stop: make(chan struct{}), done: make(chan struct{})}
 	switch ext := strings.ToLower(filepath.Ext(path)); ext {
 	case ".pcapng":
+		if o.OS == "" {
+			o.OS = runtime.GOOS
+		}
+		if o.Application == "" {
+			o.Application = "vpce-verify"
+		}
 		opts := pcapgo.NgWriterOptions{SectionInfo: pcapgo.NgSectionInfo{
-			Hardware: runtime.GOARCH, OS: runtime.GOOS, Application: "vpce-verify",
+			Hardware: runtime.GOARCH, OS: o.OS, Application: o.Application, Comment: o.Comment,
 		}}
-		ng, err := pcapgo.NewNgWriterInterface(&w.buf, writerNgInterface(ifaces[0]), opts)
+		ng, err := pcapgo.NewNgWriterInterface(&w.buf, writerNgInterface(ifaces[0], 0, o), opts)
 		if err != nil {
 			return nil, fmt.Errorf("write %s: %w", path, err)
 		}
-		for _, ifc := range ifaces[1:] {
-			if _, err := ng.AddInterface(writerNgInterface(ifc)); err != nil {
+		for i, ifc := range ifaces[1:] {
+			if _, err := ng.AddInterface(writerNgInterface(ifc, i+1, o)); err != nil {
 				return nil, fmt.Errorf("write %s: %w", path, err)
 			}
 		}
@@ -117,10 +148,16 @@ func writerSnap(ifc capture.Interface) int {
 	return ifc.SnapLen
 }
 
-func writerNgInterface(ifc capture.Interface) pcapgo.NgInterface {
+func writerNgInterface(ifc capture.Interface, i int, o WriterOptions) pcapgo.NgInterface {
+	desc := ""
+	if i < len(o.Descriptions) {
+		desc = o.Descriptions[i]
+	}
 	return pcapgo.NgInterface{
 		Name:                ifc.Name,
-		OS:                  runtime.GOOS,
+		Description:         desc,
+		Filter:              o.Filter,
+		OS:                  o.OS,
 		LinkType:            ifc.LinkType,
 		SnapLength:          uint32(writerSnap(ifc)),
 		TimestampResolution: 9,
@@ -166,7 +203,12 @@ func (w *Writer) flushLocked() error {
 }
 
 // Write adds one frame. Its data is copied before Write returns.
-func (w *Writer) Write(f *capture.Frame) error {
+func (w *Writer) Write(f *capture.Frame) error { return w.WriteComment(f, "") }
+
+// WriteComment adds one frame with a packet comment (opt_comment, what
+// Wireshark shows as frame.comment) when comment is not "" and the file is
+// pcapng; a pcap file has no place for it.
+func (w *Writer) WriteComment(f *capture.Frame, comment string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.err != nil {
@@ -186,7 +228,11 @@ func (w *Writer) Write(f *capture.Frame) error {
 	}
 	var err error
 	if w.ng != nil {
-		err = w.ng.WritePacket(ci, f.Data)
+		var opts pcapgo.NgPacketOptions
+		if comment != "" {
+			opts.Comments = []string{comment}
+		}
+		err = w.ng.WritePacketWithOptions(ci, f.Data, opts)
 	} else {
 		if f.LinkType != w.ifaces[0].LinkType && f.LinkType != 0 {
 			return fmt.Errorf("write %s: a %s frame in a %s pcap file", w.path, capture.LinkTypeName(f.LinkType), capture.LinkTypeName(w.ifaces[0].LinkType))

@@ -43,6 +43,8 @@ func cmdAnalyze(e *env, args []string) int {
 	of.register(fs)
 	var pf provenanceFlags
 	pf.register(fs)
+	var ef evidenceFlags
+	ef.register(fs)
 	if code, ok := e.parse(fs, args, analyzeSynopsis); !ok {
 		return code
 	}
@@ -87,6 +89,10 @@ func cmdAnalyze(e *env, args []string) int {
 		e.errorf("analyze: %v", err)
 		return exitError
 	}
+	if err := ef.prepare(fs.Args(), &af); err != nil {
+		e.errorf("analyze: %v", err)
+		return exitError
+	}
 	if err := af.open(); err != nil {
 		e.errorf("analyze: %v", err)
 		return exitError
@@ -107,6 +113,7 @@ func cmdAnalyze(e *env, args []string) int {
 	pf.start(e)
 	cfg := cl.config()
 	af.configure(&cfg)
+	ef.configure(&cfg)
 	b := report.NewBuilder(cfg, nil)
 	a := af.analyzer(opts, b)
 	m := pcapfile.NewMerge(files, 0)
@@ -141,6 +148,10 @@ func cmdAnalyze(e *env, args []string) int {
 		e.hintf("raise the open file limit (ulimit -n), or merge the files that overlap in time in groups first (mergecap -w part.pcapng FILE...)")
 	}
 	logErr := af.close()
+	if logErr == nil {
+		// The same files read again, for the packets of the verdict.
+		logErr = ef.finish(e, r, pcapfile.NewMerge(files, 0), ifaces, cl, "")
+	}
 	if err := of.write(e, r); err != nil {
 		e.errorf("%v", err)
 		return exitError

@@ -41,6 +41,8 @@ func cmdCapture(e *env, args []string) int {
 	of.register(fs)
 	var pf provenanceFlags
 	pf.register(fs)
+	var ef evidenceFlags
+	ef.register(fs)
 	if code, ok := e.parse(fs, args, captureSynopsis); !ok {
 		return code
 	}
@@ -81,7 +83,11 @@ func cmdCapture(e *env, args []string) int {
 		e.errorf("capture: %v", err)
 		return exitError
 	}
-	src, w, ok := lf.open(e, opts, &of, &af)
+	if err := ef.prepare(nil, &af); err != nil {
+		e.errorf("%s: %v", fs.Name(), err)
+		return exitError
+	}
+	src, w, ok := lf.open(e, opts, filter, &of, &af, &ef)
 	if !ok {
 		return exitError
 	}
@@ -89,6 +95,7 @@ func cmdCapture(e *env, args []string) int {
 	pf.start(e)
 	cfg := cl.config()
 	af.configure(&cfg)
+	ef.configure(&cfg)
 	b := report.NewBuilder(cfg, nil)
 	aopts := analyzerOptions(opts)
 	a := af.analyzer(aopts, b)
@@ -101,6 +108,9 @@ func cmdCapture(e *env, args []string) int {
 		e.errorf("capture: %v", res.Err)
 	}
 	logErr := af.close()
+	if logErr == nil {
+		logErr = ef.finish(e, r, nil, ev.Interfaces, cl, filter)
+	}
 	if err := of.write(e, r); err != nil {
 		e.errorf("%v", err)
 		return exitError

@@ -27,6 +27,8 @@ type liveFlags struct {
 	ifaces   []string
 	ports    []uint
 	dnsPorts []uint
+	// spool is the evidence bundle's copy of every packet (--evidence).
+	spool    *pcapfile.Writer
 	vxlan    bool
 	geneve   bool
 	bpfFile  string
@@ -135,7 +137,7 @@ func routeInterfaces(dsts []netip.Addr) (names []string, errs []error) {
 }
 
 // open opens the capture and the -w file, and drops privileges when asked.
-func (l *liveFlags) open(e *env, opts afpacket.Options, of *outputFlags, af *analysisFlags) (*afpacket.Source, *pcapfile.Writer, bool) {
+func (l *liveFlags) open(e *env, opts afpacket.Options, filter string, of *outputFlags, af *analysisFlags, ef *evidenceFlags) (*afpacket.Source, *pcapfile.Writer, bool) {
 	src, err := afpacket.Open(opts)
 	if err != nil {
 		e.errorf("%v", err)
@@ -146,7 +148,7 @@ func (l *liveFlags) open(e *env, opts afpacket.Options, of *outputFlags, af *ana
 	}
 	var w *pcapfile.Writer
 	if l.write != "" {
-		if w, err = pcapfile.NewWriter(l.write, src.Interfaces()); err != nil {
+		if w, err = pcapfile.NewWriterOptions(l.write, src.Interfaces(), liveWriterOptions(e, src.Interfaces(), filter)); err != nil {
 			src.Close()
 			e.errorf("%v", err)
 			return nil, nil, false
@@ -157,6 +159,10 @@ func (l *liveFlags) open(e *env, opts afpacket.Options, of *outputFlags, af *ana
 	err = of.open()
 	if err == nil {
 		err = af.open()
+	}
+	if err == nil {
+		err = ef.openSpool(src.Interfaces())
+		l.spool = ef.spool
 	}
 	if err == nil && l.user != "" {
 		if err = host.DropPrivileges(l.user); err != nil {
@@ -174,6 +180,23 @@ func (l *liveFlags) open(e *env, opts afpacket.Options, of *outputFlags, af *ana
 	return src, w, true
 }
 
+// liveWriterOptions is what a pcapng file of a live capture says of
+// itself: the program and its version, the host's OS, the command line and
+// host in the section comment, and each interface's description and the
+// filter.
+func liveWriterOptions(e *env, ifaces []capture.Interface, filter string) pcapfile.WriterOptions {
+	hostname, _ := os.Hostname()
+	o := pcapfile.WriterOptions{
+		Comment: fmt.Sprintf("captured by vpce-verify %s on %s (%s): %s", toolVersion(), hostname, host.OS(),
+			report.ShellQuote(append([]string{"vpce-verify"}, e.args...))),
+		OS: host.OS(), Application: "vpce-verify " + toolVersion(), Filter: filter,
+	}
+	for _, ifc := range ifaces {
+		o.Descriptions = append(o.Descriptions, "live capture on "+ifc.Name+" (AF_PACKET) by vpce-verify")
+	}
+	return o
+}
+
 // run captures until a limit, the duration or a signal, and returns what
 // the report needs: the same evidence a file gives, from the same loop.
 // The caller finishes the analysis (a.Finish) and completes the evidence
@@ -186,8 +209,13 @@ func (l *liveFlags) run(e *env, ctx context.Context, src *afpacket.Source, w *pc
 	}
 	progress := &capture.Progress{Every: 1}
 	opt := capture.RunOptions{Count: l.count, Stop: stop, Drain: 2 * afpacket.BlockTimeout, Progress: progress}
-	if w != nil {
+	switch {
+	case w != nil && l.spool != nil:
+		opt.Writer = teeWriter{w, l.spool}
+	case w != nil:
 		opt.Writer = w
+	case l.spool != nil:
+		opt.Writer = l.spool
 	}
 	// As tcpdump answers SIGUSR1: packets so far and the kernel's counts.
 	stopStatus := e.startStatus(func() string {
@@ -223,6 +251,18 @@ func (l *liveFlags) run(e *env, ctx context.Context, src *afpacket.Source, w *pc
 		ev.Capture.WrittenSHA256 = w.SHA256()
 	}
 	return ev, res, stats
+}
+
+// teeWriter writes each frame to the -w file and to the evidence
+// bundle's spool.
+type teeWriter struct{ a, b *pcapfile.Writer }
+
+func (t teeWriter) Write(f *capture.Frame) error {
+	err := t.a.Write(f)
+	if e := t.b.Write(f); err == nil {
+		err = e
+	}
+	return err
 }
 
 func executable() string {

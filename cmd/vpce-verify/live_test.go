@@ -306,6 +306,23 @@ func TestCapturePassive(t *testing.T) {
 	if data, err := os.ReadFile(file); err != nil || live.Capture.WrittenSHA256 != fmt.Sprintf("%x", sha256.Sum256(data)) {
 		t.Errorf("written_sha256 %q is not the digest of %s (%v)", live.Capture.WrittenSHA256, file, err)
 	}
+	// What the -w file says of itself, as capinfos reads it.
+	info, err := exec.Command(testenv.Tool(t, "capinfos"), file).CombinedOutput()
+	if err != nil {
+		t.Fatalf("capinfos: %v\n%s", err, info)
+	}
+	for _, want := range []string{
+		"Capture application: vpce-verify " + toolVersion(),
+		"Capture oper-sys:    " + host.OS(),
+		"Capture comment:     captured by vpce-verify " + toolVersion(),
+		"--endpoint-ip " + lab.Endpoint,
+		"Description = live capture on lo (AF_PACKET) by vpce-verify",
+		"Filter string = ",
+	} {
+		if !strings.Contains(string(info), want) {
+			t.Errorf("capinfos does not say %q:\n%s", want, info)
+		}
+	}
 	var s3 []liveFlow
 	for _, f := range live.Flows {
 		if f.S3 {

@@ -71,6 +71,7 @@ var commands = []command{
 	{"capture", "capture live (AF_PACKET) and give the verdict", cmdCapture},
 	{"verify", "on the host: resolve, capture, one TLS probe, verdict", cmdVerify},
 	{"ranges", "the ip-ranges.json in use: info, update, diff", cmdRanges},
+	{"evidence", "check an evidence bundle (--evidence): hashes, signature, verdict", cmdEvidence},
 	{"report", "merge many hosts' reports into one fleet verdict", cmdReport},
 }
 

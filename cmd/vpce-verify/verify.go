@@ -66,6 +66,8 @@ func cmdVerify(e *env, args []string) int {
 	of.register(fs)
 	var pf provenanceFlags
 	pf.register(fs)
+	var ef evidenceFlags
+	ef.register(fs)
 	if code, ok := e.parse(fs, args, verifySynopsis); !ok {
 		return code
 	}
@@ -140,7 +142,11 @@ func cmdVerify(e *env, args []string) int {
 		e.errorf("verify: %v", err)
 		return exitError
 	}
-	src, w, ok := lf.open(e, opts, &of, &af)
+	if err := ef.prepare(nil, &af); err != nil {
+		e.errorf("%s: %v", fs.Name(), err)
+		return exitError
+	}
+	src, w, ok := lf.open(e, opts, filter, &of, &af, &ef)
 	if !ok {
 		return exitError
 	}
@@ -157,6 +163,7 @@ func cmdVerify(e *env, args []string) int {
 	pf.start(e)
 	cfg := cl.config()
 	af.configure(&cfg)
+	ef.configure(&cfg)
 	b := report.NewBuilder(cfg, nil)
 	aopts := analyzerOptions(opts)
 	a := af.analyzer(aopts, b)
@@ -219,6 +226,9 @@ func cmdVerify(e *env, args []string) int {
 		e.errorf("verify: %v", runRes.Err)
 	}
 	logErr := af.close()
+	if logErr == nil {
+		logErr = ef.finish(e, r, nil, ev.Interfaces, cl, filter)
+	}
 	if err := of.write(e, r); err != nil {
 		e.errorf("%v", err)
 		return exitError
