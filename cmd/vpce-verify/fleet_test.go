@@ -206,3 +206,27 @@ func TestReportMergeUsage(t *testing.T) {
 		}
 	}
 }
+
+// Evidence bundles (--evidence DIR) are what the SSM document leaves: a
+// folder of them is merged as it is, each bundle's report.json read.
+func TestReportMergeEvidenceBundles(t *testing.T) {
+	dir := t.TempDir()
+	want := map[string]string{}
+	for _, c := range []string{"endpoint-pass.pcap", "public-fail.pcap", "refused-endpoint.pcap"} {
+		b := filepath.Join(dir, "bundles", strings.TrimSuffix(c, ".pcap"))
+		r := runCmd(t, nil, "analyze", "--endpoint-ip", "10.0.2.50", "--evidence", b, td(t, "real", c))
+		want[filepath.Join(b, "report.json")] = verdictOfCode[r.code]
+	}
+	f, r := mergeJSON(t, filepath.Join(dir, "bundles"))
+	if r.code != exitFail || f.Totals.Hosts != 3 || f.Totals.Reports != 3 || f.Totals.Unreadable != 0 {
+		t.Fatalf("exit %d, totals %+v\n%s", r.code, f.Totals, r.stderr)
+	}
+	for _, h := range f.Hosts {
+		if want[h.Host] == "" || want[h.Host] != h.Verdict {
+			t.Errorf("%s: %s, analyze said %q", h.Host, h.Verdict, want[h.Host])
+		}
+	}
+	if f.Hosts[0].Verdict != "fail" || f.Hosts[1].Verdict != "inconclusive" || f.Hosts[2].Verdict != "pass" {
+		t.Errorf("order: %s %s %s", f.Hosts[0].Verdict, f.Hosts[1].Verdict, f.Hosts[2].Verdict)
+	}
+}
