@@ -230,3 +230,28 @@ func TestReportMergeEvidenceBundles(t *testing.T) {
 		t.Errorf("order: %s %s %s", f.Hosts[0].Verdict, f.Hosts[1].Verdict, f.Hosts[2].Verdict)
 	}
 }
+
+// TestReportMergeHTML opens the fleet page in headless Chromium: the DOM
+// holds the verdict, every host and the failing host's violation, and the
+// page asks for nothing over the network.
+func TestReportMergeHTML(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []string{"endpoint-pass.pcap", "public-fail.pcap", "refused-endpoint.pcap"} {
+		analyzeInto(t, dir, c)
+	}
+	page := filepath.Join(dir, "fleet.html")
+	if r := runCmd(t, nil, "report", "merge", "--format", "html", "-o", page, dir); r.code != exitFail || r.stdout != "" {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	dom, asked := chromium(t, dir, "file://"+page, "--dump-dom")
+	for _, want := range []string{`<h1>FAIL</h1>`, "1 of 3 hosts sent S3 traffic to a public address",
+		filepath.Join(dir, "endpoint-pass", "report.json"), filepath.Join(dir, "refused-endpoint", "report.json"),
+		"10.0.1.25:42002 -&gt; 52.219.64.10:443 s3.ap-south-1.amazonaws.com 2.5 kB public-aws ap-south-1 52.219.64.0/22"} {
+		if !strings.Contains(string(dom), want) {
+			t.Errorf("the DOM lacks %q", want)
+		}
+	}
+	if len(asked) > 0 {
+		t.Errorf("the page asked for %q", asked)
+	}
+}

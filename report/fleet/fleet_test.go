@@ -290,11 +290,17 @@ func TestHostCap(t *testing.T) {
 		}
 		writeReport(t, dir, fmt.Sprintf("r%02d/report.json", i), host{instance: fmt.Sprintf("i-%02d", i), verdict: v})
 	}
-	f := Merge(context.Background(), []string{dir}, Options{Limits: Limits{Hosts: 4}, Workers: 1})
+	f := Merge(context.Background(), []string{dir}, Options{Limits: Limits{Hosts: 4}, Workers: 4})
 	// Beyond the cap hosts are not listed, but still count: the one
 	// failure among them fails the fleet.
 	if len(f.Hosts) != 4 || f.HostsOmitted != 6 || f.Totals.Hosts != 10 || f.Verdict != Fail || f.Totals.ByVerdict.Fail != 1 {
 		t.Errorf("%d hosts listed, %d omitted, totals %+v, verdict %s", len(f.Hosts), f.HostsOmitted, f.Totals, f.Verdict)
+	}
+	// The listed ones are the first found, whichever worker was faster.
+	for i, h := range f.Hosts {
+		if want := fmt.Sprintf("i-%02d", i); h.Host != want {
+			t.Errorf("host %d: %s, want %s", i, h.Host, want)
+		}
 	}
 }
 

@@ -326,12 +326,24 @@ func Merge(ctx context.Context, paths []string, o Options) *Fleet {
 	if workers <= 0 {
 		workers = min(runtime.GOMAXPROCS(0), 8)
 	}
+	// Reports are read a few at once, and merged in the order they were
+	// found: the output (and which hosts a cap leaves out) does not
+	// depend on which worker finished first. At most maxInFlight reports
+	// are between being found and being merged, so what waits behind a
+	// slow one is bounded.
 	type job struct {
+		seq  int
 		path string
 		err  error
 	}
+	type done struct {
+		seq int
+		run Run
+	}
+	const maxInFlight = 256
+	slots := make(chan struct{}, maxInFlight)
 	jobs := make(chan job, 64)
-	runs := make(chan Run, 64)
+	runs := make(chan done, 64)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
@@ -340,26 +352,43 @@ func Merge(ctx context.Context, paths []string, o Options) *Fleet {
 			var buf []byte
 			for j := range jobs {
 				if j.err != nil {
-					runs <- Run{File: j.path, Verdict: Inconclusive, Error: j.err.Error()}
+					runs <- done{j.seq, Run{File: j.path, Verdict: Inconclusive, Error: j.err.Error()}}
 					continue
 				}
-				runs <- read(j.path, lim.TopViolations, &buf)
+				runs <- done{j.seq, read(j.path, lim.TopViolations, &buf)}
 			}
 		}()
 	}
 	var interrupted bool
 	go func() {
-		interrupted = Find(ctx, paths, func(p string, err error) { jobs <- job{p, err} })
+		seq := 0
+		interrupted = Find(ctx, paths, func(p string, err error) {
+			slots <- struct{}{}
+			jobs <- job{seq, p, err}
+			seq++
+		})
 		close(jobs)
 		wg.Wait()
 		close(runs)
 	}()
 	m := NewMerger(lim)
-	for r := range runs {
-		if r.Error != "" && o.Unreadable != nil {
-			o.Unreadable(r)
+	waiting := map[int]Run{}
+	next := 0
+	for d := range runs {
+		waiting[d.seq] = d.run
+		for {
+			r, ok := waiting[next]
+			if !ok {
+				break
+			}
+			delete(waiting, next)
+			next++
+			<-slots
+			if r.Error != "" && o.Unreadable != nil {
+				o.Unreadable(r)
+			}
+			m.Add(r)
 		}
-		m.Add(r)
 	}
 	// runs is closed after Find returned: interrupted is set.
 	if interrupted {
