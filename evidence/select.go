@@ -35,6 +35,7 @@ const (
 	// most maxConnPackets in all.
 	clientDataPackets = 6
 	serverDataPackets = 3
+	ackPackets        = 2
 	maxConnPackets    = 64
 	maxDNSPackets     = 32
 )
@@ -47,6 +48,7 @@ type conn struct {
 	data        bool // the client sent payload: the comment goes on its first data packet
 	commented   bool
 	dataPkts    [2]int
+	acks        [2]int // pure ACKs kept after the data began
 	packets     int
 	closing     bool
 }
@@ -70,6 +72,7 @@ type Selector struct {
 	dns       map[dnsKey]int // packets written
 	perDest   map[destKey]int
 	kept      int
+	s3        int // of kept and leaks
 	leaks     int
 	omitted   int
 	dnsMissed int
@@ -84,7 +87,10 @@ func NewSelector(all bool) *Selector {
 // OnConn is report.Config.OnConn: it keeps each S3 connection, within the
 // bounds.
 func (s *Selector) OnConn(f *flow.Flow, j *report.Judged) {
-	if !j.S3 {
+	// S3 connections, and those to AWS addresses that carried no S3
+	// name: a verdict may rest on them too (an unnamed connection to a
+	// CloudFront address keeps a pass from being one).
+	if !j.S3 && j.Path != "public-aws" {
 		return
 	}
 	v := j.Verdict()
@@ -101,7 +107,12 @@ func (s *Selector) OnConn(f *flow.Flow, j *report.Judged) {
 		s.kept++
 	}
 	p := pair{f.Client, f.Server}
-	s.conns[p] = append(s.conns[p], &conn{first: f.FirstTS, last: f.LastTS, comment: j.Comment(), data: f.Bytes()[0] > 0})
+	c := &conn{first: f.FirstTS, last: f.LastTS, data: f.Bytes()[0] > 0}
+	if j.S3 {
+		c.comment = j.Comment()
+		s.s3++
+	}
+	s.conns[p] = append(s.conns[p], c)
 }
 
 // OnDNS keeps the DNS transactions that asked or answered an S3 name. It
@@ -136,9 +147,9 @@ func isS3(name string) bool {
 	return ok
 }
 
-// Counts says how many S3 connections were kept and how many the bounds
-// left out.
-func (s *Selector) Counts() (kept, omitted int) { return s.kept + s.leaks, s.omitted }
+// Counts says how many S3 connections were kept, and how many
+// connections the bounds left out.
+func (s *Selector) Counts() (kept, omitted int) { return s.s3, s.omitted }
 
 // Write reads src again (the same packets the report was made from) and
 // writes to path what the selection keeps: for each S3 connection kept,
@@ -225,8 +236,15 @@ func (s *Selector) decide(p *flow.Peeked, ts time.Time) (bool, string) {
 		}
 		keep = c.dataPkts[dir] < limit
 		c.dataPkts[dir]++
-	default: // an ACK: of the handshake, or of the close
-		keep = c.closing || c.dataPkts[0]+c.dataPkts[1] == 0
+	default: // an ACK: of the handshake, of the first data (an upload's
+		// server sends only these), or of the close
+		switch {
+		case c.closing || c.dataPkts[0]+c.dataPkts[1] == 0:
+			keep = true
+		case c.acks[dir] < ackPackets:
+			keep = true
+			c.acks[dir]++
+		}
 	}
 	if !keep {
 		return false, ""

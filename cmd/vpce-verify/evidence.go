@@ -97,12 +97,13 @@ func (f *evidenceFlags) finish(e *env, r *report.Report, src capture.Source, ifa
 	if f.dir == "" {
 		return nil
 	}
+	spool := ""
 	if f.spool != nil {
 		if err := f.spool.Close(nil); err != nil {
 			return fmt.Errorf("--evidence: %w", err)
 		}
-		spool := filepath.Join(f.dir, ".capture.pcapng")
-		defer os.Remove(spool)
+		spool = filepath.Join(f.dir, ".capture.pcapng")
+		defer os.Remove(spool) // on a failure too
 		src = pcapfile.NewMerge([]pcapfile.File{{Name: spool, Open: func() (io.ReadCloser, error) { return os.Open(spool) }}}, 0)
 	}
 	hostname, _ := os.Hostname()
@@ -122,6 +123,13 @@ func (f *evidenceFlags) finish(e *env, r *report.Report, src capture.Source, ifa
 	n, err := f.sel.Write(pcap, src, ifaces, o)
 	if err != nil {
 		return fmt.Errorf("--evidence: %w", err)
+	}
+	if spool != "" {
+		// Gone before SHA256SUMS is written: evidence.pcapng holds what
+		// the verdict rests on.
+		if err := os.Remove(spool); err != nil {
+			return fmt.Errorf("--evidence: %w", err)
+		}
 	}
 	if err := os.WriteFile(filepath.Join(f.dir, bundle.IPRanges), cl.ranges.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("--evidence: %w", err)

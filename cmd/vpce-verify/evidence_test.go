@@ -429,3 +429,42 @@ func near(r, g, b uint32, wr, wg, wb uint32) bool {
 	}
 	return d(r, wr) < 12 && d(g, wg) < 12 && d(b, wb) < 12
 }
+
+// TestEvidenceReanalysisAgrees: for every capture of the repository, the
+// packets the bundle keeps, analysed again, give the verdict of the whole
+// capture: the selection keeps what the verdict rests on (handshakes, an
+// upload's ACKs, unnamed connections to CloudFront addresses, DNS).
+func TestEvidenceReanalysisAgrees(t *testing.T) {
+	var files []string
+	for _, pattern := range []string{"*.pcap", "*.pcapng", "real/*.pcap", "real/*.pcapng"} {
+		m, _ := filepath.Glob(td(t, pattern))
+		files = append(files, m...)
+	}
+	if len(files) < 40 {
+		t.Fatalf("%d captures in testdata", len(files))
+	}
+	for _, file := range files {
+		rel, _ := filepath.Rel(td(t), file)
+		t.Run(rel, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "b")
+			res := runCmd(t, nil, "analyze", "--evidence", out, "--endpoint-ip", "10.0.2.50", file)
+			data, err := os.ReadFile(filepath.Join(out, "report.json"))
+			if err != nil {
+				t.Fatalf("exit %d: %v\n%s", res.code, err, res.stderr)
+			}
+			var r struct {
+				Verdict string `json:"verdict"`
+				Bundle  struct {
+					Reanalysis string `json:"reanalysis_verdict"`
+					Note       string `json:"reanalysis_note"`
+				} `json:"evidence_bundle"`
+			}
+			if err := json.Unmarshal(data, &r); err != nil {
+				t.Fatal(err)
+			}
+			if r.Verdict != r.Bundle.Reanalysis || r.Bundle.Note != "" {
+				t.Errorf("verdict %s, the packets kept give %s: %s", r.Verdict, r.Bundle.Reanalysis, r.Bundle.Note)
+			}
+		})
+	}
+}

@@ -164,6 +164,12 @@ func (l *liveFlags) open(e *env, opts afpacket.Options, filter string, of *outpu
 		err = ef.openSpool(src.Interfaces())
 		l.spool = ef.spool
 	}
+	if err == nil && l.user != "" && ef.dir != "" {
+		// The bundle is written after the capture, as that user.
+		if err = host.GiveTree(ef.dir, l.user); err != nil {
+			err = fmt.Errorf("--evidence with --user: %w", err)
+		}
+	}
 	if err == nil && l.user != "" {
 		if err = host.DropPrivileges(l.user); err != nil {
 			err = fmt.Errorf("--user: %w", err)

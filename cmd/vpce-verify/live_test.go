@@ -514,7 +514,13 @@ func TestCaptureUser(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "x.pcapng")
 	l := startLab(t)
-	cmd, _, stderr := startCapture(t, "-c", "6", "-w", file, "--user", "nobody", "--endpoint-ip", lab.Endpoint, "-o", filepath.Join(dir, "report.json"), "--format", "json")
+	// The evidence bundle is written after the capture, as nobody: the
+	// folder is given to nobody, the path to it must be open to it.
+	os.Chmod(filepath.Dir(dir), 0o755)
+	os.Chmod(dir, 0o755)
+	bundle := filepath.Join(dir, "evidence")
+	cmd, _, stderr := startCapture(t, "-c", "6", "-w", file, "--user", "nobody", "--endpoint-ip", lab.Endpoint, "-o", filepath.Join(dir, "report.json"), "--format", "json",
+		"--evidence", bundle)
 	// Only then is the process running as nobody.
 	status, _ := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/status")
 	tlsClient(t, lab.Endpoint, l.CAFile)
@@ -527,6 +533,9 @@ func TestCaptureUser(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join(dir, "report.json"))
 	if err != nil || decodeLive(t, string(data)).Inputs[0].Packets != 6 {
 		t.Errorf("report after -c 6: %v %s", err, data)
+	}
+	if res := runCmd(t, nil, "evidence", "check", bundle); res.code != exitPass {
+		t.Errorf("evidence check of the bundle written as nobody: exit %d\n%s%s", res.code, res.stdout, res.stderr)
 	}
 }
 
@@ -881,4 +890,71 @@ func serverCertSHA256(t *testing.T, addr, name string) string {
 	defer c.Close()
 	sum := sha256.Sum256(c.ConnectionState().PeerCertificates[0].Raw)
 	return hex.EncodeToString(sum[:])
+}
+
+// TestLiveEvidence: verify and capture write evidence bundles of live
+// packets too (read again from a spool in the folder, which is gone
+// after), with the -w file's metadata, and evidence check accepts them.
+func TestLiveEvidence(t *testing.T) {
+	testenv.Root(t)
+	l := startLab(t)
+	dir := t.TempDir()
+	key, allowed := sshKey(t, dir, "key", "ops@example.com")
+
+	t.Run("verify", func(t *testing.T) {
+		out := filepath.Join(dir, "verify")
+		res := runCmd(t, nil, "verify", "-i", "lo", "--resolver", l.DNS, "--ca-file", l.CAFile, "--ip-ranges", l.RangesFile,
+			"--evidence", out, "--sign-key", key, lab.LeakName)
+		if res.code != exitFail {
+			t.Fatalf("verify: exit %d, want 1\n%s", res.code, res.stderr)
+		}
+		checkLiveBundle(t, out, allowed, "FAIL")
+		comments := testenv.Tshark(t, "-r", filepath.Join(out, "evidence.pcapng"), "-Y", "frame.comment", "-T", "fields", "-e", "frame.comment")
+		if len(comments) != 1 || !strings.HasPrefix(comments[0], "public-aws ") || !strings.Contains(comments[0], ": FAIL; ") {
+			t.Errorf("comments %q, want the probe's leak", comments)
+		}
+		// verify's own DNS exchange is kept.
+		if dns := testenv.Tshark(t, "-r", filepath.Join(out, "evidence.pcapng"), "-Y", "dns.flags.response==1", "-T", "fields", "-e", "dns.qry.name"); !slices.Contains(dns, lab.LeakName) {
+			t.Errorf("no DNS answer for %s in evidence.pcapng: %q", lab.LeakName, dns)
+		}
+	})
+
+	t.Run("capture", func(t *testing.T) {
+		out := filepath.Join(dir, "capture")
+		ctx, stop := context.WithCancel(context.Background())
+		var stdout, stderr syncBuffer
+		done := make(chan int)
+		go func() {
+			done <- testRun(ctx, []string{"capture", "-i", "lo", "--endpoint-ip", lab.Endpoint, "--ip-ranges", l.RangesFile,
+				"--evidence", out, "--sign-key", key}, nil, &stdout, &stderr)
+		}()
+		waitFor(t, &stderr, "capturing on lo")
+		tlsClient(t, lab.Endpoint, l.CAFile)
+		time.Sleep(200 * time.Millisecond)
+		stop()
+		if code := <-done; code != exitPass {
+			t.Fatalf("capture: exit %d, want 0\n%s", code, stderr.String())
+		}
+		checkLiveBundle(t, out, allowed, "PASS")
+	})
+}
+
+func checkLiveBundle(t *testing.T, out, allowed, verdict string) {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(out, ".capture.pcapng")); !os.IsNotExist(err) {
+		t.Errorf("the spool is still there: %v", err)
+	}
+	res := runCmd(t, nil, "evidence", "check", out, "--allowed-signers", allowed, "--identity", "ops@example.com")
+	if res.code != exitPass || !strings.Contains(res.stdout, "analysed again gives "+verdict+", as report.json says") {
+		t.Errorf("evidence check: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	info, err := exec.Command(testenv.Tool(t, "capinfos"), filepath.Join(out, "evidence.pcapng")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("capinfos: %v\n%s", err, info)
+	}
+	for _, want := range []string{"evidence: verdict " + verdict, "Capture oper-sys:    " + host.OS(), "Name = lo", "Filter string = "} {
+		if !strings.Contains(string(info), want) {
+			t.Errorf("capinfos does not say %q:\n%s", want, info)
+		}
+	}
 }
