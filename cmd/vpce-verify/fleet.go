@@ -25,8 +25,8 @@ failed; it is inconclusive when any host was inconclusive or in error, or a
 report could not be read (each such file is named on standard error and
 counted as an inconclusive run, never dropped), and none failed.
 
-Exit codes as analyze: 0 pass, 1 fail, 2 error (no report found, usage),
-3 inconclusive.
+Exit codes as analyze: 0 pass, 1 fail, 2 error (usage; no report in the
+paths given), 3 inconclusive.
 
 Examples:
   aws s3 sync s3://my-bucket/vpce-verify/ fleet/
@@ -106,8 +106,8 @@ func reportMerge(e *env, args []string) int {
 	if f.Interrupted {
 		e.warnf("interrupted: the reports read so far are merged; the verdict cannot be pass")
 	}
-	if f.Totals.Reports == 0 {
-		e.errorf("report merge: no report found")
+	if f.Verdict == fleet.Error {
+		e.errorf("report merge: %s", f.Reason)
 	}
 	var w io.Writer = e.stdout
 	var file *os.File

@@ -194,6 +194,9 @@ type Run struct {
 	instanceID, hostname, account, region, vpc string
 	top                                        []Violation
 	when                                       time.Time
+	// notReport marks a path that gave no report file at all: one
+	// that does not exist, a folder with no report.json in it.
+	notReport bool
 }
 
 // Violation is one established S3 connection on a public path, as a host's
@@ -227,6 +230,7 @@ type Merger struct {
 	omitted ByVerdict // verdicts of the runs of hosts beyond the cap
 	nOmit   int
 	reports int
+	found   int // report files among the reports (not paths that gave none)
 	bad     int
 	bads    []string
 	viol    int
@@ -244,6 +248,9 @@ func (m *Merger) Interrupted() { m.stopped = true }
 // Add adds one run.
 func (m *Merger) Add(r Run) {
 	m.reports++
+	if !r.notReport {
+		m.found++
+	}
 	if r.Verdict == "" {
 		r.Verdict = Inconclusive
 	}
@@ -318,7 +325,6 @@ func (m *Merger) Fleet(tool Tool, now time.Time) *Fleet {
 	if f.Unreadable == nil {
 		f.Unreadable = []string{}
 	}
-	slices.Sort(f.Unreadable) // reports are read a few at once: arrival order is not theirs
 	f.Hosts = make([]Host, 0, len(m.hosts))
 	for _, h := range m.hosts {
 		slices.SortStableFunc(h.Runs, func(a, b Run) int {
@@ -344,13 +350,24 @@ func (m *Merger) Fleet(tool Tool, now time.Time) *Fleet {
 	}
 	t.Reports, t.Unreadable, t.Violations = m.reports, m.bad, m.viol
 	f.Verdict, f.Reason = verdict(t, m.stopped)
+	if m.found == 0 && f.Verdict != Fail {
+		// Paths were given, but no report was in them: a wrong path
+		// more likely than a fleet without evidence.
+		f.Verdict = Error
+		f.Reason = "no report found"
+		if m.stopped {
+			f.Reason = "interrupted before any report was read"
+		} else if t.Unreadable > 0 {
+			f.Reason = fmt.Sprintf("no report found: %s could not be read", plural(t.Unreadable, "path"))
+		}
+	}
 	return f
 }
 
 // verdict is the fleet's: fail when any host failed; inconclusive when any
 // host did not pass (inconclusive, error, an unreadable report) or the
 // merge was interrupted; pass when every host passed; error when there was
-// no report at all.
+// no report at all (Fleet also says error when the paths given held none).
 func verdict(t *Totals, stopped bool) (string, string) {
 	v := t.ByVerdict
 	notPass := v.Inconclusive + v.Error

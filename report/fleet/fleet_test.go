@@ -111,10 +111,18 @@ func TestVerdictRules(t *testing.T) {
 }
 
 func TestNoReport(t *testing.T) {
-	f := merge(t, t.TempDir())
-	// The empty folder is named as unreadable: nothing was dropped.
-	if f.Verdict != Inconclusive || len(f.Unreadable) != 1 || !strings.Contains(f.Unreadable[0], "no report.json under this folder") {
-		t.Errorf("empty folder: verdict %s, unreadable %q", f.Verdict, f.Unreadable)
+	empty := t.TempDir()
+	f := merge(t, empty, filepath.Join(empty, "missing"))
+	// Paths that hold no report: an error (a wrong path, most likely),
+	// each named.
+	if f.Verdict != Error || f.Reason != "no report found: 2 paths could not be read" || len(f.Unreadable) != 2 ||
+		!strings.Contains(f.Unreadable[0], "no report.json under this folder") {
+		t.Errorf("empty folder: verdict %s (%s), unreadable %q", f.Verdict, f.Reason, f.Unreadable)
+	}
+	// Beside a report, an empty folder makes the fleet inconclusive.
+	writeReport(t, empty, "sub/report.json", host{instance: "i-1", verdict: Pass})
+	if f := merge(t, filepath.Join(empty, "sub"), filepath.Join(empty, "missing")); f.Verdict != Inconclusive {
+		t.Errorf("a report and a missing path: %s", f.Verdict)
 	}
 	f = Merge(context.Background(), nil, Options{})
 	if f.Verdict != Error || f.Reason != "no report found" {

@@ -352,7 +352,7 @@ func Merge(ctx context.Context, paths []string, o Options) *Fleet {
 			var buf []byte
 			for j := range jobs {
 				if j.err != nil {
-					runs <- done{j.seq, Run{File: j.path, Verdict: Inconclusive, Error: j.err.Error()}}
+					runs <- done{j.seq, Run{File: j.path, Verdict: Inconclusive, Error: j.err.Error(), notReport: true}}
 					continue
 				}
 				runs <- done{j.seq, read(j.path, lim.TopViolations, &buf)}
