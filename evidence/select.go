@@ -14,7 +14,7 @@ import (
 
 	"github.com/vpce-verify/vpce-verify/capture"
 	"github.com/vpce-verify/vpce-verify/capture/flow"
-	"github.com/vpce-verify/vpce-verify/capture/pcapfile"
+	"github.com/vpce-verify/vpce-verify/capture/savefile"
 	"github.com/vpce-verify/vpce-verify/report"
 	"github.com/vpce-verify/vpce-verify/resolve/s3name"
 )
@@ -157,9 +157,9 @@ func (s *Selector) Counts() (kept, omitted int) { return s.s3, s.omitted }
 // data packet commented with the connection's judgment; and the DNS
 // exchanges about S3 names. With all, every packet. It returns the packets
 // written, and closes src.
-func (s *Selector) Write(path string, src capture.Source, ifaces []capture.Interface, o pcapfile.WriterOptions) (uint64, error) {
+func (s *Selector) Write(path string, src capture.Source, ifaces []capture.Interface, m savefile.Meta) (uint64, error) {
 	defer src.Close()
-	w, err := pcapfile.NewWriterOptions(path, ifaces, o)
+	w, err := savefile.Open(savefile.Options{Name: path, Meta: m}, ifaces)
 	if err != nil {
 		return 0, err
 	}

@@ -148,7 +148,7 @@ func cmdAnalyze(e *env, args []string) int {
 		e.hintf("raise the open file limit (ulimit -n), or merge the files that overlap in time in groups first (mergecap -w part.pcapng FILE...)")
 	}
 	logErr := af.close()
-	if logErr == nil {
+	if logErr == nil && ef.dir != "" {
 		// The same files read again, for the packets of the verdict.
 		logErr = ef.finish(e, r, pcapfile.NewMerge(files, 0), ifaces, cl, "")
 	}

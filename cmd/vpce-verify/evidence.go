@@ -16,6 +16,7 @@ import (
 	"github.com/vpce-verify/vpce-verify/capture"
 	"github.com/vpce-verify/vpce-verify/capture/flow"
 	"github.com/vpce-verify/vpce-verify/capture/pcapfile"
+	"github.com/vpce-verify/vpce-verify/capture/savefile"
 	bundle "github.com/vpce-verify/vpce-verify/evidence"
 	"github.com/vpce-verify/vpce-verify/internal/host"
 	"github.com/vpce-verify/vpce-verify/report"
@@ -31,7 +32,7 @@ type evidenceFlags struct {
 
 	signer ssh.Signer
 	sel    *bundle.Selector
-	spool  *pcapfile.Writer // a live capture's packets, read again for the selection
+	spool  *savefile.Writer // a live capture's packets, read again for the selection
 }
 
 func (f *evidenceFlags) register(fs *pflag.FlagSet) {
@@ -82,7 +83,7 @@ func (f *evidenceFlags) openSpool(ifaces []capture.Interface) error {
 	if f.dir == "" {
 		return nil
 	}
-	w, err := pcapfile.NewWriter(filepath.Join(f.dir, ".capture.pcapng"), ifaces)
+	w, err := savefile.NewWriter(filepath.Join(f.dir, ".capture.pcapng"), ifaces)
 	if err != nil {
 		return fmt.Errorf("--evidence: %w", err)
 	}
@@ -107,7 +108,7 @@ func (f *evidenceFlags) finish(e *env, r *report.Report, src capture.Source, ifa
 		src = pcapfile.NewMerge([]pcapfile.File{{Name: spool, Open: func() (io.ReadCloser, error) { return os.Open(spool) }}}, 0)
 	}
 	hostname, _ := os.Hostname()
-	o := pcapfile.WriterOptions{
+	o := savefile.Meta{
 		Comment: fmt.Sprintf("vpce-verify %s evidence: verdict %s; %s; host %s (%s); command: %s",
 			toolVersion(), strings.ToUpper(r.Verdict), r.Reason, hostname, host.OS(), report.ShellQuote(append([]string{"vpce-verify"}, e.args...))),
 		OS: host.OS(), Application: "vpce-verify " + toolVersion(), Filter: filter,

@@ -1,4 +1,4 @@
-package pcapfile
+package savefile
 
 import (
 	"bufio"
@@ -196,7 +196,6 @@ func TestWriterPcap(t *testing.T) {
 		want       string
 	}{
 		{"two link types", "two.pcap", writerIfaces, "a pcap file holds one link type, but lo is EN10MB and tun0 is RAW: write to a .pcapng file"},
-		{"unknown extension", "out.cap", writerIfaces, `unknown extension ".cap": name the file .pcapng or .pcap`},
 		{"no interface", "none.pcapng", nil, "no interface"},
 		{"missing directory", "nodir/out.pcap", writerIfaces[:1], "no such file or directory"},
 	} {
@@ -302,9 +301,16 @@ func writerChild(t *testing.T, mode string) {
 }
 
 func BenchmarkWriterWrite(b *testing.B) {
-	for _, ext := range []string{"pcapng", "pcap"} {
-		b.Run(ext, func(b *testing.B) {
-			w, err := NewWriter(filepath.Join(b.TempDir(), "bench."+ext), writerIfaces[:1])
+	for _, tc := range []struct {
+		ext   string
+		flush bool
+	}{{"pcapng", false}, {"pcap", false}, {"pcap.gz", false}, {"pcapng.gz", false}, {"pcap", true}, {"pcap.gz", true}} {
+		name := tc.ext
+		if tc.flush {
+			name += "-U"
+		}
+		b.Run(name, func(b *testing.B) {
+			w, err := Open(Options{Name: filepath.Join(b.TempDir(), "bench."+tc.ext), Flush: tc.flush}, writerIfaces[:1])
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -329,10 +335,10 @@ func BenchmarkWriterWrite(b *testing.B) {
 // are what capinfos and tshark show.
 func TestWriterMetadata(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "meta.pcapng")
-	w, err := NewWriterOptions(path, writerIfaces, WriterOptions{
+	w, err := Open(Options{Name: path, Meta: Meta{
 		Comment: "vpce-verify v9.9.9: verdict FAIL", OS: "Linux 6.1.0-test x86_64", Application: "vpce-verify v9.9.9",
 		Descriptions: []string{"loopback, vpce-verify capture", "the tunnel"}, Filter: "tcp port 443 or port 53",
-	})
+	}}, writerIfaces)
 	if err != nil {
 		t.Fatal(err)
 	}
