@@ -20,7 +20,7 @@ AFTER=${AFTER:-HEAD}
 ROUNDS=${ROUNDS:-5}
 OUT=${OUT:-bench/out}
 # name:iterations (one iteration = one packet or one call, see each benchmark)
-BENCHES=${BENCHES:-"Analyzer/Ethernet:2000000 Analyzer/LINUX_SLL2:2000000 ReadFiles:2000000 ParseClientHello:200000 StreamPrefixAdd:2000000 FileReaderPcap:2000000 FileReaderPcapng:2000000 WriterWrite:2000000 Classify:2000000 Lookup:5000000 ParseEmbedded:20"}
+BENCHES=${BENCHES:-"Analyzer/EN10MB:2000000 Analyzer/LINUX_SLL2:2000000 ReadFiles:2000000 ParseClientHello:200000 StreamPrefixAdd:2000000 FileReaderPcap:2000000 FileReaderPcapng:2000000 WriterWrite:2000000 Classify:2000000 Lookup:5000000 ParseEmbedded:20"}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 work=$(mktemp -d)
@@ -40,7 +40,7 @@ done
 # declares Benchmark<top-level name> in SIDE and prints its path.
 testbin() {
 	local side=$1 top=${2%%/*} dir pkg bin
-	dir=$(cd "$work/$side" && grep -rl --include='*_test.go' "^func Benchmark$top(" . | head -1 | xargs -r dirname)
+	dir=$(cd "$work/$side" && grep -rl --include='*_test.go' "^func Benchmark$top(" . | sed -n 1p | xargs -r dirname)
 	[ -n "$dir" ] || return 1
 	pkg=${dir#./}
 	bin="$work/bin/$side/${pkg//\//_}.test"
@@ -70,7 +70,10 @@ for round in $(seq 1 "$ROUNDS"); do
 				/usr/bin/time -f '%U %S' -o "$work/cpu" "$bin" "${args[@]}" >"$res"
 				cpu_ms=$(awk '{print ($1 + $2) * 1000}' "$work/cpu")
 			fi
-			line=$(grep -E "^Benchmark" "$res" | head -1)
+			line=$(grep -E "^Benchmark" "$res" | head -1 || true)
+			if [ -z "$line" ]; then
+				echo "$side: no result for Benchmark$name:" >&2; cat "$res" >&2; continue
+			fi
 			ns=$(awk '{for (i=1;i<=NF;i++) if ($i=="ns/op") print $(i-1)}' <<<"$line")
 			bop=$(awk '{for (i=1;i<=NF;i++) if ($i=="B/op") print $(i-1)}' <<<"$line")
 			aop=$(awk '{for (i=1;i<=NF;i++) if ($i=="allocs/op") print $(i-1)}' <<<"$line")
