@@ -73,6 +73,7 @@ var commands = []command{
 	{"verify", "on the host: resolve, capture, one TLS probe, verdict", cmdVerify},
 	{"ranges", "the ip-ranges.json in use: info, update, diff", cmdRanges},
 	{"evidence", "check an evidence bundle (--evidence): hashes, signature, verdict", cmdEvidence},
+	{"report", "merge many hosts' reports into one fleet verdict", cmdReport},
 }
 
 const usage = `vpce-verify proves, with packets, whether a host's S3 traffic went through a
