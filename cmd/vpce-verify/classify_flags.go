@@ -1,8 +1,10 @@
 package main
 
 import (
+	"crypto/sha256"
 	"crypto/x509"
 	"errors"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"io/fs"
@@ -60,6 +62,11 @@ type classification struct {
 	endpointIPs []netip.Addr // --endpoint-ip, parsed
 	warnings    []string     // for the report: an unusable ip-ranges cache
 	now         func() time.Time
+	// What the provenance records: the flags as given, and each
+	// --endpoints file with the hash of the bytes read (endpointsData).
+	endpointIPsGiven, vpcCIDRsGiven []string
+	files                           []report.File
+	endpointsData                   [][]byte
 }
 
 // config is the report's configuration from what the flags loaded; the
@@ -109,6 +116,8 @@ func (c *classifyFlags) load(e *env) (*classification, error) {
 	var inv *inventory.Inventory
 	var more []*inventory.Inventory
 	stdin := false
+	var files []report.File
+	var datas [][]byte
 	for _, name := range c.endpoints {
 		// aws-cli's habits: file://endpoints.json, and - for what
 		// aws ec2 describe-vpc-endpoints pipes in.
@@ -128,6 +137,9 @@ func (c *classifyFlags) load(e *env) (*classification, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--endpoints: %w", err)
 		}
+		sum := sha256.Sum256(data)
+		files = append(files, report.File{Role: report.RoleEndpoints, Name: name, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data))})
+		datas = append(datas, data)
 		one, err := inventory.Parse(name, data)
 		if err != nil {
 			return nil, err
@@ -159,6 +171,11 @@ func (c *classifyFlags) load(e *env) (*classification, error) {
 		policy:      c.require,
 		vpcCIDRs:    cidrs,
 		now:         e.now,
+
+		endpointIPsGiven: slices.Clone(c.endpointIPs),
+		vpcCIDRsGiven:    slices.Clone(c.vpcCIDRs),
+		files:            files,
+		endpointsData:    datas,
 	}
 	if warning != "" {
 		cl.warnings = append(cl.warnings, warning)

@@ -27,12 +27,32 @@ type cmdSpec struct {
 // rangesSubcommands are the subcommands of ranges, in its usage's order.
 var rangesSubcommands = []string{"info", "update", "import", "diff"}
 
+// subcommands are the commands whose first argument may name a
+// subcommand with flags of its own.
+var subcommands = map[string][]string{
+	"ranges":   rangesSubcommands,
+	"report":   {"merge"},
+	"flowlogs": {"athena"},
+}
+
+// subcommandWords are "ranges:info ranges:update ...", for the shells.
+func subcommandWords() []string {
+	var out []string
+	for _, c := range commands {
+		for _, sub := range subcommands[c.name] {
+			out = append(out, c.name+":"+sub)
+		}
+	}
+	return out
+}
+
 // shells are those completion writes for.
 var shells = []string{"bash", "zsh", "fish"}
 
 // commandArgs says what each command's arguments are, for completion.
 var commandArgs = map[string]string{
 	"analyze": "files", "ranges import": "files", "ranges diff": "files",
+	"flowlogs": "files", "report merge": "files", "evidence": "files",
 	"completion": "shells", "help": "commands",
 }
 
@@ -44,7 +64,7 @@ var flagValues = map[string][]string{
 }
 
 // fileFlags take a file name.
-var fileFlags = []string{"read", "endpoints", "ip-ranges", "conn-log", "output", "write", "bpf-file", "ca-file", "resolv-conf"}
+var fileFlags = []string{"read", "endpoints", "ip-ranges", "conn-log", "output", "write", "bpf-file", "ca-file", "resolv-conf", "evidence", "sign-key", "allowed-signers"}
 
 // valueKind says how a flag's value is completed: "" (a flag without a
 // value), "file", "interface", "user", "list" (flagValues), or "value"
@@ -71,8 +91,10 @@ func specs(e *env) []cmdSpec {
 	var out []cmdSpec
 	collect := func(path, summary string, run func(ie *env)) {
 		s := cmdSpec{path: path, summary: summary, args: commandArgs[path]}
+		parsed := false
 		ie := &env{ctx: e.ctx, stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, now: e.now, sys: systemFiles(),
 			introspect: func(fs *pflag.FlagSet, synopsis string) {
+				parsed = true
 				s.synopsis = synopsis
 				fs.VisitAll(func(f *pflag.Flag) {
 					if !f.Hidden {
@@ -81,16 +103,16 @@ func specs(e *env) []cmdSpec {
 				})
 			}}
 		run(ie)
-		out = append(out, s)
+		if parsed {
+			out = append(out, s)
+		}
 	}
 	for _, c := range commands {
-		if c.name == "ranges" {
-			for _, sub := range rangesSubcommands {
-				collect("ranges "+sub, "", func(ie *env) { c.run(ie, []string{sub}) })
-			}
-			continue
-		}
+		// A command that wants a subcommand stops before its flags.
 		collect(c.name, c.summary, func(ie *env) { c.run(ie, nil) })
+		for _, sub := range subcommands[c.name] {
+			collect(c.name+" "+sub, "", func(ie *env) { c.run(ie, []string{sub}) })
+		}
 	}
 	return out
 }
@@ -173,21 +195,26 @@ func writeBash(w io.Writer, all []cmdSpec) error {
 	ew.printf("# bash completion for vpce-verify (vpce-verify completion bash)\n\n")
 	ew.printf("_vpce_verify() {\n")
 	ew.printf("    local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}\n")
-	ew.printf("    local i cmd=\"\" w\n")
+	ew.printf("    local i cmd=\"\" w subs='%s'\n", strings.Join(subcommandWords(), " "))
 	ew.printf("    COMPREPLY=()\n")
 	ew.printf("    for ((i = 1; i < COMP_CWORD; i++)); do\n")
 	ew.printf("        w=${COMP_WORDS[i]}\n")
 	ew.printf("        case $w in -*) continue ;; esac\n")
-	ew.printf("        if [[ -z $cmd ]]; then cmd=$w; elif [[ $cmd == ranges ]]; then cmd=\"ranges $w\"; break; else break; fi\n")
+	ew.printf("        if [[ -z $cmd ]]; then cmd=$w; elif [[ \" $subs \" == *\" $cmd:$w \"* ]]; then cmd=\"$cmd $w\"; break; else break; fi\n")
 	ew.printf("    done\n")
 	ew.printf("    if [[ -z $cmd ]]; then\n")
 	ew.printf("        COMPREPLY=($(compgen -W '%s --help --version' -- \"$cur\"))\n", strings.Join(commandNames(), " "))
 	ew.printf("        return\n")
 	ew.printf("    fi\n")
-	ew.printf("    if [[ $cmd == ranges ]]; then\n")
-	ew.printf("        COMPREPLY=($(compgen -W '%s --help' -- \"$cur\"))\n", strings.Join(rangesSubcommands, " "))
-	ew.printf("        return\n")
-	ew.printf("    fi\n")
+	// A command that wants a subcommand: its subcommands.
+	for _, c := range commands {
+		if subs := subcommands[c.name]; subs != nil && !slices.ContainsFunc(all, func(s cmdSpec) bool { return s.path == c.name }) {
+			ew.printf("    if [[ $cmd == %s ]]; then\n", c.name)
+			ew.printf("        COMPREPLY=($(compgen -W '%s --help' -- \"$cur\"))\n", strings.Join(subs, " "))
+			ew.printf("        return\n")
+			ew.printf("    fi\n")
+		}
+	}
 	// The value of the flag before the word.
 	ew.printf("    case \"$cmd:$prev\" in\n")
 	for _, s := range all {
@@ -234,7 +261,11 @@ func writeBash(w io.Writer, all []cmdSpec) error {
 			words = append(words, flagWords(f)...)
 		}
 		words = append(words, "--help")
-		ew.printf("    '%s') flags='%s'; args='%s' ;;\n", s.path, strings.Join(words, " "), s.args)
+		args := s.args
+		if subcommands[s.path] != nil {
+			args += "+subs"
+		}
+		ew.printf("    '%s') flags='%s'; args='%s' ;;\n", s.path, strings.Join(words, " "), args)
 	}
 	ew.printf("    esac\n")
 	ew.printf("    if [[ $cur == -* ]]; then\n")
@@ -243,6 +274,7 @@ func writeBash(w io.Writer, all []cmdSpec) error {
 	ew.printf("    fi\n")
 	ew.printf("    case $args in\n")
 	ew.printf("    files) COMPREPLY=($(compgen -f -- \"$cur\")) ;;\n")
+	ew.printf("    files+subs) COMPREPLY=($(compgen -f -- \"$cur\") $(compgen -W \"$(for w in $subs; do [[ $w == \"$cmd:\"* ]] && echo \"${w#*:}\"; done)\" -- \"$cur\")) ;;\n")
 	ew.printf("    shells) COMPREPLY=($(compgen -W '%s' -- \"$cur\")) ;;\n", strings.Join(shells, " "))
 	ew.printf("    commands) COMPREPLY=($(compgen -W '%s' -- \"$cur\")) ;;\n", strings.Join(commandNames()[1:], " "))
 	ew.printf("    esac\n")
@@ -303,20 +335,33 @@ func writeZsh(w io.Writer, all []cmdSpec) error {
 		ew.printf("\n}\n\n")
 	}
 	ew.printf("_vpce_verify() {\n")
-	ew.printf("    local -a cmds ranges\n")
+	ew.printf("    local -a cmds\n")
 	ew.printf("    cmds=(\n")
 	for _, c := range commands {
 		ew.printf("        '%s:%s'\n", c.name, zshQuote(c.summary))
 	}
 	ew.printf("        'help:the help of a command'\n    )\n")
-	ew.printf("    ranges=(%s)\n", strings.Join(rangesSubcommands, " "))
 	ew.printf("    if (( CURRENT == 2 )); then\n")
 	ew.printf("        _describe -t commands 'vpce-verify command' cmds\n        return\n    fi\n")
 	ew.printf("    case ${words[2]} in\n")
-	ew.printf("    ranges)\n")
-	ew.printf("        if (( CURRENT == 3 )); then\n            _values 'ranges subcommand' $ranges\n            return\n        fi\n")
-	ew.printf("        shift 2 words; (( CURRENT -= 2 ))\n")
-	ew.printf("        (( $+functions[_vpce_verify_ranges_${words[1]}] )) && _vpce_verify_ranges_${words[1]}\n        ;;\n")
+	for _, c := range commands {
+		subs := subcommands[c.name]
+		if subs == nil {
+			continue
+		}
+		alone := slices.ContainsFunc(all, func(s cmdSpec) bool { return s.path == c.name })
+		ew.printf("    %s)\n", c.name)
+		ew.printf("        if (( $+functions[_vpce_verify_%s_${words[3]}] )) && (( CURRENT > 3 )); then\n", bashName(c.name))
+		ew.printf("            local sub=${words[3]}\n            shift 2 words; (( CURRENT -= 2 ))\n")
+		ew.printf("            _vpce_verify_%s_$sub\n", bashName(c.name))
+		if alone {
+			ew.printf("        else\n            (( CURRENT == 3 )) && _values 'subcommand' %s\n", strings.Join(subs, " "))
+			ew.printf("            shift words; (( CURRENT-- ))\n            _vpce_verify_%s\n", bashName(c.name))
+		} else {
+			ew.printf("        elif (( CURRENT == 3 )); then\n            _values 'subcommand' %s\n", strings.Join(subs, " "))
+		}
+		ew.printf("        fi\n        ;;\n")
+	}
 	ew.printf("    help)\n        _describe -t commands 'vpce-verify command' cmds\n        ;;\n")
 	ew.printf("    *)\n")
 	ew.printf("        shift words; (( CURRENT-- ))\n")
@@ -341,13 +386,20 @@ func writeFish(w io.Writer, all []cmdSpec) error {
 	}
 	ew.printf("complete -c vpce-verify -n __fish_use_subcommand -a help -d 'the help of a command'\n")
 	ew.printf("complete -c vpce-verify -n '__fish_seen_subcommand_from help' -a %s\n", fishQuote(strings.Join(commandNames()[1:], " ")))
-	ew.printf("complete -c vpce-verify -n '__fish_seen_subcommand_from ranges; and not __fish_seen_subcommand_from %s' -a %s\n",
-		strings.Join(rangesSubcommands, " "), fishQuote(strings.Join(rangesSubcommands, " ")))
+	for _, c := range commands {
+		if subs := subcommands[c.name]; subs != nil {
+			ew.printf("complete -c vpce-verify -n '__fish_seen_subcommand_from %s; and not __fish_seen_subcommand_from %s' -a %s\n",
+				c.name, strings.Join(subs, " "), fishQuote(strings.Join(subs, " ")))
+		}
+	}
 	ew.printf("complete -c vpce-verify -n '__fish_seen_subcommand_from completion' -a %s\n", fishQuote(strings.Join(shells, " ")))
 	for _, s := range all {
 		cond := "__fish_seen_subcommand_from " + s.path
-		if sub, ok := strings.CutPrefix(s.path, "ranges "); ok {
-			cond = "__fish_seen_subcommand_from ranges; and __fish_seen_subcommand_from " + sub
+		if subs := subcommands[s.path]; subs != nil {
+			cond += "; and not __fish_seen_subcommand_from " + strings.Join(subs, " ")
+		}
+		if c, sub, ok := strings.Cut(s.path, " "); ok {
+			cond = "__fish_seen_subcommand_from " + c + "; and __fish_seen_subcommand_from " + sub
 		}
 		for _, f := range s.flags {
 			line := fmt.Sprintf("complete -c vpce-verify -n %s -l %s", fishQuote(cond), f.Name)

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/vpce-verify/vpce-verify/internal/host"
 )
 
 // Exit codes, documented in the README.
@@ -53,6 +55,12 @@ type env struct {
 	// place of parsing (the command then stops): how completion and the
 	// manual learn the flags.
 	introspect func(fs *pflag.FlagSet, synopsis string)
+	// args is the command line after the program's name, for the
+	// report's provenance.
+	args []string
+	// imds is where the EC2 instance metadata service is asked; "" not at
+	// all (tests, AWS_EC2_METADATA_DISABLED).
+	imds string
 }
 
 type command struct {
@@ -69,9 +77,12 @@ func init() {
 		{"analyze", "replay pcap/pcapng captures and give the verdict", cmdAnalyze},
 		{"resolve", "ask DNS for S3 names and say what each address is", cmdResolve},
 		{"classify", "say what addresses are: endpoint, private, public AWS, not AWS", cmdClassify},
+		{"flowlogs", "read VPC Flow Logs: S3 traffic per ENI, instance or subnet", cmdFlowlogs},
 		{"capture", "capture live (AF_PACKET) and give the verdict", cmdCapture},
 		{"verify", "on the host: resolve, capture, one TLS probe, verdict", cmdVerify},
 		{"ranges", "the ip-ranges.json in use: info, update, import, diff", cmdRanges},
+		{"evidence", "check an evidence bundle (--evidence): hashes, signature, verdict", cmdEvidence},
+		{"report", "merge many hosts' reports into one fleet verdict", cmdReport},
 		{"version", "the version, VCS revision, Go version and ip-ranges snapshot", cmdVersion},
 		{"completion", "shell completion for bash, zsh or fish", cmdCompletion},
 		{"man", "the manual page (man(7) source)", cmdMan},
@@ -101,11 +112,14 @@ func printUsage(w io.Writer) {
 // run is the whole program but for the process: main calls it with the
 // process's arguments, streams and clock.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now, sys: systemFiles()}
+	e := &env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now, sys: systemFiles(), imds: imdsFromEnviron()}
 	return e.run(args)
 }
 
 func (e *env) run(args []string) int {
+	if e.args == nil {
+		e.args = args
+	}
 	stdout, stderr := e.stdout, e.stderr
 	fs := pflag.NewFlagSet("vpce-verify", pflag.ContinueOnError)
 	fs.SetInterspersed(false)
@@ -227,4 +241,17 @@ func flagError(err error) string {
 		want = "want a duration: a number and a unit, such as 500ms, 30s, 10m or 1h"
 	}
 	return fmt.Sprintf("%s %s: %s", flag, value, want)
+}
+
+// imdsFromEnviron is where the instance metadata service is asked, as the
+// AWS CLI and SDKs decide it: AWS_EC2_METADATA_DISABLED=true turns it
+// off, AWS_EC2_METADATA_SERVICE_ENDPOINT moves it.
+func imdsFromEnviron() string {
+	if strings.EqualFold(os.Getenv("AWS_EC2_METADATA_DISABLED"), "true") {
+		return ""
+	}
+	if ep := os.Getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT"); ep != "" {
+		return ep
+	}
+	return host.IMDSEndpoint
 }

@@ -19,8 +19,8 @@ and platform, and the ip-ranges.json snapshots: the one embedded and the
 one in use (the cache of ranges update or import, when newer).
 `
 
-// buildInfo is what version says.
-type buildInfo struct {
+// versionInfo is what version says.
+type versionInfo struct {
 	Version     string        `json:"version"`
 	Revision    string        `json:"vcs_revision"`
 	Time        string        `json:"vcs_time"`
@@ -53,7 +53,7 @@ func cmdVersion(e *env, args []string) int {
 		e.errorf("version: --format %q: want text or json", *format)
 		return exitError
 	}
-	bi := buildInfo{Version: toolVersion(), GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH, Revision: "unknown"}
+	bi := versionInfo{Version: toolVersion(), GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH, Revision: "unknown"}
 	if info, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range info.Settings {
 			switch s.Key {
