@@ -56,7 +56,10 @@ cp "$work/share/"* "$out/"
 
 cd "$out"
 rm -f SHA256SUMS
-sha256sum -- $(ls | sort) > SHA256SUMS.tmp
+# The glob is sorted (LC_ALL=C: by bytes), and the names are ours.
+LC_ALL=C
+export LC_ALL
+sha256sum -- * > SHA256SUMS.tmp
 mv SHA256SUMS.tmp SHA256SUMS
 echo "release $version in $out:" >&2
 cat SHA256SUMS >&2

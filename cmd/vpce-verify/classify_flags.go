@@ -3,8 +3,8 @@ package main
 import (
 	"crypto/sha256"
 	"crypto/x509"
-	"errors"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
