@@ -166,7 +166,10 @@ func (p *parser) parseResponse(toks []string, i int, flags string, ts time.Time)
 		}
 		if owner == "" {
 			// The question was not captured: whose record this is, the
-			// text does not say.
+			// text does not say. A CNAME's target still owns what follows.
+			if a.rtype == dns.TypeCNAME {
+				owner = a.data
+			}
 			continue
 		}
 		hdr := dns.RR_Header{Name: owner, Rrtype: a.rtype, Class: a.class, Ttl: a.ttl}
@@ -184,8 +187,8 @@ func (p *parser) parseResponse(toks []string, i int, flags string, ts time.Time)
 			}
 			m.Answer = append(m.Answer, &dns.AAAA{Hdr: hdr, AAAA: addr.AsSlice()})
 		case dns.TypeCNAME:
-			if !strings.HasSuffix(a.data, ".") {
-				return fmt.Errorf("CNAME target %q is not a name", cut(a.data))
+			if err := checkName(a.data); err != nil {
+				return fmt.Errorf("CNAME target: %w", err)
 			}
 			m.Answer = append(m.Answer, &dns.CNAME{Hdr: hdr, Target: a.data})
 			owner = a.data
@@ -234,11 +237,23 @@ func parseQuestion(toks []string, i int) (question, int, error) {
 		return q, i, errors.New("a DNS question without its name")
 	}
 	name := strings.TrimSuffix(toks[i], ",")
-	if !strings.HasSuffix(name, ".") {
-		return q, i, fmt.Errorf("DNS name %q does not end with a dot", cut(name))
+	if err := checkName(name); err != nil {
+		return q, i, err
 	}
 	q.name = name
 	return q, i + 1, nil
+}
+
+// checkName refuses what tcpdump would not print as a DNS name: every name
+// ends with a dot, and its labels and length are bounded.
+func checkName(name string) error {
+	if !strings.HasSuffix(name, ".") {
+		return fmt.Errorf("DNS name %q does not end with a dot", cut(name))
+	}
+	if _, ok := dns.IsDomainName(name); !ok || strings.Contains(name, "..") && name != "." {
+		return fmt.Errorf("%q is not a DNS name", cut(name))
+	}
+	return nil
 }
 
 // parseAnswers reads the answer records, up to the -vv sections "ns:" and
@@ -250,6 +265,9 @@ func parseAnswers(toks []string) ([]answer, error) {
 	for i < len(toks) && toks[i] != "ns:" && toks[i] != "ar:" {
 		a := answer{class: dns.ClassINET}
 		if tok := toks[i]; strings.HasSuffix(tok, ".") {
+			if err := checkName(tok); err != nil {
+				return nil, err
+			}
 			a.owner = tok
 			i++
 		}

@@ -84,9 +84,11 @@ type conv struct {
 	base  [2]uint32 // side 0 is the lower address and port
 	based bool
 	// next is the sequence number each side sends next, as far as the text
-	// showed; a line that prints none (a pure ACK) gets it.
-	next [2]uint32
-	last time.Time
+	// showed (its segments, or the other side's acks); a line that prints
+	// none (a pure ACK) gets it.
+	next      [2]uint32
+	nextKnown [2]bool
+	last      time.Time
 }
 
 type convKey struct{ a, b netip.AddrPort }
@@ -146,7 +148,11 @@ func (p *parser) parse(s string, ts time.Time) (kind, error) {
 	for {
 		i := strings.Index(rest, " > ")
 		if i < 0 {
-			return kindOther, nil
+			if p.tun.kind != tunnelNone || ipPacket(s) {
+				// tcpdump prints "SRC > DST:" for every IP packet.
+				return 0, fmt.Errorf("an IP packet without addresses tcpdump -nn prints (a line cut short, or mixed with other output?): %q", cut(s))
+			}
+			return kindOther, nil // ARP, STP, LLDP, ...
 		}
 		x := rest[strings.LastIndexByte(rest[:i], ' ')+1 : i]
 		after := rest[i+3:]
@@ -211,6 +217,19 @@ func (p *parser) parse(s string, ts time.Time) (kind, error) {
 	}
 }
 
+// ipPacket reports whether a packet's text says it is IP: "IP " and "IP6 "
+// begin it, or -e names the ethertype or address family, or TCP flags
+// are in it.
+func ipPacket(s string) bool {
+	s = strings.TrimLeft(s, " ")
+	for _, w := range []string{"ethertype IPv4", "ethertype IPv6", "AF IPv4", "AF IPv6", " IP ", " IP6 ", "Flags ["} {
+		if strings.Contains(s, w) {
+			return true
+		}
+	}
+	return strings.HasPrefix(s, "IP ") || strings.HasPrefix(s, "IP6 ") || strings.HasPrefix(s, "ip: ")
+}
+
 // parseEndpoint reads ADDR.PORT, or ADDR alone (port -1), as tcpdump -nn
 // prints them. An IPv4 address has exactly four parts, so the last dot
 // separates the port only when what is before it is an address.
@@ -241,6 +260,14 @@ func namedPort(s string) bool {
 }
 
 func tunnelKind(dport int, body string) uint8 {
+	// -vv notes the UDP checksum first: "[udp sum ok] VXLAN, ...".
+	for strings.HasPrefix(body, "[") {
+		_, rest, ok := strings.Cut(body, "] ")
+		if !ok {
+			break
+		}
+		body = rest
+	}
 	switch {
 	case dport == portVXLAN && strings.HasPrefix(body, "VXLAN,"):
 		return tunnelVXLAN
@@ -443,8 +470,11 @@ func (p *parser) absolute(ts time.Time) {
 	if t.flags&(flagSYN|flagFIN) != 0 {
 		next++
 	}
-	if t.hasSeq || t.length > 0 {
-		c.next[side] = next
+	if t.hasSeq {
+		c.next[side], c.nextKnown[side] = next, true
+	}
+	if t.flags&flagACK != 0 && !c.nextKnown[1-side] {
+		c.next[1-side], c.nextKnown[1-side] = t.ack, true
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -213,15 +214,23 @@ func (r *Reader) Note() string {
 	return b.String()
 }
 
-// bad records a line that could not be read.
+// bad records a line that could not be read. Lines are not always found in
+// order (a tcpdump message inside a packet's lines is met before the
+// packet is parsed): the first one is the error, the next few are listed.
 func (r *Reader) bad(line int, err error) {
-	if r.damage == nil {
+	d := r.damage
+	if d == nil {
 		r.damage = &Error{File: r.name, Line: line, Err: err}
 		return
 	}
-	r.damage.More++
-	if len(r.damage.Lines) < maxListed {
-		r.damage.Lines = append(r.damage.Lines, line)
+	d.More++
+	if line < d.Line {
+		line, d.Line, d.Err = d.Line, line, err
+	}
+	i, _ := slices.BinarySearch(d.Lines, line)
+	if i < maxListed {
+		d.Lines = slices.Insert(d.Lines, i, line)
+		d.Lines = d.Lines[:min(len(d.Lines), maxListed)]
 	}
 }
 
@@ -292,6 +301,13 @@ func (r *Reader) record() bool {
 				r.recLine, lines = r.line, 1
 				continue
 			}
+			r.bad(r.line, fmt.Errorf("not a line tcpdump prints for a packet: %q", cut(string(line))))
+			continue
+		}
+		if line[0] != ' ' && line[0] != '\t' && !bytes.Contains(r.rec, []byte(" VXLAN, ")) {
+			// tcpdump indents the lines that continue a packet, but for
+			// the packet inside VXLAN: this is no part of one (a line
+			// whose timestamp was damaged, or other output).
 			r.bad(r.line, fmt.Errorf("not a line tcpdump prints for a packet: %q", cut(string(line))))
 			continue
 		}
