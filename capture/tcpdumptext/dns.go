@@ -150,9 +150,12 @@ func (p *parser) parseResponse(toks []string, i int, flags string, ts time.Time)
 	if end < 0 {
 		return errors.New("a DNS response without its length (N) at the end")
 	}
-	answers, err := parseAnswers(toks[i:end])
+	answers, short, err := parseAnswers(toks[i:end])
 	if err != nil {
 		return err
+	}
+	if short {
+		p.dnsCut = true
 	}
 	if known {
 		m.Question = []dns.Question{{Name: q.name, Qtype: q.qtype, Qclass: q.qclass}}
@@ -258,23 +261,27 @@ func checkName(name string) error {
 
 // parseAnswers reads the answer records, up to the -vv sections "ns:" and
 // "ar:": each "[OWNER.] [[TTL]] [CLASS] TYPE DATA", separated by commas.
-// Records of types other than A, AAAA and CNAME are read past.
-func parseAnswers(toks []string) ([]answer, error) {
-	var out []answer
+// Records of types other than A, AAAA and CNAME are read past. short is true
+// when the last record is only begun (", " or an owner, then the end):
+// tcpdump prints so a record the capture cut.
+func parseAnswers(toks []string) (out []answer, short bool, err error) {
 	i := 0
 	for i < len(toks) && toks[i] != "ns:" && toks[i] != "ar:" {
 		a := answer{class: dns.ClassINET}
 		if tok := toks[i]; strings.HasSuffix(tok, ".") {
 			if err := checkName(tok); err != nil {
-				return nil, err
+				return nil, false, err
 			}
 			a.owner = tok
 			i++
+			if i == len(toks) {
+				return out, true, nil
+			}
 		}
 		if i < len(toks) && strings.HasPrefix(toks[i], "[") && strings.HasSuffix(toks[i], "]") {
 			ttl, err := parseTTL(toks[i][1 : len(toks[i])-1])
 			if err != nil {
-				return nil, err
+				return nil, false, err
 			}
 			a.ttl = ttl
 			i++
@@ -291,7 +298,7 @@ func parseAnswers(toks []string) ([]answer, error) {
 			i++
 		}
 		if i >= len(toks) {
-			return nil, errors.New("a DNS record without its type")
+			return nil, false, errors.New("a DNS record without its type")
 		}
 		typ := toks[i]
 		i++
@@ -299,14 +306,14 @@ func parseAnswers(toks []string) ([]answer, error) {
 		typ = strings.TrimSuffix(typ, ",")
 		t, ok := dnsType(typ)
 		if !ok {
-			return nil, fmt.Errorf("DNS record type %q is not one tcpdump prints", cut(typ))
+			return nil, false, fmt.Errorf("DNS record type %q is not one tcpdump prints", cut(typ))
 		}
 		a.rtype = t
 		switch {
 		case more:
 		case t == dns.TypeA || t == dns.TypeAAAA || t == dns.TypeCNAME:
 			if i >= len(toks) {
-				return nil, fmt.Errorf("a %s record without its data", typ)
+				return nil, false, fmt.Errorf("a %s record without its data", typ)
 			}
 			a.data = toks[i]
 			i++
@@ -330,11 +337,14 @@ func parseAnswers(toks []string) ([]answer, error) {
 		if !more {
 			break
 		}
+		if i == len(toks) {
+			return out, true, nil
+		}
 	}
 	if i < len(toks) && toks[i] != "ns:" && toks[i] != "ar:" {
-		return nil, fmt.Errorf("unexpected %q after the DNS answers", cut(toks[i]))
+		return nil, false, fmt.Errorf("unexpected %q after the DNS answers", cut(toks[i]))
 	}
-	return out, nil
+	return out, false, nil
 }
 
 // recordStart reports whether toks[i] can begin a record: an owner (-v), a

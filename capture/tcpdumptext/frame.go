@@ -24,7 +24,8 @@ const (
 // frame builds the packet the line just parsed describes into f: raw IP,
 // inside its VXLAN or Geneve encapsulation when the line had one. A TCP
 // segment's payload is not in the text: it is counted on the wire
-// (WireLen) and not captured, as the snap length cuts a packet. A DNS
+// (WireLen) and not captured, as the snap length cuts a packet; but for
+// a DNS message tcpdump decoded, which is built. A DNS
 // message cut in the capture ([|domain]) is given one byte short of its
 // length on the wire, so that it reads as cut.
 func (p *parser) frame(f *capture.Frame, k kind) error {
@@ -44,6 +45,11 @@ func (p *parser) frame(f *capture.Frame, k kind) error {
 		}
 	} else {
 		missing = p.tcp.length
+		if p.tcpDNS {
+			if b, ok := p.tcpDNSPayload(); ok {
+				payload, missing = b, 0
+			}
+		}
 	}
 	ipLen := ipv4Header
 	if p.src.Addr().Is6() {
@@ -116,6 +122,7 @@ func (p *parser) frame(f *capture.Frame, k kind) error {
 			urg = 0
 		}
 		b = binary.BigEndian.AppendUint16(b, urg)
+		b = append(b, payload...)
 	}
 	// The checksum of what the text implies: the payload not captured is
 	// taken as zeros, which add nothing to the sum.
@@ -135,6 +142,35 @@ func (p *parser) frame(f *capture.Frame, k kind) error {
 	f.LinkType = LinkType
 	f.Interface = 0
 	return nil
+}
+
+// tcpDNSPayload builds the payload of a TCP segment that carried one whole
+// DNS message: its two-byte length and the message, as long as the
+// segment. The message is built from what tcpdump printed, which lacks
+// some sections: the rest of the segment is zeros, which a DNS reader
+// leaves after the counted records. ok is false when the message does not
+// fit the segment.
+func (p *parser) tcpDNSPayload() (b []byte, ok bool) {
+	n := p.tcp.length
+	if n-2 > 0xffff {
+		return nil, false
+	}
+	p.msg.Compress = true
+	msg, err := p.msg.PackBuffer(p.msgBuf[:cap(p.msgBuf)])
+	if err != nil {
+		return nil, false
+	}
+	p.msgBuf = msg[:0]
+	if len(msg) > n-2 {
+		return nil, false
+	}
+	if cap(p.tcpBuf) < n {
+		p.tcpBuf = make([]byte, n)
+	}
+	b = p.tcpBuf[:n]
+	binary.BigEndian.PutUint16(b, uint16(n-2))
+	clear(b[2+copy(b[2:], msg):])
+	return b, true
 }
 
 func etherType(a netip.Addr) uint16 {

@@ -42,6 +42,9 @@ type tcpFields struct {
 	win    uint32
 	urg    uint16
 	length int
+	// app is what tcpdump printed after the length: the application's
+	// decoding (a DNS message over TCP, "HTTP", ...), or "".
+	app string
 
 	hasSeq, hasEnd, hasAck, hasWin, hasLength bool
 }
@@ -126,6 +129,10 @@ type parser struct {
 	tcp      tcpFields
 	msg      dns.Msg
 	dnsCut   bool // tcpdump printed [|domain]: the message was cut in the capture
+	// tcpDNS is set when the TCP segment just parsed carries the whole DNS
+	// message in p.msg (tcpdump decodes one only when the segment holds
+	// exactly one message, behind its two-byte length).
+	tcpDNS bool
 
 	mode    seqMode
 	convs   map[convKey]*conv
@@ -133,6 +140,7 @@ type parser struct {
 
 	buf    []byte // the frame given last
 	msgBuf []byte
+	tcpBuf []byte // a DNS-over-TCP segment's payload
 }
 
 func newParser() parser {
@@ -201,6 +209,13 @@ func (p *parser) parse(s string, ts time.Time) (kind, error) {
 				return 0, err
 			}
 			p.absolute(ts)
+			p.tcpDNS = false
+			if app := p.tcp.app; (isDNSPort(sport) || isDNSPort(dport)) && p.tcp.length > 2 && startsDNS(app) && !strings.HasPrefix(app, "[prefix length") {
+				// A DNS message over TCP. What tcpdump could not decode
+				// (or printed otherwise) leaves the segment as it is:
+				// the TCP line was read, only the message is lost.
+				p.tcpDNS = p.parseDNS(app, ts) == nil && !p.dnsCut
+			}
 			return kindTCP, nil
 		case strings.HasPrefix(body, "tcp "):
 			return 0, errors.New("no TCP flags: tcpdump -q output is not supported")
@@ -218,11 +233,11 @@ func (p *parser) parse(s string, ts time.Time) (kind, error) {
 }
 
 // ipPacket reports whether a packet's text says it is IP: "IP " and "IP6 "
-// begin it, or -e names the ethertype or address family, or TCP flags
-// are in it.
+// begin it, or -e names the ethertype or address family. (Other protocols
+// print "Flags [" too: STP, for one.)
 func ipPacket(s string) bool {
 	s = strings.TrimLeft(s, " ")
-	for _, w := range []string{"ethertype IPv4", "ethertype IPv6", "AF IPv4", "AF IPv6", " IP ", " IP6 ", "Flags ["} {
+	for _, w := range []string{"ethertype IPv4", "ethertype IPv6", "AF IPv4", "AF IPv6", " IP ", " IP6 "} {
 		if strings.Contains(s, w) {
 			return true
 		}
@@ -285,6 +300,7 @@ func parseVNI(body string) (uint32, error) {
 	}
 	v, _, _ = strings.Cut(v, ",")
 	v, _, _ = strings.Cut(v, " ")
+	v = strings.TrimSuffix(v, ":") // Geneve without options: "vni 0x0: IP ..."
 	n, err := strconv.ParseUint(v, 0, 32)
 	if err != nil || n >= 1<<24 {
 		return 0, fmt.Errorf("vni %q is not a 24-bit number", cut(v))
@@ -297,9 +313,17 @@ func parseVNI(body string) (uint32, error) {
 func isDNSPort(port int) bool { return port == 53 || port == 5353 || port == 5355 }
 
 // startsDNS reports whether a UDP line's body is a DNS message as tcpdump
-// prints it: an ID, or a checksum note (-vv) before it.
+// prints it: an ID, after any checksum note (-vv: "[udp sum ok] 1234+
+// ..." but "[udp sum ok] UDP, length 25" for what it did not decode).
 func startsDNS(body string) bool {
-	return body != "" && (body[0] >= '0' && body[0] <= '9' || body[0] == '[')
+	for strings.HasPrefix(body, "[") {
+		_, rest, ok := strings.Cut(body, "] ")
+		if !ok {
+			return false
+		}
+		body = rest
+	}
+	return body != "" && body[0] >= '0' && body[0] <= '9'
 }
 
 // parseTCP reads "Flags [S.], cksum ..., seq 1:518, ack 1, win 63, urg 0,
@@ -339,7 +363,8 @@ func (p *parser) parseTCP(body string) error {
 	}
 	for !t.hasLength && strings.HasPrefix(rest, ", ") {
 		var field string
-		field, rest = nextField(rest[2:])
+		full := rest[2:]
+		field, rest = nextField(full)
 		key, val, _ := strings.Cut(field, " ")
 		var err error
 		switch key {
@@ -370,11 +395,12 @@ func (p *parser) parseTCP(body string) error {
 		case "length":
 			// What follows is the application's decoding (": HTTP", a
 			// DNS message over TCP): not read.
-			n, _, ok := leadingNumber(val)
+			n, after, ok := leadingNumber(val)
 			if !ok || n > 1<<20 {
 				return fmt.Errorf("length %q is not a segment length", cut(val))
 			}
 			t.length, t.hasLength = int(n), true
+			t.app = strings.TrimLeft(full[len("length ")+len(val)-len(after):], " ")
 		}
 		if err != nil {
 			return err

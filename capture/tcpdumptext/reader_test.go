@@ -1,6 +1,7 @@
 package tcpdumptext
 
 import (
+	"encoding/binary"
 	"errors"
 	"io"
 	"net/netip"
@@ -81,7 +82,16 @@ func decode(t *testing.T, f *capture.Frame) pkt {
 		p.seq, p.ack, p.win, p.urg = tcp.Seq, tcp.Ack, tcp.Window, tcp.Urgent
 		p.payload = f.WireLen - len(f.Data)
 		if len(tcp.Payload) != 0 {
-			t.Fatalf("a TCP segment carries %d captured bytes: the text has none", len(tcp.Payload))
+			// Only a DNS message tcpdump decoded is built, behind its
+			// length, as long as the segment.
+			if tcp.SrcPort != 53 && tcp.DstPort != 53 || p.cut || len(tcp.Payload) < 2 || int(binary.BigEndian.Uint16(tcp.Payload)) != len(tcp.Payload)-2 {
+				t.Fatalf("a TCP segment carries %d captured bytes: the text has none", len(tcp.Payload))
+			}
+			p.payload = len(tcp.Payload)
+			p.dns = new(dns.Msg)
+			if err := p.dns.Unpack(tcp.Payload[2:]); err != nil {
+				t.Fatalf("the TCP payload is not a DNS message: %v", err)
+			}
 		}
 		return p
 	}
@@ -289,6 +299,8 @@ func TestLayouts(t *testing.T) {
 			pkt{ts: at("10:00:00.002"), src: ap("10.0.1.25:43528"), dst: ap("10.0.2.50:443"), flags: "S", seq: 1000, win: 64240, tunnel: "vxlan 4660"}},
 		{"Geneve", "10:00:00.002000 IP 172.31.0.238.40000 > 172.31.17.188.6081: Geneve, Flags [none], vni 0x1234, options [8 bytes]: IP 10.0.1.25.43528 > 10.0.2.50.443: Flags [P.], seq 1000:1100, ack 7, win 64240, length 100\n",
 			pkt{ts: at("10:00:00.002"), src: ap("10.0.1.25:43528"), dst: ap("10.0.2.50:443"), flags: "P.", seq: 1000, ack: 7, win: 64240, payload: 100, cut: true, tunnel: "geneve 4660"}},
+		{"Geneve without options", "10:00:00.002000 IP 172.31.0.238.40000 > 172.31.17.188.6081: Geneve, Flags [none], vni 0x0: IP 10.0.1.25.43528 > 10.0.2.50.443: Flags [S], seq 1000, win 64240, length 0\n",
+			pkt{ts: at("10:00:00.002"), src: ap("10.0.1.25:43528"), dst: ap("10.0.2.50:443"), flags: "S", seq: 1000, win: 64240, tunnel: "geneve 0"}},
 		{"Geneve -vv", "10:00:00.002000 IP (tos 0x0, ttl 64, id 0, offset 0, flags [none], proto UDP (17), length 84)\n    172.31.0.238.40000 > 172.31.17.188.6081: [udp sum ok] Geneve, Flags [none], vni 0x1234, options [class Unknown (0x108) type 0x1 len 8 data 00000001]\n\tIP (tos 0x0, ttl 64, id 0, offset 0, flags [none], proto TCP (6), length 40)\n    10.0.1.25.43528 > 10.0.2.50.443: Flags [S], cksum 0xedfb (correct), seq 1000, win 64240, length 0\n",
 			pkt{ts: at("10:00:00.002"), src: ap("10.0.1.25:43528"), dst: ap("10.0.2.50:443"), flags: "S", seq: 1000, win: 64240, tunnel: "geneve 4660"}},
 		{"HTTP decoded after the length (-v)", "10:00:00.000000 IP 10.0.1.25.43528 > 52.219.64.10.80: Flags [P.], seq 1:78, ack 1, win 502, length 77: HTTP, length: 77\n\tGET / HTTP/1.1\n\tHost: s3.ap-south-1.amazonaws.com\n",
@@ -355,6 +367,14 @@ func TestDNS(t *testing.T) {
 		{"cut by the snap length", query + "10:00:00.001000 IP 10.0.0.2.53 > 10.0.1.25.40005: 40005 2/0/0 CNAME s3-r-w.ap-south-1.amazonaws.com. [|domain]\n",
 			"my-bucket.s3.ap-south-1.amazonaws.com.", 0, false, false, true,
 			[]string{"my-bucket.s3.ap-south-1.amazonaws.com. 0 IN CNAME s3-r-w.ap-south-1.amazonaws.com."}, true},
+		{"a record cut by the snap length (-v prints its owner alone)", query +
+			"10:00:00.001000 IP 10.0.0.2.53 > 10.0.1.25.40005: 40005*- 2/2/5 my-bucket.s3.ap-south-1.amazonaws.com. A 52.219.64.10, my-bucket.s3.ap-south-1.amazonaws.com. (224)\n",
+			"my-bucket.s3.ap-south-1.amazonaws.com.", 0, false, true, false,
+			[]string{"my-bucket.s3.ap-south-1.amazonaws.com. 0 IN A 52.219.64.10"}, true},
+		{"a record cut by the snap length (a comma, then nothing)", query +
+			"10:00:00.001000 IP 10.0.0.2.53 > 10.0.1.25.40005: 40005*- 2/2/5 A 52.219.64.10, (224)\n",
+			"my-bucket.s3.ap-south-1.amazonaws.com.", 0, false, true, false,
+			[]string{"my-bucket.s3.ap-south-1.amazonaws.com. 0 IN A 52.219.64.10"}, true},
 		{"a response code past 15 (EDNS)", query + "10:00:00.001000 IP 10.0.0.2.53 > 10.0.1.25.40005: 40005 BadCookie 0/0/1 (55)\n",
 			"my-bucket.s3.ap-south-1.amazonaws.com.", 23, false, false, true, nil, false},
 	} {
@@ -401,6 +421,8 @@ func TestSkippedAndDamaged(t *testing.T) {
 10:00:00.000003 IP6 fe80::1 > ff02::2: ICMP6, router solicitation, length 16
 10:00:00.000004 IP 10.0.1.25.123 > 169.254.169.123.123: NTPv4, Client, length 48
 10:00:00.000005 IP 10.0.1.25.5000 > 10.0.0.2.53: UDP, length 20
+10:00:00.000005 IP6 fe80::b9a3:aa8f:3e8e:fe86.56964 > ff02::1:3.5355: [udp sum ok] UDP, length 25
+10:00:00.000005 STP 802.1d, Config, Flags [none], bridge-id 8000.52:54:00:2f:9f:43.8005, length 35
 10:00:00.000006 IP 10.0.1.25.43528 > 10.0.2.50.443: Flags [S], seq 1000, win 64240, length 0
 garbage in the middle
 10:00:00.000007 IP 10.0.1.25.43528 > 10.0.2.50.https: Flags [S], seq 1000, win 64240, length 0
@@ -421,23 +443,23 @@ tcpdump: pcap_loop: truncated dump file; tried to read 1514 captured bytes, only
 	if !errors.As(err, &e) {
 		t.Fatalf("end: %v, want an *Error", err)
 	}
-	want := "x.txt: line 9: not a line tcpdump prints for a packet: \"garbage in the middle\" (and 7 more lines that could not be read: 10, 12, 13, 14, 15, ...)"
+	want := "x.txt: line 11: not a line tcpdump prints for a packet: \"garbage in the middle\" (and 7 more lines that could not be read: 12, 14, 15, 16, 17, ...)"
 	if err.Error() != want {
 		t.Errorf("error:\n %s\nwant\n %s", err, want)
 	}
-	if e.Line != 9 || e.More != 7 {
+	if e.Line != 11 || e.More != 7 {
 		t.Errorf("line %d, %d more", e.Line, e.More)
 	}
 	if len(got) != 3 || got[0].flags != "S" || got[1].flags != "S." || got[2].flags != "." || got[2].ack != 5001 {
 		t.Errorf("packets read: %+v", got)
 	}
-	if n := r.Skipped(); n != 6 {
-		t.Errorf("skipped %d, want 6", n)
+	if n := r.Skipped(); n != 8 {
+		t.Errorf("skipped %d, want 8", n)
 	}
 	if d, known := r.Drops(); d != 2 || !known {
 		t.Errorf("drops %d %v, want 2 from tcpdump's count", d, known)
 	}
-	if !strings.Contains(r.Note(), "; 6 packets of other protocols (ARP, ICMP, UDP other than DNS, ...) were skipped") {
+	if !strings.Contains(r.Note(), "; 8 packets of other protocols (ARP, ICMP, UDP other than DNS, ...) were skipped") {
 		t.Errorf("note: %s", r.Note())
 	}
 	for _, line := range []string{
@@ -546,5 +568,43 @@ func TestInterleavedCounts(t *testing.T) {
 	// Its "ack 756" is relative to the client's SYN, "seq 4110724149".
 	if last.src != ap("127.219.64.10:443") || last.flags != "." || last.ack != 4110724149+756 {
 		t.Errorf("the last packet: %+v", last)
+	}
+}
+
+// tcpdump decodes a DNS message over TCP when a segment holds exactly one,
+// behind its length (lines from the corpus's dns_tcp.pcap and
+// testdata/real/dns-tcp.pcap): it becomes the segment's payload, as long
+// as the segment. A segment that does not (tcpdump says "[prefix length
+// ...] (invalid)") stays a segment without its payload.
+func TestDNSOverTCP(t *testing.T) {
+	text := `09:21:03.847323 IP 192.168.1.11.33779 > 209.87.249.18.53: Flags [P.], seq 1:59, ack 1, win 64240, length 58 17177+ [1au] A? www.tcpdump.org. (56)
+09:21:03.973180 IP 209.87.249.18.53 > 192.168.1.11.33779: Flags [P.], seq 1:227, ack 59, win 64240, length 226 17177*- 2/2/5 A 192.139.46.66, A 198.199.88.104 (224)
+09:21:03.973190 IP 209.87.249.18.53 > 192.168.1.11.33779: Flags [.], seq 227:1435, ack 59, win 64240, length 1208 [prefix length(1656) != length(1206)] (invalid)
+09:21:03.973200 IP (tos 0x0, ttl 64, id 28649, offset 0, flags [DF], proto TCP (6), length 122)
+    192.168.1.11.33779 > 209.87.249.18.53: Flags [P.], cksum 0x2ff8 (correct), seq 59:129, ack 1435, win 64, length 70 36064+ [1au] A? s3.ap-south-1.amazonaws.com. ar: . OPT UDPsize=1232 [COOKIE 38c374247d67fe34] (68)
+`
+	got, _, err := readAll(t, text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 4 {
+		t.Fatalf("%d packets", len(got))
+	}
+	q, r, invalid, q2 := got[0], got[1], got[2], got[3]
+	if q.dns == nil || q.dns.Response || q.dns.Id != 17177 || len(q.dns.Question) != 1 || q.dns.Question[0].Name != "www.tcpdump.org." || q.payload != 58 {
+		t.Errorf("query: %+v %v", q, q.dns)
+	}
+	if r.dns == nil || !r.dns.Response || r.payload != 226 || r.seq != q.ack || r.cut {
+		t.Fatalf("response: %+v %v", r, r.dns)
+	}
+	want := []string{"www.tcpdump.org. 0 IN A 192.139.46.66", "www.tcpdump.org. 0 IN A 198.199.88.104"}
+	if a := answers(r.dns); !slices.Equal(a, want) {
+		t.Errorf("answers %q, want %q", a, want)
+	}
+	if invalid.dns != nil || invalid.payload != 1208 || !invalid.cut {
+		t.Errorf("a segment tcpdump did not decode: %+v", invalid)
+	}
+	if q2.dns == nil || q2.dns.Question[0].Name != "s3.ap-south-1.amazonaws.com." || q2.payload != 70 {
+		t.Errorf("query with -vv: %+v %v", q2, q2.dns)
 	}
 }
