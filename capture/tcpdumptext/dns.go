@@ -99,7 +99,8 @@ func (p *parser) parseDNS(body string, ts time.Time) error {
 	}
 	p.dnsCut = slices.Contains(toks[i:], "[|domain]")
 	m.Question = []dns.Question{{Name: q.name, Qtype: q.qtype, Qclass: q.qclass}}
-	p.rememberQuery(queryKey{client: p.src, server: p.dst, id: m.Id}, question{name: q.name, qtype: q.qtype, qclass: q.qclass, rd: m.RecursionDesired, ts: ts})
+	// The line is parsed in place: the name kept is a copy.
+	p.rememberQuery(queryKey{client: p.src, server: p.dst, id: m.Id}, question{name: strings.Clone(q.name), qtype: q.qtype, qclass: q.qclass, rd: m.RecursionDesired, ts: ts})
 	return nil
 }
 
@@ -496,7 +497,9 @@ func parseTTL(s string) (uint32, error) {
 }
 
 // rememberQuery keeps a query's question for its response; when too many
-// wait, those unanswered for a minute are forgotten, then all.
+// wait, those unanswered for a minute are forgotten, then any, down to
+// three quarters of the cap (so that the next pass is a quarter of the cap
+// of queries away: linear in all).
 func (p *parser) rememberQuery(k queryKey, q question) {
 	if len(p.queries) >= maxQueries {
 		for key, old := range p.queries {
@@ -504,8 +507,11 @@ func (p *parser) rememberQuery(k queryKey, q question) {
 				delete(p.queries, key)
 			}
 		}
-		if len(p.queries) >= maxQueries {
-			clear(p.queries)
+		for key := range p.queries {
+			if len(p.queries) < maxQueries*3/4 {
+				break
+			}
+			delete(p.queries, key)
 		}
 	}
 	p.queries[k] = q

@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/gopacket/gopacket/layers"
 
@@ -171,7 +172,10 @@ func (r *Reader) Next(f *capture.Frame) error {
 			continue
 		}
 		ts = r.clock.place(ts, dated)
-		kind, err := r.p.parse(string(r.rec[n:]), ts)
+		// The line is parsed in place (no copy per packet): what the
+		// parser keeps beyond this call is cloned (a query's name).
+		line := r.rec[n:]
+		kind, err := r.p.parse(unsafe.String(unsafe.SliceData(line), len(line)), ts)
 		switch {
 		case err != nil:
 			r.bad(r.recLine, err)

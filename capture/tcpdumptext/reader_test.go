@@ -3,6 +3,7 @@ package tcpdumptext
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net/netip"
 	"os"
@@ -606,5 +607,43 @@ func TestDNSOverTCP(t *testing.T) {
 	}
 	if q2.dns == nil || q2.dns.Question[0].Name != "s3.ap-south-1.amazonaws.com." || q2.payload != 70 {
 		t.Errorf("query with -vv: %+v %v", q2, q2.dns)
+	}
+}
+
+// What the reader keeps across lines has caps: more conversations than
+// maxConvs, all active at once, and more unanswered queries than
+// maxQueries leave no more than the caps, and every line is read.
+func TestStateBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads 330,000 lines")
+	}
+	var b strings.Builder
+	n := 0
+	for i := range maxConvs + 1000 {
+		fmt.Fprintf(&b, "10:00:00.%06d IP 10.%d.%d.%d.40000 > 10.0.2.50.443: Flags [S], seq 1, win 1, length 0\n", i%1000000, i>>16&0xff, i>>8&0xff, i&0xff)
+		n++
+	}
+	for i := range maxQueries + 1000 {
+		fmt.Fprintf(&b, "10:00:01.%06d IP 10.%d.%d.%d.40000 > 10.0.0.2.53: %d+ A? b%d.s3.amazonaws.com. (40)\n", i%1000000, 100+i>>16, i>>8&0xff, i&0xff, i&0xffff, i)
+		n++
+	}
+	r := NewReader("x.txt", strings.NewReader(b.String()))
+	var f capture.Frame
+	read := 0
+	for {
+		err := r.Next(&f)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		read++
+	}
+	if read != n {
+		t.Errorf("%d packets read of %d", read, n)
+	}
+	if c, q := len(r.p.convs), len(r.p.queries); c > maxConvs || q > maxQueries {
+		t.Errorf("%d conversations (cap %d), %d queries (cap %d)", c, maxConvs, q, maxQueries)
 	}
 }
