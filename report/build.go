@@ -26,17 +26,19 @@ const (
 	PolicyPrivate = "private"
 )
 
-// Evidence is what was captured: the analysis of the packets and where they
-// came from.
+// Evidence is what was captured besides the connections and DNS
+// transactions the Builder was given: what the analysis counted, and where
+// the packets came from.
 type Evidence struct {
-	Result     *flow.Result
+	Stats flow.Stats
+	// Anomalies are what the analysis could not take in whole (weird.log's
+	// kind of list); those that could hide S3 evidence keep a pass from
+	// being one.
+	Anomalies  []flow.Anomaly
 	Inputs     []capture.Input
 	Interfaces []capture.Interface
 	// Capture describes a live capture; nil for files.
 	Capture *Capture
-	// Probe is what verify resolved and dialled; nil otherwise. Its
-	// answers count as DNS answers seen before its connections.
-	Probe *Probe
 }
 
 // Config is what the classification and the verdict rest on besides the
@@ -116,18 +118,6 @@ func StaleRanges(r *ipranges.Ranges, now time.Time) string {
 		r.Source, r.CreateDate.Format("2006-01-02"), int(age.Hours()/24))
 }
 
-// Build joins the evidence with the classification into a Report.
-func Build(ev Evidence, cfg Config) *Report {
-	b := NewBuilder(cfg, ev.Probe)
-	for _, tx := range ev.Result.DNS {
-		b.AddDNS(tx)
-	}
-	for _, f := range ev.Result.Flows {
-		b.AddFlow(f)
-	}
-	return b.Report(ev)
-}
-
 // Builder makes a Report from connections given one at a time, as they
 // finish: what it keeps is bounded by Limits, whatever the number of
 // connections, and the verdict rests on all of them.
@@ -142,6 +132,8 @@ type Builder struct {
 	resolved map[netip.Addr][]string
 	// echNames are names whose DNS HTTPS answers offered an ECH config.
 	echNames map[string]bool
+	// parsed caches what parseName said of a name.
+	parsed map[string]parsedName
 
 	t    tally
 	warn warnings
@@ -150,7 +142,8 @@ type Builder struct {
 // maxECHNames bounds the names remembered for the ECH warning.
 const maxECHNames = 10000
 
-// NewBuilder prepares a report for cfg; probe is verify's, or nil.
+// NewBuilder prepares a report for cfg; probe is verify's, or nil (SetProbe
+// may give it later).
 func NewBuilder(cfg Config, probe *Probe) *Builder {
 	if cfg.Policy == "" {
 		cfg.Policy = PolicyInterfaceEndpoint
@@ -162,34 +155,55 @@ func NewBuilder(cfg Config, probe *Probe) *Builder {
 		probes:    map[netip.AddrPort]netip.AddrPort{},
 		resolved:  map[netip.Addr][]string{},
 		echNames:  map[string]bool{},
+		parsed:    map[string]parsedName{},
 	}
 	b.t.init(cfg.Limits)
-	if probe != nil {
-		for _, a := range probe.Answers {
-			if addr, err := netip.ParseAddr(a.Addr); err == nil {
-				b.resolved[addr.Unmap()] = probe.Chain
-			}
-		}
-		for _, c := range probe.Connections {
-			client, err1 := netip.ParseAddrPort(c.Client)
-			server, err2 := netip.ParseAddrPort(c.Server)
-			if err1 == nil && err2 == nil {
-				b.probes[client] = server
-			}
+	b.SetProbe(probe)
+	return b
+}
+
+// AddWarnings adds warnings known only once the connections are being
+// given (verify's, from its lookup).
+func (b *Builder) AddWarnings(w ...string) { b.cfg.Warnings = append(b.cfg.Warnings, w...) }
+
+// SetProbe tells the builder what verify resolved and dialled, before the
+// probe's connections are given (they end with the capture): its answers
+// count as DNS answers seen before them, and they are marked as the
+// probe's.
+func (b *Builder) SetProbe(probe *Probe) {
+	if probe == nil {
+		return
+	}
+	b.probe = probe
+	for _, a := range probe.Answers {
+		if addr, err := netip.ParseAddr(a.Addr); err == nil {
+			b.resolved[addr.Unmap()] = probe.Chain
 		}
 	}
-	return b
+	for _, c := range probe.Connections {
+		client, err1 := netip.ParseAddrPort(c.Client)
+		server, err2 := netip.ParseAddrPort(c.Server)
+		if err1 == nil && err2 == nil {
+			b.probes[client] = server
+		}
+	}
 }
 
 // AddDNS records one DNS transaction seen on the wire.
 func (b *Builder) AddDNS(tx *flow.DNSTransaction) {
-	d := b.dns(tx)
+	_, s3 := b.parseName(tx.QName)
 	for _, a := range tx.Answers {
+		if !s3 {
+			_, s3 = b.parseName(a.Name)
+		}
 		if a.ECH && len(b.echNames) < maxECHNames {
 			b.echNames[strings.ToLower(a.Name)] = true
 		}
 	}
-	b.t.addDNS(d)
+	// Only what the report lists is rendered.
+	if b.t.countDNS(s3) {
+		b.t.addDNS(b.dns(tx, s3))
+	}
 }
 
 // AddFlow judges one finished connection and adds it to the report. The
@@ -256,16 +270,14 @@ func (b *Builder) Report(ev Evidence) *Report {
 		IPRanges:    ipRanges(cfg.Ranges, cfg.Now),
 		Inputs:      []Input{},
 		Capture:     ev.Capture,
-		Probe:       ev.Probe,
+		Probe:       b.probe,
+		Anomalies:   []Anomaly{},
 		Endpoints:   endpoints(cfg.Inventory),
 	}
 	for _, in := range ev.Inputs {
 		r.Inputs = append(r.Inputs, input(in))
 	}
-	var stats flow.Stats
-	if ev.Result != nil {
-		stats = ev.Result.Stats
-	}
+	stats := ev.Stats
 	t := &b.t
 	r.Summary = Summary{
 		Packets:          stats.Packets,
@@ -297,6 +309,10 @@ func (b *Builder) Report(ev Evidence) *Report {
 	}
 	r.Destinations, r.DestinationsOmitted = t.destinationList()
 	r.DNS, r.DNSOmitted = t.dnsList()
+	for _, an := range ev.Anomalies {
+		r.Anomalies = append(r.Anomalies, Anomaly{Name: an.Name, Count: an.Count, FirstPacket: an.FirstPacket,
+			FirstTS: ts(an.FirstTS), Blocking: blocking(an)})
+	}
 
 	b.inputWarnings(r, stats)
 	r.Verdict, r.Reason = b.verdict(r)
@@ -305,6 +321,20 @@ func (b *Builder) Report(ev Evidence) *Report {
 	r.Warnings = b.warn.lines()
 	r.Warnings = append(r.Warnings, cfg.Warnings...)
 	return r
+}
+
+// blocking reports whether an anomaly keeps a pass from being one: it can
+// hide a whole packet, and so a connection to a public address, or a DNS
+// answer, and so the name that made a connection S3. A ClientHello cut
+// (by the snap length or the reassembly budget) or a connection split by
+// the table's bound hide nothing whole: the connection is still judged, by
+// its address when its name is gone, and the report says so for it.
+func blocking(an flow.Anomaly) bool {
+	switch an.Name {
+	case flow.AnomalyPacketTruncated, flow.AnomalyBudgetExhausted, flow.AnomalyFlowTableFull:
+		return false
+	}
+	return an.Hides()
 }
 
 // interfaceName names the capture interface of a connection: the pcapng or
@@ -359,18 +389,17 @@ func aws(c resolve.Class) *AWS {
 	}
 }
 
-func (b *Builder) dns(tx *flow.DNSTransaction) DNS {
+func (b *Builder) dns(tx *flow.DNSTransaction, s3 bool) DNS {
 	d := DNS{
-		TS: ts(tx.TS()), Client: tx.Client.String(), Server: tx.Server.String(), Transport: tx.Transport,
+		first: tx.QueryTS,
+		TS:    ts(tx.TS()), Client: tx.Client.String(), Server: tx.Server.String(), Transport: tx.Transport,
 		ID: tx.ID, QName: tx.QName, QType: tx.QType, RCode: tx.RCode, Answers: []DNSAnswer{},
 		Truncated: tx.Truncated, Incomplete: tx.Incomplete,
 	}
-	_, d.S3 = s3name.Parse(tx.QName)
-	for _, a := range tx.Answers {
-		if _, ok := s3name.Parse(a.Name); ok {
-			d.S3 = true
-		}
+	if d.first.IsZero() {
+		d.first = tx.ResponseTS
 	}
+	d.S3 = s3
 	for _, a := range tx.Answers {
 		ans := DNSAnswer{Name: a.Name, Type: a.Type, Data: a.Data, TTL: a.TTL}
 		switch {
@@ -450,22 +479,22 @@ func joinHostPort(host string, port uint16) string {
 // warnings about many connections are grouped.
 func (b *Builder) connWarnings(f *flow.Flow, c *conn) {
 	subject := c.client.String() + " -> " + c.server.String()
-	for _, n := range c.names {
+	for _, n := range c.seen() {
 		switch {
-		case n.n.Kind == s3name.LegacyGlobal:
+		case n.kind == s3name.LegacyGlobal:
 			b.warn.about(subject, "used the global S3 name (s3.amazonaws.com): PrivateLink does not serve it, so this traffic cannot use an interface endpoint; configure the client for its region")
-		case n.n.FIPS:
+		case n.fips:
 			b.warn.about(subject, "used an S3 FIPS name: PrivateLink does not serve FIPS endpoints")
-		case n.n.Kind == s3name.Accelerate:
+		case n.kind == s3name.Accelerate:
 			b.warn.about(subject, "used S3 Transfer Acceleration ("+clean(n.text)+"): it runs on the CloudFront edge network and no VPC endpoint carries it")
-		case n.n.Kind == s3name.MRAP:
+		case n.kind == s3name.MRAP:
 			b.warn.about(subject, "used a Multi-Region Access Point ("+clean(n.text)+"): only an interface endpoint of com.amazonaws.s3-global.accesspoint carries it privately")
-		case n.n.Kind == s3name.Website:
+		case n.kind == s3name.Website:
 			b.warn.about(subject, "used an S3 website endpoint ("+clean(n.text)+"): PrivateLink does not serve them")
 		}
 		cl := c.class
-		if n.n.Region != "" && cl.InAWS && cl.AWS.Region != "" && cl.AWS.Region != "GLOBAL" && n.n.Region != cl.AWS.Region {
-			b.warn.about(subject, fmt.Sprintf("used an S3 name for %s but the address is in %s (%s)", n.n.Region, cl.AWS.Region, cl.AWS.Prefix))
+		if n.region != "" && cl.InAWS && cl.AWS.Region != "" && cl.AWS.Region != "GLOBAL" && n.region != cl.AWS.Region {
+			b.warn.about(subject, fmt.Sprintf("used an S3 name for %s but the address is in %s (%s)", n.region, cl.AWS.Region, cl.AWS.Prefix))
 		}
 	}
 	if c.otherName != "" {
@@ -497,7 +526,7 @@ func inferredFrom(c *conn) string {
 	case evidenceHostInferred:
 		return "the endpoint name " + c.endpointName(evHTTPHost).text + " (HTTP Host)"
 	}
-	for _, n := range c.names {
+	for _, n := range c.seen() {
 		if n.from == evDNSName {
 			return "a DNS answer for " + n.text
 		}

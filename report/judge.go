@@ -95,16 +95,31 @@ type conn struct {
 	// otherName is a complete name for a non-S3 host that the connection
 	// carried although its address is in a prefix only S3 lists.
 	otherName string
-	// names are the S3 names seen, parsed, with where each came from.
-	names []seenName
+	// names are the first S3 names seen, with where each came from:
+	// maxSeenNames of them (a connection to an endpoint may carry every
+	// bucket name that resolved to it), in place, so that judging a
+	// connection allocates nothing for them.
+	names  [maxSeenNames]seenName
+	nNames int
 }
 
-// seenName is an S3 name a connection carried, and where it was seen.
+// maxSeenNames bounds the S3 names a judgment keeps; the evidence they
+// give counts from all of them.
+const maxSeenNames = 8
+
+// seenName is an S3 name a connection carried, what of it the report
+// uses, and where it was seen.
 type seenName struct {
-	text string // lower case, no trailing dot
-	n    s3name.Name
-	from s3Evidence
+	text       string // lower case, no trailing dot
+	kind       s3name.Kind
+	region     string
+	endpointID string // for an interface endpoint's own name
+	fips       bool
+	from       s3Evidence
 }
+
+// seen lists the names kept.
+func (c *conn) seen() []seenName { return c.names[:c.nNames] }
 
 // s3Only reports whether every service of m besides AMAZON (the parent of
 // everything) is S3: such a prefix serves nothing but S3.
@@ -194,7 +209,7 @@ func (b *Builder) judge(f *flow.Flow, dnsNames []string) conn {
 		if name == "" {
 			return
 		}
-		n, ok := s3name.Parse(name)
+		n, ok := b.parseName(name)
 		if !ok {
 			if complete && isHostName(name) {
 				otherNames = append(otherNames, name)
@@ -202,10 +217,13 @@ func (b *Builder) judge(f *flow.Flow, dnsNames []string) conn {
 			return
 		}
 		c.evidence |= bit
-		text := strings.ToLower(strings.TrimSuffix(name, "."))
-		c.names = append(c.names, seenName{text: text, n: n, from: bit})
+		if c.nNames < maxSeenNames {
+			n.from = bit
+			c.names[c.nNames] = n
+			c.nNames++
+		}
 		if c.name == "" {
-			c.name, c.kind = text, string(n.Kind)
+			c.name, c.kind = n.text, string(n.kind)
 		}
 	}
 	note(proxy, evProxyTarget, requestComplete)
@@ -264,9 +282,9 @@ func (b *Builder) judge(f *flow.Flow, dnsNames []string) conn {
 			c.path, c.basis = resolve.PathInterfaceEndpoint, evidenceHostInferred
 		}
 		if c.path == resolve.PathInterfaceEndpoint && c.class.Endpoint == "" {
-			for _, n := range c.names {
-				if n.n.Kind == s3name.Endpoint {
-					c.class.Endpoint = n.n.EndpointID
+			for _, n := range c.seen() {
+				if n.kind == s3name.Endpoint {
+					c.class.Endpoint = n.endpointID
 					break
 				}
 			}
@@ -279,12 +297,41 @@ func (b *Builder) judge(f *flow.Flow, dnsNames []string) conn {
 // (*.vpce-....s3.REGION.vpce.amazonaws.com) the connection carried in the
 // place from says, or nil.
 func (c *conn) endpointName(from s3Evidence) *seenName {
-	for i := range c.names {
-		if c.names[i].from == from && c.names[i].n.Kind == s3name.Endpoint {
+	for i := range c.nNames {
+		if c.names[i].from == from && c.names[i].kind == s3name.Endpoint {
 			return &c.names[i]
 		}
 	}
 	return nil
+}
+
+// maxParsedNames bounds the names the builder remembers parsed: captures
+// repeat a few names over and over, and Parse runs for every name of every
+// connection.
+const maxParsedNames = 4096
+
+// parseName is s3name.Parse of name, through a bounded cache; ok is false
+// for a name that is not an S3 name.
+func (b *Builder) parseName(name string) (seenName, bool) {
+	if e, ok := b.parsed[name]; ok {
+		return e.n, e.ok
+	}
+	var e parsedName
+	if n, ok := s3name.Parse(name); ok {
+		e = parsedName{n: seenName{text: strings.ToLower(strings.TrimSuffix(name, ".")), kind: n.Kind, region: n.Region,
+			endpointID: n.EndpointID, fips: n.FIPS}, ok: true}
+	}
+	if len(b.parsed) >= maxParsedNames {
+		clear(b.parsed)
+	}
+	b.parsed[name] = e
+	return e.n, e.ok
+}
+
+// parsedName is a cached result of parseName.
+type parsedName struct {
+	n  seenName
+	ok bool
 }
 
 // inferred reports whether the connection's endpoint path rests on names

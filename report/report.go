@@ -29,14 +29,17 @@ type Report struct {
 	Reason         string `json:"reason"`
 	// Policy is what counted as a pass: "interface-endpoint" (default) or
 	// "private" (a gateway endpoint proven by route tables passes too).
-	Policy      string     `json:"policy"`
-	GeneratedAt string     `json:"generated_at"`
-	IPRanges    IPRanges   `json:"ip_ranges"`
-	Inputs      []Input    `json:"inputs"`
-	Capture     *Capture   `json:"capture,omitempty"`
-	Probe       *Probe     `json:"probe,omitempty"`
-	Summary     Summary    `json:"summary"`
-	Endpoints   []Endpoint `json:"endpoints"`
+	Policy      string   `json:"policy"`
+	GeneratedAt string   `json:"generated_at"`
+	IPRanges    IPRanges `json:"ip_ranges"`
+	Inputs      []Input  `json:"inputs"`
+	Capture     *Capture `json:"capture,omitempty"`
+	Probe       *Probe   `json:"probe,omitempty"`
+	Summary     Summary  `json:"summary"`
+	// Anomalies are what the analysis could not take in whole, counted,
+	// as Zeek's weird.log lists them.
+	Anomalies []Anomaly  `json:"anomalies"`
+	Endpoints []Endpoint `json:"endpoints"`
 	// Destinations lists the servers S3 connections went to, one row per
 	// server and path, up to a cap; DestinationsOmitted counts the S3
 	// connections to servers beyond it.
@@ -184,7 +187,8 @@ type DNS struct {
 	Incomplete bool        `json:"incomplete"`
 	S3         bool        `json:"s3"`
 
-	seq int // the order seen
+	first time.Time // when its first message was seen: the order listed
+	seq   int       // the order it was given, for ties
 }
 
 // DNSAnswer is one answer record; address records carry the path their
@@ -235,6 +239,19 @@ type Flow struct {
 
 	first        time.Time // for the order of listed flows
 	ifc, ifIndex int       // the capture interface, named when the report is finished
+}
+
+// Anomaly is one kind of thing the analysis could not take in whole: how
+// often, and where first (the packet's number in the order read, and its
+// time).
+type Anomaly struct {
+	Name        string `json:"name"`
+	Count       uint64 `json:"count"`
+	FirstPacket uint64 `json:"first_packet"`
+	FirstTS     string `json:"first_ts"`
+	// Blocking says it could hide a connection or a DNS answer: a pass
+	// cannot rest on such evidence.
+	Blocking bool `json:"blocking"`
 }
 
 // HTTP is what the first HTTP/1.x request of a connection said.

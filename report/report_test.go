@@ -66,14 +66,8 @@ func build(t *testing.T, s setup, files ...string) *Report {
 		// Names as a user would type them from the repository root.
 		in = append(in, pcapfile.File{Name: filepath.Join("testdata", f), Open: func() (io.ReadCloser, error) { return os.Open(path) }})
 	}
-	a := flow.NewAnalyzer(flow.Options{})
-	inputs, ifaces := pcapfile.ReadFiles(context.Background(), a, in)
-	if s.drops > 0 {
-		inputs[0].Drops, inputs[0].DropsKnown = s.drops, true
-	}
-	inputs[0].Interrupted = s.interrupted
 	ranges := ipranges.Embedded()
-	return Build(Evidence{Result: a.Result(), Inputs: inputs, Interfaces: ifaces}, Config{
+	b := NewBuilder(Config{
 		Classifier:  resolve.NewClassifier(ranges, inv, ips, nil),
 		Ranges:      ranges,
 		Inventory:   inv,
@@ -82,7 +76,17 @@ func build(t *testing.T, s setup, files ...string) *Report {
 		ConnLog:     s.connLog,
 		Now:         testNow,
 		Version:     "test",
-	})
+	}, nil)
+	// As the commands do: connections and DNS transactions go to the
+	// report as the analysis finishes them.
+	a := flow.NewAnalyzer(flow.Options{OnFlow: b.AddFlow, OnDNS: b.AddDNS})
+	inputs, ifaces := pcapfile.ReadFiles(context.Background(), a, in)
+	a.Finish()
+	if s.drops > 0 {
+		inputs[0].Drops, inputs[0].DropsKnown = s.drops, true
+	}
+	inputs[0].Interrupted = s.interrupted
+	return b.Report(Evidence{Stats: a.Stats(), Anomalies: a.Anomalies(), Inputs: inputs, Interfaces: ifaces})
 }
 
 // TestGolden compares whole reports, JSON and text, with reviewed golden

@@ -194,7 +194,7 @@ func (t *tally) addDestination(c *conn, f *flow.Flow) {
 	if f.LastTS.After(d.last) {
 		d.last = f.LastTS
 	}
-	for _, n := range c.names {
+	for _, n := range c.seen() {
 		if !slices.Contains(d.S3Names, n.text) {
 			if len(d.S3Names) < maxDestNames {
 				d.S3Names = append(d.S3Names, n.text)
@@ -221,19 +221,24 @@ func (t *tally) destinationList() ([]Destination, int) {
 // addDNS keeps a DNS transaction for the report: those about S3 names
 // first, then the others, up to the cap together.
 func (t *tally) addDNS(d DNS) {
-	t.dnsCount++
-	t.dnsSeq++
 	d.seq = t.dnsSeq
 	if d.S3 {
-		t.s3DNS++
-		if len(t.dnsS3) < t.lim.DNS {
-			t.dnsS3 = append(t.dnsS3, d)
-		}
-		return
-	}
-	if len(t.dnsOther) < t.lim.DNS {
+		t.dnsS3 = append(t.dnsS3, d)
+	} else {
 		t.dnsOther = append(t.dnsOther, d)
 	}
+}
+
+// countDNS counts one DNS transaction, about an S3 name or not, and says
+// whether it is to be listed (addDNS).
+func (t *tally) countDNS(s3 bool) bool {
+	t.dnsCount++
+	t.dnsSeq++
+	if s3 {
+		t.s3DNS++
+		return len(t.dnsS3) < t.lim.DNS
+	}
+	return len(t.dnsOther) < t.lim.DNS
 }
 
 // dnsList returns the DNS transactions listed, in the order seen, and how
@@ -246,7 +251,12 @@ func (t *tally) dnsList() ([]DNS, int) {
 	out := make([]DNS, 0, len(t.dnsS3)+len(other))
 	out = append(out, t.dnsS3...)
 	out = append(out, other...)
-	slices.SortFunc(out, func(a, b DNS) int { return cmp.Compare(a.seq, b.seq) })
+	slices.SortFunc(out, func(a, b DNS) int {
+		if c := a.first.Compare(b.first); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
 	return out, t.dnsCount - len(out)
 }
 
@@ -305,6 +315,9 @@ func (b *Builder) verdict(r *Report) (string, string) {
 				doubts = append(doubts, fmt.Sprintf("the reading of %s was interrupted after %d packets, and what follows was not examined", in.Name, in.Packets))
 			}
 		}
+		if lost := blockingAnomalies(r.Anomalies); lost != "" {
+			doubts = append(doubts, "the analysis could not take in whole what could hide a connection or a DNS answer: "+lost)
+		}
 		if t.unnamedEdge > 0 {
 			doubts = append(doubts, fmt.Sprintf("%d established connections to CloudFront or Global Accelerator addresses carried no server name the capture could read, and S3 Transfer Acceleration and Multi-Region Access Points use those addresses: %s",
 				t.unnamedEdge, describe(t.unnamedEdgeEx, t.unnamedEdge)))
@@ -312,6 +325,12 @@ func (b *Builder) verdict(r *Report) (string, string) {
 		if len(doubts) > 0 {
 			v = Inconclusive
 			reason = reason + ", but " + strings.Join(doubts, "; and ")
+		}
+	}
+
+	if v == Inconclusive && t.s3Est == 0 {
+		if lost := blockingAnomalies(r.Anomalies); lost != "" {
+			reason += "; and the analysis could not take in whole what could hide S3 traffic: " + lost
 		}
 	}
 
@@ -390,7 +409,7 @@ func describe(ex []conn, total int) string {
 // named.
 func (c *conn) what() string {
 	var w []string
-	if len(c.names) > 0 {
+	if c.nNames > 0 {
 		n := c.names[0]
 		w = append(w, nameSource[n.from]+" "+clean(n.text))
 	}
@@ -413,4 +432,16 @@ var nameSource = map[s3Evidence]string{
 // sortFlows puts listed connections in the order they began.
 func sortFlows(fl []Flow) {
 	slices.SortStableFunc(fl, func(a, b Flow) int { return a.first.Compare(b.first) })
+}
+
+// blockingAnomalies names the anomalies that could hide a connection or a
+// DNS answer, with their counts and where the first was.
+func blockingAnomalies(list []Anomaly) string {
+	var parts []string
+	for _, a := range list {
+		if a.Blocking && a.Count > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s (first at packet %d)", a.Count, a.Name, a.FirstPacket))
+		}
+	}
+	return strings.Join(parts, ", ")
 }

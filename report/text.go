@@ -156,6 +156,16 @@ func (r *Report) writeText(out io.Writer, allFlows bool) error {
 	for _, e := range r.Endpoints {
 		ew.printf("  endpoint %s (%s): %s\n", e.ID, e.Service, e.Meaning)
 	}
+	if len(r.Anomalies) > 0 {
+		ew.printf("\nAnomalies (what the analysis could not take in whole):\n")
+		for _, a := range r.Anomalies {
+			mark := ""
+			if a.Blocking {
+				mark = "  (could hide a connection or a DNS answer)"
+			}
+			ew.printf("  %-28s %8d  first at packet %d, %s%s\n", a.Name, a.Count, a.FirstPacket, a.FirstTS, mark)
+		}
+	}
 	if len(r.Warnings) > 0 {
 		ew.printf("\nWarnings:\n")
 		for _, w := range r.Warnings {

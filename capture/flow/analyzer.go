@@ -12,12 +12,54 @@ import (
 	"github.com/vpce-verify/vpce-verify/capture"
 )
 
-// Options tune an Analyzer.
+// Options tune an Analyzer. Zero values take the defaults.
 type Options struct {
 	// DNSPorts are the ports whose UDP and TCP payloads are parsed as DNS
 	// (default: 53).
 	DNSPorts []uint16
+	// IdleTimeout finishes a connection with no packet for this long, by
+	// capture time (Zeek's tcp_inactivity_timeout; default 5 min). A
+	// packet of it after that starts a new connection, seen midstream.
+	IdleTimeout time.Duration
+	// CloseDelay finishes a closed connection (both sides sent a FIN, or
+	// one a RST; not a client's RST during its handshake, which it may
+	// follow with the same SYN again) this long after its last packet
+	// (Zeek's tcp_close_delay; default 5 s): the last ACK and
+	// retransmissions still join it.
+	CloseDelay time.Duration
+	// MaxFlows caps the connections open at once (default 50,000); past
+	// it the least recently active is finished early, closed ones first,
+	// and counted (AnomalyFlowTableFull).
+	MaxFlows int
+	// MaxDNS caps the DNS transactions waiting for an answer or lingering
+	// after one (default 100,000), the same way (AnomalyDNSTableFull).
+	MaxDNS int
+	// BufferBudget bounds the bytes all reassembly buffers (ClientHello,
+	// HTTP request, DNS over TCP, IP fragments) hold together (default 32
+	// MiB); each connection keeps its own cap too. A buffer the budget
+	// cannot grow is cut (AnomalyBudgetExhausted): a ClientHello stays
+	// incomplete with TLSInfo.Err "reassembly budget exhausted".
+	BufferBudget int
+	// OnFlow receives each connection once it is finished, with DNSNames
+	// filled in, from within Add or Finish (it must not call them). It
+	// must not keep the *Flow: copy what it needs. nil: finished
+	// connections are kept for Result.
+	OnFlow func(*Flow)
+	// OnDNS receives each DNS transaction once it is finished: answered,
+	// CloseDelay after its last response (so that repeated answers stay
+	// one transaction); unanswered, IdleTimeout after its query. The same
+	// rules as OnFlow apply. nil: kept for Result.
+	OnDNS func(*DNSTransaction)
 }
+
+// Defaults of Options.
+const (
+	DefaultIdleTimeout  = 5 * time.Minute
+	DefaultCloseDelay   = 5 * time.Second
+	DefaultMaxFlows     = 50_000
+	DefaultMaxDNS       = 100_000
+	DefaultBufferBudget = 32 << 20
+)
 
 // Stats counts what an Analyzer was given.
 type Stats struct {
@@ -27,25 +69,42 @@ type Stats struct {
 	TCP       uint64
 	UDP       uint64
 	Other     uint64 // not TCP or UDP over IP: ARP, ICMP, ...
-	Fragments uint64 // non-first IP fragments (no transport header)
-	Malformed uint64 // frames that did not decode as far as their transport header
+	// Fragments counts IP fragments that did not complete a datagram (the
+	// one that does counts as TCP or UDP).
+	Fragments uint64
+	// Malformed counts frames that did not decode as far as their
+	// transport header, whatever the reason (Anomalies says which).
+	Malformed uint64
 	Tunneled  uint64 // packets decapsulated from VXLAN or Geneve
-	// DNSMalformed counts payloads on DNS ports that did not parse as DNS.
+	// Flows and DNSTransactions count the connections and DNS
+	// transactions begun.
+	Flows           uint64
+	DNSTransactions uint64
+	// DNSMalformed counts messages on DNS ports that did not parse whole
+	// though the snap length did not cut them (AnomalyDNSMalformed): those
+	// whose question did not parse are not listed, the others keep the
+	// records before the fault.
 	DNSMalformed uint64
+	// BufferPeak is the most bytes the reassembly buffers held together
+	// (at most Options.BufferBudget).
+	BufferPeak uint64
 	// DNSNamesDropped counts names that DNS answers led to but that the
-	// join of names to connections left out: beyond 32 names for one
-	// address or a million for all, or (once per chain) links of a CNAME
-	// chain beyond 32 names.
+	// join of names to connections left out (AnomalyDNSNamesDropped):
+	// beyond 32 names for one address, or (once per chain) links of a
+	// CNAME chain beyond 32 names. Names the join forgot to stay within
+	// its bound are AnomalyDNSNamesEvicted.
 	DNSNamesDropped uint64
 }
 
-// Result is everything an Analyzer learned.
+// Result is what an Analyzer learned.
 type Result struct {
-	// Flows lists every TCP connection, in the order their first packet
-	// was seen.
+	// Flows lists the TCP connections finished and kept (Options.OnFlow
+	// nil) and those still open, in the order their first packet was
+	// seen. The open ones are copies, their DNSNames as of now.
 	Flows []*Flow
-	// DNS lists the DNS transactions in the order their first message was
-	// seen.
+	// DNS lists the DNS transactions finished and kept (Options.OnDNS
+	// nil) and those still pending, in the order their first message was
+	// seen; the pending ones are copies.
 	DNS   []*DNSTransaction
 	Stats Stats
 }
@@ -53,13 +112,28 @@ type Result struct {
 // Analyzer decodes frames, tracks TCP connections and collects DNS. It is
 // not safe for concurrent use. Its per-packet path allocates nothing once a
 // connection is known.
+//
+// Connections and DNS transactions are finished as packets arrive, by
+// their timestamps (Options): open connections sit in a list ordered by
+// their last packet, closed ones in another, pending DNS transactions in
+// two more, so that finishing what is due costs a look at the heads of
+// the lists, O(1) a packet.
 type Analyzer struct {
+	opts  Options
 	dec   *decoder
 	p     packet
 	flows map[flowKey]*Flow
-	order []*Flow
+	// open and closed hold the connections in flows, least recently
+	// active first; done the finished ones kept for Result.
+	open, closed flowList
+	done         []*Flow
+	free         []*Flow // finished connections to reuse (OnFlow set)
+	// now is the capture's clock: the latest packet time seen, so that a
+	// packet stamped earlier does not turn it back.
+	now   time.Time
 	dns   dnsTracker
 	stats Stats
+	sh    shared
 }
 
 // flowKey is a connection's 4-tuple in a canonical order, so that both
@@ -73,36 +147,91 @@ func keyOf(src, dst netip.AddrPort) flowKey {
 	return flowKey{dst, src}
 }
 
+// flowList is a list of connections linked through the Flows themselves.
+type flowList struct{ head, tail *Flow }
+
+func (l *flowList) push(f *Flow) {
+	f.list, f.prev, f.next = l, l.tail, nil
+	if l.tail != nil {
+		l.tail.next = f
+	} else {
+		l.head = f
+	}
+	l.tail = f
+}
+
+func (l *flowList) remove(f *Flow) {
+	if f.prev != nil {
+		f.prev.next = f.next
+	} else {
+		l.head = f.next
+	}
+	if f.next != nil {
+		f.next.prev = f.prev
+	} else {
+		l.tail = f.prev
+	}
+	f.list, f.prev, f.next = nil, nil, nil
+}
+
 // NewAnalyzer returns an Analyzer.
 func NewAnalyzer(opts Options) *Analyzer {
-	ports := opts.DNSPorts
-	if len(ports) == 0 {
-		ports = []uint16{53}
+	if len(opts.DNSPorts) == 0 {
+		opts.DNSPorts = []uint16{53}
 	}
-	return &Analyzer{
-		dec:   newDecoder(),
-		flows: make(map[flowKey]*Flow),
-		dns:   dnsTracker{ports: slices.Clone(ports), open: make(map[dnsKey]*DNSTransaction)},
+	opts.DNSPorts = slices.Clone(opts.DNSPorts)
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = DefaultIdleTimeout
 	}
+	if opts.CloseDelay <= 0 {
+		opts.CloseDelay = DefaultCloseDelay
+	}
+	if opts.MaxFlows <= 0 {
+		opts.MaxFlows = DefaultMaxFlows
+	}
+	if opts.MaxDNS <= 0 {
+		opts.MaxDNS = DefaultMaxDNS
+	}
+	if opts.BufferBudget <= 0 {
+		opts.BufferBudget = DefaultBufferBudget
+	}
+	a := &Analyzer{opts: opts, flows: make(map[flowKey]*Flow)}
+	a.sh.limit = opts.BufferBudget
+	a.dec = newDecoder(&a.sh)
+	a.dns = dnsTracker{ports: opts.DNSPorts, open: make(map[dnsKey]*DNSTransaction), sh: &a.sh,
+		idle: opts.IdleTimeout, linger: opts.CloseDelay, max: opts.MaxDNS, onDNS: opts.OnDNS}
+	a.dns.names.sh = &a.sh
+	return a
 }
 
 // Add analyses one frame. It fails only for a frame whose link type cannot
 // be decoded (ErrLinkType): such input must not be skipped in silence.
 // Frames that are malformed are counted, not reported as errors.
+// Connections and DNS transactions that are due are finished first.
 func (a *Analyzer) Add(f *capture.Frame) error {
 	a.stats.Packets++
+	a.sh.pkt, a.sh.ts = a.stats.Packets, f.TS
 	a.stats.Bytes += uint64(max(f.WireLen, len(f.Data)))
 	if f.WireLen > len(f.Data) {
 		a.stats.Truncated++
+		a.sh.note(anPacketTruncated)
 	}
+	if f.TS.After(a.now) {
+		a.now = f.TS
+	}
+	a.expire()
 	p := &a.p
 	res, err := a.dec.decode(f, p)
 	switch res {
 	case decodedError:
 		if errors.Is(err, capture.ErrLinkType) {
+			a.sh.note(anLinkType)
 			return err
 		}
 		a.stats.Malformed++
+		if err != errNoted {
+			a.sh.note(anPacketMalformed)
+		}
 		return nil
 	case decodedOther:
 		a.stats.Other++
@@ -127,6 +256,18 @@ func (a *Analyzer) Add(f *capture.Frame) error {
 	return nil
 }
 
+// expire finishes the connections and DNS transactions that are due by the
+// capture's clock: only list heads are looked at.
+func (a *Analyzer) expire() {
+	for f := a.closed.head; f != nil && a.now.Sub(f.idle) > a.opts.CloseDelay; f = a.closed.head {
+		a.finish(f)
+	}
+	for f := a.open.head; f != nil && a.now.Sub(f.idle) > a.opts.IdleTimeout; f = a.open.head {
+		a.finish(f)
+	}
+	a.dns.expire(a.now)
+}
+
 func (a *Analyzer) tcp(f *capture.Frame) {
 	p := &a.p
 	k := keyOf(p.src, p.dst)
@@ -134,19 +275,46 @@ func (a *Analyzer) tcp(f *capture.Frame) {
 	isSYN := p.flags&(tcpSYN|tcpACK) == tcpSYN
 	if fl != nil && isSYN && fl.Closed() && !(p.src == fl.Client && fl.ep[0].sawSYN && p.seq == fl.ep[0].isn) {
 		// The 4-tuple is used again after the connection ended.
+		a.finish(fl)
 		fl = nil
 	}
 	if fl == nil {
+		if len(a.flows) >= a.opts.MaxFlows {
+			victim := a.closed.head
+			if victim == nil {
+				victim = a.open.head
+			}
+			a.sh.note(anFlowTableFull)
+			a.finish(victim)
+		}
 		fl = a.newFlow(f)
 		a.flows[k] = fl
-		a.order = append(a.order, fl)
 	}
 	fl.tcpPacket(p, f.TS, p.src == fl.Client)
+	fl.idle = a.now
+	l := &a.open
+	if fl.over() {
+		l = &a.closed
+	}
+	if l.tail != fl {
+		if fl.list != nil {
+			fl.list.remove(fl)
+		}
+		l.push(fl)
+	}
 }
 
 func (a *Analyzer) newFlow(f *capture.Frame) *Flow {
 	p := &a.p
-	fl := &Flow{Client: p.src, Server: p.dst, FirstTS: f.TS, LastTS: f.TS, Interface: f.Interface, IfIndex: p.ifIndex}
+	a.stats.Flows++
+	var fl *Flow
+	if n := len(a.free); n > 0 {
+		fl, a.free = a.free[n-1], a.free[:n-1]
+	} else {
+		fl = new(Flow)
+	}
+	*fl = Flow{Client: p.src, Server: p.dst, FirstTS: f.TS, LastTS: f.TS, Interface: f.Interface, IfIndex: p.ifIndex,
+		seq: a.stats.Flows, sh: &a.sh}
 	flip := false
 	switch {
 	case p.flags&tcpSYN != 0:
@@ -172,7 +340,63 @@ func (a *Analyzer) newFlow(f *capture.Frame) *Flow {
 	return fl
 }
 
-// Flow returns the current connection between client and server, or nil.
+// finish ends a connection: it leaves the table, its buffers go back to
+// the budget, its DNS names are looked up once, and it goes to OnFlow or
+// is kept.
+func (a *Analyzer) finish(f *Flow) {
+	f.list.remove(f)
+	if k := keyOf(f.Client, f.Server); a.flows[k] == f {
+		delete(a.flows, k)
+	}
+	f.release()
+	f.DNSNames = a.dns.names.lookup(f.Server.Addr(), f.FirstTS)
+	if a.opts.OnFlow == nil {
+		a.done = append(a.done, f)
+		return
+	}
+	a.opts.OnFlow(f)
+	// OnFlow did not keep f (its contract): the next connection reuses
+	// it. Reset to its zero value, it shares nothing with what OnFlow
+	// copied out of it (strings, and slices whose arrays are not reused).
+	// A SYN flood would otherwise allocate a fresh kilobyte, and the page
+	// faults and collections that come with it, for every SYN.
+	if len(a.free) < maxFreeFlows {
+		*f = Flow{}
+		a.free = append(a.free, f)
+	}
+}
+
+// maxFreeFlows bounds the finished connections kept for reuse.
+const maxFreeFlows = 1024
+
+// Finish says the input ended: it finishes every open connection and DNS
+// transaction, each in the order they began, and forgets the IP fragments
+// still waiting (AnomalyFragmentExpired). The Analyzer may then be given
+// more frames, as a new capture.
+func (a *Analyzer) Finish() {
+	a.sh.pkt, a.sh.ts = 0, a.now
+	a.dec.defrag.flush()
+	for _, f := range a.openFlows() {
+		a.finish(f)
+	}
+	a.dns.finishAll()
+}
+
+// openFlows returns the connections not finished, in the order they
+// began.
+func (a *Analyzer) openFlows() []*Flow {
+	out := make([]*Flow, 0, len(a.flows))
+	for _, l := range []*flowList{&a.open, &a.closed} {
+		for f := l.head; f != nil; f = f.next {
+			out = append(out, f)
+		}
+	}
+	slices.SortFunc(out, func(x, y *Flow) int { return cmp.Compare(x.seq, y.seq) })
+	return out
+}
+
+// Flow returns the connection between client and server not finished yet
+// (a closed one stays findable for Options.CloseDelay), or nil.
 func (a *Analyzer) Flow(client, server netip.AddrPort) *Flow {
 	f := a.flows[keyOf(client, server)]
 	if f == nil || f.Client != client {
@@ -184,19 +408,32 @@ func (a *Analyzer) Flow(client, server netip.AddrPort) *Flow {
 // Stats returns the counters so far.
 func (a *Analyzer) Stats() Stats {
 	s := a.stats
+	s.DNSTransactions = a.dns.next
 	s.DNSMalformed = a.dns.malformed
 	s.DNSNamesDropped = a.dns.names.dropped
+	s.BufferPeak = uint64(a.sh.peak)
 	return s
 }
 
-// Result returns what was learned so far, with each flow's DNS names filled
-// in. The Analyzer may go on receiving frames; call Result again for a newer
-// view.
+// Anomalies returns what the analysis could not take as it came so far,
+// each kind once with its count, in the order they first occurred (those
+// first met at Finish last).
+func (a *Analyzer) Anomalies() []Anomaly { return a.sh.list() }
+
+// Result returns what was learned so far: the connections and DNS
+// transactions finished and kept, and copies of those still open, with
+// each connection's DNS names. It finishes nothing and changes nothing
+// another Result shares; the Analyzer may go on receiving frames.
 func (a *Analyzer) Result() *Result {
-	r := &Result{Flows: slices.Clone(a.order), DNS: slices.Clone(a.dns.list), Stats: a.Stats()}
-	for _, fl := range r.Flows {
-		fl.DNSNames = a.dns.names.lookup(fl.Server.Addr(), fl.FirstTS)
+	r := &Result{Stats: a.Stats()}
+	r.Flows = slices.Clone(a.done)
+	for _, f := range a.openFlows() {
+		c := *f
+		c.DNSNames = a.dns.names.lookup(c.Server.Addr(), c.FirstTS)
+		r.Flows = append(r.Flows, &c)
 	}
+	slices.SortStableFunc(r.Flows, func(x, y *Flow) int { return cmp.Compare(x.seq, y.seq) })
+	r.DNS = a.dns.result()
 	return r
 }
 
@@ -207,7 +444,8 @@ const (
 	// maxNamesPerAddr bounds the distinct names kept for one address, and
 	// the names taken from one CNAME chain.
 	maxNamesPerAddr = 32
-	// maxNameSightings bounds the names kept for all addresses together.
+	// maxNameSightings bounds the names kept for all addresses together;
+	// past it the addresses least recently answered are forgotten.
 	maxNameSightings = 1 << 20
 )
 
@@ -216,27 +454,88 @@ const (
 // it (the query name through any CNAME chain to the record's owner), each
 // with when it was first seen. A connection then gets its names by one
 // lookup, instead of a scan of every answer before it.
+//
+// A capture of a week must not freeze the index once it is full: the
+// addresses are kept in a list by their last answer, and a new name
+// forgets the least recently answered address (AnomalyDNSNamesEvicted) to
+// make room. A connection to it that began before is finished without
+// those names.
 type nameIndex struct {
-	byAddr map[netip.Addr][]nameSighting
-	size   int // sightings held, all addresses together
-	limit  int // bound on size: maxNameSightings unless a test sets it
-	// dropped counts names left out by the bounds.
-	dropped uint64
+	byAddr     map[netip.Addr]*addrNames
+	head, tail *addrNames // least recently answered first
+	size       int        // sightings held, all addresses together
+	limit      int        // bound on size: maxNameSightings unless a test sets it
+	// dropped counts names left out by the bounds per address and chain;
+	// evicted those forgotten to stay within limit.
+	dropped, evicted uint64
+	sh               *shared
+}
+
+// addrNames is the names that led to one address, sorted by order.
+type addrNames struct {
+	addr       netip.Addr
+	names      []nameSighting
+	prev, next *addrNames
+}
+
+func (ix *nameIndex) unlink(e *addrNames) {
+	if e.prev != nil {
+		e.prev.next = e.next
+	} else {
+		ix.head = e.next
+	}
+	if e.next != nil {
+		e.next.prev = e.prev
+	} else {
+		ix.tail = e.prev
+	}
+	e.prev, e.next = nil, nil
+}
+
+func (ix *nameIndex) push(e *addrNames) {
+	e.prev = ix.tail
+	if ix.tail != nil {
+		ix.tail.next = e
+	} else {
+		ix.head = e
+	}
+	ix.tail = e
+}
+
+// evict forgets the least recently answered address.
+func (ix *nameIndex) evict() {
+	e := ix.head
+	ix.unlink(e)
+	delete(ix.byAddr, e.addr)
+	ix.size -= len(e.names)
+	ix.evicted += uint64(len(e.names))
+	ix.sh.noteN(anDNSNamesEvicted, uint64(len(e.names)))
+}
+
+// drop counts a name left out.
+func (ix *nameIndex) drop() {
+	ix.dropped++
+	ix.sh.note(anDNSNamesDropped)
 }
 
 // nameSighting is a name that led to an address.
 type nameSighting struct {
 	name string
 	ts   time.Time // the earliest response that gave it
-	// order places the name among the others of its address: the position
-	// of the transaction in Result.DNS, then of the name among those the
-	// transaction gave.
+	// order places the name among the others of its address: the order
+	// number of the transaction (its place in Result.DNS), then of the
+	// name among those the transaction gave.
 	order uint64
 }
 
+// orderOf is the order of the pos-th name a transaction gave: a message
+// of 65,535 bytes holds at most 4,096 address records, each reached by at
+// most 32 names (2^17 in all), which leaves 2^44 transaction numbers.
+func orderOf(seq, pos uint64) uint64 { return seq<<20 | min(pos, 1<<20-1) }
+
 // add takes the answers of a transaction's response; seq is the
-// transaction's index in the list of transactions.
-func (ix *nameIndex) add(tx *DNSTransaction, seq int) {
+// transaction's order number.
+func (ix *nameIndex) add(tx *DNSTransaction, seq uint64) {
 	if tx.ResponseTS.IsZero() || len(tx.Answers) == 0 {
 		return
 	}
@@ -259,7 +558,7 @@ func (ix *nameIndex) add(tx *DNSTransaction, seq int) {
 		}
 		addr := ans.Addr.Unmap()
 		for _, n := range chain {
-			ix.see(addr, n, tx.ResponseTS, uint64(seq)<<32|pos)
+			ix.see(addr, n, tx.ResponseTS, orderOf(seq, pos))
 			pos++
 		}
 	}
@@ -310,7 +609,7 @@ func (ix *nameIndex) chain(tx *DNSTransaction, owner string, links cnameLinks, b
 			break
 		}
 		if len(back) == maxNamesPerAddr-1 {
-			ix.dropped++ // the chain goes on: once per chain
+			ix.drop() // the chain goes on: once per chain
 			break
 		}
 		back = append(back, prev)
@@ -329,9 +628,17 @@ func (ix *nameIndex) chain(tx *DNSTransaction, owner string, links cnameLinks, b
 // see records that name led to addr in a response at ts.
 func (ix *nameIndex) see(addr netip.Addr, name string, ts time.Time, order uint64) {
 	if ix.byAddr == nil {
-		ix.byAddr = make(map[netip.Addr][]nameSighting)
+		ix.byAddr = make(map[netip.Addr]*addrNames)
 	}
-	list := ix.byAddr[addr]
+	e := ix.byAddr[addr]
+	if e == nil {
+		e = &addrNames{addr: addr}
+		ix.byAddr[addr] = e
+	} else {
+		ix.unlink(e)
+	}
+	ix.push(e)
+	list := e.names
 	for i := range list {
 		s := &list[i]
 		if s.name != name {
@@ -346,12 +653,20 @@ func (ix *nameIndex) see(addr netip.Addr, name string, ts time.Time, order uint6
 		}
 		return
 	}
-	if len(list) == maxNamesPerAddr || ix.size >= cmp.Or(ix.limit, maxNameSightings) {
-		ix.dropped++
+	if len(list) == maxNamesPerAddr {
+		ix.drop()
+		return
+	}
+	limit := cmp.Or(ix.limit, maxNameSightings)
+	for ix.size >= limit && ix.head != e {
+		ix.evict()
+	}
+	if ix.size >= limit {
+		ix.drop() // a limit below one address's names: tests only
 		return
 	}
 	i, _ := slices.BinarySearchFunc(list, order, func(s nameSighting, o uint64) int { return cmp.Compare(s.order, o) })
-	ix.byAddr[addr] = slices.Insert(list, i, nameSighting{name: name, ts: ts, order: order})
+	e.names = slices.Insert(list, i, nameSighting{name: name, ts: ts, order: order})
 	ix.size++
 }
 
@@ -359,8 +674,12 @@ func (ix *nameIndex) see(addr netip.Addr, name string, ts time.Time, order uint6
 // than ts (a connection's first packet), in the order of the transactions
 // that gave them and, within one, from the query name on.
 func (ix *nameIndex) lookup(addr netip.Addr, ts time.Time) []string {
+	e := ix.byAddr[addr.Unmap()]
+	if e == nil {
+		return nil
+	}
 	var names []string
-	for _, s := range ix.byAddr[addr.Unmap()] {
+	for _, s := range e.names {
 		if !s.ts.After(ts) {
 			names = append(names, s.name)
 		}

@@ -52,6 +52,20 @@ func FuzzAnalyzer(f *testing.F) {
 		if r.Stats.Packets != 4 {
 			t.Fatalf("packets = %d, want 4", r.Stats.Packets)
 		}
+		// Finishing what is open lists the same connections, and gives
+		// every buffer back to the budget.
+		an.Finish()
+		if after := an.Result(); len(after.Flows) != len(r.Flows) || len(after.DNS) != len(r.DNS) {
+			t.Fatalf("after Finish %d flows and %d transactions, before %d and %d", len(after.Flows), len(after.DNS), len(r.Flows), len(r.DNS))
+		}
+		if an.sh.held != 0 {
+			t.Fatalf("%d bytes still held after Finish", an.sh.held)
+		}
+		for _, a := range an.Anomalies() {
+			if a.Count == 0 || a.Name == "" {
+				t.Fatalf("anomaly %+v", a)
+			}
+		}
 	})
 }
 

@@ -5,7 +5,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/netip"
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -103,4 +106,51 @@ func BenchmarkReadFiles(b *testing.B) {
 
 func fileInMemory(name string, data []byte) pcapfile.File {
 	return pcapfile.File{Name: name, Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }}
+}
+
+// BenchmarkSYNFlood gives one SYN of a new connection per op, streamed to
+// OnFlow with the default limits (100,000 connections open at most):
+// run it with -benchtime=1000000x for a million connections. MiB-heap is
+// the heap in use at the end, after a collection: what the analysis keeps.
+func BenchmarkSYNFlood(b *testing.B) {
+	a := NewAnalyzer(Options{OnFlow: func(*Flow) {}})
+	fd := newFeeder(b, a)
+	fd.w = nil
+	server := netip.MustParseAddrPort("52.219.64.10:443")
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		fd.tcp(hostileClient(i, uint16(40000+i>>24)), server, 1000, tcpSYN, nil)
+	}
+	b.StopTimer()
+	reportHeap(b)
+	runtime.KeepAlive(a)
+}
+
+// BenchmarkFragmentFlood gives, per op, the first fragment of a datagram
+// that never completes, 30 ms after the one before (about 1000 wait, and
+// one expires with each): -benchtime=1000000x
+// for a million.
+func BenchmarkFragmentFlood(b *testing.B) {
+	a := NewAnalyzer(Options{})
+	host := netip.MustParseAddr("10.0.1.25")
+	f := capture.Frame{LinkType: layers.LinkTypeRaw}
+	buf := make([]byte, 0, 2048)
+	junk := make([]byte, 1400)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		src := netip.AddrFrom4([4]byte{198, byte(i >> 24), byte(i >> 16), byte(i >> 8)})
+		f.Data = ipv4Fragment(buf, src, host, uint16(i), 0, true, layers.IPProtocolUDP, junk)
+		f.WireLen, f.TS = len(f.Data), hostileT0.Add(time.Duration(i)*30*time.Millisecond)
+		_ = a.Add(&f)
+	}
+	b.StopTimer()
+	reportHeap(b)
+	runtime.KeepAlive(a)
+}
+
+func reportHeap(b *testing.B) {
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "MiB-heap")
 }

@@ -94,7 +94,7 @@ func TestDNSNamesMatchReferenceRandom(t *testing.T) {
 		txs := randomTransactions(rng, 1+rng.IntN(12), t0)
 		var ix nameIndex
 		for i, tx := range txs {
-			ix.add(tx, i)
+			ix.add(tx, uint64(i))
 		}
 		var flows []*Flow
 		for _, a := range []string{"10.0.2.50", "52.219.64.10", "2406:da60:a000::10", "10.0.9.9"} {
@@ -137,7 +137,7 @@ func TestDNSNamesAtScale(t *testing.T) {
 		var ix nameIndex
 		for i := range txs {
 			// The answer, then the connection a microsecond later.
-			ix.add(&txs[i], i)
+			ix.add(&txs[i], uint64(i))
 			names[i] = ix.lookup(addrs[i%2], txs[i].ResponseTS.Add(time.Microsecond))
 		}
 		took := time.Since(start)
@@ -190,7 +190,8 @@ func TestDNSNamesAtScale(t *testing.T) {
 }
 
 // The join is bounded: an address keeps at most 32 names and the index a
-// million; what is left out is counted.
+// million, forgetting the addresses least recently answered to make room
+// for new ones; what is left out or forgotten is counted.
 func TestDNSNamesBounded(t *testing.T) {
 	t.Run("per address", func(t *testing.T) {
 		b := newBuilder(t, layers.LinkTypeEthernet)
@@ -211,21 +212,29 @@ func TestDNSNamesBounded(t *testing.T) {
 			t.Errorf("DNSNamesDropped = %d, want 8", r.Stats.DNSNamesDropped)
 		}
 	})
-	t.Run("in all", func(t *testing.T) {
-		ix := nameIndex{limit: 100}
+	t.Run("in all: the least recently answered addresses are forgotten", func(t *testing.T) {
+		ix := nameIndex{limit: 100, sh: &shared{}}
 		t0 := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+		addr := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}) }
+		answer := func(i, seq int) {
+			ix.add(&DNSTransaction{ResponseTS: t0, Answers: []DNSAnswer{{Name: "x.example", Type: "A", Addr: addr(i)}}}, uint64(seq))
+		}
 		for i := range 150 {
-			a := netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)})
-			ix.add(&DNSTransaction{ResponseTS: t0, Answers: []DNSAnswer{{Name: "x.example", Type: "A", Addr: a}}}, i)
+			answer(i, i)
+			if i == 99 {
+				answer(0, 1000) // address 0 answered again: now the most recent
+			}
 		}
-		if ix.size != 100 || ix.dropped != 50 {
-			t.Errorf("%d kept, %d dropped; want 100 and 50", ix.size, ix.dropped)
+		if ix.size != 100 || ix.evicted != 50 || ix.dropped != 0 {
+			t.Errorf("%d kept, %d evicted, %d dropped; want 100, 50, 0", ix.size, ix.evicted, ix.dropped)
 		}
-		if got := ix.lookup(netip.AddrFrom4([4]byte{10, 0, 0, 99}), t0); len(got) != 1 {
-			t.Errorf("an address answered before the bound: %q", got)
+		if n := anomalyCount(ix.sh.list(), AnomalyDNSNamesEvicted); n != 50 {
+			t.Errorf("dns-names-evicted %d, want 50", n)
 		}
-		if got := ix.lookup(netip.AddrFrom4([4]byte{10, 0, 0, 100}), t0); len(got) != 0 {
-			t.Errorf("an address answered beyond the bound: %q", got)
+		for i, want := range map[int]bool{0: true, 1: false, 50: false, 51: true, 149: true} {
+			if got := len(ix.lookup(addr(i), t0)) == 1; got != want {
+				t.Errorf("address %d found %v, want %v", i, got, want)
+			}
 		}
 	})
 }
@@ -241,7 +250,7 @@ func BenchmarkDNSNames(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		ts := t0.Add(time.Duration(i) * time.Millisecond)
-		ix.add(&DNSTransaction{QName: name, ResponseTS: ts, Answers: []DNSAnswer{{Name: name, Type: "A", Addr: addr}}}, i)
+		ix.add(&DNSTransaction{QName: name, ResponseTS: ts, Answers: []DNSAnswer{{Name: name, Type: "A", Addr: addr}}}, uint64(i))
 		if len(ix.lookup(addr, ts)) != 1 {
 			b.Fatal("no name")
 		}

@@ -11,9 +11,20 @@ import (
 	"github.com/vpce-verify/vpce-verify/capture"
 )
 
-// maxTunnelDepth bounds nested encapsulation so that a crafted packet
-// cannot make the decoder loop.
-const maxTunnelDepth = 3
+// maxTunnelDepth is how many levels of VXLAN or Geneve are decoded.
+// Traffic Mirroring of a Gateway Load Balancer's traffic is two; deeper is
+// counted (AnomalyTunnelTooDeep), so that a crafted packet cannot make the
+// decoder loop and no packet is dropped in silence.
+const maxTunnelDepth = 8
+
+// maxIPv6Headers is how many IPv6 extension headers are walked looking for
+// a Fragment header; a longer chain is counted (AnomalyIPv6ChainTooLong)
+// and not decoded. Real packets carry two or three.
+const maxIPv6Headers = 32
+
+// errNoted says a frame was not decoded for a reason already counted as an
+// anomaly of its own.
+var errNoted = errors.New("anomaly noted")
 
 // ErrLinkType is ErrLinkType: frames whose link type the decoder
 // does not support. Callers must not skip such input silently.
@@ -197,10 +208,11 @@ func (s *layerSet) parser(first gopacket.LayerType) *gopacket.DecodingLayerParse
 type decoder struct {
 	outer, inner *layerSet
 	defrag       defragmenter
+	sh           *shared
 }
 
-func newDecoder() *decoder {
-	return &decoder{outer: newLayerSet(), inner: newLayerSet()}
+func newDecoder(sh *shared) *decoder {
+	return &decoder{outer: newLayerSet(), inner: newLayerSet(), defrag: defragmenter{sh: sh}, sh: sh}
 }
 
 // decode fills p from frame f.
@@ -220,6 +232,9 @@ func (d *decoder) decode(f *capture.Frame, p *packet) (decodeResult, error) {
 	data := f.Data
 	for depth := 0; ; depth++ {
 		res, err := set.decodeTransport(first, data, p)
+		if err == errNoted {
+			d.sh.note(anIPv6ChainTooLong)
+		}
 		if res == decodedFragment && !p.truncated {
 			whole := d.defrag.add(f.TS, p.frag.key, p.frag.offset, p.frag.more, p.frag.payload)
 			if whole == nil {
@@ -232,12 +247,16 @@ func (d *decoder) decode(f *capture.Frame, p *packet) (decodeResult, error) {
 			return res, err
 		}
 		p.payloadLen = len(p.payload) + missing
-		if p.proto != layers.IPProtocolUDP || depth == maxTunnelDepth {
+		if p.proto != layers.IPProtocolUDP {
 			return res, nil
 		}
 		inner, kind, vni, ok := decapsulate(p)
 		if !ok {
 			return res, nil
+		}
+		if depth == maxTunnelDepth {
+			d.sh.note(anTunnelTooDeep)
+			return decodedError, errNoted
 		}
 		outerSrc, outerDst := p.src.Addr(), p.dst.Addr()
 		if p.tunnel.kind != tunnelNone {
@@ -283,9 +302,12 @@ func (s *layerSet) decodeTransport(first gopacket.LayerType, data []byte, p *pac
 	case layers.LayerTypeIPv6:
 		src = netip.AddrFrom16([16]byte(s.ip6.SrcIP.To16()))
 		dst = netip.AddrFrom16([16]byte(s.ip6.DstIP.To16()))
-		if ipv6Fragment(&s.ip6, p) {
+		switch ipv6Fragment(&s.ip6, p) {
+		case ipv6Fragmented:
 			p.frag.key.src, p.frag.key.dst = src, dst
 			return decodedFragment, nil
+		case ipv6TooLong:
+			return decodedError, errNoted
 		}
 	}
 	if transport == 0 {
@@ -357,10 +379,19 @@ func tcpFlags(t *layers.TCP) uint8 {
 	return f
 }
 
+// What ipv6Fragment found.
+const (
+	ipv6Whole      = iota // no Fragment header: a whole packet
+	ipv6Fragmented        // p.frag describes the fragment
+	ipv6TooLong           // more than maxIPv6Headers extension headers
+)
+
 // ipv6Fragment walks the extension headers (the skipper in the parser does
 // not say which ones it skipped) and, when one is a Fragment header, fills
-// p.frag with what follows it.
-func ipv6Fragment(ip6 *layers.IPv6, p *packet) bool {
+// p.frag with what follows it. A chain it cannot walk to its end is too
+// long rather than whole: a fragment behind it would otherwise be read as
+// a packet.
+func ipv6Fragment(ip6 *layers.IPv6, p *packet) int {
 	next := ip6.NextHeader
 	b := ip6.Payload
 	if ip6.HopByHop != nil {
@@ -369,34 +400,38 @@ func ipv6Fragment(ip6 *layers.IPv6, p *packet) bool {
 			b = b[len(ip6.HopByHop.Contents):]
 		}
 	}
-	for range 8 {
+	for range maxIPv6Headers {
 		switch next {
 		case layers.IPProtocolIPv6Fragment:
 			if len(b) < 8 {
-				return false
+				return ipv6Whole
 			}
 			f := &p.frag
 			off := binary.BigEndian.Uint16(b[2:4])
 			f.key = fragKey{id: binary.BigEndian.Uint32(b[4:8]), proto: layers.IPProtocol(b[0])}
 			f.offset, f.more, f.payload = int(off&^7), off&1 != 0, b[8:]
-			return true
+			return ipv6Fragmented
 		case layers.IPProtocolIPv6Routing, layers.IPProtocolIPv6Destination, layers.IPProtocolIPv6HopByHop, layers.IPProtocolAH:
 			if len(b) < 8 {
-				return false
+				return ipv6Whole
 			}
 			n := int(b[1])*8 + 8 // in 8-byte units, not counting the first 8
 			if next == layers.IPProtocolAH {
 				n = int(b[1])*4 + 8 // AH counts 4-byte units, minus 2
 			}
 			if n > len(b) {
-				return false
+				return ipv6Whole
 			}
 			next, b = layers.IPProtocol(b[0]), b[n:]
 		default:
-			return false
+			return ipv6Whole
 		}
 	}
-	return false
+	switch next {
+	case layers.IPProtocolIPv6Fragment, layers.IPProtocolIPv6Routing, layers.IPProtocolIPv6Destination, layers.IPProtocolIPv6HopByHop, layers.IPProtocolAH:
+		return ipv6TooLong
+	}
+	return ipv6Whole
 }
 
 // decapsulate recognises VXLAN and Geneve in a UDP packet and returns the

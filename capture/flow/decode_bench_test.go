@@ -20,7 +20,7 @@ func BenchmarkDecodeLibrary(b *testing.B) {
 	_, steady := benchFrames(b, layers.LinkTypeEthernet, 100, 16)
 	var sink int
 	b.Run("ours", func(b *testing.B) {
-		d := newDecoder()
+		d := newDecoder(nil)
 		var p packet
 		b.ReportAllocs()
 		i := 0

@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"net/netip"
@@ -39,7 +40,14 @@ type DNSTransaction struct {
 	// duplicates make it more than one).
 	Responses int
 
-	seq int // index in the list of transactions
+	// seq numbers the transactions in the order they began; key, list,
+	// prev and next place a pending one in the tracker, by at: the
+	// Analyzer's clock when it was queried or last answered.
+	seq        uint64
+	key        dnsKey
+	list       *txList
+	prev, next *DNSTransaction
+	at         time.Time
 }
 
 // DNSAnswer is one record of the answer section, its data typed for the
@@ -79,15 +87,132 @@ type dnsKey struct {
 	tcp            bool
 }
 
-// dnsTracker matches DNS queries with their responses.
+// dnsTracker matches DNS queries with their responses. A transaction is
+// pending in open until it is finished: waiting holds those without a
+// response, by query time, answered those with one, by their last
+// response; kept the finished ones when there is no onDNS.
 type dnsTracker struct {
-	ports []uint16
-	open  map[dnsKey]*DNSTransaction
-	list  []*DNSTransaction
+	ports             []uint16
+	open              map[dnsKey]*DNSTransaction
+	waiting, answered txList
+	kept              []*DNSTransaction
+	next              uint64 // transactions begun
+	now               time.Time
+	idle, linger      time.Duration
+	max               int
+	onDNS             func(*DNSTransaction)
 	// names joins the answers to connections.
 	names nameIndex
-	// Malformed counts messages on DNS ports that did not parse at all.
+	// Malformed counts messages on DNS ports that did not parse whole
+	// though the snap length did not cut them.
 	malformed uint64
+	sh        *shared
+}
+
+// txList is a list of DNS transactions linked through themselves.
+type txList struct{ head, tail *DNSTransaction }
+
+func (l *txList) push(tx *DNSTransaction) {
+	tx.list, tx.prev, tx.next = l, l.tail, nil
+	if l.tail != nil {
+		l.tail.next = tx
+	} else {
+		l.head = tx
+	}
+	l.tail = tx
+}
+
+func (l *txList) remove(tx *DNSTransaction) {
+	if tx.prev != nil {
+		tx.prev.next = tx.next
+	} else {
+		l.head = tx.next
+	}
+	if tx.next != nil {
+		tx.next.prev = tx.prev
+	} else {
+		l.tail = tx.prev
+	}
+	tx.list, tx.prev, tx.next = nil, nil, nil
+}
+
+// place puts tx at the end of l, stamped with the clock.
+func (t *dnsTracker) place(tx *DNSTransaction, l *txList) {
+	if tx.list != nil {
+		tx.list.remove(tx)
+	}
+	tx.at = t.now
+	l.push(tx)
+}
+
+// begin makes a pending transaction for k, making room when the table is
+// full.
+func (t *dnsTracker) begin(k dnsKey, tx *DNSTransaction) {
+	if len(t.open) >= t.max {
+		victim := t.answered.head
+		if victim == nil {
+			victim = t.waiting.head
+		}
+		t.sh.note(anDNSTableFull)
+		t.finish(victim)
+	}
+	t.next++
+	tx.seq, tx.key = t.next, k
+	t.open[k] = tx
+}
+
+// expire finishes the transactions that are due at now.
+func (t *dnsTracker) expire(now time.Time) {
+	t.now = now
+	for tx := t.answered.head; tx != nil && now.Sub(tx.at) > t.linger; tx = t.answered.head {
+		t.finish(tx)
+	}
+	for tx := t.waiting.head; tx != nil && now.Sub(tx.at) > t.idle; tx = t.waiting.head {
+		t.finish(tx)
+	}
+}
+
+func (t *dnsTracker) finish(tx *DNSTransaction) {
+	tx.list.remove(tx)
+	if t.open[tx.key] == tx {
+		delete(t.open, tx.key)
+	}
+	if t.onDNS != nil {
+		t.onDNS(tx)
+	} else {
+		t.kept = append(t.kept, tx)
+	}
+}
+
+// pending returns the transactions not finished, in the order they began.
+func (t *dnsTracker) pending() []*DNSTransaction {
+	out := make([]*DNSTransaction, 0, len(t.open))
+	for _, l := range []*txList{&t.waiting, &t.answered} {
+		for tx := l.head; tx != nil; tx = tx.next {
+			out = append(out, tx)
+		}
+	}
+	slices.SortFunc(out, func(x, y *DNSTransaction) int { return cmp.Compare(x.seq, y.seq) })
+	return out
+}
+
+// finishAll finishes every pending transaction, in the order they began.
+func (t *dnsTracker) finishAll() {
+	for _, tx := range t.pending() {
+		t.finish(tx)
+	}
+}
+
+// result lists the kept transactions and copies of the pending ones, in
+// the order they began.
+func (t *dnsTracker) result() []*DNSTransaction {
+	out := slices.Clone(t.kept)
+	for _, tx := range t.pending() {
+		c := *tx
+		out = append(out, &c)
+	}
+	slices.SortStableFunc(out, func(x, y *DNSTransaction) int { return cmp.Compare(x.seq, y.seq) })
+	return out
 }
 
 // onPort reports whether either end of a conversation is on a DNS port.
@@ -99,11 +224,20 @@ func (t *dnsTracker) onPort(src, dst netip.AddrPort) bool {
 // cut short by the snap length.
 func (t *dnsTracker) message(ts time.Time, src, dst netip.AddrPort, tcp bool, b []byte, cut bool) {
 	m, parsed, err := parseDNS(b)
-	if err != nil || parsed >= dnsCutQType && !cut {
+	switch {
+	case err != nil || parsed >= dnsCutQType && !cut:
 		// A question that does not parse is malformed, unless the snap
 		// length explains it.
 		t.malformed++
+		t.sh.note(anDNSMalformed)
 		return
+	case parsed != dnsWhole && cut:
+		t.sh.note(anDNSCut)
+	case parsed != dnsWhole:
+		// The records before the fault are kept, but what follows it
+		// is lost: as much a loss as a cut.
+		t.malformed++
+		t.sh.note(anDNSMalformed)
 	}
 	transport := "udp"
 	if tcp {
@@ -114,22 +248,28 @@ func (t *dnsTracker) message(ts time.Time, src, dst netip.AddrPort, tcp bool, b 
 		if _, ok := t.open[k]; ok {
 			return // a retransmitted query
 		}
-		tx := &DNSTransaction{QueryTS: ts, Client: src, Server: dst, Transport: transport, ID: m.Id, seq: len(t.list)}
+		tx := &DNSTransaction{QueryTS: ts, Client: src, Server: dst, Transport: transport, ID: m.Id}
 		setQuestion(tx, m, parsed)
 		tx.Incomplete = parsed >= dnsCutQType
-		t.open[k] = tx
-		t.list = append(t.list, tx)
+		t.begin(k, tx)
+		t.place(tx, &t.waiting)
 		return
 	}
 	k := dnsKey{client: dst, server: src, id: m.Id, tcp: tcp}
 	tx := t.open[k]
-	if tx == nil || (tx.Responses > 0 && !sameQuestion(tx, m, parsed)) {
-		tx = &DNSTransaction{Client: dst, Server: src, Transport: transport, ID: m.Id, seq: len(t.list)}
+	if tx != nil && tx.Responses > 0 && !sameQuestion(tx, m, parsed) {
+		// The ID is used again for another question: the transaction
+		// before is over.
+		t.finish(tx)
+		tx = nil
+	}
+	if tx == nil {
+		tx = &DNSTransaction{Client: dst, Server: src, Transport: transport, ID: m.Id}
 		setQuestion(tx, m, parsed)
-		t.open[k] = tx
-		t.list = append(t.list, tx)
+		t.begin(k, tx)
 	}
 	tx.Responses++
+	t.place(tx, &t.answered)
 	if tx.Responses > 1 {
 		return
 	}
@@ -310,7 +450,9 @@ type tcpDNS struct {
 type tcpDNSStream struct {
 	buf     streamPrefix
 	started bool
-	dead    bool
+	// dead says the stream is no longer read: a message longer than a
+	// length prefix can announce, or the budget refused to hold it.
+	dead bool
 }
 
 // maxTCPDNS is one length prefix and the largest message it can announce.
@@ -327,6 +469,7 @@ func (d *tcpDNS) data(dir int, seq uint32, payload []byte, ts time.Time) {
 		if e.sawSYN {
 			start = e.isn + 1
 		}
+		s.buf.sh = d.t.sh
 		s.buf.reset(start, maxTCPDNS)
 		s.started = true
 	}
@@ -345,13 +488,39 @@ func (d *tcpDNS) data(dir int, seq uint32, payload []byte, ts time.Time) {
 		d.t.message(ts, src, dst, true, b[used+2:used+2+n], false)
 		used += 2 + n
 	}
-	if used == 0 {
+	switch {
+	case s.buf.cut:
+		// The budget refused the rest: the messages whole before the cut
+		// were read, the one cut is lost.
+		s.stop()
+	case used == 0:
 		if s.buf.full() {
-			s.dead = true
-			s.buf.release()
+			s.stop()
 		}
-		return
+	default:
+		// Keep what follows the messages parsed, and what came early.
+		s.buf.discard(used)
+		if len(s.buf.buf) == 0 && len(s.buf.pending) == 0 && cap(s.buf.buf) > tcpDNSKeep {
+			// Between messages: a large buffer goes back to the budget.
+			start := s.buf.start
+			s.buf.release()
+			s.buf.reset(start, maxTCPDNS)
+		}
 	}
-	// Keep what follows the messages parsed, and what came early.
-	s.buf.discard(used)
+}
+
+// tcpDNSKeep is the buffer a DNS-over-TCP stream keeps between messages:
+// room for ordinary answers without a new allocation each time.
+const tcpDNSKeep = 4096
+
+func (s *tcpDNSStream) stop() {
+	s.dead = true
+	s.buf.release()
+}
+
+// release returns the buffers of both directions to the budget.
+func (d *tcpDNS) release() {
+	for i := range d.dir {
+		d.dir[i].buf.release()
+	}
 }

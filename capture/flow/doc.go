@@ -11,6 +11,15 @@
 // miekg/dns), and the join of DNS answers to the connections whose server
 // address they gave.
 //
+// Its state is bounded for captures of any length. Connections and DNS
+// transactions are finished as the capture's clock passes their timeouts
+// (Options: Zeek's inactivity and close delays, caps on how many are open)
+// and streamed to Options.OnFlow and OnDNS; the reassembly buffers of all
+// connections share one budget; the IP fragment table and the index of DNS
+// names forget their oldest entries to take new ones. Whatever is lost or
+// cut on the way is counted by name (Analyzer.Anomalies, after Zeek's
+// weird.log), never dropped in silence.
+//
 // Decoding uses gopacket's DecodingLayerParser over layers allocated once,
 // not gopacket.NewPacket, which builds a new Packet and its layers for
 // every frame: on the same 1254-byte TCP frames the decoder took 270 ns and

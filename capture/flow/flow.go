@@ -44,12 +44,27 @@ type tcpEndpoint struct {
 	sawSYN      bool
 	// Sequence space: seqInit is set once base is known. base is the
 	// sequence number of the first payload byte (ISN+1 after a SYN), end is
-	// one past the highest payload byte seen; bytes accumulates how far end
-	// advanced, so sequence wraparound does not lose count.
+	// one past the highest payload byte seen; span accumulates how far end
+	// (and, midstream, base) moved, so sequence wraparound does not lose
+	// count. endAbs is end unwrapped: its distance from where counting
+	// began, in 64 bits.
 	seqInit   bool
 	isn       uint32
 	base, end uint32
-	bytes     uint64
+	span      uint64
+	endAbs    int64
+	// payload counts the bytes of the sequence space the capture showed,
+	// each once; seen holds the highest ranges (unwrapped, sorted,
+	// disjoint) they came from, so that a retransmission is not counted
+	// again.
+	payload uint64
+	seen    [seqRanges]seqRange
+	nseen   uint8
+	// ackGaps is the part of span that only acknowledgements showed;
+	// jumped says a segment landed more than maxSeqJump from the data
+	// around it.
+	ackGaps uint64
+	jumped  bool
 	// Sequence numbers of the last SYN, FIN and RST, so a repeated one is
 	// recorded again in the history only when it is a different one.
 	lastSYN, lastFIN, lastRST uint32
@@ -97,7 +112,8 @@ type Flow struct {
 	// started, led (through any CNAME chain) to the server address: in the
 	// order of the transactions that gave them (Result.DNS) and, within
 	// one, from the query name on; at most 32 (Stats.DNSNamesDropped counts
-	// what the bounds left out). Filled in by Analyzer.Result.
+	// what the bounds left out). Filled in when the connection is finished,
+	// or in the copy Analyzer.Result makes of an open one.
 	DNSNames []string
 
 	ep      [2]tcpEndpoint // 0 = client (originator), 1 = server (responder)
@@ -106,6 +122,28 @@ type Flow struct {
 	synTS   time.Time
 	first   *firstBytes
 	dns     *tcpDNS
+	sh      *shared
+	// seq numbers the connections in the order they began; list, prev
+	// and next place it among the open or the closed ones, by idle: the
+	// Analyzer's clock at its last packet.
+	seq        uint64
+	list       *flowList
+	prev, next *Flow
+	idle       time.Time
+	// reset says a RST ended the connection (see over).
+	reset bool
+}
+
+// release returns the connection's reassembly buffers to the budget; what
+// they said stays.
+func (f *Flow) release() {
+	if f.first != nil {
+		f.first.done = true
+		f.first.buf.release()
+	}
+	if f.dns != nil {
+		f.dns.release()
+	}
 }
 
 // Tunnel describes the encapsulation a flow was captured in.
@@ -182,10 +220,79 @@ const (
 // Packets returns the packets sent by the client and by the server.
 func (f *Flow) Packets() [2]uint64 { return [2]uint64{f.ep[0].packets, f.ep[1].packets} }
 
-// Bytes returns the payload bytes sent by the client and by the server,
-// counted in sequence space as Zeek does: retransmissions count once, and
-// bytes missing from the capture (gaps, snap length) still count.
-func (f *Flow) Bytes() [2]uint64 { return [2]uint64{f.ep[0].bytes, f.ep[1].bytes} }
+// Bytes returns the TCP payload bytes the capture showed the client and
+// the server sending: each byte of a side's sequence space once (a
+// retransmission counts once), and a hole the capture missed not at all.
+// A segment cut by the snap length counts its length on the wire. Each
+// segment counts at most its own length, so the total is never more than
+// the payload in the capture: a side remembers the 4 highest ranges of
+// its sequence space it has seen, and a copy of data below all of them
+// (a retransmission long after, past 4 holes) counts again.
+func (f *Flow) Bytes() [2]uint64 { return [2]uint64{f.ep[0].payload, f.ep[1].payload} }
+
+// SeqBytes returns how far each side's sequence numbers advanced, as
+// Zeek's orig_bytes and resp_bytes count: data the capture missed counts
+// too, when later data or an acknowledgement shows it was sent. believable
+// says both spans can be taken for data sent: no segment landed more than
+// 16 MiB beyond (or, seen midstream, before) the data around it, and each
+// span is at most the bytes acknowledgements revealed plus 64 times the
+// payload seen (Bytes). Otherwise the span says more about the sequence
+// numbers (crafted, corrupt, or a capture that missed nearly everything)
+// than about the data; Bytes still holds.
+func (f *Flow) SeqBytes() (span [2]uint64, believable bool) {
+	return [2]uint64{f.ep[0].span, f.ep[1].span}, f.ep[0].believable() && f.ep[1].believable()
+}
+
+func (e *tcpEndpoint) believable() bool {
+	return !e.jumped && e.span-min(e.span, e.ackGaps) <= 64*e.payload
+}
+
+// seqRanges is how many ranges of its sequence space an endpoint
+// remembers: enough for the holes and reordering of a real connection's
+// recent past, and few enough to keep a connection's state within 1 KiB.
+const seqRanges = 4
+
+// seqRange is a range of unwrapped sequence space, [lo, hi).
+type seqRange struct{ lo, hi int64 }
+
+// cover records that [lo, hi) was seen and returns how many of its bytes
+// no remembered range covered. When more than seqRanges ranges result, the
+// lowest is forgotten.
+func (e *tcpEndpoint) cover(lo, hi int64) uint64 {
+	r := e.seen[:e.nseen]
+	i := 0
+	for i < len(r) && r[i].hi < lo {
+		i++
+	}
+	fresh, nlo, nhi := hi-lo, lo, hi
+	j := i
+	for ; j < len(r) && r[j].lo <= hi; j++ {
+		if ov := min(hi, r[j].hi) - max(lo, r[j].lo); ov > 0 {
+			fresh -= ov
+		}
+		nlo, nhi = min(nlo, r[j].lo), max(nhi, r[j].hi)
+	}
+	switch {
+	case j > i:
+		// Merge with the ranges it touches.
+		r[i] = seqRange{nlo, nhi}
+		n := copy(r[i+1:], r[j:])
+		e.nseen = uint8(i + 1 + n)
+	case len(r) < seqRanges:
+		r = append(r, seqRange{})
+		copy(r[i+1:], r[i:])
+		r[i] = seqRange{lo, hi}
+		e.nseen++
+	case i > 0:
+		// Full: forget the lowest range to make room.
+		copy(r[:i-1], r[1:i])
+		r[i-1] = seqRange{lo, hi}
+	default:
+		// Full, and below every range remembered: it is the one to
+		// forget.
+	}
+	return uint64(fresh)
+}
 
 // History returns the connection history in Zeek's letters: upper case for
 // the client, lower case for the server; '^' first when the roles were
@@ -216,7 +323,7 @@ func (f *Flow) ConnState() string {
 	rInactive := rs == stInactive || rs == stPartial
 	switch {
 	case rs == stReset:
-		if os == stSynSent || os == stSynAckSent || (os == stReset && f.ep[0].bytes == 0 && f.ep[1].bytes == 0) {
+		if os == stSynSent || os == stSynAckSent || (os == stReset && f.ep[0].span == 0 && f.ep[1].span == 0) {
 			return "REJ"
 		}
 		if oInactive {
@@ -327,6 +434,9 @@ func (f *Flow) tcpPacket(p *packet, ts time.Time, orig bool) {
 		n = 0
 	}
 
+	if rst && !(orig && e.state == stSynSent && peer.hist&histSYNACK == 0) {
+		f.reset = true
+	}
 	f.updateHistory(e, p, orig, n)
 	f.updateSequence(e, peer, p, orig, n)
 	f.updateState(e, peer, p, orig, n)
@@ -405,6 +515,7 @@ func (f *Flow) updateSequence(e, peer *tcpEndpoint, p *packet, orig bool, n int)
 			e.seqInit = true
 			e.isn = p.seq
 			e.base, e.end = p.seq+1, p.seq+1
+			e.endAbs, e.nseen = 0, 0
 		}
 	}
 	if n > 0 {
@@ -416,17 +527,27 @@ func (f *Flow) updateSequence(e, peer *tcpEndpoint, p *packet, orig bool, n int)
 			e.seqInit = true
 			e.isn = seq - 1
 			e.base, e.end = seq, seq
+			e.endAbs, e.nseen = 0, 0
 		}
 		end := seq + uint32(n)
+		lo := e.endAbs + int64(int32(seq-e.end))
+		e.payload += e.cover(lo, lo+int64(n))
 		switch {
 		case seqLT(e.end, end):
 			// New bytes; a hole before seq (data the capture missed, or
 			// that arrives later out of order) counts too, as in Zeek.
-			e.bytes += uint64(end - e.end)
+			if hole := int32(seq - e.end); hole > maxSeqJump {
+				f.jump(e)
+			}
+			e.span += uint64(end - e.end)
+			e.endAbs += int64(end - e.end)
 			e.end = end
 		case !e.sawSYN && seqLT(seq, e.base):
 			// Midstream: an earlier part of the stream arrived late.
-			e.bytes += uint64(e.base - seq)
+			if hole := int32(e.base - end); hole > maxSeqJump {
+				f.jump(e)
+			}
+			e.span += uint64(e.base - seq)
 			e.base = seq
 		default:
 			f.threshold(&e.rxmit, &e.rxmitNext, 'T', orig)
@@ -445,7 +566,9 @@ func (f *Flow) updateSequence(e, peer *tcpEndpoint, p *packet, orig bool, n int)
 		if (gap == 1 && peer.hist&histFIN != 0) || gap > maxAckGap {
 			return
 		}
-		peer.bytes += uint64(gap)
+		peer.span += uint64(gap)
+		peer.ackGaps += uint64(gap)
+		peer.endAbs += int64(gap)
 		peer.end = p.ack
 		f.threshold(&peer.gaps, &peer.gapNext, 'G', !orig)
 	}
@@ -454,6 +577,20 @@ func (f *Flow) updateSequence(e, peer *tcpEndpoint, p *packet, orig bool, n int)
 // maxAckGap bounds how much missed data one ack may reveal before it is
 // taken for a broken ack instead.
 const maxAckGap = 16 << 20
+
+// maxSeqJump is the largest hole a segment may leave after (or, seen
+// midstream, before) the data seen so far before its side's sequence span
+// stops being believable: more than a capture plausibly misses between
+// two segments it shows.
+const maxSeqJump = 16 << 20
+
+// jump records that a segment of e landed implausibly far from its data.
+func (f *Flow) jump(e *tcpEndpoint) {
+	if !e.jumped {
+		e.jumped = true
+		f.sh.note(anSeqJump)
+	}
+}
 
 // updateState moves the endpoint state machine, as Zeek's TCP analyzer does.
 func (f *Flow) updateState(e, peer *tcpEndpoint, p *packet, orig bool, n int) {
@@ -526,6 +663,16 @@ func (f *Flow) updateState(e, peer *tcpEndpoint, p *packet, orig bool, n int) {
 func (f *Flow) Closed() bool {
 	o, r := f.ep[0].state, f.ep[1].state
 	return o == stReset || r == stReset || (o == stClosed && r == stClosed)
+}
+
+// over reports whether the connection is closed for the Analyzer's close
+// delay. A RST the client sends after its SYN, before any SYN-ACK, does
+// not count: that is how a client answers the ACK a server sends for a
+// SYN that meets an old connection (RFC 5961's challenge ACK, TIME_WAIT),
+// and it then sends the same SYN again, seconds later, and the
+// connection goes on.
+func (f *Flow) over() bool {
+	return f.reset || (f.ep[0].state == stClosed && f.ep[1].state == stClosed)
 }
 
 // wellKnownPort tells which side of a connection seen without its SYN is

@@ -2,6 +2,7 @@ package flow
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/gopacket/gopacket/layers"
@@ -222,5 +223,157 @@ func TestMidstreamUpload(t *testing.T) {
 	}
 	if f.TLS.Hello != HelloNotSeen {
 		t.Errorf("TLS.Hello = %q, want %q: the hello went by before the capture began", f.TLS.Hello, HelloNotSeen)
+	}
+}
+
+// Bytes counts the payload the capture showed, each byte once; SeqBytes
+// keeps Zeek's sequence-space count and says when it cannot be believed.
+func TestFlowBytes(t *testing.T) {
+	data := bytes.Repeat([]byte("x"), 1000)
+	tests := []struct {
+		name       string
+		packets    func(c *conv)
+		bytes, seq [2]uint64
+		believable bool
+	}{
+		{"in order", func(c *conv) {
+			c.handshake()
+			for range 5 {
+				c.send(true, "PA", data)
+			}
+			c.send(false, "A", nil)
+		}, [2]uint64{5000, 0}, [2]uint64{5000, 0}, true},
+		{"a hole the capture missed, no ack", func(c *conv) {
+			c.handshake()
+			c.send(true, "PA", data)
+			c.cseq += 1000 // one segment not captured
+			c.send(true, "PA", data)
+		}, [2]uint64{2000, 0}, [2]uint64{3000, 0}, true},
+		{"a hole filled later, out of order", func(c *conv) {
+			c.handshake()
+			c.send(true, "PA", data)
+			c.cseq += 1000
+			c.send(true, "PA", data)
+			c.at(true, "PA", c.cseq-2000, data)
+			c.at(true, "PA", c.cseq-2000, data) // and again
+		}, [2]uint64{3000, 0}, [2]uint64{3000, 0}, true},
+		{"data revealed only by the ack", func(c *conv) {
+			c.handshake()
+			c.send(true, "PA", data)
+			c.cseq += 50_000
+			c.send(false, "A", nil)
+		}, [2]uint64{1000, 0}, [2]uint64{51_000, 0}, true},
+		{"a retransmission overlapping new data", func(c *conv) {
+			c.handshake()
+			c.send(true, "PA", data)
+			c.at(true, "PA", c.cseq-500, data)
+		}, [2]uint64{1500, 0}, [2]uint64{1500, 0}, true},
+		{"a far hole with little data", func(c *conv) {
+			c.handshake()
+			c.send(true, "PA", data[:10])
+			c.cseq += 100_000
+			c.send(true, "PA", data[:10])
+		}, [2]uint64{20, 0}, [2]uint64{100_020, 0}, false},
+		{"a jump beyond 16 MiB", func(c *conv) {
+			c.handshake()
+			for range 400 {
+				c.send(true, "PA", data)
+			}
+			c.cseq += 17 << 20
+			c.send(true, "PA", data)
+		}, [2]uint64{401_000, 0}, [2]uint64{401_000 + 17<<20, 0}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBuilder(t, layers.LinkTypeEthernet)
+			tc.packets(b.conv("10.0.1.25:43528", "10.0.2.50:443"))
+			r := b.analyze(Options{})
+			f := r.Flows[0]
+			if got := f.Bytes(); got != tc.bytes {
+				t.Errorf("bytes = %v, want %v", got, tc.bytes)
+			}
+			seq, ok := f.SeqBytes()
+			if seq != tc.seq || ok != tc.believable {
+				t.Errorf("sequence bytes = %v believable %v, want %v %v", seq, ok, tc.seq, tc.believable)
+			}
+		})
+	}
+}
+
+// A connection whose segments carry random sequence numbers (corrupt or
+// crafted) reports the payload it carried, not terabytes of sequence space.
+func TestFlowBytesRandomSequence(t *testing.T) {
+	const segments, size = 20_000, 170
+	b := newBuilder(t, layers.LinkTypeEthernet)
+	c := b.conv("10.0.1.25:43528", "52.219.64.10:443")
+	c.handshake()
+	payload := bytes.Repeat([]byte{0xa5}, size)
+	// Distinct slots of the 32-bit sequence space, in random order, so
+	// that no two segments carry the same bytes.
+	rng := rand.New(rand.NewPCG(1, 2))
+	const slots = 1 << 32 / 256
+	seen := map[uint32]bool{}
+	for len(seen) < segments {
+		slot := uint32(rng.IntN(slots))
+		if seen[slot] {
+			continue
+		}
+		seen[slot] = true
+		c.at(true, "PA", slot*256, payload)
+	}
+	r := b.analyze(Options{})
+	if len(r.Flows) != 1 {
+		t.Fatalf("%d flows, want 1", len(r.Flows))
+	}
+	f := r.Flows[0]
+	if got, want := f.Bytes(), [2]uint64{segments * size, 0}; got != want {
+		t.Errorf("bytes = %v, want %v: the payload the capture carried", got, want)
+	}
+	seq, ok := f.SeqBytes()
+	if ok {
+		t.Errorf("sequence bytes %v taken as believable", seq)
+	}
+	t.Logf("sequence span %v (%.1f GB), payload %d", seq, float64(seq[0])/1e9, f.Bytes()[0])
+}
+
+// Whatever the order, overlaps and repeats of the segments, Bytes is at
+// least the distinct bytes shown and never more than the payload given;
+// while no more than 4 separate ranges were seen it is exactly the
+// distinct bytes.
+func TestFlowBytesBounds(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for round := range 1000 {
+		var e tcpEndpoint
+		var shown [3200]bool // offsets -1000 to 2199
+		var given uint64
+		maxRanges := 0
+		for range 1 + rng.IntN(40) {
+			lo := int64(rng.IntN(3000)) - 1000
+			n := int64(1 + rng.IntN(200))
+			e.payload += e.cover(lo, lo+n)
+			given += uint64(n)
+			for b := lo; b < lo+n; b++ {
+				shown[b+1000] = true
+			}
+			runs := 0
+			for i, s := range shown {
+				if s && (i == 0 || !shown[i-1]) {
+					runs++
+				}
+			}
+			maxRanges = max(maxRanges, runs)
+		}
+		var distinct uint64
+		for _, s := range shown {
+			if s {
+				distinct++
+			}
+		}
+		if e.payload < distinct || e.payload > given {
+			t.Fatalf("round %d: counted %d, distinct %d, given %d", round, e.payload, distinct, given)
+		}
+		if maxRanges <= seqRanges && e.payload != distinct {
+			t.Fatalf("round %d: counted %d, want the %d distinct bytes (%d ranges at most)", round, e.payload, distinct, maxRanges)
+		}
 	}
 }

@@ -61,7 +61,7 @@ func beginsRequest(b []byte) bool {
 func (f *Flow) clientData(seq uint32, payload []byte) {
 	h := f.first
 	if h == nil {
-		h = &firstBytes{}
+		h = &firstBytes{buf: streamPrefix{sh: f.sh}}
 		f.first = h
 		if f.ep[0].sawSYN {
 			h.buf.reset(f.ep[0].isn+1, helloMaxBytes)
@@ -94,6 +94,27 @@ func (f *Flow) clientData(seq uint32, payload []byte) {
 	}
 	h.buf.add(seq, payload)
 	f.examine()
+	if h.buf.cut && !h.done {
+		f.budgetCut()
+	}
+}
+
+// errBudget is the TLSInfo.Err or HTTPInfo.Err of a connection whose first
+// bytes were cut because the reassembly buffers of all connections reached
+// the budget.
+const errBudget = "reassembly budget exhausted"
+
+// budgetCut ends the examination of first bytes the budget refused to
+// hold: what was read stays, incomplete, with the reason.
+func (f *Flow) budgetCut() {
+	if f.first.mode == modeHTTP {
+		f.HTTP.Request, f.HTTP.Err = HTTPIncomplete, errBudget
+	} else {
+		// A ClientHello, or bytes not examined yet: the start of the
+		// client's stream was there, what it said is unknown.
+		f.TLS.Hello, f.TLS.Err = HelloIncomplete, errBudget
+	}
+	f.endFirst()
 }
 
 // examine reads what the collected bytes say, switching modes as they

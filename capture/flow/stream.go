@@ -14,12 +14,19 @@ import "slices"
 // More than prefixMaxPending separate out-of-order ranges is not a real
 // connection's first flight: further ranges that open a new hole are
 // dropped, so the prefix may then stay short.
+//
+// The capacity of the two buffers is taken from the Analyzer's budget,
+// shared by every connection: a growth the budget refuses cuts the stream
+// (cut is set, AnomalyBudgetExhausted counted once) and the bytes beyond
+// are dropped. release returns the capacity.
 type streamPrefix struct {
 	start   uint32
 	limit   int
 	buf     []byte        // the contiguous prefix
 	ooo     []byte        // bytes received beyond the prefix, in arrival order
 	pending []prefixRange // what ooo holds, sorted by off, disjoint, all off > len(buf)
+	sh      *shared       // the budget; nil: none
+	cut     bool
 }
 
 // prefixRange says that stream bytes [off, end) are held at ooo[at:].
@@ -35,6 +42,7 @@ func (s *streamPrefix) reset(start uint32, limit int) {
 	s.buf = s.buf[:0]
 	s.ooo = s.ooo[:0]
 	s.pending = s.pending[:0]
+	s.cut = false
 }
 
 // discard drops the first n bytes of the prefix: the stream goes on from
@@ -63,8 +71,13 @@ func (s *streamPrefix) discard(n int) {
 	s.ooo = s.ooo[:at]
 }
 
-// release drops the buffers.
-func (s *streamPrefix) release() { *s = streamPrefix{} }
+// release drops the buffers and returns their capacity to the budget.
+func (s *streamPrefix) release() {
+	s.sh.give(cap(s.buf) + cap(s.ooo))
+	s.sh.putBuf(s.buf)
+	s.sh.putBuf(s.ooo)
+	*s = streamPrefix{sh: s.sh, cut: s.cut}
+}
 
 // bytes returns the contiguous prefix received so far. It is valid until the
 // next add, reset or release.
@@ -107,7 +120,9 @@ func (s *streamPrefix) add(seq uint32, payload []byte) {
 		if len(s.pending) > 0 && s.pending[0].off < end {
 			end = s.pending[0].off
 		}
-		s.buf = prefixAppend(s.buf, payload[n-o:end-o], s.limit)
+		if !s.append(&s.buf, payload[n-o:end-o]) {
+			return
+		}
 		s.drain()
 		if len(s.buf) == n {
 			return
@@ -119,8 +134,10 @@ func (s *streamPrefix) add(seq uint32, payload []byte) {
 func (s *streamPrefix) drain() {
 	for len(s.pending) > 0 && s.pending[0].off <= len(s.buf) {
 		p := s.pending[0]
-		if p.end > len(s.buf) {
-			s.buf = prefixAppend(s.buf, s.ooo[p.at+len(s.buf)-p.off:p.at+p.end-p.off], s.limit)
+		if p.end > len(s.buf) && !s.append(&s.buf, s.ooo[p.at+len(s.buf)-p.off:p.at+p.end-p.off]) {
+			// Cut: what is held beyond the prefix will not join it.
+			s.pending = s.pending[:0]
+			break
 		}
 		s.pending = s.pending[:copy(s.pending, s.pending[1:])]
 	}
@@ -149,31 +166,54 @@ func (s *streamPrefix) hold(o int, payload []byte) {
 			gapEnd = s.pending[i].off
 		}
 		at := len(s.ooo)
+		extend := i > 0 && s.pending[i-1].end == cur && s.pending[i-1].at+s.pending[i-1].end-s.pending[i-1].off == at
+		if !extend && len(s.pending) >= prefixMaxPending {
+			return
+		}
 		// Each stream offset is held at most once between drains, so ooo
 		// never outgrows the limit.
-		if i > 0 && s.pending[i-1].end == cur && s.pending[i-1].at+s.pending[i-1].end-s.pending[i-1].off == at {
+		if !s.append(&s.ooo, payload[cur-o:gapEnd-o]) {
+			return
+		}
+		if extend {
 			s.pending[i-1].end = gapEnd
 		} else {
-			if len(s.pending) >= prefixMaxPending {
-				return
-			}
 			s.pending = append(s.pending, prefixRange{})
 			copy(s.pending[i+1:], s.pending[i:])
 			s.pending[i] = prefixRange{off: cur, end: gapEnd, at: at}
 			i++
 		}
-		s.ooo = prefixAppend(s.ooo, payload[cur-o:gapEnd-o], s.limit)
 		cur = gapEnd
 	}
 }
 
-// prefixAppend appends like append, but grows the buffer to no more than
-// limit: the next doubling is capped where the stream stops being collected.
-func prefixAppend(b, more []byte, limit int) []byte {
-	if need := len(b) + len(more); need > cap(b) {
-		grown := make([]byte, len(b), min(max(need, 2*cap(b)), max(limit, need)))
-		copy(grown, b)
-		b = grown
+// append appends more to *b like append, but grows the buffer to no more
+// than the limit (the next doubling is capped where the stream stops being
+// collected) and within the budget: when the budget cannot give even what
+// more needs, the stream is cut and append reports false.
+func (s *streamPrefix) append(b *[]byte, more []byte) bool {
+	if s.cut {
+		return false
 	}
-	return append(b, more...)
+	if need := len(*b) + len(more); need > cap(*b) {
+		c := classSize(min(max(need, 2*cap(*b)), max(s.limit, need)), s.limit)
+		if !s.sh.take(c - cap(*b)) {
+			c = need
+			if !s.sh.take(c - cap(*b)) {
+				s.cut = true
+				s.sh.note(anBudget)
+				return false
+			}
+		}
+		// The budget holds the capacity: it now grows by c - cap(*b).
+		grown := s.sh.getBuf(c)
+		if grown == nil {
+			grown = make([]byte, 0, c)
+		}
+		grown = append(grown, *b...)
+		s.sh.putBuf(*b)
+		*b = grown
+	}
+	*b = append(*b, more...)
+	return true
 }

@@ -74,3 +74,46 @@ func FuzzStreamPrefix(f *testing.F) {
 		}
 	})
 }
+
+// FuzzStreamPrefixBudget runs the segments of FuzzStreamPrefix's format
+// against a budget: the capacity taken from it is always exactly what the
+// buffers hold, never past it, what was collected is still the stream's
+// prefix, and release gives it all back.
+func FuzzStreamPrefixBudget(f *testing.F) {
+	f.Add(uint16(3000), uint16(2000), []byte{0x05, 0xa8, 0x01, 0xf4, 0, 0, 0, 0x05, 0xa8, 0})
+	f.Add(uint16(100), uint16(16389), []byte{0, 0, 0x04, 0xb0, 0, 0x04, 0xb0, 0x04, 0xb0, 0})
+	truth := make([]byte, 1<<16)
+	for i := range truth {
+		truth[i] = byte(i*131 + i>>8)
+	}
+	f.Fuzz(func(t *testing.T, budget, limit uint16, ops []byte) {
+		sh := &shared{limit: int(budget)}
+		p := streamPrefix{sh: sh}
+		p.reset(1000, int(limit))
+		for k := 0; len(ops) >= 5 && k < 64; k++ {
+			off := int(int16(binary.BigEndian.Uint16(ops)))
+			n := int(binary.BigEndian.Uint16(ops[2:]) % 4096)
+			ops = ops[5:]
+			data := make([]byte, n)
+			for i := range data {
+				if o := off + i; o >= 0 {
+					data[i] = truth[o]
+				}
+			}
+			p.add(1000+uint32(off), data)
+			if held := cap(p.buf) + cap(p.ooo); sh.held != held || held > int(budget) {
+				t.Fatalf("budget says %d held, buffers hold %d, budget %d", sh.held, held, budget)
+			}
+			if got := p.bytes(); !bytes.Equal(got, truth[:len(got)]) {
+				t.Fatalf("prefix of %d bytes is not the stream's", len(got))
+			}
+			if p.cut && sh.anomalies[anBudget].n != 1 {
+				t.Fatalf("cut, counted %d times", sh.anomalies[anBudget].n)
+			}
+		}
+		p.release()
+		if sh.held != 0 {
+			t.Fatalf("%d bytes held after release", sh.held)
+		}
+	})
+}

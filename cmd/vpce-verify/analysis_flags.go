@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/vpce-verify/vpce-verify/capture/flow"
 	"github.com/vpce-verify/vpce-verify/report"
 )
 
@@ -29,7 +30,7 @@ func (a *analysisFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&a.flows, "flows", false, "text report: list every S3 connection, not only where they went")
 	fs.IntVar(&a.flowsLimit, "flows-limit", report.DefaultLimits.Flows, "JSON report: list at most this many connections (the rest are counted)")
 	fs.DurationVar(&a.idleTimeout, "idle-timeout", 5*time.Minute, "a connection with no packet for this long (capture time) is finished (Zeek's tcp_inactivity_timeout)")
-	fs.IntVar(&a.maxConns, "max-connections", 100000, "connections tracked at once; past it the least recently active is finished early (counted)")
+	fs.IntVar(&a.maxConns, "max-connections", flow.DefaultMaxFlows, "connections tracked at once; past it the least recently active is finished early (counted)")
 }
 
 func (a *analysisFlags) check() error {
@@ -62,6 +63,22 @@ func (a *analysisFlags) open() error {
 func (a *analysisFlags) configure(cfg *report.Config) {
 	cfg.ConnLog = a.log
 	cfg.Limits.Flows = a.flowsLimit
+}
+
+// analyzer makes the analysis that feeds b: connections and DNS
+// transactions go to the report as they finish, so that what is kept does
+// not grow with the capture.
+func (a *analysisFlags) analyzer(opts flow.Options, b *report.Builder) *flow.Analyzer {
+	opts.IdleTimeout, opts.MaxFlows = a.idleTimeout, a.maxConns
+	opts.OnFlow, opts.OnDNS = b.AddFlow, b.AddDNS
+	return flow.NewAnalyzer(opts)
+}
+
+// evidence completes ev with what the analysis counted, once it is
+// finished.
+func evidence(ev report.Evidence, a *flow.Analyzer) report.Evidence {
+	ev.Stats, ev.Anomalies = a.Stats(), a.Anomalies()
+	return ev
 }
 
 // close writes the rest of the connection log and closes it.

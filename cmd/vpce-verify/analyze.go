@@ -106,7 +106,10 @@ func cmdAnalyze(e *env, args []string) int {
 		// inputs; the other files are read.
 		files = append(files, pcapfile.File{Name: name, Open: func() (io.ReadCloser, error) { return os.Open(name) }})
 	}
-	a := flow.NewAnalyzer(opts)
+	cfg := cl.config()
+	af.configure(&cfg)
+	b := report.NewBuilder(cfg, nil)
+	a := af.analyzer(opts, b)
 	m := pcapfile.NewMerge(files, 0)
 	var progress capture.Progress
 	if slices.Contains(fs.Args(), "-") {
@@ -125,9 +128,8 @@ func cmdAnalyze(e *env, args []string) int {
 	capture.Run(e.ctx, m, a, capture.RunOptions{Progress: &progress})
 	stopStatus()
 	inputs, ifaces := m.Inputs(), m.Interfaces()
-	cfg := cl.config()
-	af.configure(&cfg)
-	r := report.Build(report.Evidence{Result: a.Result(), Inputs: inputs, Interfaces: ifaces}, cfg)
+	a.Finish()
+	r := b.Report(evidence(report.Evidence{Inputs: inputs, Interfaces: ifaces}, a))
 	tooMany := false
 	for _, in := range inputs {
 		if in.Err != nil {

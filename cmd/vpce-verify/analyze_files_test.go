@@ -94,7 +94,7 @@ func TestAnalyzeReportOverInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := runCmd(t, nil, "analyze", "-o", evidence, td(t, "s3-public.pcap"), evidence)
-	if want := "vpce-verify: error: analyze: -o " + evidence + ": is the input " + evidence + "; the report would overwrite it\n"; res.code != exitError || res.stderr != want {
+	if want := "vpce-verify: error: analyze: -o " + evidence + ": is the input " + evidence + "; it would be overwritten\n"; res.code != exitError || res.stderr != want {
 		t.Errorf("exit %d, stderr %q; want %d and %q", res.code, res.stderr, exitError, want)
 	}
 	if after, err := os.ReadFile(evidence); err != nil || !bytes.Equal(after, data) {

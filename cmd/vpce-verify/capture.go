@@ -2,7 +2,6 @@ package main
 
 import (
 	"github.com/spf13/pflag"
-	"github.com/vpce-verify/vpce-verify/capture/flow"
 
 	"github.com/vpce-verify/vpce-verify/capture"
 	"github.com/vpce-verify/vpce-verify/report"
@@ -85,12 +84,14 @@ func cmdCapture(e *env, args []string) int {
 		return exitError
 	}
 	e.infof("capturing on %s (%s); stop with Ctrl-C", joinNames(src.Interfaces()), filter)
-	a := flow.NewAnalyzer(analyzerOptions(opts))
-	ev, res, stats := lf.run(e, e.ctx, src, w, a, filter, nil)
-	e.infof("%d packets captured, %d received by filter, %d dropped by kernel (%s)", res.Packets, stats.Received, stats.Dropped, res.StopReason)
 	cfg := cl.config()
 	af.configure(&cfg)
-	r := report.Build(ev, cfg)
+	b := report.NewBuilder(cfg, nil)
+	a := af.analyzer(analyzerOptions(opts), b)
+	ev, res, stats := lf.run(e, e.ctx, src, w, a, filter, nil)
+	e.infof("%d packets captured, %d received by filter, %d dropped by kernel (%s)", res.Packets, stats.Received, stats.Dropped, res.StopReason)
+	a.Finish()
+	r := b.Report(evidence(ev, a))
 	if res.Err != nil {
 		e.errorf("capture: %v", res.Err)
 	}

@@ -176,6 +176,8 @@ func (l *liveFlags) open(e *env, opts afpacket.Options, of *outputFlags, af *ana
 
 // run captures until a limit, the duration or a signal, and returns what
 // the report needs: the same evidence a file gives, from the same loop.
+// The caller finishes the analysis (a.Finish) and completes the evidence
+// with its counts.
 func (l *liveFlags) run(e *env, ctx context.Context, src *afpacket.Source, w *pcapfile.Writer, a *flow.Analyzer, filter string, stop func() bool) (report.Evidence, capture.RunResult, afpacket.Stats) {
 	if l.duration > 0 {
 		var cancel context.CancelFunc
@@ -210,7 +212,7 @@ func (l *liveFlags) run(e *env, ctx context.Context, src *afpacket.Source, w *pc
 		names = append(names, ifc.Name)
 	}
 	ev := report.Evidence{
-		Result: a.Result(), Inputs: inputs, Interfaces: ifaces,
+		Inputs: inputs, Interfaces: ifaces,
 		Capture: &report.Capture{
 			Interfaces: names, Filter: filter, SnapLen: ifaces[0].SnapLen,
 			Started: res.Started.UTC().Format(time.RFC3339Nano), Stopped: res.Stopped.UTC().Format(time.RFC3339Nano),

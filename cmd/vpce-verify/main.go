@@ -7,11 +7,26 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 )
 
+// memoryLimit is the heap size past which the garbage collector works
+// harder (runtime/debug.SetMemoryLimit), unless GOMEMLIMIT says otherwise.
+// What the analysis keeps is bounded (a capture's connections are
+// finished and aggregated as it goes, the tables are capped): about 50 MB
+// of connections at the default --max-connections, 32 MiB of reassembly
+// buffers, the report's capped lists. Without a limit the heap grows to
+// twice the live data between collections; a limit close to the live data
+// makes the collector run without pause (measured: a SYN flood at the
+// table's cap took 3 times as long at 128 MiB as at 160 MiB).
+const memoryLimit = 160 << 20
+
 func main() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
+	}
 	// The first SIGINT or SIGTERM stops a capture cleanly (the report is
 	// printed, -w is flushed); a second one aborts at once, with the
 	// shell's code for a death by that signal. (Two signals sent before the

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vpce-verify/vpce-verify/capture/flow"
 	"github.com/vpce-verify/vpce-verify/internal/probe"
 
 	"github.com/spf13/pflag"
@@ -150,7 +149,13 @@ func cmdVerify(e *env, args []string) int {
 	// after the probe is done, or at the timeout).
 	ctx, cancel := context.WithTimeout(e.ctx, *timeout)
 	defer cancel()
-	a := flow.NewAnalyzer(analyzerOptions(opts))
+	// The probe's own warnings and answers are known only after the
+	// lookup; the report is made then, and the connections finished
+	// before wait in the builder.
+	cfg := cl.config()
+	af.configure(&cfg)
+	b := report.NewBuilder(cfg, nil)
+	a := af.analyzer(analyzerOptions(opts), b)
 	capCtx, capCancel := context.WithCancel(ctx)
 	defer capCancel()
 	const port = 443
@@ -200,10 +205,11 @@ func cmdVerify(e *env, args []string) int {
 	if notCaptured != nil {
 		ev.Inputs[0].Err = errors.Join(ev.Inputs[0].Err, notCaptured)
 	}
-	ev.Probe = reportProbe(res, conns)
-	cfg := cl.config(warn...)
-	af.configure(&cfg)
-	r := report.Build(ev, cfg)
+	b.SetProbe(reportProbe(res, conns))
+	a.Finish()
+	ev = evidence(ev, a)
+	b.AddWarnings(warn...)
+	r := b.Report(ev)
 	if runRes.Err != nil {
 		e.errorf("verify: %v", runRes.Err)
 	}
