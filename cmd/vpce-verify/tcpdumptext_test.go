@@ -93,6 +93,9 @@ func (r *textReport) flowLines() []string {
 	for _, f := range r.Flows {
 		out = append(out, fmt.Sprintf("%s -> %s %s %s packets %v bytes %v", f.Client, f.Server, f.ConnState, f.History, f.Packets, f.Bytes))
 	}
+	// In the order they finished, which depends on times: a text without
+	// dates places them on one day.
+	slices.Sort(out)
 	return out
 }
 
@@ -101,6 +104,7 @@ func (r *textReport) judged() []string {
 	for _, f := range r.Flows {
 		out = append(out, fmt.Sprintf("%s -> %s s3 %v path %s", f.Client, f.Server, f.S3, f.Path))
 	}
+	slices.Sort(out)
 	return out
 }
 
@@ -122,6 +126,10 @@ func (r *textReport) dnsLines() []dnsLine {
 		}
 		out = append(out, l)
 	}
+	// The report lists them as they finished, which depends on times (a
+	// text without dates places them on one day): by who asked whom, in
+	// the order asked.
+	slices.SortStableFunc(out, func(a, b dnsLine) int { return strings.Compare(a.key, b.key) })
 	return out
 }
 
