@@ -419,6 +419,9 @@ func metaLine[S text](s S) metaKind {
 		return metaIgnore
 	case hasPrefix(s, "tcpdump: "):
 		return metaFailure
+	case (hasPrefix(s, "$ ") || hasPrefix(s, "# ") || hasPrefix(s, "sudo ")) && bytes.Contains([]byte(s), []byte("tcpdump ")):
+		// The command itself, pasted into a ticket with its output.
+		return metaIgnore
 	}
 	_, rest, ok := leadingNumber(s)
 	if !ok {

@@ -524,6 +524,8 @@ func TestDetect(t *testing.T) {
 		{"tcpdump -tttt", "\n2026-11-22 05:34:49.608558 IP 10.0.1.25.51001 > 10.0.0.2.53: 1+ A? x. (20)\n", true},
 		{"tcpdump -tt", "1795325689.608558 ARP, Request who-has 10.0.0.2 tell 10.0.1.25, length 28\n", true},
 		{"with its messages", "reading from file x.pcap, link-type EN10MB (Ethernet), snapshot length 262144\n", true},
+		{"pasted with the command", "$ sudo tcpdump -nn -i eth0 port 443\n15:02:35.977580 IP 10.0.1.25.51002 > 10.0.2.50.443: Flags [S], seq 1, win 1, length 0\n", true},
+		{"a shell session", "$ ls\nx.pcap\n", false},
 		{"tcpdump -t: refused when read", "IP 10.0.1.25.51001 > 10.0.0.2.53: 1+ A? x. (20)\n", true},
 		{"a pcap", string(pcap), false},
 		{"html", "<!DOCTYPE html><html>403 Forbidden</html>", false},
@@ -534,6 +536,11 @@ func TestDetect(t *testing.T) {
 		if got := Detect([]byte(tc.data)); got != tc.want {
 			t.Errorf("%s: Detect = %v", tc.name, got)
 		}
+	}
+	// The command pasted above its output is read past.
+	got, _, err := readAll(t, "$ sudo tcpdump -nn -i eth0 port 443\n15:02:35.977580 IP 10.0.1.25.51002 > 10.0.2.50.443: Flags [S], seq 1, win 1, length 0\n")
+	if err != nil || len(got) != 1 {
+		t.Errorf("pasted with the command: %d packets, %v", len(got), err)
 	}
 	// tcpdump -t's lines have no time: one error, for the first line.
 	_, _, err = readAll(t, "IP 10.0.1.25.51001 > 10.0.0.2.53: 1+ A? x. (20)\nIP 10.0.1.25.51001 > 10.0.0.2.53: 1+ A? x. (20)\n")
