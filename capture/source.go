@@ -3,6 +3,7 @@ package capture
 import (
 	"errors"
 	"io"
+	"time"
 )
 
 // Source is where frames come from: one capture file, several merged in
@@ -54,6 +55,9 @@ type Input struct {
 	LinkTypes []string
 	Packets   uint64
 	Bytes     uint64 // frame lengths on the wire
+	// First and Last are the earliest and the latest packet time given
+	// (the capture window); zero without packets.
+	First, Last time.Time
 	// Drops is what the capturing system said it dropped (pcapng interface
 	// statistics, or the kernel for a live capture); DropsKnown is false
 	// when the input does not say.

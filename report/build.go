@@ -39,6 +39,11 @@ type Evidence struct {
 	Interfaces []capture.Interface
 	// Capture describes a live capture; nil for files.
 	Capture *Capture
+	// Provenance is what the command knows of the run (version, command
+	// line, host, settings, the hashes of the files besides the
+	// captures); the report completes it with the capture window and the
+	// captures' hashes. nil: the report has none.
+	Provenance *Provenance
 }
 
 // Config is what the classification and the verdict rest on besides the
@@ -61,6 +66,10 @@ type Config struct {
 	// Extra warnings to report (from the command line: unreadable endpoint
 	// files, and so on).
 	Warnings []string
+	// OnConn, when not nil, is told of every connection as it is judged,
+	// after the report took it in (an evidence bundle selects packets by
+	// it). It must not keep f or j.
+	OnConn func(f *flow.Flow, j *Judged)
 }
 
 // Limits bound what a report lists; what is beyond them is counted, and
@@ -234,6 +243,9 @@ func (b *Builder) AddFlow(f *flow.Flow) {
 		out = &fl
 	}
 	b.t.add(&c, out, listed, violation, f)
+	if b.cfg.OnConn != nil {
+		b.cfg.OnConn(f, &Judged{S3: c.s3, Established: c.established, Leak: violation, Path: string(c.path), c: &c, b: b})
+	}
 }
 
 // leak reports whether an established S3 connection on path proves that
@@ -273,6 +285,7 @@ func (b *Builder) Report(ev Evidence) *Report {
 		Probe:       b.probe,
 		Anomalies:   []Anomaly{},
 		Endpoints:   endpoints(cfg.Inventory),
+		Provenance:  b.provenance(ev.Provenance, ev.Inputs),
 	}
 	for _, in := range ev.Inputs {
 		r.Inputs = append(r.Inputs, input(in))

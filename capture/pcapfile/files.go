@@ -159,6 +159,12 @@ func (g *Merge) Next(f *capture.Frame) error {
 		f.Interface = s.local[local]
 		s.in.Packets++
 		s.in.Bytes += uint64(max(f.WireLen, len(f.Data)))
+		if s.in.First.IsZero() || f.TS.Before(s.in.First) {
+			s.in.First = f.TS
+		}
+		if f.TS.After(s.in.Last) {
+			s.in.Last = f.TS
+		}
 		g.last = s
 		return nil
 	}

@@ -45,6 +45,10 @@ func cmdAnalyze(e *env, args []string) int {
 	var af analysisFlags
 	af.register(fs)
 	of.register(fs)
+	var pf provenanceFlags
+	pf.register(fs)
+	var ef evidenceFlags
+	ef.register(fs)
 	if code, ok := e.parse(fs, args, analyzeSynopsis); !ok {
 		return code
 	}
@@ -89,6 +93,10 @@ func cmdAnalyze(e *env, args []string) int {
 		e.errorf("analyze: %v", err)
 		return exitError
 	}
+	if err := ef.prepare(fs.Args(), &af); err != nil {
+		e.errorf("analyze: %v", err)
+		return exitError
+	}
 	if err := af.open(); err != nil {
 		e.errorf("analyze: %v", err)
 		return exitError
@@ -106,8 +114,10 @@ func cmdAnalyze(e *env, args []string) int {
 		// inputs; the other files are read.
 		files = append(files, pcapfile.File{Name: name, Open: func() (io.ReadCloser, error) { return os.Open(name) }})
 	}
+	pf.start(e)
 	cfg := cl.config()
 	af.configure(&cfg)
+	ef.configure(&cfg)
 	b := report.NewBuilder(cfg, nil)
 	a := af.analyzer(opts, b)
 	m := pcapfile.NewMerge(files, 0)
@@ -129,7 +139,8 @@ func cmdAnalyze(e *env, args []string) int {
 	stopStatus()
 	inputs, ifaces := m.Inputs(), m.Interfaces()
 	a.Finish()
-	r := b.Report(evidence(report.Evidence{Inputs: inputs, Interfaces: ifaces}, a))
+	r := b.Report(evidence(report.Evidence{Inputs: inputs, Interfaces: ifaces,
+		Provenance: pf.provenance(e, cl, &af, dnsPortList(opts.DNSPorts))}, a))
 	tooMany := false
 	for _, in := range inputs {
 		if in.Err != nil {
@@ -141,6 +152,10 @@ func cmdAnalyze(e *env, args []string) int {
 		e.hintf("raise the open file limit (ulimit -n), or merge the files that overlap in time in groups first (mergecap -w part.pcapng FILE...)")
 	}
 	logErr := af.close()
+	if logErr == nil && ef.dir != "" {
+		// The same files read again, for the packets of the verdict.
+		logErr = ef.finish(e, r, pcapfile.NewMerge(files, 0), ifaces, cl, "")
+	}
 	if err := of.write(e, r); err != nil {
 		e.errorf("%v", err)
 		return exitError
