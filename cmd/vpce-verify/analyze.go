@@ -46,7 +46,7 @@ func cmdAnalyze(e *env, args []string) int {
 	af.register(fs)
 	of.register(fs)
 	var pf provenanceFlags
-	pf.register(fs)
+	pf.registerOffline(fs)
 	var ef evidenceFlags
 	ef.register(fs)
 	if code, ok := e.parse(fs, args, analyzeSynopsis); !ok {

@@ -14,8 +14,14 @@ import (
 )
 
 // provenanceFlags choose how the report learns which EC2 instance it was
-// made on.
+// made on. capture and verify ask the instance metadata service unless
+// told not to (--no-imds): they run on the host they judge. analyze asks
+// only when told to (--imds): the machine that reads the files is seldom
+// the one that captured them, and off EC2 the question would only send a
+// packet to 169.254.169.254 and wait for nothing.
 type provenanceFlags struct {
+	offline  bool // analyze: ask only with --imds or --imds-endpoint
+	ask      bool
 	noIMDS   bool
 	endpoint string
 
@@ -24,9 +30,17 @@ type provenanceFlags struct {
 	err  error
 }
 
+// register adds the flags of a live command (capture, verify).
 func (p *provenanceFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&p.noIMDS, "no-imds", false, "do not ask the EC2 instance metadata service (IMDSv2) which instance, account,\nVPC and subnet this host is, for the report's provenance")
 	fs.StringVar(&p.endpoint, "imds-endpoint", "", "ask the instance metadata service at this URL (default "+host.IMDSEndpoint+")")
+}
+
+// registerOffline adds the flags of analyze, which reads files.
+func (p *provenanceFlags) registerOffline(fs *pflag.FlagSet) {
+	p.offline = true
+	fs.BoolVar(&p.ask, "imds", false, "ask the EC2 instance metadata service (IMDSv2) which instance, account, VPC and\nsubnet this host is, for the report's provenance (when the files were captured here)")
+	fs.StringVar(&p.endpoint, "imds-endpoint", "", "ask the instance metadata service at this URL (implies --imds)")
 }
 
 // start asks the metadata service in the background, while the command
@@ -36,6 +50,9 @@ func (p *provenanceFlags) start(e *env) {
 	endpoint := p.endpoint
 	if endpoint == "" {
 		endpoint = e.imds
+	}
+	if p.offline && !p.ask && p.endpoint == "" {
+		p.noIMDS = true
 	}
 	if p.noIMDS || endpoint == "" {
 		close(p.done)
@@ -75,6 +92,9 @@ func (p *provenanceFlags) provenance(e *env, cl *classification, af *analysisFla
 		pr.Host.IMDS = p.err.Error()
 	default:
 		pr.Host.IMDS = "not asked (--no-imds, or AWS_EC2_METADATA_DISABLED)"
+		if p.offline {
+			pr.Host.IMDS = "not asked (analyze asks with --imds)"
+		}
 	}
 	return pr
 }
