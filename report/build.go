@@ -10,6 +10,7 @@ import (
 	"github.com/vpce-verify/vpce-verify/capture/flow"
 
 	"github.com/vpce-verify/vpce-verify/capture"
+	"github.com/vpce-verify/vpce-verify/capture/tcpdumptext"
 	"github.com/vpce-verify/vpce-verify/resolve"
 	"github.com/vpce-verify/vpce-verify/resolve/inventory"
 	"github.com/vpce-verify/vpce-verify/resolve/ipranges"
@@ -410,7 +411,7 @@ func input(in capture.Input) Input {
 	out := Input{
 		Name: in.Name, SHA256: in.SHA256, Size: in.Size, Format: in.Format, Gzip: in.Gzip,
 		LinkTypes: in.LinkTypes, Packets: in.Packets, Bytes: in.Bytes, Complete: in.Err == nil && !in.Interrupted,
-		Interrupted: in.Interrupted,
+		Interrupted: in.Interrupted, Note: in.Note,
 	}
 	if out.LinkTypes == nil {
 		out.LinkTypes = []string{}
@@ -605,10 +606,13 @@ func (b *Builder) inputWarnings(r *Report, stats flow.Stats) {
 	if w := staleAtCapture(b.cfg.Ranges, b.rangesAt()); w != "" {
 		b.warn.addf("ip-ranges-stale", "%s", w)
 	}
-	if n := stats.Truncated; n > 0 {
+	if n := stats.Truncated; n > 0 && !allText(r.Inputs) {
 		b.warn.addf("snaplen", "%s cut by the snap length: SNI or DNS answers may be missing, so the verdict rests on addresses; capture with -s 0", plural(n, "packet"))
 	}
 	for _, in := range r.Inputs {
+		if in.Note != "" {
+			b.warn.addf("input-note", "%s", in.Note) // the note names the input
+		}
 		if in.Drops != nil && *in.Drops > 0 {
 			b.warn.addf("capture-drops", "%s: the capturing system dropped %s: the evidence is incomplete", in.Name, countNoun(*in.Drops, "packet"))
 		}
@@ -619,6 +623,17 @@ func (b *Builder) inputWarnings(r *Report, stats flow.Stats) {
 	if n := stats.Malformed; n > 0 {
 		b.warn.addf("malformed-packets", "%s not decode (malformed or cut before the TCP/UDP header)", countVerb(n, "packet", "does", "do"))
 	}
+}
+
+// allText reports whether every input is tcpdump's text, whose segments
+// all lack their payload: the snap length is not why.
+func allText(inputs []Input) bool {
+	for _, in := range inputs {
+		if in.Format != tcpdumptext.Format {
+			return false
+		}
+	}
+	return len(inputs) > 0
 }
 
 // attemptWarnings lists the S3 connections that were not established,

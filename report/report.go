@@ -103,6 +103,9 @@ type Input struct {
 	// the input's end: not damage, but the rest was not examined.
 	Interrupted bool    `json:"interrupted,omitempty"`
 	Error       *string `json:"error"`
+	// Note is what the input itself lacks, also given as a warning: for
+	// tcpdump's text, that it has no TLS server names or payload.
+	Note string `json:"note,omitempty"`
 }
 
 // Capture describes a live capture: where and how it ran.

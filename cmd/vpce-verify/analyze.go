@@ -27,6 +27,10 @@ Link types: Ethernet (802.1Q, QinQ),
 LINUX_SLL, LINUX_SLL2 (tcpdump -i any), raw IP, BSD loopback; VXLAN (Traffic
 Mirroring) and Geneve (Gateway Load Balancer) are decapsulated.
 
+The text tcpdump -nn printed (with or without -v, -e, -tttt) is read too,
+recognised by its content: its TCP lines and DNS answers, without TLS
+server names or payload, so the verdict rests on addresses and DNS.
+
 Exit codes: 0 pass, 1 fail, 2 error (partial results still printed),
 3 inconclusive.
 
