@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vpce-verify/vpce-verify/capture/flow"
+	"github.com/vpce-verify/vpce-verify/capture/sockowner"
 
 	"github.com/vpce-verify/vpce-verify/capture"
 	"github.com/vpce-verify/vpce-verify/resolve"
@@ -57,6 +58,10 @@ type Config struct {
 	// ConnLog, when not nil, gets every connection as it is judged
 	// (--conn-log).
 	ConnLog *ConnLog
+	// Owners, during a live capture, says which process owned each
+	// connection with an end on this host; nil for files, where nothing
+	// can.
+	Owners *sockowner.Tracker
 	// Extra warnings to report (from the command line: unreadable endpoint
 	// files, and so on).
 	Warnings []string
@@ -218,6 +223,9 @@ func (b *Builder) AddFlow(f *flow.Flow) {
 		}
 	}
 	c := b.judge(f, names)
+	if b.cfg.Owners != nil {
+		c.owner = b.cfg.Owners.Owner(f.Client, f.Server, f.FirstTS, f.LastTS)
+	}
 	if b.cfg.ConnLog != nil {
 		b.cfg.ConnLog.write(f, &c, names)
 	}
@@ -319,6 +327,9 @@ func (b *Builder) Report(ev Evidence) *Report {
 	b.otherWarnings(r)
 	r.Warnings = b.warn.lines()
 	r.Warnings = append(r.Warnings, cfg.Warnings...)
+	if cfg.Owners != nil {
+		r.Warnings = append(r.Warnings, cfg.Owners.Warnings()...)
+	}
 	return r
 }
 
@@ -440,6 +451,7 @@ func (b *Builder) flowJSON(f *flow.Flow, c *conn, names []string) Flow {
 		Probe:        c.probe,
 		ifc:          f.Interface,
 		ifIndex:      f.IfIndex,
+		Process:      process(c.owner),
 	}
 	if out.DNSNames == nil {
 		out.DNSNames = []string{}
@@ -689,4 +701,19 @@ func byteCount(n uint64) string {
 		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
 	}
 	return fmt.Sprintf("%.1f GB", float64(n)/1e9)
+}
+
+// process renders who owned a connection; nil when nothing is known
+// (files, or neither end on this host).
+func process(o sockowner.Owner) *Process {
+	if !o.Known() {
+		return nil
+	}
+	p := &Process{Status: string(o.Status), Side: string(o.Side), TCPState: o.TCPState, PID: o.PID, Comm: o.Comm,
+		Exe: o.Exe, User: o.User, Cgroup: o.Cgroup, Unit: o.Unit, Container: o.Container, Error: o.Err}
+	if o.UID >= 0 {
+		uid := o.UID
+		p.UID = &uid
+	}
+	return p
 }

@@ -397,7 +397,11 @@ func countNoun(n int, thing string) string {
 func describe(ex []conn, total int) string {
 	var parts []string
 	for _, c := range ex {
-		parts = append(parts, fmt.Sprintf("%s -> %s (%s)", c.client, c.server, c.what()))
+		p := fmt.Sprintf("%s -> %s (%s)", c.client, c.server, c.what())
+		if c.owner.Known() {
+			p += " by " + c.owner.Words()
+		}
+		parts = append(parts, p)
 	}
 	if total > len(ex) {
 		parts = append(parts, fmt.Sprintf("and %d more", total-len(ex)))

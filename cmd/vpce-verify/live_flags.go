@@ -37,6 +37,7 @@ type liveFlags struct {
 	duration time.Duration
 	write    string
 	user     string
+	procs    processFlags
 }
 
 func (l *liveFlags) register(fs *pflag.FlagSet) {
@@ -55,6 +56,7 @@ func (l *liveFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&l.duration, "duration", 0, "stop after this long (e.g. 30s, 10m)")
 	fs.StringVarP(&l.write, "write", "w", "", "also write the packets to this file: pcapng (.pcapng) or pcap (.pcap)")
 	fs.StringVarP(&l.user, "user", "Z", "", "after opening the sockets and output files, run as this user (as tcpdump -Z)")
+	l.procs.register(fs)
 }
 
 // servicePorts are the TCP ports a live capture always keeps: HTTPS, and
@@ -155,6 +157,7 @@ func (l *liveFlags) open(e *env, opts afpacket.Options, of *outputFlags, af *ana
 	// Not := : a failure here must reach the check below, or the capture
 	// would run on as root, or without its -o file.
 	err = of.open()
+	l.procs.start(e, opts.Interfaces)
 	if err == nil {
 		err = af.open()
 	}
@@ -165,6 +168,7 @@ func (l *liveFlags) open(e *env, opts afpacket.Options, of *outputFlags, af *ana
 	}
 	if err != nil {
 		src.Close()
+		l.procs.finish()
 		if w != nil {
 			w.Close(nil)
 		}
@@ -196,6 +200,7 @@ func (l *liveFlags) run(e *env, ctx context.Context, src *afpacket.Source, w *pc
 	})
 	res := capture.Run(ctx, src, a, opt)
 	stopStatus()
+	l.procs.finish()
 	stats := src.Stats()
 	if w != nil {
 		if err := w.Close(stats.Interfaces); err != nil && res.Err == nil {
@@ -216,7 +221,7 @@ func (l *liveFlags) run(e *env, ctx context.Context, src *afpacket.Source, w *pc
 		Capture: &report.Capture{
 			Interfaces: names, Filter: filter, SnapLen: ifaces[0].SnapLen,
 			Started: res.Started.UTC().Format(time.RFC3339Nano), Stopped: res.Stopped.UTC().Format(time.RFC3339Nano),
-			StopReason: res.StopReason, Written: l.write,
+			StopReason: res.StopReason, Written: l.write, ProcessAttribution: l.procs.state,
 		},
 	}
 	if w != nil {

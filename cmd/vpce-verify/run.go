@@ -48,6 +48,9 @@ type env struct {
 	// says standard error is one, where a progress line may be drawn.
 	status   <-chan os.Signal
 	terminal bool
+	// lookupDelay delays each process lookup of a live capture: tests
+	// close connections before theirs.
+	lookupDelay time.Duration
 }
 
 type command struct {

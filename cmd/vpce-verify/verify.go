@@ -154,8 +154,10 @@ func cmdVerify(e *env, args []string) int {
 	// before wait in the builder.
 	cfg := cl.config()
 	af.configure(&cfg)
+	fo := analyzerOptions(opts)
+	lf.procs.attribute(&cfg, &fo)
 	b := report.NewBuilder(cfg, nil)
-	a := af.analyzer(analyzerOptions(opts), b)
+	a := af.analyzer(fo, b)
 	capCtx, capCancel := context.WithCancel(ctx)
 	defer capCancel()
 	const port = 443
