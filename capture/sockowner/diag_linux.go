@@ -51,9 +51,11 @@ func openDiag() (*diagSocket, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("socket diagnostics: receive timeout: %w", err)
 	}
-	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+	// Connected to the kernel, the socket refuses messages from any other
+	// sender: a local process cannot forge answers.
+	if err := unix.Connect(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 		unix.Close(fd)
-		return nil, fmt.Errorf("socket diagnostics: bind: %w", err)
+		return nil, fmt.Errorf("socket diagnostics: connect: %w", err)
 	}
 	return &diagSocket{fd: fd, buf: make([]byte, 8192)}, nil
 }
@@ -65,13 +67,38 @@ func (d *diagSocket) close() error { return unix.Close(d.fd) }
 // answered with another socket (the listener an exact lookup falls back
 // to).
 func (d *diagSocket) find(local, remote netip.AddrPort) (e diagEntry, found bool, err error) {
+	e, found, err = d.ask(local, remote)
+	if found && (e.local != unmap(local) || e.remote != unmap(remote)) {
+		return diagEntry{}, false, nil
+	}
+	return e, found, err
+}
+
+// listener asks for the socket listening on local's port that a
+// connection to local would be handed to.
+func (d *diagSocket) listener(local netip.AddrPort) (e diagEntry, found bool, err error) {
+	peer := netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
+	if local.Addr().Unmap().Is6() {
+		peer = netip.AddrPortFrom(netip.IPv6Unspecified(), 0)
+	}
+	e, found, err = d.ask(local, peer)
+	if found && (e.state != tcpListen || e.local.Port() != local.Port()) {
+		return diagEntry{}, false, nil
+	}
+	return e, found, err
+}
+
+const tcpListen = 10
+
+// ask sends one exact lookup and reads its answer, whatever socket it is.
+func (d *diagSocket) ask(local, remote netip.AddrPort) (e diagEntry, found bool, err error) {
 	d.seq++
 	req := encodeRequest(d.req[:], d.seq, local, remote)
-	if err := unix.Sendto(d.fd, req, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+	if _, err := unix.Write(d.fd, req); err != nil {
 		return e, false, fmt.Errorf("socket diagnostics: send: %w", err)
 	}
 	for {
-		n, _, err := unix.Recvfrom(d.fd, d.buf, 0)
+		n, err := unix.Read(d.fd, d.buf)
 		if err == unix.EINTR {
 			continue
 		}
@@ -85,13 +112,7 @@ func (d *diagSocket) find(local, remote netip.AddrPort) (e diagEntry, found bool
 		if !mine {
 			continue // the late answer to a lookup that timed out
 		}
-		if err != nil {
-			return e, false, err
-		}
-		if found && (e.local != unmap(local) || e.remote != unmap(remote)) {
-			return diagEntry{}, false, nil
-		}
-		return e, found, nil
+		return e, found, err
 	}
 }
 

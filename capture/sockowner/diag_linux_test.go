@@ -1,6 +1,7 @@
 package sockowner
 
 import (
+	"encoding/binary"
 	"net"
 	"net/netip"
 	"os"
@@ -121,5 +122,45 @@ func TestDiagTimeWait(t *testing.T) {
 	}
 	if st := tcpState(e.state); st != "TIME-WAIT" && st != "FIN-WAIT-2" {
 		t.Errorf("state %s, want TIME-WAIT", st)
+	}
+}
+
+// Answers the kernel would never give, or that a damaged datagram holds,
+// are errors or ignored, never a read past the buffer.
+func TestDecodeReplyDamaged(t *testing.T) {
+	var good [nlHdrLen + diagMsgLen]byte
+	hdr := func(b []byte, l uint32, typ uint16, seq uint32) []byte {
+		binary.NativeEndian.PutUint32(b[0:], l)
+		binary.NativeEndian.PutUint16(b[4:], typ)
+		binary.NativeEndian.PutUint32(b[8:], seq)
+		return b
+	}
+	msg := hdr(good[:], uint32(len(good)), sockDiagByFamily, 7)
+	msg[nlHdrLen] = syscall.AF_INET
+	if _, found, mine, err := decodeReply(msg, 7); !found || !mine || err != nil {
+		t.Fatalf("good answer: %v %v %v", found, mine, err)
+	}
+	for _, tc := range []struct {
+		name string
+		b    []byte
+		mine bool
+		err  bool
+	}{
+		{"length beyond the datagram", hdr(make([]byte, 20), 400, sockDiagByFamily, 7), true, true},
+		{"length below a header", hdr(make([]byte, 20), 4, sockDiagByFamily, 7), true, true},
+		{"short answer", hdr(make([]byte, 40), 40, sockDiagByFamily, 7), true, true},
+		{"short error", hdr(make([]byte, 16), 16, syscall.NLMSG_ERROR, 7), true, true},
+		{"another request's", hdr(make([]byte, 88), 88, sockDiagByFamily, 6), false, false},
+		{"less than a header", make([]byte, 10), false, false},
+		{"unknown family", func() []byte {
+			b := hdr(make([]byte, 88), 88, sockDiagByFamily, 7)
+			b[nlHdrLen] = 99
+			return b
+		}(), true, true},
+	} {
+		_, found, mine, err := decodeReply(tc.b, 7)
+		if found || mine != tc.mine || (err != nil) != tc.err {
+			t.Errorf("%s: found %v mine %v err %v", tc.name, found, mine, err)
+		}
 	}
 }

@@ -14,6 +14,13 @@ import (
 // maxUsers bounds the user names remembered.
 const maxUsers = 1024
 
+// TCP states of a connection not yet accepted (include/net/tcp_states.h).
+const (
+	tcpEstablished = 1
+	tcpSynRecv     = 3
+	tcpNewSynRecv  = 12
+)
+
 // sysLookup asks the kernel's socket diagnostics for the socket, and
 // /proc for its process.
 type sysLookup struct {
@@ -64,6 +71,14 @@ func (s *sysLookup) owner(r request, localClient, localServer bool) (Owner, bool
 		return Owner{UID: -1}, true
 	}
 	o.TCPState = tcpState(e.state)
+	if e.inode == 0 && o.Side == SideServer && (e.state == tcpSynRecv || e.state == tcpNewSynRecv || e.state == tcpEstablished) {
+		// A connection to a server here, not yet accepted (in the
+		// handshake, or in the accept queue): the process is the
+		// listener's.
+		if l, ok, err := s.diag.listener(r.server); err == nil && ok {
+			e.uid, e.inode = l.uid, l.inode
+		}
+	}
 	if e.inode == 0 {
 		// TIME-WAIT, or closed by its process with data still unsent:
 		// the kernel keeps it, nobody owns it (and its UID reads 0).

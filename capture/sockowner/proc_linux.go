@@ -197,7 +197,10 @@ func socketInode(link []byte) (uint32, bool) {
 		return 0, false
 	}
 	n, err := strconv.ParseUint(string(rest[:len(rest)-1]), 10, 32)
-	return uint32(n), err == nil
+	if err != nil {
+		return 0, false
+	}
+	return uint32(n), true
 }
 
 // process fills in o what /proc says of pid: command, executable, cgroup.

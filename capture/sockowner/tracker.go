@@ -17,6 +17,10 @@ type Options struct {
 	// MaxResults is how many lookups are kept until the report joins them
 	// to their connection (default 100,000); the oldest go first.
 	MaxResults int
+	// Rate caps the lookups a second (default 2000): a SYN flood to a
+	// server on this host must not take a core; the connections beyond it
+	// are counted, not looked up.
+	Rate int
 	// Delay makes each lookup wait this long after the connection began:
 	// tests use it to close a connection before its lookup.
 	Delay time.Duration
@@ -26,6 +30,7 @@ type Options struct {
 const (
 	DefaultQueue      = 4096
 	DefaultMaxResults = 100_000
+	DefaultRate       = 2000
 	// closeWait bounds how long Close waits for the queued lookups.
 	closeWait = 5 * time.Second
 	// localRefresh is how often the host's addresses are read again.
@@ -65,8 +70,14 @@ type result struct {
 // called from the packet path: it never blocks and allocates nothing.
 // Owner, Warnings and Close may be called from any goroutine.
 type Tracker struct {
-	opts    Options
-	queue   chan request
+	opts Options
+	// The queue is a ring under qmu; kick wakes the worker when it stops
+	// being empty, so that a burst of SYNs costs one wake-up, not one each.
+	qmu        sync.Mutex
+	queue      []request
+	head, size int
+	kick       chan struct{}
+
 	stop    chan struct{}
 	done    chan struct{}
 	closing atomic.Bool
@@ -76,8 +87,12 @@ type Tracker struct {
 
 	mu       sync.Mutex
 	cur, old map[key]result
-	// notLooked counts the lookups left in the queue when Close gave up.
-	notLooked int
+	// notLooked counts the lookups left in the queue when Close gave up;
+	// limited those the rate cap left out.
+	notLooked, limited int
+	// The worker's count of lookups in the current second.
+	second   time.Time
+	inSecond int
 }
 
 // New opens what the lookups need (a netlink socket) and starts the
@@ -90,11 +105,14 @@ func New(opts Options) (*Tracker, error) {
 	if opts.MaxResults <= 0 {
 		opts.MaxResults = DefaultMaxResults
 	}
+	if opts.Rate <= 0 {
+		opts.Rate = DefaultRate
+	}
 	look, err := newLookuper()
 	if err != nil {
 		return nil, err
 	}
-	t := &Tracker{opts: opts, queue: make(chan request, opts.Queue), stop: make(chan struct{}), done: make(chan struct{}),
+	t := &Tracker{opts: opts, queue: make([]request, opts.Queue), kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 		look: look, cur: map[key]result{}, old: map[key]result{}}
 	t.refreshLocal()
 	go t.loop()
@@ -109,11 +127,43 @@ func (t *Tracker) Observe(client, server netip.AddrPort, first time.Time) {
 	if t.closing.Load() || !t.isLocal(client.Addr()) && !t.isLocal(server.Addr()) {
 		return
 	}
-	select {
-	case t.queue <- request{client: client, server: server, first: first, queued: time.Now()}:
-	default:
+	r := request{client: client, server: server, first: first, queued: time.Now()}
+	t.qmu.Lock()
+	if t.size == len(t.queue) {
+		t.qmu.Unlock()
 		t.dropped.Add(1)
+		return
 	}
+	t.queue[(t.head+t.size)%len(t.queue)] = r
+	t.size++
+	wake := t.size == 1
+	t.qmu.Unlock()
+	if wake {
+		select {
+		case t.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// pop moves the oldest requests of the queue to batch, as many as fit.
+func (t *Tracker) pop(batch []request) []request {
+	t.qmu.Lock()
+	defer t.qmu.Unlock()
+	batch = batch[:0]
+	for t.size > 0 && len(batch) < cap(batch) {
+		batch = append(batch, t.queue[t.head])
+		t.head = (t.head + 1) % len(t.queue)
+		t.size--
+	}
+	return batch
+}
+
+// queued says how many requests wait.
+func (t *Tracker) queued() int {
+	t.qmu.Lock()
+	defer t.qmu.Unlock()
+	return t.size
 }
 
 func (t *Tracker) isLocal(a netip.Addr) bool {
@@ -141,23 +191,26 @@ func (t *Tracker) refreshLocal() {
 func (t *Tracker) loop() {
 	defer close(t.done)
 	defer t.look.close()
+	batch := make([]request, 0, 64)
 	tick := time.NewTicker(localRefresh)
 	defer tick.Stop()
 	for {
 		select {
-		case r := <-t.queue:
-			t.lookup(r)
+		case <-t.kick:
 		case <-tick.C:
 			t.refreshLocal()
+			continue
 		case <-t.stop:
-			for {
-				select {
-				case r := <-t.queue:
-					t.lookup(r)
-				default:
-					return
-				}
+		}
+		for batch = t.pop(batch); len(batch) > 0; batch = t.pop(batch) {
+			for _, r := range batch {
+				t.lookup(r)
 			}
+		}
+		select {
+		case <-t.stop:
+			return
+		default:
 		}
 	}
 }
@@ -166,10 +219,18 @@ func (t *Tracker) lookup(r request) {
 	k := key{r.client, r.server}
 	t.mu.Lock()
 	_, seen := t.find(k, r.first)
+	if seen == nil && t.inSecond >= t.opts.Rate && r.queued.Sub(t.second) < time.Second {
+		t.limited++
+		seen = t.cur
+	}
 	t.mu.Unlock()
 	if seen != nil {
-		return // the SYN watch and the analysis both tell of a connection
+		return // looked up already (the SYN watch and the analysis both tell of it), or over the rate
 	}
+	if now := time.Now(); now.Sub(t.second) >= time.Second {
+		t.second, t.inSecond = now, 0
+	}
+	t.inSecond++
 	if t.opts.Delay > 0 {
 		time.Sleep(time.Until(r.queued.Add(t.opts.Delay)))
 	}
@@ -232,8 +293,9 @@ func (t *Tracker) Close() {
 	select {
 	case <-t.done:
 	case <-time.After(closeWait + t.opts.Delay):
+		n := t.queued()
 		t.mu.Lock()
-		t.notLooked = len(t.queue)
+		t.notLooked = n
 		t.mu.Unlock()
 	}
 }
@@ -249,10 +311,13 @@ func (t *Tracker) Warnings() []string {
 		w = append(w, fmt.Sprintf("process attribution: %d lookups failed: %v", failed, firstErr))
 	}
 	t.mu.Lock()
-	left := t.notLooked
+	left, limited := t.notLooked, t.limited
 	t.mu.Unlock()
 	if n := t.dropped.Load(); n > 0 {
 		w = append(w, fmt.Sprintf("process attribution: %d connections were not looked up: the lookup queue (%d) was full", n, t.opts.Queue))
+	}
+	if limited > 0 {
+		w = append(w, fmt.Sprintf("process attribution: %d connections were not looked up: more than %d began in a second", limited, t.opts.Rate))
 	}
 	if left > 0 {
 		w = append(w, fmt.Sprintf("process attribution: %d connections were not looked up before the capture ended", left))
