@@ -42,6 +42,10 @@ func newLookuper() (lookuper, error) {
 	return &sysLookup{diag: d, proc: newProcScanner("/proc"), users: map[uint32]string{}}, nil
 }
 
+// prepare maps the sockets of every process once, before the first
+// lookup: then a lookup reads only the processes started since.
+func (s *sysLookup) prepare() { s.proc.scan() }
+
 func (s *sysLookup) owner(r request, localClient, localServer bool) (Owner, bool) {
 	o := Owner{UID: -1}
 	var e diagEntry

@@ -112,11 +112,21 @@ func (p *procScanner) scanNew(inode uint32) (int, bool) {
 	if len(p.pids) == 0 {
 		p.scan() // the first: every process is new
 	}
+	var fresh []int
 	p.list(func(pid int, known bool) {
 		if !known {
-			p.add(pid)
+			fresh = append(fresh, pid)
 		}
 	})
+	// Newest first: the likeliest owner of a new connection, and the
+	// likeliest to be gone soon.
+	slices.Sort(fresh)
+	for _, pid := range slices.Backward(fresh) {
+		p.add(pid)
+		if owner, ok := p.inodes[inode]; ok {
+			return owner, true
+		}
+	}
 	pid, ok := p.inodes[inode]
 	return pid, ok
 }

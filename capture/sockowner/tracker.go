@@ -45,6 +45,7 @@ const (
 // lookuper asks the system who owns a connection: on Linux socket
 // diagnostics and /proc.
 type lookuper interface {
+	prepare()
 	owner(r request, localClient, localServer bool) (o Owner, none bool)
 	problems() (denied, failed uint64, firstErr error)
 	close()
@@ -191,6 +192,7 @@ func (t *Tracker) refreshLocal() {
 func (t *Tracker) loop() {
 	defer close(t.done)
 	defer t.look.close()
+	t.look.prepare()
 	batch := make([]request, 0, 64)
 	tick := time.NewTicker(localRefresh)
 	defer tick.Stop()
