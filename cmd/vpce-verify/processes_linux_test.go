@@ -191,3 +191,44 @@ func TestCaptureClosedBeforeLookup(t *testing.T) {
 		t.Errorf("reason %q", r.Reason)
 	}
 }
+
+// After --user drops root, the kernel still answers socket diagnostics,
+// but another user's /proc/PID/fd is closed: root's curl is named by its
+// user only, and the report says why once, not per connection.
+func TestCaptureUserHidesOtherUsersProcesses(t *testing.T) {
+	testenv.Root(t)
+	curl := testenv.Tool(t, "curl")
+	l := startLab(t)
+	cmd, stdout, stderr := startCapture(t, "--user", "nobody", "--endpoint-ip", lab.Endpoint, "--ip-ranges", l.RangesFile, "--format", "json")
+	curlLeak(t, curl, l)
+	curlLeak(t, curl, l)
+	time.Sleep(200 * time.Millisecond)
+	cmd.Process.Signal(os.Interrupt)
+	cmd.Wait()
+	var r procReport
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+		t.Fatalf("not JSON: %v\n%s\n%s", err, stdout, stderr.String())
+	}
+	n := 0
+	for _, f := range r.Flows {
+		if f.Server != lab.Public+":443" {
+			continue
+		}
+		n++
+		if p := f.Process; p == nil || p.Status != "process-not-visible" || p.User != "root" || p.PID != 0 {
+			t.Errorf("%s -> %s: process %+v, want root's, not visible", f.Client, f.Server, p)
+		}
+	}
+	if n != 2 {
+		t.Fatalf("%d connections to %s, want 2: %+v", n, lab.Public, r.Flows)
+	}
+	said := 0
+	for _, w := range r.Warnings {
+		if strings.Contains(w, "reading other users' /proc/PID/fd needs root") {
+			said++
+		}
+	}
+	if said != 1 {
+		t.Errorf("warnings %q: want the one about /proc once", r.Warnings)
+	}
+}
