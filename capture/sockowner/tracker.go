@@ -100,6 +100,14 @@ type Tracker struct {
 // lookup goroutine. It fails where there are no socket diagnostics
 // (not Linux).
 func New(opts Options) (*Tracker, error) {
+	look, err := newLookuper()
+	if err != nil {
+		return nil, err
+	}
+	return newTracker(opts, look), nil
+}
+
+func newTracker(opts Options, look lookuper) *Tracker {
 	if opts.Queue <= 0 {
 		opts.Queue = DefaultQueue
 	}
@@ -109,15 +117,11 @@ func New(opts Options) (*Tracker, error) {
 	if opts.Rate <= 0 {
 		opts.Rate = DefaultRate
 	}
-	look, err := newLookuper()
-	if err != nil {
-		return nil, err
-	}
 	t := &Tracker{opts: opts, queue: make([]request, opts.Queue), kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 		look: look, cur: map[key]result{}, old: map[key]result{}}
 	t.refreshLocal()
 	go t.loop()
-	return t, nil
+	return t
 }
 
 // Observe asks for the owner of the connection client -> server that
@@ -220,7 +224,13 @@ func (t *Tracker) loop() {
 func (t *Tracker) lookup(r request) {
 	k := key{r.client, r.server}
 	t.mu.Lock()
-	_, seen := t.find(k, r.first)
+	prev, seen := t.find(k, r.first)
+	if seen != nil && prev.none {
+		// No socket at the first lookup; ask again. A SYN coming in is
+		// seen by the packet socket before TCP makes its socket: the
+		// analysis's later request is the one that finds it.
+		seen = nil
+	}
 	if seen == nil && t.inSecond >= t.opts.Rate && r.queued.Sub(t.second) < time.Second {
 		t.limited++
 		seen = t.cur
@@ -240,6 +250,9 @@ func (t *Tracker) lookup(r request) {
 	o, none := t.look.owner(r, t.isLocal(r.client.Addr()), t.isLocal(r.server.Addr()))
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if _, in := t.find(k, r.first); in != nil {
+		delete(in, k) // replaced: a second lookup after no socket
+	}
 	if len(t.cur) >= t.opts.MaxResults/2 {
 		t.old, t.cur = t.cur, make(map[key]result, len(t.cur))
 	}
