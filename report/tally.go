@@ -399,7 +399,7 @@ func describe(ex []conn, total int) string {
 	for _, c := range ex {
 		p := fmt.Sprintf("%s -> %s (%s)", c.client, c.server, c.what())
 		if c.owner.Known() {
-			p += " by " + c.owner.Words()
+			p += " " + c.owner.By()
 		}
 		parts = append(parts, p)
 	}

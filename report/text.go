@@ -86,7 +86,7 @@ func (r *Report) writeText(out io.Writer, allFlows bool) error {
 			}
 			by := ""
 			if f.Process != nil {
-				by = " by " + processWords(f.Process)
+				by = " " + owner(f.Process).By()
 			}
 			ew.printf("  %s %s -> %s %s %s %s %s%s\n", f.FirstTS, f.Client, f.Server, f.ConnState, byteCount(f.Bytes[0]+f.Bytes[1]), flowName(f), awsWords(f.AWS), by)
 		}
@@ -347,10 +347,14 @@ func processWords(p *Process) string {
 	if p == nil {
 		return "-"
 	}
+	return owner(p).Words()
+}
+
+func owner(p *Process) sockowner.Owner {
 	o := sockowner.Owner{Status: sockowner.Status(p.Status), PID: p.PID, Comm: p.Comm, User: p.User, Unit: p.Unit,
 		Container: p.Container, Err: p.Error, UID: -1}
 	if p.UID != nil {
 		o.UID = *p.UID
 	}
-	return o.Words()
+	return o
 }

@@ -61,9 +61,30 @@ type Owner struct {
 // Known reports whether there is something to say about the owner.
 func (o Owner) Known() bool { return o.Status != "" }
 
-// Words says in a few words who owned the connection, for text: "pid 4242
-// (java, unit app.service)", "a process of user app (not visible)",
-// "a connection closed before lookup".
+// By says who owned the connection, to follow the connection in a
+// sentence: "by pid 4242 (java, unit app.service)", "by a process that
+// closed it before lookup", "with no socket on this host (...)".
+func (o Owner) By() string {
+	switch o.Status {
+	case StatusFound:
+		return "by " + o.Words()
+	case StatusHidden:
+		return "by a process of user " + o.userWords() + " (not visible)"
+	case StatusClosed:
+		return "by a process that closed it before lookup"
+	case StatusNoSocket:
+		return "with no socket on this host (forwarded, or another network namespace's)"
+	case StatusNotLookedUp:
+		return "(its process was not looked up)"
+	case StatusError:
+		return "(its process could not be looked up: " + o.Err + ")"
+	}
+	return ""
+}
+
+// Words says in a few words who owned the connection, for a table: "pid
+// 4242 (java, unit app.service)", "user app (not visible)", "closed
+// before lookup".
 func (o Owner) Words() string {
 	switch o.Status {
 	case StatusFound:
@@ -84,15 +105,15 @@ func (o Owner) Words() string {
 		}
 		return fmt.Sprintf("pid %d (%s)", o.PID, strings.Join(in, ", "))
 	case StatusHidden:
-		return "a process of user " + o.userWords() + " (not visible)"
+		return "user " + o.userWords() + " (not visible)"
 	case StatusClosed:
-		return "a process that closed it before lookup"
+		return "closed before lookup"
 	case StatusNoSocket:
-		return "no socket on this host (forwarded, or another network namespace)"
+		return "no socket here"
 	case StatusNotLookedUp:
-		return "a process not looked up"
+		return "not looked up"
 	case StatusError:
-		return "a process the kernel could not be asked about (" + o.Err + ")"
+		return "lookup failed"
 	}
 	return ""
 }
