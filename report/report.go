@@ -102,11 +102,37 @@ type Capture struct {
 	Stopped    string   `json:"stopped"`
 	StopReason string   `json:"stop_reason"`
 	// ProcessAttribution says whether the owners of the connections were
-	// looked up: "socket diagnostics", "off", or why it was not available.
+	// looked up: "socket diagnostics and /proc", "off (...)", or why it
+	// was not available.
 	ProcessAttribution string `json:"process_attribution,omitempty"`
-	Written            string `json:"written,omitempty"`
-	// WrittenSHA256 is the hash of the file written, once closed.
+	// Written is the -w name as given: a file, a strftime pattern (-G)
+	// or "-" (standard output).
+	Written string `json:"written,omitempty"`
+	// WrittenSHA256 is the hash of the file written, once closed, when
+	// there was one file; each file's is in Files.
 	WrittenSHA256 string `json:"written_sha256,omitempty"`
+	// Files are the files -w wrote, oldest first, each closed whole: one
+	// without rotation; with -C, -G and -W those still on disk.
+	Files []WrittenFile `json:"files,omitempty"`
+	// FilesOverwritten counts files written and then written over by a
+	// later one of the same name (the -C -W ring); FilesNotListed the
+	// oldest files beyond the cap of the list.
+	FilesOverwritten uint64 `json:"files_overwritten,omitempty"`
+	FilesNotListed   uint64 `json:"files_not_listed,omitempty"`
+}
+
+// WrittenFile is one file a live capture wrote (-w).
+type WrittenFile struct {
+	Name    string `json:"name"`
+	Format  string `json:"format"` // pcap or pcapng
+	Gzip    bool   `json:"gzip"`
+	Started string `json:"started"`
+	Size    int64  `json:"size"` // bytes as stored (compressed when gzip)
+	// SHA256 is the digest of the bytes as stored, taken as they were
+	// written; "" when the file could not be written whole (Error).
+	SHA256  string  `json:"sha256"`
+	Packets uint64  `json:"packets"`
+	Error   *string `json:"error"`
 }
 
 // Probe is what verify did: the name it resolved, where the answer came

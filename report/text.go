@@ -167,9 +167,7 @@ func (r *Report) writeText(out io.Writer, allFlows bool) error {
 		if c.ProcessAttribution != "" {
 			ew.printf("  processes: %s\n", c.ProcessAttribution)
 		}
-		if c.Written != "" {
-			ew.printf("  packets written to %s, sha256 %s\n", c.Written, c.WrittenSHA256)
-		}
+		writtenText(ew, c)
 	}
 	ew.printf("  ip-ranges.json: %s, created %s, syncToken %s\n", r.IPRanges.Source, r.IPRanges.CreateDate, r.IPRanges.SyncToken)
 	for _, e := range r.Endpoints {
@@ -322,6 +320,38 @@ func (e *errWriter) Write(p []byte) (int, error) {
 
 func (e *errWriter) printf(format string, args ...any) {
 	fmt.Fprintf(e, format, args...)
+}
+
+// writtenText lists the files -w wrote: one line for one file, else a
+// line per file under the -w name.
+func writtenText(ew *errWriter, c *Capture) {
+	what := func(f WrittenFile) string {
+		s := f.Format
+		if f.Gzip {
+			s += ", gzip"
+		}
+		sum := f.SHA256
+		if f.Error != nil {
+			sum = "unknown (" + *f.Error + ")"
+		}
+		return fmt.Sprintf("%s, %s, %d bytes, sha256 %s", s, packets(f.Packets), f.Size, sum)
+	}
+	switch {
+	case c.Written == "":
+	case len(c.Files) == 1 && c.FilesOverwritten+c.FilesNotListed == 0:
+		ew.printf("  packets written to %s: %s\n", c.Files[0].Name, what(c.Files[0]))
+	default:
+		ew.printf("  packets written to %d files (-w %s):\n", len(c.Files), c.Written)
+		for _, f := range c.Files {
+			ew.printf("    %s: %s\n", f.Name, what(f))
+		}
+		if c.FilesOverwritten > 0 {
+			ew.printf("    and %d written over by later files of the same name\n", c.FilesOverwritten)
+		}
+		if c.FilesNotListed > 0 {
+			ew.printf("    and %d earlier, not listed\n", c.FilesNotListed)
+		}
+	}
 }
 
 func packets(n uint64) string {

@@ -32,7 +32,7 @@ import (
 	"github.com/vpce-verify/vpce-verify/capture"
 	"github.com/vpce-verify/vpce-verify/capture/bpf"
 	"github.com/vpce-verify/vpce-verify/capture/flow"
-	"github.com/vpce-verify/vpce-verify/capture/pcapfile"
+	"github.com/vpce-verify/vpce-verify/capture/savefile"
 	"github.com/vpce-verify/vpce-verify/internal/host"
 	"github.com/vpce-verify/vpce-verify/internal/lab"
 	"github.com/vpce-verify/vpce-verify/internal/testenv"
@@ -595,8 +595,11 @@ func TestLiveDrops(t *testing.T) {
 	if st.Dropped == 0 || captured == sent {
 		t.Fatalf("no drops reported with %d of %d captured: %+v", captured, sent, st)
 	}
-	if st.Received != captured+st.Dropped || st.Received > sent {
-		t.Errorf("received %d, want captured %d + dropped %d (at most %d sent)", st.Received, captured, st.Dropped, sent)
+	// Received may exceed sent: tests of other packages, run at the same
+	// time by go test ./..., send VXLAN on lo too, and the filter takes
+	// theirs. The kernel's accounting must add up all the same.
+	if st.Received != captured+st.Dropped {
+		t.Errorf("received %d, want captured %d + dropped %d", st.Received, captured, st.Dropped)
 	}
 }
 
@@ -611,7 +614,7 @@ func TestLiveWriter(t *testing.T) {
 	}
 	frames := c.stop(t)
 	path := filepath.Join(t.TempDir(), "live.pcapng")
-	w, err := pcapfile.NewWriter(path, c.src.Interfaces())
+	w, err := savefile.NewWriter(path, c.src.Interfaces())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -712,7 +715,7 @@ func liveDropChild(t *testing.T, dir string) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	w, err := pcapfile.NewWriter(filepath.Join(dir, "kept.pcapng"), src.Interfaces())
+	w, err := savefile.NewWriter(filepath.Join(dir, "kept.pcapng"), src.Interfaces())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -854,11 +857,11 @@ func TestLiveNetns(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	if _, err := pcapfile.NewWriter(filepath.Join(dir, "both.pcap"), res.ifaces); err == nil || !strings.Contains(err.Error(), ".pcapng") {
+	if _, err := savefile.NewWriter(filepath.Join(dir, "both.pcap"), res.ifaces); err == nil || !strings.Contains(err.Error(), ".pcapng") {
 		t.Errorf("pcap of two link types: %v, want an error pointing to .pcapng", err)
 	}
 	path := filepath.Join(dir, "both.pcapng")
-	w, err := pcapfile.NewWriter(path, res.ifaces)
+	w, err := savefile.NewWriter(path, res.ifaces)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,7 +35,7 @@ type Options struct {
 	// after one (default 100,000), the same way (AnomalyDNSTableFull).
 	MaxDNS int
 	// BufferBudget bounds the bytes all reassembly buffers (ClientHello,
-	// HTTP request, DNS over TCP, IP fragments) hold together (default 32
+	// HTTP request, DNS over TCP, IP fragments) hold together (default 16
 	// MiB); each connection keeps its own cap too. A buffer the budget
 	// cannot grow is cut (AnomalyBudgetExhausted): a ClientHello stays
 	// incomplete with TLSInfo.Err "reassembly budget exhausted".
@@ -64,7 +64,7 @@ const (
 	DefaultCloseDelay   = 5 * time.Second
 	DefaultMaxFlows     = 50_000
 	DefaultMaxDNS       = 100_000
-	DefaultBufferBudget = 32 << 20
+	DefaultBufferBudget = 16 << 20
 )
 
 // Stats counts what an Analyzer was given.

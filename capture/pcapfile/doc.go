@@ -1,9 +1,9 @@
-// Package pcapfile reads and writes capture files. Reader reads one pcap or
+// Package pcapfile reads capture files. Reader reads one pcap or
 // pcapng file, plain or gzip-compressed (told by its first bytes, never by
 // its name), into capture.Frames without allocating per packet; Merge and
 // ReadFiles merge many files (rotated, overlapping, standard input) into
-// one capture in time order, holding few descriptors open; Writer saves a
-// live capture through pcapgo's writers.
+// one capture in time order, holding few descriptors open. Writing is
+// capture/savefile's.
 //
 // Reader is written here although gopacket's pcapgo reads both formats.
 // Both read every capture of the shared corpus and of testdata/ to the same

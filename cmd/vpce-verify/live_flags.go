@@ -4,15 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"os"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/vpce-verify/vpce-verify/capture/afpacket"
 	"github.com/vpce-verify/vpce-verify/capture/bpf"
 	"github.com/vpce-verify/vpce-verify/capture/flow"
-	"github.com/vpce-verify/vpce-verify/capture/pcapfile"
+	"github.com/vpce-verify/vpce-verify/capture/savefile"
 	"github.com/vpce-verify/vpce-verify/internal/host"
 
 	"github.com/spf13/pflag"
@@ -37,7 +39,15 @@ type liveFlags struct {
 	duration time.Duration
 	write    string
 	user     string
-	procs    processFlags
+	// The savefile's rotation, as tcpdump's -C, -G, -W and -U.
+	fileSize  string
+	rotateSec int
+	fileCount int
+	flush     bool
+	// Process attribution (--processes).
+	procs processFlags
+
+	cmd string // the command's name, for its errors
 }
 
 func (l *liveFlags) register(fs *pflag.FlagSet) {
@@ -54,9 +64,65 @@ func (l *liveFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&l.promisc, "promisc", false, "put the interfaces in promiscuous mode")
 	fs.Uint64VarP(&l.count, "count", "c", 0, "stop after this many packets")
 	fs.DurationVar(&l.duration, "duration", 0, "stop after this long (e.g. 30s, 10m)")
-	fs.StringVarP(&l.write, "write", "w", "", "also write the packets to this file: pcapng (.pcapng) or pcap (.pcap)")
-	fs.StringVarP(&l.user, "user", "Z", "", "after opening the sockets and output files, run as this user (as tcpdump -Z)")
+	fs.StringVarP(&l.write, "write", "w", "", "also write the packets to `FILE`: pcapng when it ends in .pcapng, pcap otherwise;\n.gz compresses; - writes pcap to standard output (the report then goes to standard error)")
+	fs.StringVarP(&l.fileSize, "file-size", "C", "", "with -w, start a new file when the current one is past `SIZE`: millions of bytes,\nor with k, m, g (KiB, MiB, GiB); the files are FILE, FILE1, FILE2... (as tcpdump -C)")
+	fs.IntVarP(&l.rotateSec, "rotate-seconds", "G", 0, "with -w, start a new file every `N` seconds; strftime conversions in the name\n(%Y %m %d %H %M %S ...) give each its start time (as tcpdump -G)")
+	fs.IntVarP(&l.fileCount, "file-count", "W", 0, "with -C, keep a ring of `N` files (FILE0...); with -G alone, stop after N files (as tcpdump -W)")
+	fs.BoolVarP(&l.flush, "flush", "U", false, "write each packet to -w as it comes, not every second (as tcpdump -U): for -w - into a pipe")
+	fs.StringVarP(&l.user, "user", "Z", "", "once the sockets are open, run as `USER`, then create the output files as USER (as tcpdump -Z)")
 	l.procs.register(fs)
+	l.cmd = fs.Name()
+}
+
+// parseFileSize reads -C as tcpdump does: a whole number of millions of
+// bytes, or of KiB, MiB or GiB with k, m or g.
+func parseFileSize(s string) (int64, error) {
+	unit := int64(1_000_000)
+	num := s
+	if n := len(s); n > 0 {
+		switch s[n-1] {
+		case 'k', 'K':
+			unit, num = 1<<10, s[:n-1]
+		case 'm', 'M':
+			unit, num = 1<<20, s[:n-1]
+		case 'g', 'G':
+			unit, num = 1<<30, s[:n-1]
+		}
+	}
+	v, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || v < 1 || v > math.MaxInt64/unit {
+		return 0, fmt.Errorf("-C %q: want a size in millions of bytes (100), or in KiB, MiB or GiB (512k, 100m, 2g)", s)
+	}
+	return v * unit, nil
+}
+
+// saveOptions are the -w file's options, checked before anything opens.
+func (l *liveFlags) saveOptions() (savefile.Options, error) {
+	o := savefile.Options{Name: l.write, Flush: l.flush, Files: l.fileCount, Every: time.Duration(l.rotateSec) * time.Second}
+	if l.fileSize != "" {
+		var err error
+		if o.Size, err = parseFileSize(l.fileSize); err != nil {
+			return o, err
+		}
+	}
+	switch {
+	case l.rotateSec < 0:
+		return o, fmt.Errorf("-G %d: want a number of seconds, 1 or more", l.rotateSec)
+	case l.fileCount < 0:
+		return o, fmt.Errorf("-W %d: want a number of files, 1 or more", l.fileCount)
+	case l.write == "" && (o.Size > 0 || o.Every > 0 || o.Files > 0 || o.Flush):
+		return o, errors.New("-C, -G, -W and -U say how to write the packets: name the file with -w")
+	case o.Files > 0 && o.Size == 0 && o.Every == 0:
+		return o, errors.New("-W needs -C (a ring of files) or -G (stop after that many)")
+	case l.write == savefile.Stdout && (o.Size > 0 || o.Every > 0):
+		return o, errors.New("-w - cannot rotate standard output: name a file for -C or -G")
+	}
+	if o.Every > 0 {
+		if _, err := savefile.CheckPattern(l.write); err != nil {
+			return o, fmt.Errorf("-w %w", err)
+		}
+	}
+	return o, nil
 }
 
 // servicePorts are the TCP ports a live capture always keeps: HTTPS, and
@@ -136,8 +202,23 @@ func routeInterfaces(dsts []netip.Addr) (names []string, errs []error) {
 	return names, errs
 }
 
-// open opens the capture and the -w file, and drops privileges when asked.
-func (l *liveFlags) open(e *env, opts afpacket.Options, of *outputFlags, af *analysisFlags) (*afpacket.Source, *pcapfile.Writer, bool) {
+// open opens the capture, drops privileges when asked, and opens the -w,
+// -o and --conn-log files, as that user then: tcpdump -Z creates its
+// savefile after the drop too. Everything that can be checked is checked
+// first, so that a wrong -Z or -C leaves no file behind.
+func (l *liveFlags) open(e *env, opts afpacket.Options, of *outputFlags, af *analysisFlags) (*afpacket.Source, *savefile.Writer, bool) {
+	so, err := l.saveOptions()
+	if err != nil {
+		e.errorf("%s: %v", l.cmd, err)
+		return nil, nil, false
+	}
+	var u *host.User
+	if l.user != "" {
+		if u, err = host.LookupUser(l.user); err != nil {
+			e.errorf("%s: --user: %v", l.cmd, err)
+			return nil, nil, false
+		}
+	}
 	src, err := afpacket.Open(opts)
 	if err != nil {
 		e.errorf("%v", err)
@@ -146,25 +227,25 @@ func (l *liveFlags) open(e *env, opts afpacket.Options, of *outputFlags, af *ana
 		}
 		return nil, nil, false
 	}
-	var w *pcapfile.Writer
-	if l.write != "" {
-		if w, err = pcapfile.NewWriter(l.write, src.Interfaces()); err != nil {
-			src.Close()
-			e.errorf("%v", err)
-			return nil, nil, false
-		}
-	}
-	// Not := : a failure here must reach the check below, or the capture
-	// would run on as root, or without its -o file.
-	err = of.open()
+	// Before privileges go: the SYN watch is a packet socket.
 	l.procs.start(e, opts.Interfaces)
-	if err == nil {
-		err = af.open()
-	}
-	if err == nil && l.user != "" {
-		if err = host.DropPrivileges(l.user); err != nil {
+	// Not := : a failure here must reach the check below, or the capture
+	// would run on as root, or without its files.
+	if u != nil {
+		if err = u.Drop(); err != nil {
 			err = fmt.Errorf("--user: %w", err)
 		}
+	}
+	var w *savefile.Writer
+	if err == nil && l.write != "" {
+		so.Stdout = e.stdout
+		w, err = savefile.Open(so, src.Interfaces())
+	}
+	if err == nil {
+		err = of.open()
+	}
+	if err == nil {
+		err = af.open()
 	}
 	if err != nil {
 		src.Close()
@@ -173,7 +254,20 @@ func (l *liveFlags) open(e *env, opts afpacket.Options, of *outputFlags, af *ana
 			w.Close(nil)
 		}
 		e.errorf("%v", err)
+		if u != nil && errors.Is(err, os.ErrPermission) {
+			e.hintf("with --user the files are created as %s, as tcpdump -Z creates them: write them where %s may", l.user, l.user)
+		}
 		return nil, nil, false
+	}
+	if so.Every > 0 {
+		if hasTime, _ := savefile.CheckPattern(l.write); !hasTime {
+			e.warnf("-G without a time in the -w name (such as %%Y%%m%%d-%%H%%M%%S): each file writes over the one before, as with tcpdump")
+		}
+	}
+	if l.write == savefile.Stdout && of.out == "" {
+		// Standard output carries the packets: the report, like every
+		// message, goes to standard error.
+		e.stdout = e.stderr
 	}
 	return src, w, true
 }
@@ -182,11 +276,24 @@ func (l *liveFlags) open(e *env, opts afpacket.Options, of *outputFlags, af *ana
 // the report needs: the same evidence a file gives, from the same loop.
 // The caller finishes the analysis (a.Finish) and completes the evidence
 // with its counts.
-func (l *liveFlags) run(e *env, ctx context.Context, src *afpacket.Source, w *pcapfile.Writer, a *flow.Analyzer, filter string, stop func() bool) (report.Evidence, capture.RunResult, afpacket.Stats) {
+func (l *liveFlags) run(e *env, ctx context.Context, src *afpacket.Source, w *savefile.Writer, a *flow.Analyzer, filter string, stop func() bool) (report.Evidence, capture.RunResult, afpacket.Stats) {
 	if l.duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, l.duration, context.DeadlineExceeded)
 		defer cancel()
+	}
+	if w != nil {
+		// -G with -W: the capture ends with its last file, as tcpdump's.
+		var cancel context.CancelCauseFunc
+		ctx, cancel = context.WithCancelCause(ctx)
+		defer cancel(nil)
+		go func() {
+			select {
+			case <-w.Limit():
+				cancel(savefile.ErrFileLimit)
+			case <-ctx.Done():
+			}
+		}()
 	}
 	progress := &capture.Progress{Every: 1}
 	opt := capture.RunOptions{Count: l.count, Stop: stop, Drain: 2 * afpacket.BlockTimeout, Progress: progress}
@@ -226,6 +333,17 @@ func (l *liveFlags) run(e *env, ctx context.Context, src *afpacket.Source, w *pc
 	}
 	if w != nil {
 		ev.Capture.WrittenSHA256 = w.SHA256()
+		files, over, notListed := w.Files()
+		ev.Capture.FilesOverwritten, ev.Capture.FilesNotListed = over, notListed
+		for _, f := range files {
+			wf := report.WrittenFile{Name: f.Name, Format: f.Format, Gzip: f.Gzip, Size: f.Size, SHA256: f.SHA256,
+				Packets: f.Packets, Started: f.Started.UTC().Format(time.RFC3339Nano)}
+			if f.Err != nil {
+				msg := f.Err.Error()
+				wf.Error = &msg
+			}
+			ev.Capture.Files = append(ev.Capture.Files, wf)
+		}
 	}
 	return ev, res, stats
 }

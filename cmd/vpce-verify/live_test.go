@@ -482,11 +482,11 @@ func TestCaptureWithoutPrivilege(t *testing.T) {
 	}
 }
 
-// --user drops to another user once the socket and the files are open; the
-// capture goes on and the file is written.
+// --user drops to another user once the socket is open, then creates the
+// files as that user; the capture goes on and the file is written.
 func TestCaptureUser(t *testing.T) {
 	testenv.Root(t)
-	dir := t.TempDir()
+	dir := nobodyDir(t)
 	file := filepath.Join(dir, "x.pcapng")
 	l := startLab(t)
 	cmd, _, stderr := startCapture(t, "-c", "6", "-w", file, "--user", "nobody", "--endpoint-ip", lab.Endpoint, "-o", filepath.Join(dir, "report.json"), "--format", "json")
@@ -515,7 +515,7 @@ func TestCaptureOpenFails(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"unknown user", []string{"--user", "no-such-user-vpce"}, "--user: drop privileges: user: unknown user no-such-user-vpce"},
+		{"unknown user", []string{"--user", "no-such-user-vpce"}, `capture: --user: unknown user "no-such-user-vpce"`},
 		{"report file cannot be created", []string{"-o", filepath.Join(dir, "missing", "report.json")}, "no such file or directory"},
 	}
 	for _, tc := range tests {

@@ -10,26 +10,34 @@ import (
 	"syscall"
 )
 
-// DropPrivileges makes the process run as the named user (a name, or a
-// numeric uid), with that user's primary and supplementary groups, as
-// tcpdump -Z does. Call it after the sockets and output files are open:
-// they stay usable, but nothing new can be opened with root's rights. On
-// Linux the change applies to every thread of the process.
-func DropPrivileges(name string) error {
+// User is an account a capture drops to, as found in the user database.
+type User struct {
+	Name     string
+	UID, GID int
+	Groups   []int // the primary group first, then the supplementary ones
+}
+
+// LookupUser finds the named user (a name, or a numeric uid) and its
+// groups. A capture looks the user up before it opens anything, so that a
+// wrong name leaves no file behind.
+func LookupUser(name string) (*User, error) {
 	u, err := user.Lookup(name)
 	if err != nil {
 		var unknown user.UnknownUserError
-		if _, numErr := strconv.Atoi(name); numErr != nil || !errors.As(err, &unknown) {
-			return fmt.Errorf("drop privileges: %w", err)
+		if !errors.As(err, &unknown) {
+			return nil, fmt.Errorf("look up user %q: %w", name, err)
+		}
+		if _, numErr := strconv.Atoi(name); numErr != nil {
+			return nil, fmt.Errorf("unknown user %q", name)
 		}
 		if u, err = user.LookupId(name); err != nil {
-			return fmt.Errorf("drop privileges: %w", err)
+			return nil, fmt.Errorf("unknown user %q (no such name or uid)", name)
 		}
 	}
 	uid, err1 := strconv.Atoi(u.Uid)
 	gid, err2 := strconv.Atoi(u.Gid)
 	if err := errors.Join(err1, err2); err != nil {
-		return fmt.Errorf("drop privileges to %s: %w", name, err)
+		return nil, fmt.Errorf("user %q: %w", name, err)
 	}
 	groups := []int{gid}
 	if ids, err := u.GroupIds(); err == nil {
@@ -39,20 +47,39 @@ func DropPrivileges(name string) error {
 			}
 		}
 	}
-	if os.Geteuid() == uid && os.Getuid() == uid && os.Getegid() == gid && os.Getgid() == gid {
+	return &User{Name: name, UID: uid, GID: gid, Groups: groups}, nil
+}
+
+// Drop makes the process run as u, with its primary and supplementary
+// groups, as tcpdump -Z does. Call it after the sockets are open: they
+// stay usable, but nothing can be opened with root's rights any more, so
+// files opened after it are the user's. On Linux the change applies to
+// every thread of the process.
+func (u *User) Drop() error {
+	if os.Geteuid() == u.UID && os.Getuid() == u.UID && os.Getegid() == u.GID && os.Getgid() == u.GID {
 		return nil
 	}
-	if err := syscall.Setgroups(groups); err != nil {
-		return fmt.Errorf("drop privileges to %s: setgroups: %w", name, err)
+	if err := syscall.Setgroups(u.Groups); err != nil {
+		return fmt.Errorf("drop privileges to %s: setgroups: %w", u.Name, err)
 	}
-	if err := syscall.Setgid(gid); err != nil {
-		return fmt.Errorf("drop privileges to %s: setgid %d: %w", name, gid, err)
+	if err := syscall.Setgid(u.GID); err != nil {
+		return fmt.Errorf("drop privileges to %s: setgid %d: %w", u.Name, u.GID, err)
 	}
-	if err := syscall.Setuid(uid); err != nil {
-		return fmt.Errorf("drop privileges to %s: setuid %d: %w", name, uid, err)
+	if err := syscall.Setuid(u.UID); err != nil {
+		return fmt.Errorf("drop privileges to %s: setuid %d: %w", u.Name, u.UID, err)
 	}
-	if os.Geteuid() != uid || os.Getegid() != gid {
-		return fmt.Errorf("drop privileges to %s: still uid %d gid %d", name, os.Geteuid(), os.Getegid())
+	if os.Geteuid() != u.UID || os.Getegid() != u.GID {
+		return fmt.Errorf("drop privileges to %s: still uid %d gid %d", u.Name, os.Geteuid(), os.Getegid())
 	}
 	return nil
+}
+
+// DropPrivileges looks the named user up and drops to it (LookupUser, then
+// Drop).
+func DropPrivileges(name string) error {
+	u, err := LookupUser(name)
+	if err != nil {
+		return fmt.Errorf("drop privileges: %w", err)
+	}
+	return u.Drop()
 }
