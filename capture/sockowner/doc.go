@@ -29,9 +29,10 @@
 //     dropped root), with the socket's user still known.
 //
 // The kernel answers socket diagnostics to any user, but reading another
-// user's /proc/PID/fd needs root (or CAP_SYS_PTRACE): after --user only the
-// processes of that user are found; the others are named by their user.
-// The Tracker reports that once (Warnings), not per connection.
+// user's /proc/PID/fd needs root (or CAP_DAC_READ_SEARCH and
+// CAP_SYS_PTRACE): after --user only the processes of that user are found;
+// the others are named by their user. The Tracker reports that once
+// (Warnings), not per connection.
 //
 // The netlink messages are encoded here with golang.org/x/sys/unix rather
 // than with github.com/vishvananda/netlink: its SocketGet opens a netlink

@@ -320,7 +320,7 @@ func (t *Tracker) Warnings() []string {
 	var w []string
 	denied, failed, firstErr := t.look.problems()
 	if denied > 0 {
-		w = append(w, fmt.Sprintf("process attribution: %d connections name only the user of their socket: reading other users' /proc/PID/fd needs root (the capture ran with --user, or without CAP_SYS_PTRACE)", denied))
+		w = append(w, fmt.Sprintf("process attribution: %d connections name only the user of their socket: reading other users' /proc/PID/fd needs root (the capture ran with --user, or without CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE)", denied))
 	}
 	if failed > 0 {
 		w = append(w, fmt.Sprintf("process attribution: %d lookups failed: %v", failed, firstErr))
