@@ -39,7 +39,7 @@ func (s *Source) Close() error { return nil }
 type SYNWatch struct{}
 
 // WatchSYNs fails: live capture needs Linux.
-func WatchSYNs(interfaces []string, each func(src, dst netip.AddrPort)) (*SYNWatch, error) {
+func WatchSYNs(interfaces []string, ports []uint16, each func(src, dst netip.AddrPort)) (*SYNWatch, error) {
 	return nil, errLiveOS
 }
 

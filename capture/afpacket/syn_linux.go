@@ -21,7 +21,8 @@ import (
 // who owns the socket at that moment.
 type SYNWatch struct {
 	fd, wake int
-	ifaces   map[int]bool // index -> loopback; nil: every interface
+	ifaces   map[int]bool // index -> loopback
+	ports    map[uint16]bool
 	each     func(src, dst netip.AddrPort)
 	done     chan struct{}
 	once     sync.Once
@@ -56,16 +57,20 @@ func synProgram() []netbpf.RawInstruction {
 }
 
 // WatchSYNs calls each, from a goroutine of its own, for every TCP SYN
-// seen on the interfaces (names as Options.Interfaces), until Close. It
-// needs CAP_NET_RAW, as Open does.
-func WatchSYNs(interfaces []string, each func(src, dst netip.AddrPort)) (*SYNWatch, error) {
+// seen on the interfaces (names as Options.Interfaces) from or to one of
+// ports (any port when there are none), until Close. It needs
+// CAP_NET_RAW, as Open does.
+func WatchSYNs(interfaces []string, ports []uint16, each func(src, dst netip.AddrPort)) (*SYNWatch, error) {
 	ifs, err := liveInterfaces(interfaces)
 	if err != nil {
 		return nil, err
 	}
 	w := &SYNWatch{fd: -1, wake: -1, ifaces: map[int]bool{}, each: each, done: make(chan struct{})}
-	for _, ifc := range ifs {
-		w.ifaces[ifc.Index] = false
+	if len(ports) > 0 {
+		w.ports = map[uint16]bool{}
+		for _, p := range ports {
+			w.ports[p] = true
+		}
 	}
 	ok := false
 	defer func() {
@@ -127,7 +132,8 @@ func (w *SYNWatch) loop() {
 			if !ok || loopback && ll.Pkttype == unix.PACKET_OUTGOING {
 				continue // not captured, or loopback's second copy
 			}
-			if src, dst, ok := synEnds(buf[:n]); ok {
+			src, dst, ok := synEnds(buf[:n])
+			if ok && (w.ports == nil || w.ports[src.Port()] || w.ports[dst.Port()]) {
 				w.each(src, dst)
 			}
 		}

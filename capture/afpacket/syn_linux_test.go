@@ -16,7 +16,7 @@ func TestWatchSYNs(t *testing.T) {
 	testenv.Root(t)
 	var mu sync.Mutex
 	var got [][2]netip.AddrPort
-	w, err := WatchSYNs([]string{"lo"}, func(src, dst netip.AddrPort) {
+	w, err := WatchSYNs([]string{"lo"}, nil, func(src, dst netip.AddrPort) {
 		mu.Lock()
 		got = append(got, [2]netip.AddrPort{src, dst})
 		mu.Unlock()
@@ -78,7 +78,7 @@ func TestWatchSYNsOtherInterface(t *testing.T) {
 		t.Skip("no interface but lo")
 	}
 	n := 0
-	w, err := WatchSYNs([]string{other}, func(src, dst netip.AddrPort) {
+	w, err := WatchSYNs([]string{other}, nil, func(src, dst netip.AddrPort) {
 		if src.Addr().IsLoopback() {
 			n++
 		}
@@ -100,5 +100,45 @@ func TestWatchSYNsOtherInterface(t *testing.T) {
 	w.Close()
 	if n != 0 {
 		t.Errorf("%d SYNs on lo told of a watch of %s", n, other)
+	}
+}
+
+// With ports, only the SYNs from or to them are told of.
+func TestWatchSYNsPorts(t *testing.T) {
+	testenv.Root(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	other, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	port := ln.Addr().(*net.TCPAddr).AddrPort().Port()
+	var mu sync.Mutex
+	var got []uint16
+	w, err := WatchSYNs([]string{"lo"}, []uint16{port}, func(src, dst netip.AddrPort) {
+		mu.Lock()
+		got = append(got, dst.Port())
+		mu.Unlock()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []net.Listener{ln, other, ln} {
+		c, err := net.Dial("tcp", l.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+	}
+	time.Sleep(100 * time.Millisecond)
+	w.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 2 || got[0] != port || got[1] != port {
+		t.Errorf("SYNs to %v, want two to %d", got, port)
 	}
 }

@@ -228,7 +228,7 @@ func (l *liveFlags) open(e *env, opts afpacket.Options, of *outputFlags, af *ana
 		return nil, nil, false
 	}
 	// Before privileges go: the SYN watch is a packet socket.
-	l.procs.start(e, opts.Interfaces)
+	l.procs.start(e, opts)
 	// Not := : a failure here must reach the check below, or the capture
 	// would run on as root, or without its files.
 	if u != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -28,7 +29,7 @@ func (p *processFlags) register(fs *pflag.FlagSet) {
 // start opens the socket diagnostics, before privileges are dropped. A
 // host without them still captures; the report says why there are no
 // processes.
-func (p *processFlags) start(e *env, interfaces []string) {
+func (p *processFlags) start(e *env, opts afpacket.Options) {
 	if !p.on {
 		p.state = "off (--processes=false)"
 		return
@@ -42,7 +43,14 @@ func (p *processFlags) start(e *env, interfaces []string) {
 	p.owners, p.state = t, "socket diagnostics and /proc"
 	// The SYNs as they come, for the connections over before the capture's
 	// ring hands their packets over (BlockTimeout).
-	p.syns, err = afpacket.WatchSYNs(interfaces, func(src, dst netip.AddrPort) { t.Observe(src, dst, time.Now()) })
+	// Only those the capture keeps: the ports of its filter (all of them
+	// for a --bpf-file program).
+	var ports []uint16
+	if len(opts.Program) == 0 {
+		ports = append(slices.Clone(opts.Filter.TCPPorts), 53)
+		ports = append(ports, opts.Filter.DNSPorts...)
+	}
+	p.syns, err = afpacket.WatchSYNs(opts.Interfaces, ports, func(src, dst netip.AddrPort) { t.Observe(src, dst, time.Now()) })
 	if err != nil {
 		e.warnf("process attribution: %v: connections shorter than %v may show as closed before lookup", err, afpacket.BlockTimeout)
 	}
