@@ -20,7 +20,7 @@ AFTER=${AFTER:-HEAD}
 ROUNDS=${ROUNDS:-5}
 OUT=${OUT:-bench/out}
 # name:iterations (one iteration = one packet or one call, see each benchmark)
-BENCHES=${BENCHES:-"Analyzer/EN10MB:2000000 Analyzer/LINUX_SLL2:2000000 ReadFiles:2000000 ParseClientHello:200000 StreamPrefixAdd:2000000 FileReaderPcap:2000000 FileReaderPcapng:2000000 WriterWrite:2000000 Classify:2000000 Lookup:5000000 ParseEmbedded:20"}
+BENCHES=${BENCHES:-"Analyzer/EN10MB:2000000 Analyzer/LINUX_SLL2:2000000 ReadFiles:2000000 ParseClientHello:200000 StreamPrefixAdd:2000000 FileReaderPcap:2000000 FileReaderPcapng:2000000 WriterWrite/pcapng:2000000 Classify:2000000 Lookup:5000000 ParseEmbedded:20"}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 work=$(mktemp -d)
@@ -37,12 +37,15 @@ for side in before after; do
 done
 
 # testbin SIDE BENCH: builds (once) the test binary of the package that
-# declares Benchmark<top-level name> in SIDE and prints its path.
+# declares Benchmark<top-level name> in SIDE and prints its path; the
+# package's folder (where go test runs it, for its testdata) goes to
+# $work/dir.$SIDE.
 testbin() {
 	local side=$1 top=${2%%/*} dir pkg bin
 	dir=$(cd "$work/$side" && grep -rl --include='*_test.go' "^func Benchmark$top(" . | sed -n 1p | xargs -r dirname)
 	[ -n "$dir" ] || return 1
 	pkg=${dir#./}
+	echo "$work/$side/$pkg" >"$work/dir.$side"
 	bin="$work/bin/$side/${pkg//\//_}.test"
 	if [ ! -x "$bin" ]; then
 		mkdir -p "$(dirname "$bin")"
@@ -64,10 +67,10 @@ for round in $(seq 1 "$ROUNDS"); do
 			res="$work/res"
 			args=(-test.run='^$' -test.bench="$pattern" -test.benchtime="${n}x" -test.benchmem -test.count=1)
 			if command -v perf >/dev/null; then
-				perf stat -x, -e task-clock -o "$work/cpu" "$bin" "${args[@]}" >"$res"
+				(cd "$(cat "$work/dir.$side")" && perf stat -x, -e task-clock -o "$work/cpu" "$bin" "${args[@]}") >"$res" 2>&1 || true
 				cpu_ms=$(awk -F, '/task-clock/ {print $1; exit}' "$work/cpu")
 			else
-				/usr/bin/time -f '%U %S' -o "$work/cpu" "$bin" "${args[@]}" >"$res"
+				(cd "$(cat "$work/dir.$side")" && /usr/bin/time -f '%U %S' -o "$work/cpu" "$bin" "${args[@]}") >"$res" 2>&1 || true
 				cpu_ms=$(awk '{print ($1 + $2) * 1000}' "$work/cpu")
 			fi
 			line=$(grep -E "^Benchmark" "$res" | head -1 || true)

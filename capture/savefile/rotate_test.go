@@ -260,7 +260,9 @@ loop:
 			written++
 		}
 	}
-	if d := time.Since(start); d < 3*time.Second-100*time.Millisecond || d > 4*time.Second {
+	// Upper bounds leave room for a loaded machine (go test ./... runs
+	// packages side by side): a timer may fire late, never early.
+	if d := time.Since(start); d < 3*time.Second-100*time.Millisecond || d > 6*time.Second {
 		t.Errorf("limit after %v, want 3 s", d)
 	}
 	// After the limit, the last file takes what the stop still drains.
@@ -281,7 +283,7 @@ loop:
 			t.Errorf("file %d: %s (%s, gzip %v), want %s", i, f.Name, f.Format, f.Gzip, want)
 		}
 		if i > 0 {
-			if d := f.Started.Sub(files[i-1].Started); d < 900*time.Millisecond || d > 1100*time.Millisecond {
+			if d := f.Started.Sub(files[i-1].Started); d < 900*time.Millisecond || d > 2*time.Second {
 				t.Errorf("file %d began %v after the one before, want 1 s", i, d)
 			}
 		}
