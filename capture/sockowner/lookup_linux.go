@@ -4,6 +4,7 @@ package sockowner
 
 import (
 	"errors"
+	"os"
 	"os/user"
 	"strconv"
 	"sync"
@@ -27,6 +28,8 @@ type sysLookup struct {
 	diag  *diagSocket
 	proc  *procScanner
 	users map[uint32]string
+	// hidden, once known, says other users' descriptors cannot be read.
+	hidden *bool
 
 	mu       sync.Mutex
 	denied   uint64 // owners not visible for want of rights
@@ -90,6 +93,15 @@ func (s *sysLookup) owner(r request, localClient, localServer bool) (Owner, bool
 		return o, false
 	}
 	o.UID, o.User = int64(e.uid), s.user(e.uid)
+	if int(e.uid) != os.Geteuid() && s.othersHidden() {
+		// No scan would find it: say so at once, and keep the lookups
+		// of the connections behind it in time.
+		o.Status = StatusHidden
+		s.mu.Lock()
+		s.denied++
+		s.mu.Unlock()
+		return o, false
+	}
 	pid, ok := s.proc.find(e.inode, r.first)
 	if !ok {
 		o.Status = StatusHidden
@@ -103,6 +115,24 @@ func (s *sysLookup) owner(r request, localClient, localServer bool) (Owner, bool
 	o.Status, o.PID = StatusFound, pid
 	s.proc.process(pid, &o)
 	return o, false
+}
+
+// othersHidden says whether other users' /proc/PID/fd are closed to this
+// process: not root, and init's (root's) cannot be opened. Once root is
+// given up it is not had again, so the answer is kept.
+func (s *sysLookup) othersHidden() bool {
+	if os.Geteuid() == 0 {
+		return false
+	}
+	if s.hidden == nil {
+		d, err := os.Open("/proc/1/fd")
+		hidden := errors.Is(err, os.ErrPermission)
+		if err == nil {
+			d.Close()
+		}
+		s.hidden = &hidden
+	}
+	return *s.hidden
 }
 
 func (s *sysLookup) user(uid uint32) string {

@@ -96,8 +96,8 @@ type Tracker struct {
 	inSecond int
 }
 
-// New opens what the lookups need (a netlink socket) and starts the
-// lookup goroutine. It fails where there are no socket diagnostics
+// New opens what the lookups need (a netlink socket), maps the sockets of
+// every process, and starts the lookup goroutine. It fails where there are no socket diagnostics
 // (not Linux).
 func New(opts Options) (*Tracker, error) {
 	look, err := newLookuper()
@@ -120,6 +120,9 @@ func newTracker(opts Options, look lookuper) *Tracker {
 	t := &Tracker{opts: opts, queue: make([]request, opts.Queue), kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 		look: look, cur: map[key]result{}, old: map[key]result{}}
 	t.refreshLocal()
+	// The first scan of /proc before the capture starts: the first
+	// lookups must not wait for it while their connections end.
+	look.prepare()
 	go t.loop()
 	return t
 }
@@ -196,7 +199,6 @@ func (t *Tracker) refreshLocal() {
 func (t *Tracker) loop() {
 	defer close(t.done)
 	defer t.look.close()
-	t.look.prepare()
 	batch := make([]request, 0, 64)
 	tick := time.NewTicker(localRefresh)
 	defer tick.Stop()

@@ -179,7 +179,7 @@ func TestObserveAllocatesNothing(t *testing.T) {
 	defer tr.Close()
 	server := netip.MustParseAddrPort("127.0.0.1:443")
 	now := time.Now()
-	// Once the worker took this one, it has scanned /proc and sleeps.
+	// Once the worker took this one, it sleeps.
 	tr.Observe(netip.MustParseAddrPort("127.0.0.1:1"), server, now)
 	for tr.queued() > 0 {
 		time.Sleep(time.Millisecond)
