@@ -13,7 +13,20 @@ require (
 	golang.org/x/sys v0.49.0
 )
 
-require github.com/klauspost/compress v1.18.2
+require (
+	github.com/klauspost/compress v1.18.2
+	github.com/parquet-go/parquet-go v0.32.0
+)
+
+require (
+	github.com/andybalholm/brotli v1.1.1 // indirect
+	github.com/google/uuid v1.6.0 // indirect
+	github.com/parquet-go/bitpack v1.0.0 // indirect
+	github.com/parquet-go/jsonlite v1.0.0 // indirect
+	github.com/pierrec/lz4/v4 v4.1.21 // indirect
+	github.com/twpayne/go-geom v1.6.1 // indirect
+	google.golang.org/protobuf v1.34.2 // indirect
+)
 
 require (
 	github.com/rogpeppe/go-internal v1.16.0

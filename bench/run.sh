@@ -59,7 +59,7 @@ go build -o "$GENCAP" bench/gencap/main.go
 	echo "tools:    $(go version | cut -d' ' -f3-), $(tcpdump --version 2>&1 | head -1), $(sha256sum --version | head -1)"
 	echo "settings: SCALE=$SCALE ROUNDS=$ROUNDS TIMEOUT=${TIMEOUT}s SEED=$SEED PUBLIC=$PUBLIC"
 } | tee "$LOG" >&2
-printf 'capture\tround\tcommand\tseconds\tmax_rss_kb\texit\n' >"$RESULTS"
+printf 'capture\tround\tcommand\tseconds\tmax_rss_kb\texit\tcpu_seconds\n' >"$RESULTS"
 
 # measure NAME FILE CMD...: one timed run. Sets WALL, RSS (KB) and RC; RC
 # 124 means TIMEOUT ran out (137: and SIGTERM did not stop it within 10 s).
@@ -71,8 +71,12 @@ measure() {
 	shift 2
 	local tf=$OUT/time.out
 	RC=0
-	/usr/bin/time -f '%e %M' -o "$tf" timeout --foreground -k 10 "$TIMEOUT" "$@" >/dev/null 2>>"$OUT/$name.stderr" || RC=$?
-	read -r WALL RSS < <(tail -1 "$tf")
+	/usr/bin/time -f '%e %M %U %S' -o "$tf" timeout --foreground -k 10 "$TIMEOUT" "$@" >/dev/null 2>>"$OUT/$name.stderr" || RC=$?
+	local user sys
+	read -r WALL RSS user sys < <(tail -1 "$tf")
+	# user + system seconds: on a shared machine, what waiting for a core
+	# does not inflate (informative; the targets are on wall time)
+	CPU=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
 }
 
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print ""; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -107,8 +111,8 @@ bench() {
 			tcpdump) measure "$name" "$f" tcpdump -nn -r "$f" -w /dev/null "$FILTER" ;;
 			sha256) measure "$name" "$f" sha256sum "$f" ;;
 			esac
-			printf '%s\t%d\t%s\t%s\t%s\t%d\n' "$name" "$r" "$tool" "$WALL" "$RSS" "$RC" >>"$RESULTS"
-			echo "$name round $r: $tool ${WALL}s ${RSS}KB exit $RC" >&2
+			printf '%s\t%d\t%s\t%s\t%s\t%d\t%s\n' "$name" "$r" "$tool" "$WALL" "$RSS" "$RC" "$CPU" >>"$RESULTS"
+			echo "$name round $r: $tool ${WALL}s ${RSS}KB exit $RC cpu ${CPU}s" >&2
 			if [[ $tool == analyze ]]; then
 				((RSS > RSSMAX[$name])) && RSSMAX[$name]=$RSS
 				case $RC in

@@ -3,6 +3,7 @@ package capture
 import (
 	"errors"
 	"io"
+	"time"
 )
 
 // Source is where frames come from: one capture file, several merged in
@@ -34,9 +35,16 @@ var ErrClosed = errors.New("capture closed")
 
 // Input is the evidence one input gave: a capture file, or a live capture.
 type Input struct {
-	Name   string // as the user gave it ("-" for standard input), or live:IFACE,...
-	Format string // "pcap", "pcapng" or "live"; "" when a file's header did not parse
+	Name string // as the user gave it ("-" for standard input), or live:IFACE,...
+	// Format is "pcap", "pcapng", "tcpdump-text" (the text tcpdump printed,
+	// read by capture/tcpdumptext) or "live"; "" when a file's header did
+	// not parse.
+	Format string
 	Gzip   bool
+	// Note is what a report must say about the input besides its error,
+	// "" for none: for tcpdump's text, that it holds no TLS server names
+	// or payload, so the verdict rests on addresses and DNS answers.
+	Note string
 	// SHA256 is the digest of the whole file as stored (compressed bytes
 	// when gzip). It is "" when the file could not be read to its end: a
 	// read error, a stop, or damage in a stream (standard input, a pipe,
@@ -47,6 +55,9 @@ type Input struct {
 	LinkTypes []string
 	Packets   uint64
 	Bytes     uint64 // frame lengths on the wire
+	// First and Last are the earliest and the latest packet time given
+	// (the capture window); zero without packets.
+	First, Last time.Time
 	// Drops is what the capturing system said it dropped (pcapng interface
 	// statistics, or the kernel for a live capture); DropsKnown is false
 	// when the input does not say.

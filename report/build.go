@@ -11,6 +11,7 @@ import (
 	"github.com/vpce-verify/vpce-verify/capture/sockowner"
 
 	"github.com/vpce-verify/vpce-verify/capture"
+	"github.com/vpce-verify/vpce-verify/capture/tcpdumptext"
 	"github.com/vpce-verify/vpce-verify/resolve"
 	"github.com/vpce-verify/vpce-verify/resolve/inventory"
 	"github.com/vpce-verify/vpce-verify/resolve/ipranges"
@@ -39,6 +40,11 @@ type Evidence struct {
 	Interfaces []capture.Interface
 	// Capture describes a live capture; nil for files.
 	Capture *Capture
+	// Provenance is what the command knows of the run (version, command
+	// line, host, settings, the hashes of the files besides the
+	// captures); the report completes it with the capture window and the
+	// captures' hashes. nil: the report has none.
+	Provenance *Provenance
 }
 
 // Config is what the classification and the verdict rest on besides the
@@ -65,6 +71,10 @@ type Config struct {
 	// Extra warnings to report (from the command line: unreadable endpoint
 	// files, and so on).
 	Warnings []string
+	// OnConn, when not nil, is told of every connection as it is judged,
+	// after the report took it in (an evidence bundle selects packets by
+	// it). It must not keep f or j.
+	OnConn func(f *flow.Flow, j *Judged)
 }
 
 // Limits bound what a report lists; what is beyond them is counted, and
@@ -241,6 +251,9 @@ func (b *Builder) AddFlow(f *flow.Flow) {
 		out = &fl
 	}
 	b.t.add(&c, out, listed, violation, f)
+	if b.cfg.OnConn != nil {
+		b.cfg.OnConn(f, &Judged{S3: c.s3, Established: c.established, Leak: violation, Path: string(c.path), c: &c, b: b})
+	}
 }
 
 // leak reports whether an established S3 connection on path proves that
@@ -280,6 +293,7 @@ func (b *Builder) Report(ev Evidence) *Report {
 		Probe:       b.probe,
 		Anomalies:   []Anomaly{},
 		Endpoints:   endpoints(cfg.Inventory),
+		Provenance:  b.provenance(ev.Provenance, ev.Inputs),
 	}
 	for _, in := range ev.Inputs {
 		r.Inputs = append(r.Inputs, input(in))
@@ -371,7 +385,7 @@ func input(in capture.Input) Input {
 	out := Input{
 		Name: in.Name, SHA256: in.SHA256, Size: in.Size, Format: in.Format, Gzip: in.Gzip,
 		LinkTypes: in.LinkTypes, Packets: in.Packets, Bytes: in.Bytes, Complete: in.Err == nil && !in.Interrupted,
-		Interrupted: in.Interrupted,
+		Interrupted: in.Interrupted, Note: in.Note,
 	}
 	if out.LinkTypes == nil {
 		out.LinkTypes = []string{}
@@ -567,10 +581,13 @@ func (b *Builder) inputWarnings(r *Report, stats flow.Stats) {
 	if w := StaleRanges(b.cfg.Ranges, b.cfg.Now); w != "" {
 		b.warn.addf("%s", w)
 	}
-	if n := stats.Truncated; n > 0 {
+	if n := stats.Truncated; n > 0 && !allText(r.Inputs) {
 		b.warn.addf("%d packets were cut by the snap length: SNI or DNS answers may be missing, so the verdict rests on addresses; capture with -s 0", n)
 	}
 	for _, in := range r.Inputs {
+		if in.Note != "" {
+			b.warn.addf("%s", in.Note) // the note names the input
+		}
 		if in.Drops != nil && *in.Drops > 0 {
 			b.warn.addf("%s: the capturing system dropped %d packets: the evidence is incomplete", in.Name, *in.Drops)
 		}
@@ -581,6 +598,17 @@ func (b *Builder) inputWarnings(r *Report, stats flow.Stats) {
 	if n := stats.Malformed; n > 0 {
 		b.warn.addf("%d packets did not decode (malformed or cut before the TCP/UDP header)", n)
 	}
+}
+
+// allText reports whether every input is tcpdump's text, whose segments
+// all lack their payload: the snap length is not why.
+func allText(inputs []Input) bool {
+	for _, in := range inputs {
+		if in.Format != tcpdumptext.Format {
+			return false
+		}
+	}
+	return len(inputs) > 0
 }
 
 // attemptWarnings lists the S3 connections that were not established,

@@ -56,6 +56,11 @@ type Report struct {
 	Flows        []Flow   `json:"flows"`
 	FlowsOmitted int      `json:"flows_omitted"`
 	Warnings     []string `json:"warnings"`
+	// Provenance says what made the report, where, from which files.
+	Provenance *Provenance `json:"provenance,omitempty"`
+	// Bundle describes the evidence bundle written with the report
+	// (--evidence); nil without one.
+	Bundle *Bundle `json:"evidence_bundle,omitempty"`
 }
 
 // Tool names the program that made the report.
@@ -91,6 +96,9 @@ type Input struct {
 	// the input's end: not damage, but the rest was not examined.
 	Interrupted bool    `json:"interrupted,omitempty"`
 	Error       *string `json:"error"`
+	// Note is what the input itself lacks, also given as a warning: for
+	// tcpdump's text, that it has no TLS server names or payload.
+	Note string `json:"note,omitempty"`
 }
 
 // Capture describes a live capture: where and how it ran.
@@ -167,7 +175,15 @@ type ProbeConn struct {
 	CertificateError    string `json:"certificate_error,omitempty"`
 	CertificateSubject  string `json:"certificate_subject,omitempty"`
 	CertificateIssuer   string `json:"certificate_issuer,omitempty"`
-	HTTPStatus          string `json:"http_status,omitempty"`
+	// CertificateSHA256 is the SHA-256 of the server certificate's DER
+	// bytes (its fingerprint).
+	CertificateSHA256 string `json:"certificate_sha256,omitempty"`
+	HTTPStatus        string `json:"http_status,omitempty"`
+	// AmzRequestID and AmzID2 are the x-amz-request-id and x-amz-id-2
+	// headers of the answer to HEAD / (--http): what AWS needs to find
+	// the request.
+	AmzRequestID string `json:"amz_request_id,omitempty"`
+	AmzID2       string `json:"amz_id_2,omitempty"`
 }
 
 // Summary counts what the verdict rests on.
@@ -368,3 +384,24 @@ type Tunnel struct {
 
 // WriteJSON writes the report as indented JSON.
 func (r *Report) WriteJSON(w io.Writer) error { return writeStreamed(w, r) }
+
+// Bundle describes an evidence bundle (--evidence): what its pcapng holds
+// and what the packets in it say when analysed again.
+type Bundle struct {
+	// Packets is "all" (--evidence-all: the whole capture) or
+	// "selected": for each S3 connection kept, its DNS exchange,
+	// handshake, first data packets each way and close.
+	Packets string `json:"packets"`
+	// Connections counts the S3 connections whose packets were kept,
+	// ConnectionsOmitted those that were not (beyond the bounds per
+	// destination); PacketsWritten the packets in evidence.pcapng.
+	Connections        int    `json:"connections"`
+	ConnectionsOmitted int    `json:"connections_omitted"`
+	PacketsWritten     uint64 `json:"packets_written"`
+	// Reanalysis is the verdict the packets of evidence.pcapng give when
+	// analysed again with the same settings, as vpce-verify evidence
+	// check does; ReanalysisNote says why it differs from the report's
+	// verdict, when it does.
+	Reanalysis     string `json:"reanalysis_verdict"`
+	ReanalysisNote string `json:"reanalysis_note,omitempty"`
+}

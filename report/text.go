@@ -173,6 +173,19 @@ func (r *Report) writeText(out io.Writer, allFlows bool) error {
 	for _, e := range r.Endpoints {
 		ew.printf("  endpoint %s (%s): %s\n", e.ID, e.Service, e.Meaning)
 	}
+	if p := r.Provenance; p != nil {
+		writeProvenance(ew, p)
+	}
+	if b := r.Bundle; b != nil {
+		ew.printf("\nEvidence bundle: evidence.pcapng holds %s packets of %d S3 connections (%s)", b.Packets, b.Connections, packets(b.PacketsWritten))
+		if b.ConnectionsOmitted > 0 {
+			ew.printf(", %d more not kept", b.ConnectionsOmitted)
+		}
+		ew.printf("; analysed again they give %s\n", strings.ToUpper(b.Reanalysis))
+		if b.ReanalysisNote != "" {
+			ew.printf("  %s\n", clean(b.ReanalysisNote))
+		}
+	}
 	if len(r.Anomalies) > 0 {
 		ew.printf("\nAnomalies (what the analysis could not take in whole):\n")
 		for _, a := range r.Anomalies {
@@ -257,10 +270,21 @@ func flowName(f Flow) string {
 }
 
 func httpWords(c ProbeConn) string {
-	if c.HTTPStatus == "" {
-		return ""
+	s := ""
+	if c.CertificateSHA256 != "" {
+		s = ", certificate sha256 " + c.CertificateSHA256
 	}
-	return ", HEAD / answered " + c.HTTPStatus
+	if c.HTTPStatus == "" {
+		return s
+	}
+	s += ", HEAD / answered " + clean(c.HTTPStatus)
+	if c.AmzRequestID != "" {
+		s += ", x-amz-request-id " + clean(c.AmzRequestID)
+	}
+	if c.AmzID2 != "" {
+		s += ", x-amz-id-2 " + clean(c.AmzID2)
+	}
+	return s
 }
 
 func awsWords(a *AWS) string {
@@ -387,4 +411,68 @@ func owner(p *Process) sockowner.Owner {
 		o.UID = *p.UID
 	}
 	return o
+}
+
+func writeProvenance(ew *errWriter, p *Provenance) {
+	ew.printf("\nProvenance:\n")
+	t := p.Tool
+	build := []string{t.GoVersion}
+	if t.Revision != "" {
+		build = append(build, "revision "+t.Revision)
+	}
+	if t.Time != "" {
+		build = append(build, t.Time)
+	}
+	if t.Modified != nil && *t.Modified {
+		build = append(build, "modified")
+	}
+	ew.printf("  %s %s (%s)\n", t.Name, t.Version, strings.Join(build, ", "))
+	ew.printf("  command: %s\n", ShellQuote(p.CommandLine))
+	ew.printf("  host: %s (%s)", clean(p.Host.Hostname), p.Host.OS)
+	if e := p.Host.EC2; e != nil {
+		ew.printf("; EC2 instance %s, account %s, %s, %s, %s", e.InstanceID, e.AccountID, e.AvailabilityZone, e.VPCID, e.SubnetID)
+	} else if p.Host.IMDS != "" {
+		ew.printf("; EC2 metadata: %s", clean(p.Host.IMDS))
+	}
+	ew.printf("\n")
+	if w := p.Window; w != nil {
+		ew.printf("  capture window: %s to %s (%.3f s)\n", w.First, w.Last, w.Duration)
+	} else {
+		ew.printf("  capture window: no packet\n")
+	}
+	ew.printf("  policy: %s", p.Policy)
+	if len(p.EndpointIPs) > 0 {
+		ew.printf("; --endpoint-ip %s", strings.Join(p.EndpointIPs, " "))
+	}
+	if len(p.VPCCIDRs) > 0 {
+		ew.printf("; --vpc-cidr %s", strings.Join(p.VPCCIDRs, " "))
+	}
+	ew.printf("\n")
+	for _, f := range p.Files {
+		if f.Role == RoleCapture {
+			continue // listed with the inputs
+		}
+		sum := f.SHA256
+		if sum == "" {
+			sum = "unknown"
+		}
+		ew.printf("  %s %s: sha256 %s\n", f.Role, clean(f.Name), sum)
+	}
+}
+
+// ShellQuote writes a command line as a POSIX shell would read it back:
+// words with characters the shell treats specially are single-quoted.
+func ShellQuote(args []string) string {
+	var b strings.Builder
+	for i, a := range args {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=,+@%") == "" {
+			b.WriteString(a)
+			continue
+		}
+		b.WriteString("'" + strings.ReplaceAll(clean(a), "'", `'\''`) + "'")
+	}
+	return b.String()
 }

@@ -75,6 +75,7 @@ type Source struct {
 
 	// What Next gave, and why it stopped giving, for Inputs.
 	packets, bytes atomic.Uint64
+	first, last    atomic.Int64 // packet times given, Unix nanoseconds
 	failed         atomic.Pointer[error]
 }
 
@@ -336,6 +337,13 @@ func (s *Source) Next(f *capture.Frame) error {
 		if s.take(f) {
 			s.packets.Add(1)
 			s.bytes.Add(uint64(max(f.WireLen, len(f.Data))))
+			ns := f.TS.UnixNano()
+			if first := s.first.Load(); first == 0 || ns < first {
+				s.first.Store(ns)
+			}
+			if ns > s.last.Load() {
+				s.last.Store(ns)
+			}
 			return nil
 		}
 		if err := s.wait(); err != nil {
@@ -358,6 +366,9 @@ func (s *Source) Inputs() []capture.Input {
 	}
 	in.Name = "live:" + strings.Join(names, ",")
 	in.Drops = s.Stats().Dropped
+	if first := s.first.Load(); first != 0 {
+		in.First, in.Last = time.Unix(0, first), time.Unix(0, s.last.Load())
+	}
 	if err := s.failed.Load(); err != nil {
 		in.Err = *err
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 	"github.com/vpce-verify/vpce-verify/capture"
+	"github.com/vpce-verify/vpce-verify/capture/tcpdumptext"
 )
 
 // Errors wrapped by a Error, so callers can tell kinds of damage apart
@@ -180,6 +181,10 @@ type Reader struct {
 	// packet's time, at a bounded cost.
 	peekLimit int64
 
+	// text reads the input when it is tcpdump's text, not a capture
+	// file: its frames are built from the lines.
+	text *tcpdumptext.Reader
+
 	// bufs are the read buffers taken from fileBufPool and zr the gzip
 	// reader from fileGzipPool, given back by release.
 	bufs []*bufio.Reader
@@ -219,7 +224,7 @@ func (r *Reader) release() {
 		br.Reset(nil)
 		fileBufPool.Put(br)
 	}
-	r.bufs, r.br = nil, nil
+	r.bufs, r.br, r.text = nil, nil, nil
 	if r.zr != nil {
 		fileGzipPool.Put(r.zr)
 		r.zr = nil
@@ -285,6 +290,12 @@ func (fr *Reader) open(r io.Reader) error {
 		}
 		return nil
 	}
+	// Not a capture file: the text tcpdump printed from one is read too.
+	if head, _ := fr.br.Peek(tcpdumptext.DetectSize); tcpdumptext.Detect(head) {
+		fr.text = tcpdumptext.NewReader(fr.name, fr.br)
+		fr.ifaces = []capture.Interface{{LinkType: tcpdumptext.LinkType}}
+		return nil
+	}
 	return fr.fail(0, 0, fileDamagef(ErrNotCapture, "not a pcap or pcapng file (magic % x)", magic))
 }
 
@@ -299,8 +310,11 @@ func fileIsPcapMagic(m []byte) bool {
 	return false
 }
 
-// Format says "pcap" or "pcapng".
+// Format says "pcap", "pcapng" or "tcpdump-text" (tcpdumptext.Format).
 func (r *Reader) Format() string {
+	if r.text != nil {
+		return tcpdumptext.Format
+	}
 	if r.ng {
 		return "pcapng"
 	}
@@ -330,7 +344,21 @@ func (r *Reader) Records() int { return r.records }
 // all, in every section. known is false when no block said anything about
 // drops (always so for pcap, which has no place to record them).
 func (r *Reader) Drops() (n uint64, known bool) {
+	if r.text != nil {
+		return r.text.Drops()
+	}
 	return r.drops, r.dropsKnown
+}
+
+// Note says what a report must say about the input besides any error: for
+// tcpdump's text, that it has no TLS server names or payload (and, when
+// so, no dates, and lines of other protocols skipped). "" for a capture
+// file.
+func (r *Reader) Note() string {
+	if r.text != nil {
+		return r.text.Note()
+	}
+	return ""
 }
 
 // Next fills f with the next packet. f.Data aliases an internal buffer that
@@ -347,9 +375,12 @@ func (r *Reader) Next(f *capture.Frame) error {
 		return r.err
 	}
 	var err error
-	if r.ng {
+	switch {
+	case r.text != nil:
+		err = r.text.Next(f)
+	case r.ng:
 		err = r.readBlock(f)
-	} else {
+	default:
 		err = r.nextPcap(f)
 	}
 	if err != nil {

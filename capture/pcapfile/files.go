@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vpce-verify/vpce-verify/capture"
+	"github.com/vpce-verify/vpce-verify/capture/tcpdumptext"
 )
 
 // File is one capture file to read: a pcap or pcapng, plain or gzip.
@@ -158,6 +159,12 @@ func (g *Merge) Next(f *capture.Frame) error {
 		f.Interface = s.local[local]
 		s.in.Packets++
 		s.in.Bytes += uint64(max(f.WireLen, len(f.Data)))
+		if s.in.First.IsZero() || f.TS.Before(s.in.First) {
+			s.in.First = f.TS
+		}
+		if f.TS.After(s.in.Last) {
+			s.in.Last = f.TS
+		}
 		g.last = s
 		return nil
 	}
@@ -309,6 +316,7 @@ func (m *merger) start(s *fileSource, rc io.ReadCloser) {
 		m.finish(s, err)
 		return
 	}
+	s.in.Note = r.Note()
 	heap.Push(&m.heap, s)
 }
 
@@ -343,6 +351,7 @@ func (m *merger) finish(s *fileSource, err error) {
 	}
 	if s.r != nil {
 		s.in.Drops, s.in.DropsKnown = s.r.Drops()
+		s.in.Note = s.r.Note()
 		s.r.release()
 		s.r = nil
 	}
@@ -353,7 +362,7 @@ func (m *merger) finish(s *fileSource, err error) {
 		// read on, and has no digest rather than one of a part; nor has
 		// a file whose reading was stopped or failed.
 		whole, rest := s.in.Err == nil && !s.in.Interrupted, int64(0)
-		if fe := (*Error)(nil); s.regular && errors.As(s.in.Err, &fe) {
+		if s.regular && (errors.As(s.in.Err, new(*Error)) || errors.As(s.in.Err, new(*tcpdumptext.Error))) {
 			whole, rest = true, max(0, s.size-s.hash.n)
 		}
 		s.in.SHA256 = s.hash.sum(rest, whole)

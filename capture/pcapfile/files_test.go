@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -648,4 +649,40 @@ func (c *fileCountSink) Add(f *capture.Frame) error {
 		close(c.seen)
 	}
 	return c.sink.Add(f)
+}
+
+// Each input's capture window (first and last packet time) is what tshark
+// reads as the first and the last frame's time.
+func TestMergeWindow(t *testing.T) {
+	root := testenv.RepoRoot(t)
+	names := []string{"real/example.pcapng", "real/mixed.pcap"}
+	var files []File
+	for _, n := range names {
+		path := filepath.Join(root, "testdata", n)
+		files = append(files, File{Name: n, Open: func() (io.ReadCloser, error) { return os.Open(path) }})
+	}
+	m := NewMerge(files, 0)
+	capture.Run(context.Background(), m, sinkFunc(func(*capture.Frame) error { return nil }), capture.RunOptions{})
+	for i, in := range m.Inputs() {
+		times := testenv.Tshark(t, "-r", filepath.Join(root, "testdata", names[i]), "-T", "fields", "-e", "frame.time_epoch")
+		first, last := epoch(t, times[0]), epoch(t, times[len(times)-1])
+		if !in.First.Equal(first) || !in.Last.Equal(last) {
+			t.Errorf("%s: window %v to %v, tshark says %v to %v", in.Name, in.First, in.Last, first, last)
+		}
+	}
+}
+
+type sinkFunc func(*capture.Frame) error
+
+func (f sinkFunc) Add(fr *capture.Frame) error { return f(fr) }
+
+func epoch(t *testing.T, s string) time.Time {
+	t.Helper()
+	sec, frac, _ := strings.Cut(s, ".")
+	a, err1 := strconv.ParseInt(sec, 10, 64)
+	b, err2 := strconv.ParseInt((frac + "000000000")[:9], 10, 64)
+	if err1 != nil || err2 != nil {
+		t.Fatalf("time %q", s)
+	}
+	return time.Unix(a, b)
 }

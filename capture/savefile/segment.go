@@ -70,19 +70,25 @@ type segment struct {
 // openSegment encodes the file header into a new segment, then creates
 // the file (or takes dst, standard output) and writes the header, so that
 // even a file that never gets a packet is a valid capture.
-func openSegment(name, format string, gz bool, ifaces []capture.Interface, dst io.Writer, now time.Time) (*segment, error) {
+func openSegment(name, format string, gz bool, ifaces []capture.Interface, dst io.Writer, now time.Time, m Meta) (*segment, error) {
 	s := &segment{name: name, ifaces: ifaces, started: now}
 	switch format {
 	case "pcapng":
+		if m.OS == "" {
+			m.OS = runtime.GOOS
+		}
+		if m.Application == "" {
+			m.Application = "vpce-verify"
+		}
 		opts := pcapgo.NgWriterOptions{SectionInfo: pcapgo.NgSectionInfo{
-			Hardware: runtime.GOARCH, OS: runtime.GOOS, Application: "vpce-verify",
+			Hardware: runtime.GOARCH, OS: m.OS, Application: m.Application, Comment: m.Comment,
 		}}
-		ng, err := pcapgo.NewNgWriterInterface(&s.buf, ngInterface(ifaces[0]), opts)
+		ng, err := pcapgo.NewNgWriterInterface(&s.buf, ngInterface(ifaces[0], 0, m), opts)
 		if err != nil {
 			return nil, fmt.Errorf("write %s: %w", name, err)
 		}
-		for _, ifc := range ifaces[1:] {
-			if _, err := ng.AddInterface(ngInterface(ifc)); err != nil {
+		for i, ifc := range ifaces[1:] {
+			if _, err := ng.AddInterface(ngInterface(ifc, i+1, m)); err != nil {
 				return nil, fmt.Errorf("write %s: %w", name, err)
 			}
 		}
@@ -130,10 +136,16 @@ func snapLen(ifc capture.Interface) int {
 	return ifc.SnapLen
 }
 
-func ngInterface(ifc capture.Interface) pcapgo.NgInterface {
+func ngInterface(ifc capture.Interface, i int, m Meta) pcapgo.NgInterface {
+	desc := ""
+	if i < len(m.Descriptions) {
+		desc = m.Descriptions[i]
+	}
 	return pcapgo.NgInterface{
 		Name:                ifc.Name,
-		OS:                  runtime.GOOS,
+		Description:         desc,
+		Filter:              m.Filter,
+		OS:                  m.OS,
 		LinkType:            ifc.LinkType,
 		SnapLength:          uint32(snapLen(ifc)),
 		TimestampResolution: 9,
@@ -141,7 +153,7 @@ func ngInterface(ifc capture.Interface) pcapgo.NgInterface {
 }
 
 // write encodes one frame into the buffer.
-func (s *segment) write(f *capture.Frame) error {
+func (s *segment) write(f *capture.Frame, comment string) error {
 	if f.Interface < 0 || f.Interface >= len(s.ifaces) {
 		return fmt.Errorf("write %s: frame of interface %d, the file has %d", s.name, f.Interface, len(s.ifaces))
 	}
@@ -153,7 +165,12 @@ func (s *segment) write(f *capture.Frame) error {
 	}
 	var err error
 	if s.ng != nil {
-		err = s.ng.WritePacket(ci, f.Data)
+		var opts pcapgo.NgPacketOptions
+		if comment != "" {
+			opts.Comments = []string{comment}
+			s.pending += 8 + int64(len(comment)+3)&^3
+		}
+		err = s.ng.WritePacketWithOptions(ci, f.Data, opts)
 		s.pending += 32 + int64(len(f.Data)+3)&^3
 	} else {
 		if f.LinkType != s.ifaces[0].LinkType && f.LinkType != 0 {

@@ -57,6 +57,28 @@ type Options struct {
 	Location *time.Location
 	// MaxListed caps Files's list (default DefaultMaxListed).
 	MaxListed int
+	// Meta is what a pcapng file says of itself besides the packets.
+	Meta Meta
+}
+
+// Meta is what a pcapng file says of itself: its section header's comment,
+// shb_os and shb_userappl, and each interface's if_description and
+// if_filter (Wireshark's capture file properties and capinfos show them).
+// A pcap file has no place for them.
+type Meta struct {
+	// Comment is the section's comment (opt_comment): what the file is.
+	Comment string
+	// OS is shb_os, e.g. "Linux 6.1.0-18-amd64 x86_64"; default
+	// runtime.GOOS.
+	OS string
+	// Application is shb_userappl, e.g. "vpce-verify v1.2.0"; default
+	// "vpce-verify".
+	Application string
+	// Descriptions are if_description, by interface index (missing or ""
+	// for none).
+	Descriptions []string
+	// Filter is if_filter of every interface: the capture filter in use.
+	Filter string
 }
 
 // Check says whether the options can work, before anything is opened.
@@ -173,7 +195,7 @@ func (w *Writer) openSegment(now time.Time) (*segment, error) {
 			return nil, fmt.Errorf("write -: no standard output")
 		}
 	}
-	return openSegment(w.fileName(), w.format, w.gzip, w.ifaces, dst, now)
+	return openSegment(w.fileName(), w.format, w.gzip, w.ifaces, dst, now, w.o.Meta)
 }
 
 // background flushes what waits every second and begins the files of
@@ -285,7 +307,12 @@ func (w *Writer) Limit() <-chan struct{} { return w.limit }
 
 // Write adds one frame, first starting a new file when the current one is
 // past Options.Size. Its data is copied before Write returns.
-func (w *Writer) Write(f *capture.Frame) error {
+func (w *Writer) Write(f *capture.Frame) error { return w.WriteComment(f, "") }
+
+// WriteComment is Write with a packet comment (opt_comment, what Wireshark
+// shows as frame.comment) when comment is not "" and the file is pcapng;
+// a pcap file has no place for it.
+func (w *Writer) WriteComment(f *capture.Frame, comment string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.err != nil {
@@ -303,7 +330,7 @@ func (w *Writer) Write(f *capture.Frame) error {
 			return w.err
 		}
 	}
-	if err := w.seg.write(f); err != nil {
+	if err := w.seg.write(f, comment); err != nil {
 		if w.seg.ng != nil {
 			// pcapgo has written part of a record: the file is no
 			// longer whole past this point.

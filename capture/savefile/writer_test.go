@@ -329,3 +329,50 @@ func BenchmarkWriterWrite(b *testing.B) {
 		})
 	}
 }
+
+// TestWriterMetadata: what a pcapng file says of itself (section comment,
+// shb_os, shb_userappl, if_description, if_filter) and packet comments
+// are what capinfos and tshark show.
+func TestWriterMetadata(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "meta.pcapng")
+	w, err := Open(Options{Name: path, Meta: Meta{
+		Comment: "vpce-verify v9.9.9: verdict FAIL", OS: "Linux 6.1.0-test x86_64", Application: "vpce-verify v9.9.9",
+		Descriptions: []string{"loopback, vpce-verify capture", "the tunnel"}, Filter: "tcp port 443 or port 53",
+	}}, writerIfaces)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames := writerFrames(t)
+	if err := w.WriteComment(&frames[0], "public-aws AMAZON+S3 us-east-1 52.216.0.0/15: FAIL"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < len(frames); i++ {
+		if err := w.Write(&frames[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(nil); err != nil {
+		t.Fatal(err)
+	}
+	got := testenv.Tshark(t, "-r", path, "-T", "fields", "-e", "frame.number", "-e", "frame.comment")
+	want := []string{"1\tpublic-aws AMAZON+S3 us-east-1 52.216.0.0/15: FAIL", "2\t", "3\t"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("tshark reads the comments\n%q\nwant\n%q", got, want)
+	}
+	out, err := exec.Command(testenv.Tool(t, "capinfos"), path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("capinfos: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"Capture oper-sys:    Linux 6.1.0-test x86_64",
+		"Capture application: vpce-verify v9.9.9",
+		"Capture comment:     vpce-verify v9.9.9: verdict FAIL",
+		"Description = loopback, vpce-verify capture",
+		"Description = the tunnel",
+		"Filter string = tcp port 443 or port 53",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("capinfos does not say %q:\n%s", want, out)
+		}
+	}
+}

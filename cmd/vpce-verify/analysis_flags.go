@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -23,6 +24,13 @@ type analysisFlags struct {
 
 	file *os.File // the --conn-log file once open
 	log  *report.ConnLog
+	// bundleLog, when not "", is the evidence bundle's connections.ndjson:
+	// the same lines as --conn-log, to a second file.
+	bundleLog  string
+	bundleFile *os.File
+	// onDNS, when not nil, is told of each DNS transaction after the
+	// report (the evidence bundle's selection).
+	onDNS func(*flow.DNSTransaction)
 }
 
 func (a *analysisFlags) register(fs *pflag.FlagSet) {
@@ -48,14 +56,32 @@ func (a *analysisFlags) check() error {
 // open creates the --conn-log file: before the inputs are read, and
 // before capture drops privileges.
 func (a *analysisFlags) open() error {
-	if a.connLog == "" || a.file != nil {
+	if a.log != nil {
 		return nil
 	}
-	f, err := os.Create(a.connLog)
-	if err != nil {
-		return fmt.Errorf("--conn-log: %w", err)
+	var ws []io.Writer
+	if a.connLog != "" {
+		f, err := os.Create(a.connLog)
+		if err != nil {
+			return fmt.Errorf("--conn-log: %w", err)
+		}
+		a.file = f
+		ws = append(ws, f)
 	}
-	a.file, a.log = f, report.NewConnLog(f)
+	if a.bundleLog != "" {
+		f, err := os.Create(a.bundleLog)
+		if err != nil {
+			if a.file != nil {
+				a.file.Close()
+			}
+			return fmt.Errorf("--evidence: %w", err)
+		}
+		a.bundleFile = f
+		ws = append(ws, f)
+	}
+	if len(ws) > 0 {
+		a.log = report.NewConnLog(io.MultiWriter(ws...))
+	}
 	return nil
 }
 
@@ -71,6 +97,12 @@ func (a *analysisFlags) configure(cfg *report.Config) {
 func (a *analysisFlags) analyzer(opts flow.Options, b *report.Builder) *flow.Analyzer {
 	opts.IdleTimeout, opts.MaxFlows = a.idleTimeout, a.maxConns
 	opts.OnFlow, opts.OnDNS = b.AddFlow, b.AddDNS
+	if on := a.onDNS; on != nil {
+		opts.OnDNS = func(tx *flow.DNSTransaction) {
+			b.AddDNS(tx)
+			on(tx)
+		}
+	}
 	return flow.NewAnalyzer(opts)
 }
 
@@ -83,15 +115,24 @@ func evidence(ev report.Evidence, a *flow.Analyzer) report.Evidence {
 
 // close writes the rest of the connection log and closes it.
 func (a *analysisFlags) close() error {
-	if a.file == nil {
+	if a.log == nil {
 		return nil
 	}
-	err := a.log.Flush()
-	if cerr := a.file.Close(); err == nil {
-		err = cerr
+	name := "--conn-log " + a.connLog
+	if a.file == nil {
+		name = "--evidence " + a.bundleLog
 	}
+	err := a.log.Flush()
+	for _, f := range []*os.File{a.file, a.bundleFile} {
+		if f != nil {
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+	}
+	a.log = nil
 	if err != nil {
-		return fmt.Errorf("--conn-log %s: %w", a.connLog, err)
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
 }

@@ -25,6 +25,10 @@ went to the interface endpoint. Link types: Ethernet (802.1Q, QinQ),
 LINUX_SLL, LINUX_SLL2 (tcpdump -i any), raw IP, BSD loopback; VXLAN (Traffic
 Mirroring) and Geneve (Gateway Load Balancer) are decapsulated.
 
+The text tcpdump -nn printed (with or without -v, -e, -tttt) is read too,
+recognised by its content: its TCP lines and DNS answers, without TLS
+server names or payload, so the verdict rests on addresses and DNS.
+
 Exit codes: 0 pass, 1 fail, 2 error (partial results still printed),
 3 inconclusive.
 
@@ -41,6 +45,10 @@ func cmdAnalyze(e *env, args []string) int {
 	var af analysisFlags
 	af.register(fs)
 	of.register(fs)
+	var pf provenanceFlags
+	pf.registerOffline(fs)
+	var ef evidenceFlags
+	ef.register(fs)
 	if code, ok := e.parse(fs, args, analyzeSynopsis); !ok {
 		return code
 	}
@@ -85,6 +93,10 @@ func cmdAnalyze(e *env, args []string) int {
 		e.errorf("analyze: %v", err)
 		return exitError
 	}
+	if err := ef.prepare(fs.Args(), &af); err != nil {
+		e.errorf("analyze: %v", err)
+		return exitError
+	}
 	if err := af.open(); err != nil {
 		e.errorf("analyze: %v", err)
 		return exitError
@@ -102,8 +114,10 @@ func cmdAnalyze(e *env, args []string) int {
 		// inputs; the other files are read.
 		files = append(files, pcapfile.File{Name: name, Open: func() (io.ReadCloser, error) { return os.Open(name) }})
 	}
+	pf.start(e)
 	cfg := cl.config()
 	af.configure(&cfg)
+	ef.configure(&cfg)
 	b := report.NewBuilder(cfg, nil)
 	a := af.analyzer(opts, b)
 	m := pcapfile.NewMerge(files, 0)
@@ -125,7 +139,8 @@ func cmdAnalyze(e *env, args []string) int {
 	stopStatus()
 	inputs, ifaces := m.Inputs(), m.Interfaces()
 	a.Finish()
-	r := b.Report(evidence(report.Evidence{Inputs: inputs, Interfaces: ifaces}, a))
+	r := b.Report(evidence(report.Evidence{Inputs: inputs, Interfaces: ifaces,
+		Provenance: pf.provenance(e, cl, &af, dnsPortList(opts.DNSPorts))}, a))
 	tooMany := false
 	for _, in := range inputs {
 		if in.Err != nil {
@@ -137,6 +152,10 @@ func cmdAnalyze(e *env, args []string) int {
 		e.hintf("raise the open file limit (ulimit -n), or merge the files that overlap in time in groups first (mergecap -w part.pcapng FILE...)")
 	}
 	logErr := af.close()
+	if logErr == nil && ef.dir != "" {
+		// The same files read again, for the packets of the verdict.
+		logErr = ef.finish(e, r, pcapfile.NewMerge(files, 0), ifaces, cl, "")
+	}
 	if err := of.write(e, r); err != nil {
 		e.errorf("%v", err)
 		return exitError

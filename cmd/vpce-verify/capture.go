@@ -39,6 +39,10 @@ func cmdCapture(e *env, args []string) int {
 	var af analysisFlags
 	af.register(fs)
 	of.register(fs)
+	var pf provenanceFlags
+	pf.register(fs)
+	var ef evidenceFlags
+	ef.register(fs)
 	if code, ok := e.parse(fs, args, captureSynopsis); !ok {
 		return code
 	}
@@ -79,25 +83,35 @@ func cmdCapture(e *env, args []string) int {
 		e.errorf("capture: %v", err)
 		return exitError
 	}
-	src, w, ok := lf.open(e, opts, &of, &af)
+	if err := ef.prepare(nil, &af); err != nil {
+		e.errorf("%s: %v", fs.Name(), err)
+		return exitError
+	}
+	src, w, ok := lf.open(e, opts, filter, &of, &af, &ef)
 	if !ok {
 		return exitError
 	}
 	e.infof("capturing on %s (%s); stop with Ctrl-C", joinNames(src.Interfaces()), filter)
+	pf.start(e)
 	cfg := cl.config()
 	af.configure(&cfg)
-	fo := analyzerOptions(opts)
-	lf.procs.attribute(&cfg, &fo)
+	ef.configure(&cfg)
+	aopts := analyzerOptions(opts)
+	lf.procs.attribute(&cfg, &aopts)
 	b := report.NewBuilder(cfg, nil)
-	a := af.analyzer(fo, b)
+	a := af.analyzer(aopts, b)
 	ev, res, stats := lf.run(e, e.ctx, src, w, a, filter, nil)
 	e.infof("%d packets captured, %d received by filter, %d dropped by kernel (%s)", res.Packets, stats.Received, stats.Dropped, res.StopReason)
 	a.Finish()
+	ev.Provenance = pf.provenance(e, cl, &af, aopts.DNSPorts)
 	r := b.Report(evidence(ev, a))
 	if res.Err != nil {
 		e.errorf("capture: %v", res.Err)
 	}
 	logErr := af.close()
+	if logErr == nil {
+		logErr = ef.finish(e, r, nil, ev.Interfaces, cl, filter)
+	}
 	if err := of.write(e, r); err != nil {
 		e.errorf("%v", err)
 		return exitError

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/netip"
@@ -46,6 +48,11 @@ type classification struct {
 	endpointIPs []netip.Addr // --endpoint-ip, parsed
 	warnings    []string     // for the report: an unusable ip-ranges cache
 	now         func() time.Time
+	// What the provenance records: the flags as given, and each
+	// --endpoints file with the hash of the bytes read (endpointsData).
+	endpointIPsGiven, vpcCIDRsGiven []string
+	files                           []report.File
+	endpointsData                   [][]byte
 }
 
 // config is the report's configuration from what the flags loaded; the
@@ -84,11 +91,16 @@ func (c *classifyFlags) load(e *env) (*classification, error) {
 	}
 	var inv *inventory.Inventory
 	var more []*inventory.Inventory
+	var files []report.File
+	var datas [][]byte
 	for _, name := range c.endpoints {
 		data, err := readInputFile(name, "the JSON this tool reads")
 		if err != nil {
 			return nil, fmt.Errorf("--endpoints: %w", err)
 		}
+		sum := sha256.Sum256(data)
+		files = append(files, report.File{Role: report.RoleEndpoints, Name: name, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data))})
+		datas = append(datas, data)
 		one, err := inventory.Parse(name, data)
 		if err != nil {
 			return nil, err
@@ -120,6 +132,11 @@ func (c *classifyFlags) load(e *env) (*classification, error) {
 		policy:      c.require,
 		vpcCIDRs:    cidrs,
 		now:         e.now,
+
+		endpointIPsGiven: slices.Clone(c.endpointIPs),
+		vpcCIDRsGiven:    slices.Clone(c.vpcCIDRs),
+		files:            files,
+		endpointsData:    datas,
 	}
 	if warning != "" {
 		cl.warnings = append(cl.warnings, warning)

@@ -29,6 +29,8 @@ type liveFlags struct {
 	ifaces   []string
 	ports    []uint
 	dnsPorts []uint
+	// spool is the evidence bundle's copy of every packet (--evidence).
+	spool    *savefile.Writer
 	vxlan    bool
 	geneve   bool
 	bpfFile  string
@@ -206,7 +208,7 @@ func routeInterfaces(dsts []netip.Addr) (names []string, errs []error) {
 // -o and --conn-log files, as that user then: tcpdump -Z creates its
 // savefile after the drop too. Everything that can be checked is checked
 // first, so that a wrong -Z or -C leaves no file behind.
-func (l *liveFlags) open(e *env, opts afpacket.Options, of *outputFlags, af *analysisFlags) (*afpacket.Source, *savefile.Writer, bool) {
+func (l *liveFlags) open(e *env, opts afpacket.Options, filter string, of *outputFlags, af *analysisFlags, ef *evidenceFlags) (*afpacket.Source, *savefile.Writer, bool) {
 	so, err := l.saveOptions()
 	if err != nil {
 		e.errorf("%s: %v", l.cmd, err)
@@ -231,7 +233,14 @@ func (l *liveFlags) open(e *env, opts afpacket.Options, of *outputFlags, af *ana
 	l.procs.start(e, opts)
 	// Not := : a failure here must reach the check below, or the capture
 	// would run on as root, or without its files.
-	if u != nil {
+	if u != nil && ef.dir != "" {
+		// The bundle's folder was made as root: its files are written
+		// as the user.
+		if err = host.GiveTree(ef.dir, u); err != nil {
+			err = fmt.Errorf("--evidence with --user: %w", err)
+		}
+	}
+	if err == nil && u != nil {
 		if err = u.Drop(); err != nil {
 			err = fmt.Errorf("--user: %w", err)
 		}
@@ -239,6 +248,7 @@ func (l *liveFlags) open(e *env, opts afpacket.Options, of *outputFlags, af *ana
 	var w *savefile.Writer
 	if err == nil && l.write != "" {
 		so.Stdout = e.stdout
+		so.Meta = liveMeta(e, src.Interfaces(), filter)
 		w, err = savefile.Open(so, src.Interfaces())
 	}
 	if err == nil {
@@ -246,6 +256,10 @@ func (l *liveFlags) open(e *env, opts afpacket.Options, of *outputFlags, af *ana
 	}
 	if err == nil {
 		err = af.open()
+	}
+	if err == nil {
+		err = ef.openSpool(src.Interfaces())
+		l.spool = ef.spool
 	}
 	if err != nil {
 		src.Close()
@@ -270,6 +284,22 @@ func (l *liveFlags) open(e *env, opts afpacket.Options, of *outputFlags, af *ana
 		e.stdout = e.stderr
 	}
 	return src, w, true
+}
+
+// liveMeta is what a pcapng file of a live capture says of itself: the
+// program and its version, the host's OS, the command line and host in
+// the section comment, and each interface's description and the filter.
+func liveMeta(e *env, ifaces []capture.Interface, filter string) savefile.Meta {
+	hostname, _ := os.Hostname()
+	m := savefile.Meta{
+		Comment: fmt.Sprintf("captured by vpce-verify %s on %s (%s): %s", toolVersion(), hostname, host.OS(),
+			report.ShellQuote(append([]string{"vpce-verify"}, e.args...))),
+		OS: host.OS(), Application: "vpce-verify " + toolVersion(), Filter: filter,
+	}
+	for _, ifc := range ifaces {
+		m.Descriptions = append(m.Descriptions, "live capture on "+ifc.Name+" (AF_PACKET) by vpce-verify")
+	}
+	return m
 }
 
 // run captures until a limit, the duration or a signal, and returns what
@@ -297,8 +327,13 @@ func (l *liveFlags) run(e *env, ctx context.Context, src *afpacket.Source, w *sa
 	}
 	progress := &capture.Progress{Every: 1}
 	opt := capture.RunOptions{Count: l.count, Stop: stop, Drain: 2 * afpacket.BlockTimeout, Progress: progress}
-	if w != nil {
+	switch {
+	case w != nil && l.spool != nil:
+		opt.Writer = teeWriter{w, l.spool}
+	case w != nil:
 		opt.Writer = w
+	case l.spool != nil:
+		opt.Writer = l.spool
 	}
 	// As tcpdump answers SIGUSR1: packets so far and the kernel's counts.
 	stopStatus := e.startStatus(func() string {
@@ -346,6 +381,18 @@ func (l *liveFlags) run(e *env, ctx context.Context, src *afpacket.Source, w *sa
 		}
 	}
 	return ev, res, stats
+}
+
+// teeWriter writes each frame to the -w file and to the evidence
+// bundle's spool.
+type teeWriter struct{ a, b *savefile.Writer }
+
+func (t teeWriter) Write(f *capture.Frame) error {
+	err := t.a.Write(f)
+	if e := t.b.Write(f); err == nil {
+		err = e
+	}
+	return err
 }
 
 func executable() string {

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -95,7 +96,10 @@ type liveReport struct {
 			Client              string `json:"client"`
 			Server              string `json:"server"`
 			CertificateVerified bool   `json:"certificate_verified"`
+			CertificateSHA256   string `json:"certificate_sha256"`
 			HTTPStatus          string `json:"http_status"`
+			AmzRequestID        string `json:"amz_request_id"`
+			AmzID2              string `json:"amz_id_2"`
 		} `json:"connections"`
 	} `json:"probe"`
 	Capture *struct {
@@ -162,8 +166,12 @@ func TestVerifyOnLoopback(t *testing.T) {
 			if !tc.verified && !strings.Contains(strings.Join(r.Warnings, "\n"), "did not verify for "+tc.verify) {
 				t.Errorf("no warning about the certificate: %q", r.Warnings)
 			}
-			if slices.Contains(tc.extra, "--http") && pc.HTTPStatus != "200 OK" {
-				t.Errorf("http status %q, want 200 OK", pc.HTTPStatus)
+			if slices.Contains(tc.extra, "--http") && (pc.HTTPStatus != "200 OK" || pc.AmzRequestID != lab.RequestID || pc.AmzID2 != lab.ID2) {
+				t.Errorf("http status %q, x-amz-request-id %q, x-amz-id-2 %q; want 200 OK and the lab's %q, %q",
+					pc.HTTPStatus, pc.AmzRequestID, pc.AmzID2, lab.RequestID, lab.ID2)
+			}
+			if want := serverCertSHA256(t, tc.answer, tc.verify); pc.CertificateSHA256 != want {
+				t.Errorf("certificate sha256 %q, want %q (the certificate the server sends)", pc.CertificateSHA256, want)
 			}
 			// The probe's packets went through the kernel and were captured:
 			// its connection is a flow, established, with the SNI.
@@ -205,12 +213,16 @@ func TestVerifyWithoutAnswer(t *testing.T) {
 	l := startLab(t)
 	dir := t.TempDir()
 	file, out := filepath.Join(dir, "x.pcapng"), filepath.Join(dir, "report.txt")
-	res := runCmd(t, nil, "verify", "-i", "lo", "--resolver", l.DNS, "-w", file, "-o", out, "nosuchbucket.s3.example.com")
+	bundle := filepath.Join(dir, "evidence")
+	res := runCmd(t, nil, "verify", "-i", "lo", "--resolver", l.DNS, "-w", file, "-o", out, "--evidence", bundle, "nosuchbucket.s3.example.com")
 	if res.code != exitInconclusive || !strings.Contains(res.stderr, "has no address") {
 		t.Errorf("exit %d stderr %q, want 3 and 'has no address'", res.code, res.stderr)
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Errorf("-o %s: %v, want no file", out, err)
+	}
+	if _, err := os.Stat(bundle); !os.IsNotExist(err) {
+		t.Errorf("--evidence %s: %v, want no folder", bundle, err)
 	}
 	got, err := exec.Command(tshark, "-r", file, "-Y", "dns.flags.response == 1 and dns.flags.rcode == 3", "-T", "fields", "-e", "dns.qry.name").Output()
 	if err != nil || !strings.Contains(string(got), "nosuchbucket.s3.example.com") {
@@ -297,6 +309,23 @@ func TestCapturePassive(t *testing.T) {
 	}
 	if data, err := os.ReadFile(file); err != nil || live.Capture.WrittenSHA256 != fmt.Sprintf("%x", sha256.Sum256(data)) {
 		t.Errorf("written_sha256 %q is not the digest of %s (%v)", live.Capture.WrittenSHA256, file, err)
+	}
+	// What the -w file says of itself, as capinfos reads it.
+	info, err := exec.Command(testenv.Tool(t, "capinfos"), file).CombinedOutput()
+	if err != nil {
+		t.Fatalf("capinfos: %v\n%s", err, info)
+	}
+	for _, want := range []string{
+		"Capture application: vpce-verify " + toolVersion(),
+		"Capture oper-sys:    " + host.OS(),
+		"Capture comment:     captured by vpce-verify " + toolVersion(),
+		"--endpoint-ip " + lab.Endpoint,
+		"Description = live capture on lo (AF_PACKET) by vpce-verify",
+		"Filter string = ",
+	} {
+		if !strings.Contains(string(info), want) {
+			t.Errorf("capinfos does not say %q:\n%s", want, info)
+		}
 	}
 	var s3 []liveFlow
 	for _, f := range live.Flows {
@@ -489,7 +518,13 @@ func TestCaptureUser(t *testing.T) {
 	dir := nobodyDir(t)
 	file := filepath.Join(dir, "x.pcapng")
 	l := startLab(t)
-	cmd, _, stderr := startCapture(t, "-c", "6", "-w", file, "--user", "nobody", "--endpoint-ip", lab.Endpoint, "-o", filepath.Join(dir, "report.json"), "--format", "json")
+	// The evidence bundle is written after the capture, as nobody: the
+	// folder is given to nobody, the path to it must be open to it.
+	os.Chmod(filepath.Dir(dir), 0o755)
+	os.Chmod(dir, 0o755)
+	bundle := filepath.Join(dir, "evidence")
+	cmd, _, stderr := startCapture(t, "-c", "6", "-w", file, "--user", "nobody", "--endpoint-ip", lab.Endpoint, "-o", filepath.Join(dir, "report.json"), "--format", "json",
+		"--evidence", bundle)
 	// Only then is the process running as nobody.
 	status, _ := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/status")
 	tlsClient(t, lab.Endpoint, l.CAFile)
@@ -502,6 +537,9 @@ func TestCaptureUser(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join(dir, "report.json"))
 	if err != nil || decodeLive(t, string(data)).Inputs[0].Packets != 6 {
 		t.Errorf("report after -c 6: %v %s", err, data)
+	}
+	if res := runCmd(t, nil, "evidence", "check", bundle); res.code != exitPass {
+		t.Errorf("evidence check of the bundle written as nobody: exit %d\n%s%s", res.code, res.stdout, res.stderr)
 	}
 }
 
@@ -842,5 +880,85 @@ func TestVerifyNoResolver(t *testing.T) {
 	res := runCmd(t, nil, "verify", "-i", "lo", "--resolv-conf", empty, lab.Name)
 	if res.code != exitError || !strings.Contains(res.stderr, "DNS could not be asked as applications ask it: resolv.conf: "+empty+" names no nameserver") {
 		t.Errorf("exit %d, want %d and the reason; stderr %s", res.code, exitError, res.stderr)
+	}
+}
+
+// serverCertSHA256 is the fingerprint of the certificate the server at
+// addr:443 sends for name, as a TLS client of its own sees it.
+func serverCertSHA256(t *testing.T, addr, name string) string {
+	t.Helper()
+	c, err := tls.Dial("tcp", net.JoinHostPort(addr, "443"), &tls.Config{ServerName: name, InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sum := sha256.Sum256(c.ConnectionState().PeerCertificates[0].Raw)
+	return hex.EncodeToString(sum[:])
+}
+
+// TestLiveEvidence: verify and capture write evidence bundles of live
+// packets too (read again from a spool in the folder, which is gone
+// after), with the -w file's metadata, and evidence check accepts them.
+func TestLiveEvidence(t *testing.T) {
+	testenv.Root(t)
+	l := startLab(t)
+	dir := t.TempDir()
+	key, allowed := sshKey(t, dir, "key", "ops@example.com")
+
+	t.Run("verify", func(t *testing.T) {
+		out := filepath.Join(dir, "verify")
+		res := runCmd(t, nil, "verify", "-i", "lo", "--resolver", l.DNS, "--ca-file", l.CAFile, "--ip-ranges", l.RangesFile,
+			"--evidence", out, "--sign-key", key, lab.LeakName)
+		if res.code != exitFail {
+			t.Fatalf("verify: exit %d, want 1\n%s", res.code, res.stderr)
+		}
+		checkLiveBundle(t, out, allowed, "FAIL")
+		comments := testenv.Tshark(t, "-r", filepath.Join(out, "evidence.pcapng"), "-Y", "frame.comment", "-T", "fields", "-e", "frame.comment")
+		if len(comments) != 1 || !strings.HasPrefix(comments[0], "public-aws ") || !strings.Contains(comments[0], ": FAIL; ") {
+			t.Errorf("comments %q, want the probe's leak", comments)
+		}
+		// verify's own DNS exchange is kept.
+		if dns := testenv.Tshark(t, "-r", filepath.Join(out, "evidence.pcapng"), "-Y", "dns.flags.response==1", "-T", "fields", "-e", "dns.qry.name"); !slices.Contains(dns, lab.LeakName) {
+			t.Errorf("no DNS answer for %s in evidence.pcapng: %q", lab.LeakName, dns)
+		}
+	})
+
+	t.Run("capture", func(t *testing.T) {
+		out := filepath.Join(dir, "capture")
+		ctx, stop := context.WithCancel(context.Background())
+		var stdout, stderr syncBuffer
+		done := make(chan int)
+		go func() {
+			done <- testRun(ctx, []string{"capture", "-i", "lo", "--endpoint-ip", lab.Endpoint, "--ip-ranges", l.RangesFile,
+				"--evidence", out, "--sign-key", key}, nil, &stdout, &stderr)
+		}()
+		waitFor(t, &stderr, "capturing on lo")
+		tlsClient(t, lab.Endpoint, l.CAFile)
+		time.Sleep(200 * time.Millisecond)
+		stop()
+		if code := <-done; code != exitPass {
+			t.Fatalf("capture: exit %d, want 0\n%s", code, stderr.String())
+		}
+		checkLiveBundle(t, out, allowed, "PASS")
+	})
+}
+
+func checkLiveBundle(t *testing.T, out, allowed, verdict string) {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(out, ".capture.pcapng")); !os.IsNotExist(err) {
+		t.Errorf("the spool is still there: %v", err)
+	}
+	res := runCmd(t, nil, "evidence", "check", out, "--allowed-signers", allowed, "--identity", "ops@example.com")
+	if res.code != exitPass || !strings.Contains(res.stdout, "analysed again gives "+verdict+", as report.json says") {
+		t.Errorf("evidence check: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	info, err := exec.Command(testenv.Tool(t, "capinfos"), filepath.Join(out, "evidence.pcapng")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("capinfos: %v\n%s", err, info)
+	}
+	for _, want := range []string{"evidence: verdict " + verdict, "Capture oper-sys:    " + host.OS(), "Name = lo", "Filter string = "} {
+		if !strings.Contains(string(info), want) {
+			t.Errorf("capinfos does not say %q:\n%s", want, info)
+		}
 	}
 }

@@ -49,7 +49,7 @@ func main() {
 	usr1 := make(chan os.Signal, 1)
 	signal.Notify(usr1, syscall.SIGUSR1)
 	e := &env{ctx: ctx, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, now: time.Now, sys: systemFiles(),
-		status: usr1, terminal: isTerminal(os.Stderr)}
+		status: usr1, terminal: isTerminal(os.Stderr), imds: imdsFromEnviron()}
 	code := e.run(os.Args[1:])
 	signal.Stop(sigs)
 	os.Exit(code)

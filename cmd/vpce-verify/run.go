@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/vpce-verify/vpce-verify/internal/host"
 )
 
 // Exit codes, documented in the README.
@@ -48,6 +50,12 @@ type env struct {
 	// says standard error is one, where a progress line may be drawn.
 	status   <-chan os.Signal
 	terminal bool
+	// args is the command line after the program's name, for the
+	// report's provenance.
+	args []string
+	// imds is where the EC2 instance metadata service is asked; "" not at
+	// all (tests, AWS_EC2_METADATA_DISABLED).
+	imds string
 	// lookupDelay delays each process lookup of a live capture: tests
 	// close connections before theirs.
 	lookupDelay time.Duration
@@ -63,9 +71,12 @@ var commands = []command{
 	{"analyze", "replay pcap/pcapng captures and give the verdict", cmdAnalyze},
 	{"resolve", "ask DNS for S3 names and say what each address is", cmdResolve},
 	{"classify", "say what addresses are: endpoint, private, public AWS, not AWS", cmdClassify},
+	{"flowlogs", "read VPC Flow Logs: S3 traffic per ENI, instance or subnet", cmdFlowlogs},
 	{"capture", "capture live (AF_PACKET) and give the verdict", cmdCapture},
 	{"verify", "on the host: resolve, capture, one TLS probe, verdict", cmdVerify},
 	{"ranges", "the ip-ranges.json in use: info, update, diff", cmdRanges},
+	{"evidence", "check an evidence bundle (--evidence): hashes, signature, verdict", cmdEvidence},
+	{"report", "merge many hosts' reports into one fleet verdict", cmdReport},
 }
 
 const usage = `vpce-verify proves, with packets, whether a host's S3 traffic went through a
@@ -91,11 +102,14 @@ func printUsage(w io.Writer) {
 // run is the whole program but for the process: main calls it with the
 // process's arguments, streams and clock.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now, sys: systemFiles()}
+	e := &env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now, sys: systemFiles(), imds: imdsFromEnviron()}
 	return e.run(args)
 }
 
 func (e *env) run(args []string) int {
+	if e.args == nil {
+		e.args = args
+	}
 	stdout, stderr := e.stdout, e.stderr
 	fs := pflag.NewFlagSet("vpce-verify", pflag.ContinueOnError)
 	fs.SetInterspersed(false)
@@ -174,4 +188,17 @@ func (e *env) parse(fs *pflag.FlagSet, args []string, synopsis string) (int, boo
 		return exitError, false
 	}
 	return 0, true
+}
+
+// imdsFromEnviron is where the instance metadata service is asked, as the
+// AWS CLI and SDKs decide it: AWS_EC2_METADATA_DISABLED=true turns it
+// off, AWS_EC2_METADATA_SERVICE_ENDPOINT moves it.
+func imdsFromEnviron() string {
+	if strings.EqualFold(os.Getenv("AWS_EC2_METADATA_DISABLED"), "true") {
+		return ""
+	}
+	if ep := os.Getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT"); ep != "" {
+		return ep
+	}
+	return host.IMDSEndpoint
 }

@@ -67,9 +67,10 @@ func TestMain(m *testing.M) {
 
 // sandboxed runs the tests with the user cache directory pointed at an
 // empty temporary one, so that no test reads an ip-ranges.json a developer
-// downloaded, the host's resolvers at loopback, so that a test that forgets
-// --resolver cannot query real DNS, and the hosts file and nsswitch.conf at
-// files of its own, so that no answer comes from the machine's /etc/hosts.
+// downloaded, the instance metadata service off (AWS_EC2_METADATA_DISABLED),
+// the host's resolvers at loopback, so that a test that forgets --resolver
+// cannot query real DNS, and the hosts file and nsswitch.conf at files of
+// its own, so that no answer comes from the machine's /etc/hosts.
 type sandboxed struct{ m *testing.M }
 
 // testFiles are the host files of the in-process tests (testRun), made by
@@ -84,6 +85,9 @@ func (s sandboxed) Run() int {
 	defer os.RemoveAll(dir)
 	os.Setenv("XDG_CACHE_HOME", dir)
 	os.Setenv("HOME", dir)
+	// The command, run as a process of its own (the live tests), must not
+	// ask the instance metadata service: no packet leaves loopback.
+	os.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	testFiles = hostFiles{
 		resolvConf:        filepath.Join(dir, "resolv.conf"),
 		systemdResolvConf: filepath.Join(dir, "systemd-resolv.conf"),

@@ -64,6 +64,10 @@ func cmdVerify(e *env, args []string) int {
 	var af analysisFlags
 	af.register(fs)
 	of.register(fs)
+	var pf provenanceFlags
+	pf.register(fs)
+	var ef evidenceFlags
+	ef.register(fs)
 	if code, ok := e.parse(fs, args, verifySynopsis); !ok {
 		return code
 	}
@@ -138,7 +142,11 @@ func cmdVerify(e *env, args []string) int {
 		e.errorf("verify: %v", err)
 		return exitError
 	}
-	src, w, ok := lf.open(e, opts, &of, &af)
+	if err := ef.prepare(nil, &af); err != nil {
+		e.errorf("%s: %v", fs.Name(), err)
+		return exitError
+	}
+	src, w, ok := lf.open(e, opts, filter, &of, &af, &ef)
 	if !ok {
 		return exitError
 	}
@@ -152,12 +160,14 @@ func cmdVerify(e *env, args []string) int {
 	// The probe's own warnings and answers are known only after the
 	// lookup; the report is made then, and the connections finished
 	// before wait in the builder.
+	pf.start(e)
 	cfg := cl.config()
 	af.configure(&cfg)
-	fo := analyzerOptions(opts)
-	lf.procs.attribute(&cfg, &fo)
+	ef.configure(&cfg)
+	aopts := analyzerOptions(opts)
+	lf.procs.attribute(&cfg, &aopts)
 	b := report.NewBuilder(cfg, nil)
-	a := af.analyzer(fo, b)
+	a := af.analyzer(aopts, b)
 	capCtx, capCancel := context.WithCancel(ctx)
 	defer capCancel()
 	const port = 443
@@ -189,11 +199,14 @@ func cmdVerify(e *env, args []string) int {
 	ev, runRes, _ := lf.run(e, capCtx, src, w, a, filter, func() bool { return watch.Over(a) })
 	wg.Wait()
 	if len(res.Targets) == 0 {
-		// Nothing to report on: the -o file made for the report goes.
+		// Nothing to report on: the -o file made for the report goes,
+		// and so does the evidence bundle begun.
 		if of.file != nil {
 			of.file.Close()
 			os.Remove(of.out)
 		}
+		af.close()
+		ef.abandon()
 		if len(res.Failures) > 0 {
 			e.errorf("verify: %s", strings.Join(res.Failures, "; "))
 			e.hintf("check the resolver with: vpce-verify resolve %s", name)
@@ -210,12 +223,16 @@ func cmdVerify(e *env, args []string) int {
 	b.SetProbe(reportProbe(res, conns))
 	a.Finish()
 	ev = evidence(ev, a)
+	ev.Provenance = pf.provenance(e, cl, &af, aopts.DNSPorts)
 	b.AddWarnings(warn...)
 	r := b.Report(ev)
 	if runRes.Err != nil {
 		e.errorf("verify: %v", runRes.Err)
 	}
 	logErr := af.close()
+	if logErr == nil {
+		logErr = ef.finish(e, r, nil, ev.Interfaces, cl, filter)
+	}
 	if err := of.write(e, r); err != nil {
 		e.errorf("%v", err)
 		return exitError
@@ -240,7 +257,8 @@ func reportProbe(res *probe.Resolution, conns []probe.Conn) *report.Probe {
 	for _, c := range conns {
 		pc := report.ProbeConn{Server: c.Server.String(), Error: c.Err, TLSVersion: c.TLSVersion,
 			CertificateVerified: c.CertVerified, CertificateError: c.CertErr, CertificateSubject: c.CertSubject,
-			CertificateIssuer: c.CertIssuer, HTTPStatus: c.HTTPStatus}
+			CertificateIssuer: c.CertIssuer, CertificateSHA256: c.CertSHA256, HTTPStatus: c.HTTPStatus,
+			AmzRequestID: c.RequestID, AmzID2: c.ID2}
 		if c.Client.IsValid() {
 			pc.Client = c.Client.String()
 		}

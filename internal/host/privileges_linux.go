@@ -3,8 +3,10 @@ package host
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/user"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"syscall"
@@ -82,4 +84,15 @@ func DropPrivileges(name string) error {
 		return fmt.Errorf("drop privileges: %w", err)
 	}
 	return u.Drop()
+}
+
+// GiveTree makes the folder dir and everything in it u's, so that a
+// capture that drops privileges to u (--user) can still write there.
+func GiveTree(dir string, u *User) error {
+	return filepath.WalkDir(dir, func(path string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(path, u.UID, u.GID)
+	})
 }

@@ -22,3 +22,6 @@ func (u *User) Drop() error { return errNotLinux }
 
 // DropPrivileges is only implemented on Linux, where live capture runs.
 func DropPrivileges(name string) error { return errNotLinux }
+
+// GiveTree is only implemented on Linux.
+func GiveTree(dir string, u *User) error { return errNotLinux }

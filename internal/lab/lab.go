@@ -42,6 +42,13 @@ const (
 	LeakName = "s3.dualstack.ap-south-1.amazonaws.com"
 )
 
+// RequestID and ID2 are what the servers answer every HTTP request with in
+// x-amz-request-id and x-amz-id-2, as S3 does.
+const (
+	RequestID = "LAB0REQUEST0ID01"
+	ID2       = "lab/id-2/aGVsbG8gYXVkaXRvcg=="
+)
+
 // ranges lists Public's /24 as AMAZON and S3 in ap-south-1, as AWS lists
 // its S3 prefixes.
 const ranges = `{"syncToken":"1800000000","createDate":"2026-11-20-00-00-00","prefixes":[
@@ -202,7 +209,8 @@ func answer(w dns.ResponseWriter, r *dns.Msg) {
 }
 
 // accept serves connections, TLS or plain: each is read until the client
-// closes it (or 5 s pass), and every HTTP request gets 200 OK with no body.
+// closes it (or 5 s pass), and every HTTP request gets 200 OK with no body
+// and S3's request headers.
 func (l *Lab) accept(ln net.Listener) {
 	defer l.wg.Done()
 	for {
@@ -222,7 +230,7 @@ func (l *Lab) accept(ln net.Listener) {
 					return
 				}
 				if bytes.Contains(buf[:n], []byte(" HTTP/1.")) {
-					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+					io.WriteString(c, "HTTP/1.1 200 OK\r\nx-amz-request-id: "+RequestID+"\r\nx-amz-id-2: "+ID2+"\r\nContent-Length: 0\r\n\r\n")
 				}
 			}
 		}()

@@ -9,11 +9,14 @@ package probe
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"strings"
 	"time"
@@ -32,8 +35,13 @@ type Conn struct {
 	// middlebox), not a failed connection.
 	CertVerified                     bool
 	CertErr, CertSubject, CertIssuer string
-	// HTTPStatus is the status line of the answer to HEAD / (Prober.Head).
-	HTTPStatus string
+	// CertSHA256 is the SHA-256 of the server certificate's DER bytes, in
+	// hex: its fingerprint, as openssl x509 -fingerprint -sha256 gives it.
+	CertSHA256 string
+	// HTTPStatus is the status line of the answer to HEAD / (Prober.Head);
+	// RequestID and ID2 are its x-amz-request-id and x-amz-id-2 headers,
+	// which name the request to AWS.
+	HTTPStatus, RequestID, ID2 string
 }
 
 // Prober makes verify's TLS connections: SNI Name, the certificate checked
@@ -102,6 +110,8 @@ func (p *Prober) dial(ctx context.Context, server netip.AddrPort, connected func
 	if len(st.PeerCertificates) > 0 {
 		leaf := st.PeerCertificates[0]
 		c.CertSubject, c.CertIssuer = leaf.Subject.String(), leaf.Issuer.String()
+		sum := sha256.Sum256(leaf.Raw)
+		c.CertSHA256 = hex.EncodeToString(sum[:])
 		inter := x509.NewCertPool()
 		for _, ic := range st.PeerCertificates[1:] {
 			inter.AddCert(ic)
@@ -116,11 +126,13 @@ func (p *Prober) dial(ctx context.Context, server netip.AddrPort, connected func
 	}
 	if p.Head {
 		fmt.Fprintf(tc, "HEAD / HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\nConnection: close\r\n\r\n", p.Name, p.UserAgent)
-		line, err := bufio.NewReader(tc).ReadString('\n')
+		resp, err := http.ReadResponse(bufio.NewReader(io.LimitReader(tc, maxHeadAnswer)), &http.Request{Method: http.MethodHead})
 		if err != nil {
 			c.HTTPStatus = "no response: " + err.Error()
 		} else {
-			c.HTTPStatus = strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(line, "HTTP/1.1 "), "HTTP/1.0 "))
+			c.HTTPStatus = resp.Status
+			c.RequestID, c.ID2 = resp.Header.Get("X-Amz-Request-Id"), resp.Header.Get("X-Amz-Id-2")
+			resp.Body.Close()
 		}
 	}
 	closeGracefully(tc, conn)
@@ -143,6 +155,10 @@ func closeGracefully(tc *tls.Conn, conn net.Conn) {
 	conn.SetReadDeadline(time.Now().Add(closeWait))
 	io.Copy(io.Discard, tc)
 }
+
+// maxHeadAnswer bounds what is read of the answer to HEAD /: a status line
+// and headers.
+const maxHeadAnswer = 64 << 10
 
 // closeWait bounds how long the probe waits for the server's FIN.
 const closeWait = time.Second

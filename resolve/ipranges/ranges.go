@@ -47,7 +47,12 @@ type Ranges struct {
 
 	table   bart.Table[uint32] // prefix -> index into matches
 	matches []Match
+	data    []byte // the bytes parsed
 }
+
+// Bytes returns the exact bytes parsed, whose hash is SHA256: an evidence
+// bundle keeps a copy. The caller must not change them.
+func (r *Ranges) Bytes() []byte { return r.data }
 
 // Entry is one element of prefixes or ipv6_prefixes.
 type Entry struct {
@@ -122,6 +127,7 @@ func Parse(data []byte, source string) (*Ranges, error) {
 	sum := sha256.Sum256(data)
 	r.SHA256 = hex.EncodeToString(sum[:])
 	r.Source = source
+	r.data = data
 	return r, nil
 }
 
