@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vpce-verify/vpce-verify/capture/flow"
+	"github.com/vpce-verify/vpce-verify/capture/sockowner"
 
 	"github.com/vpce-verify/vpce-verify/capture"
 	"github.com/vpce-verify/vpce-verify/capture/tcpdumptext"
@@ -63,6 +64,10 @@ type Config struct {
 	// ConnLog, when not nil, gets every connection as it is judged
 	// (--conn-log).
 	ConnLog *ConnLog
+	// Owners, during a live capture, says which process owned each
+	// connection with an end on this host; nil for files, where nothing
+	// can.
+	Owners *sockowner.Tracker
 	// Extra warnings to report (from the command line: an unusable
 	// ip-ranges cache, the host's resolver files, and so on).
 	Warnings []Warning
@@ -255,6 +260,9 @@ func (b *Builder) AddFlow(f *flow.Flow) {
 		b.lastTS = f.LastTS
 	}
 	c := b.judge(f, names)
+	if b.cfg.Owners != nil {
+		c.owner = b.cfg.Owners.Owner(f.Client, f.Server, f.FirstTS, f.LastTS)
+	}
 	if b.cfg.ConnLog != nil {
 		b.cfg.ConnLog.write(f, &c, names)
 	}
@@ -369,6 +377,11 @@ func (b *Builder) Report(ev Evidence) *Report {
 	b.attemptWarnings()
 	b.otherWarnings(r)
 	r.WarningsDetail = append(b.warn.lines(), cfg.Warnings...)
+	if cfg.Owners != nil {
+		for _, w := range cfg.Owners.Warnings() {
+			r.WarningsDetail = append(r.WarningsDetail, Warning{Code: "process-attribution", Message: w})
+		}
+	}
 	r.Warnings = messages(r.WarningsDetail)
 	return r
 }
@@ -491,6 +504,7 @@ func (b *Builder) flowJSON(f *flow.Flow, c *conn, names []string) Flow {
 		Probe:        c.probe,
 		ifc:          f.Interface,
 		ifIndex:      f.IfIndex,
+		Process:      process(c.owner),
 	}
 	if out.DNSNames == nil {
 		out.DNSNames = []string{}
@@ -800,4 +814,19 @@ func byteCount(n uint64) string {
 		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
 	}
 	return fmt.Sprintf("%.1f GB", float64(n)/1e9)
+}
+
+// process renders who owned a connection; nil when nothing is known
+// (files, or neither end on this host).
+func process(o sockowner.Owner) *Process {
+	if !o.Known() {
+		return nil
+	}
+	p := &Process{Status: string(o.Status), Side: string(o.Side), TCPState: o.TCPState, PID: o.PID, Comm: o.Comm,
+		Exe: o.Exe, User: o.User, Cgroup: o.Cgroup, Unit: o.Unit, Container: o.Container, Error: o.Err}
+	if o.UID >= 0 {
+		uid := o.UID
+		p.UID = &uid
+	}
+	return p
 }

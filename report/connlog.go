@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/vpce-verify/vpce-verify/capture/flow"
+	"github.com/vpce-verify/vpce-verify/capture/sockowner"
 )
 
 // ConnLog writes one JSON line per connection as it is finished, with the
@@ -125,6 +126,7 @@ func (l *ConnLog) write(f *flow.Flow, c *conn, names []string) {
 		b = append(b, `,"aws_prefix":`...)
 		b = appendJSONString(b, c.class.AWS.Prefix.String())
 	}
+	b = appendOwner(b, &c.owner)
 	b = append(b, "}\n"...)
 	l.buf = b
 	if _, err := l.w.Write(b); err != nil {
@@ -210,4 +212,37 @@ func appendJSONString(b []byte, s string) []byte {
 		i += size
 	}
 	return append(b, '"')
+}
+
+// appendOwner adds who owned the connection on this host (live capture):
+// process_status always, the rest when known.
+func appendOwner(b []byte, o *sockowner.Owner) []byte {
+	if !o.Known() {
+		return b
+	}
+	field := func(name, v string) {
+		if v != "" {
+			b = append(b, ',', '"')
+			b = append(b, name...)
+			b = append(b, '"', ':')
+			b = appendJSONString(b, v)
+		}
+	}
+	field("process_status", string(o.Status))
+	field("local_side", string(o.Side))
+	if o.PID > 0 {
+		b = append(b, `,"pid":`...)
+		b = strconv.AppendInt(b, int64(o.PID), 10)
+	}
+	field("comm", o.Comm)
+	field("exe", o.Exe)
+	if o.UID >= 0 {
+		b = append(b, `,"uid":`...)
+		b = strconv.AppendInt(b, o.UID, 10)
+	}
+	field("user", o.User)
+	field("cgroup", o.Cgroup)
+	field("unit", o.Unit)
+	field("container", o.Container)
+	return b
 }

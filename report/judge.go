@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/vpce-verify/vpce-verify/capture/flow"
+	"github.com/vpce-verify/vpce-verify/capture/sockowner"
 
 	"github.com/vpce-verify/vpce-verify/resolve"
 	"github.com/vpce-verify/vpce-verify/resolve/inventory"
@@ -101,6 +102,8 @@ type conn struct {
 	// connection allocates nothing for them.
 	names  [maxSeenNames]seenName
 	nNames int
+	// owner is who had the connection's socket on this host (live).
+	owner sockowner.Owner
 }
 
 // maxSeenNames bounds the S3 names a judgment keeps; the evidence they

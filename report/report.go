@@ -116,6 +116,10 @@ type Capture struct {
 	Started    string   `json:"started"`
 	Stopped    string   `json:"stopped"`
 	StopReason string   `json:"stop_reason"`
+	// ProcessAttribution says whether the owners of the connections were
+	// looked up: "socket diagnostics and /proc", "off (...)", or why it
+	// was not available.
+	ProcessAttribution string `json:"process_attribution,omitempty"`
 	// Written is the -w name as given: a file, a strftime pattern (-G)
 	// or "-" (standard output).
 	Written string `json:"written,omitempty"`
@@ -281,9 +285,37 @@ type Flow struct {
 	Truncated    uint64  `json:"truncated_packets"`
 	// Probe marks the connection verify made itself.
 	Probe bool `json:"probe,omitempty"`
+	// Process is who owned the connection's end on this host, found
+	// during a live capture; absent for files and for connections with
+	// no end here.
+	Process *Process `json:"process,omitempty"`
 
 	first        time.Time // for the order of listed flows
 	ifc, ifIndex int       // the capture interface, named when the report is finished
+}
+
+// Process is the owner of a connection's local socket, as the kernel's
+// socket diagnostics and /proc said when its first packet was captured.
+type Process struct {
+	// Status is found, closed-before-lookup, no-socket (forwarded traffic,
+	// or another network namespace), process-not-visible (the socket's
+	// user is known, not its process: other users' /proc/PID/fd needs
+	// root), not-looked-up or error.
+	Status string `json:"status"`
+	// Side says which end is on this host: client or server.
+	Side     string `json:"side,omitempty"`
+	TCPState string `json:"tcp_state,omitempty"`
+	PID      int    `json:"pid,omitempty"`
+	Comm     string `json:"comm,omitempty"`
+	Exe      string `json:"exe,omitempty"`
+	UID      *int64 `json:"uid,omitempty"`
+	User     string `json:"user,omitempty"`
+	// Cgroup is the cgroup path; Unit its systemd unit and Container its
+	// container ID, when it names them.
+	Cgroup    string `json:"cgroup,omitempty"`
+	Unit      string `json:"unit,omitempty"`
+	Container string `json:"container,omitempty"`
+	Error     string `json:"error,omitempty"`
 }
 
 // Anomaly is one kind of thing the analysis could not take in whole: how

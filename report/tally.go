@@ -389,7 +389,11 @@ func (b *Builder) noTraffic() string {
 func describe(ex []conn, total int) string {
 	var parts []string
 	for _, c := range ex {
-		parts = append(parts, fmt.Sprintf("%s -> %s (%s)", c.client, c.server, c.what()))
+		p := fmt.Sprintf("%s -> %s (%s)", c.client, c.server, c.what())
+		if c.owner.Known() {
+			p += " " + c.owner.By()
+		}
+		parts = append(parts, p)
 	}
 	if total > len(ex) {
 		parts = append(parts, fmt.Sprintf("and %d more", total-len(ex)))

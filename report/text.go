@@ -4,10 +4,13 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"unicode"
+
+	"github.com/vpce-verify/vpce-verify/capture/sockowner"
 )
 
 // textFlowsShown is how many S3 connections the text report lists one by
@@ -39,10 +42,19 @@ func (r *Report) writeText(out io.Writer, allFlows bool) error {
 	if len(s3) > 0 && (allFlows || r.Summary.S3Flows <= textFlowsShown) {
 		ew.printf("\nS3 connections (%d):\n", r.Summary.S3Flows)
 		tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "  CLIENT\tSERVER\tSTATE\tBYTES\tPATH\tWHY\tNAME\tAWS")
+		procs := slices.ContainsFunc(s3, func(f Flow) bool { return f.Process != nil })
+		head := "  CLIENT\tSERVER\tSTATE\tBYTES\tPATH\tWHY\tNAME\tAWS"
+		if procs {
+			head += "\tPROCESS"
+		}
+		fmt.Fprintln(tw, head)
 		for _, f := range s3 {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Client, f.Server, f.ConnState,
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", f.Client, f.Server, f.ConnState,
 				byteCount(f.Bytes[0]+f.Bytes[1]), f.Path, f.PathEvidence, flowName(f), awsWords(f.AWS))
+			if procs {
+				fmt.Fprintf(tw, "\t%s", processWords(f.Process))
+			}
+			fmt.Fprintln(tw)
 		}
 		tw.Flush()
 		if n := r.Summary.S3Flows - len(s3); n > 0 {
@@ -72,7 +84,11 @@ func (r *Report) writeText(out io.Writer, allFlows bool) error {
 				ew.printf("  and %d more (--format json lists %d)\n", n-i, len(r.Violations))
 				break
 			}
-			ew.printf("  %s %s -> %s %s %s %s %s\n", f.FirstTS, f.Client, f.Server, f.ConnState, byteCount(f.Bytes[0]+f.Bytes[1]), flowName(f), awsWords(f.AWS))
+			by := ""
+			if f.Process != nil {
+				by = " " + owner(f.Process).By()
+			}
+			ew.printf("  %s %s -> %s %s %s %s %s%s\n", f.FirstTS, f.Client, f.Server, f.ConnState, byteCount(f.Bytes[0]+f.Bytes[1]), flowName(f), awsWords(f.AWS), by)
 		}
 	}
 	if groups := dnsGroups(r.DNS); len(groups) > 0 {
@@ -148,6 +164,9 @@ func (r *Report) writeText(out io.Writer, allFlows bool) error {
 	}
 	if c := r.Capture; c != nil {
 		ew.printf("  live on %s, filter %q, snaplen %d, %s to %s (%s)\n", strings.Join(c.Interfaces, ","), c.Filter, c.SnapLen, c.Started, c.Stopped, c.StopReason)
+		if c.ProcessAttribution != "" {
+			ew.printf("  processes: %s\n", c.ProcessAttribution)
+		}
 		writtenText(ew, c)
 	}
 	ew.printf("  ip-ranges.json: %s, created %s, syncToken %s\n", r.IPRanges.Source, r.IPRanges.CreateDate, r.IPRanges.SyncToken)
@@ -369,6 +388,24 @@ func verdictWord(verdict, partial string) string {
 		v += " (partial result: " + strings.ToUpper(partial) + ")"
 	}
 	return v
+}
+
+// processWords says who owned a connection, as the reason does: "pid
+// 4242 (java, unit app.service)".
+func processWords(p *Process) string {
+	if p == nil {
+		return "-"
+	}
+	return owner(p).Words()
+}
+
+func owner(p *Process) sockowner.Owner {
+	o := sockowner.Owner{Status: sockowner.Status(p.Status), PID: p.PID, Comm: p.Comm, User: p.User, Unit: p.Unit,
+		Container: p.Container, Err: p.Error, UID: -1}
+	if p.UID != nil {
+		o.UID = *p.UID
+	}
+	return o
 }
 
 func writeProvenance(ew *errWriter, p *Provenance) {

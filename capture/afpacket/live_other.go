@@ -4,6 +4,7 @@ package afpacket
 
 import (
 	"errors"
+	"net/netip"
 	"runtime"
 
 	"github.com/vpce-verify/vpce-verify/capture"
@@ -33,3 +34,14 @@ func (s *Source) Stats() Stats { return Stats{} }
 
 // Close does nothing.
 func (s *Source) Close() error { return nil }
+
+// SYNWatch reports TCP SYNs; only implemented on Linux.
+type SYNWatch struct{}
+
+// WatchSYNs fails: live capture needs Linux.
+func WatchSYNs(interfaces []string, ports []uint16, each func(src, dst netip.AddrPort)) (*SYNWatch, error) {
+	return nil, errLiveOS
+}
+
+// Close does nothing.
+func (w *SYNWatch) Close() error { return nil }

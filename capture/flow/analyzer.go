@@ -50,6 +50,12 @@ type Options struct {
 	// one transaction); unanswered, IdleTimeout after its query. The same
 	// rules as OnFlow apply. nil: kept for Result.
 	OnDNS func(*DNSTransaction)
+	// OnStart is told of each connection as its first packet is seen (the
+	// SYN, when the capture saw it), with Client, Server and FirstTS set,
+	// from within Add: it must not block, call the Analyzer or keep the
+	// *Flow. Live capture asks there which process owns the socket, while
+	// it still exists.
+	OnStart func(*Flow)
 }
 
 // Defaults of Options.
@@ -336,6 +342,9 @@ func (a *Analyzer) newFlow(f *capture.Frame) *Flow {
 	}
 	if a.dns.onPort(p.src, p.dst) {
 		fl.dns = &tcpDNS{t: &a.dns, flow: fl}
+	}
+	if a.opts.OnStart != nil {
+		a.opts.OnStart(fl)
 	}
 	return fl
 }

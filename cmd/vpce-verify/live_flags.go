@@ -46,6 +46,8 @@ type liveFlags struct {
 	rotateSec int
 	fileCount int
 	flush     bool
+	// Process attribution (--processes).
+	procs processFlags
 
 	cmd string // the command's name, for its errors
 }
@@ -70,6 +72,7 @@ func (l *liveFlags) register(fs *pflag.FlagSet) {
 	fs.IntVarP(&l.fileCount, "file-count", "W", 0, "with -C, keep a ring of `N` files (FILE0...); with -G alone, stop after N files (as tcpdump -W)")
 	fs.BoolVarP(&l.flush, "flush", "U", false, "write each packet to -w as it comes, not every second (as tcpdump -U): for -w - into a pipe")
 	fs.StringVarP(&l.user, "user", "Z", "", "once the sockets are open, run as `USER`, then create the output files as USER (as tcpdump -Z)")
+	l.procs.register(fs)
 	l.cmd = fs.Name()
 }
 
@@ -229,6 +232,8 @@ func (l *liveFlags) open(e *env, opts afpacket.Options, filter string, of *outpu
 		}
 		return nil, nil, false
 	}
+	// Before privileges go: the SYN watch is a packet socket.
+	l.procs.start(e, opts)
 	// Not := : a failure here must reach the check below, or the capture
 	// would run on as root, or without its files.
 	if u != nil && ef.dir != "" {
@@ -261,6 +266,7 @@ func (l *liveFlags) open(e *env, opts afpacket.Options, filter string, of *outpu
 	}
 	if err != nil {
 		src.Close()
+		l.procs.finish()
 		if w != nil {
 			w.Close(nil)
 		}
@@ -341,6 +347,7 @@ func (l *liveFlags) run(e *env, ctx context.Context, src *afpacket.Source, w *sa
 	})
 	res := capture.Run(ctx, src, a, opt)
 	stopStatus()
+	l.procs.finish()
 	stats := src.Stats()
 	if w != nil {
 		if err := w.Close(stats.Interfaces); err != nil && res.Err == nil {
@@ -361,7 +368,7 @@ func (l *liveFlags) run(e *env, ctx context.Context, src *afpacket.Source, w *sa
 		Capture: &report.Capture{
 			Interfaces: names, Filter: filter, SnapLen: ifaces[0].SnapLen,
 			Started: res.Started.UTC().Format(time.RFC3339Nano), Stopped: res.Stopped.UTC().Format(time.RFC3339Nano),
-			StopReason: res.StopReason, Written: l.write,
+			StopReason: res.StopReason, Written: l.write, ProcessAttribution: l.procs.state,
 		},
 	}
 	if w != nil {

@@ -61,6 +61,9 @@ type env struct {
 	// imds is where the EC2 instance metadata service is asked; "" not at
 	// all (tests, AWS_EC2_METADATA_DISABLED).
 	imds string
+	// lookupDelay delays each process lookup of a live capture: tests
+	// close connections before theirs.
+	lookupDelay time.Duration
 }
 
 type command struct {
