@@ -7,6 +7,7 @@
 //
 //	go run ./bench/live -mode match -rate 200000 -seconds 10
 //	go run ./bench/live -mode nomatch -rate 200000 -seconds 10
+//	go run ./bench/live -conns -rate 200000 -seconds 60   # a new connection per datagram: RSS over time
 package main
 
 import (
@@ -20,6 +21,10 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -60,6 +65,10 @@ type result struct {
 	Preempted int64   `json:"preempted"`
 	Flows     int     `json:"flows,omitempty"`
 	Tunneled  uint64  `json:"tunneled,omitempty"`
+	// With -conns: connections finished (streamed, as the command does)
+	// and the capturing process's resident memory, sampled every second.
+	Finished uint64    `json:"finished,omitempty"`
+	RSSMB    []float64 `json:"rss_mb,omitempty"`
 }
 
 func main() {
@@ -69,8 +78,14 @@ func main() {
 	size := flag.Int("size", 64, "UDP payload bytes: VXLAN and a mirrored TCP segment, padded")
 	impl := flag.String("impl", "ring", "ring: afpacket.Source; afpacket or ethernet: gopacket's afpacket or pcapgo.EthernetHandle, for comparison")
 	analyze := flag.Bool("analyze", false, "also feed every frame to flow.Analyzer")
+	conns := flag.Bool("conns", false, "every datagram mirrors the SYN of a new connection (implies -analyze): the analyzer streams finished\nconnections as the command does, under its memory limit, and the capturer's RSS is sampled every second")
+	idle := flag.Duration("idle", flow.DefaultIdleTimeout, "with -conns: the analyzer's idle timeout (--idle-timeout)")
 	child := flag.Bool("child", false, "internal: be the capturing process")
 	flag.Parse()
+	if *conns {
+		*analyze = true
+		newConns, idleTimeout = true, *idle
+	}
 	if *child {
 		if err := capturer(*impl, *analyze); err != nil {
 			fmt.Fprintln(os.Stderr, "live bench child:", err)
@@ -101,7 +116,8 @@ func run(mode string, rate int, seconds float64, size int, impl string, analyze 
 	}
 	defer sink.Close()
 
-	cmd := exec.Command(os.Args[0], "-child", "-impl", impl, fmt.Sprintf("-analyze=%v", analyze))
+	cmd := exec.Command(os.Args[0], "-child", "-impl", impl, fmt.Sprintf("-analyze=%v", analyze),
+		fmt.Sprintf("-conns=%v", newConns), "-idle", idleTimeout.String())
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -152,6 +168,18 @@ func run(mode string, rate int, seconds float64, size int, impl string, analyze 
 	if analyze {
 		fmt.Printf("analyzer  %d VXLAN packets decapsulated, %d flows\n", res.Tunneled, res.Flows)
 	}
+	if newConns {
+		fmt.Printf("conns     %d finished and streamed, %d open at the end (idle timeout %v)\n", res.Finished, res.Flows, idleTimeout)
+		var b strings.Builder
+		peak := 0.0
+		for i, mb := range res.RSSMB {
+			peak = max(peak, mb)
+			if i%5 == 4 {
+				fmt.Fprintf(&b, " %ds:%.0f", i+1, mb)
+			}
+		}
+		fmt.Printf("RSS (MB)  peak %.0f; every 5 s:%s\n", peak, b.String())
+	}
 	return nil
 }
 
@@ -175,7 +203,11 @@ func send(port, rate int, seconds float64, size int) (int, float64, error) {
 		return 0, 0, err
 	}
 	for i := range msgs {
-		msgs[i] = ipv4.Message{Buffers: [][]byte{payload}, Addr: dst}
+		p := payload
+		if newConns {
+			p = append([]byte(nil), payload...)
+		}
+		msgs[i] = ipv4.Message{Buffers: [][]byte{p}, Addr: dst}
 	}
 	total := int(float64(rate) * seconds)
 	start := time.Now()
@@ -187,6 +219,11 @@ func send(port, rate int, seconds float64, size int) (int, float64, error) {
 			continue
 		}
 		n := min(due-sent, batch)
+		if newConns {
+			for i := range n {
+				nextConn(msgs[i].Buffers[0], sent+i)
+			}
+		}
 		w, err := pc.WriteBatch(msgs[:n], 0)
 		if err != nil {
 			return sent, time.Since(start).Seconds(), fmt.Errorf("send: %w", err)
@@ -203,11 +240,53 @@ func vxlanPayload(size int) ([]byte, error) {
 	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 0x25}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 0x50}, EthernetType: layers.EthernetTypeIPv4}
 	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: net.IP{10, 0, 1, 25}, DstIP: net.IP{10, 0, 2, 50}}
 	tcp := &layers.TCP{SrcPort: 43528, DstPort: 443, ACK: true, PSH: true, Seq: 1000, Ack: 2000, Window: 500}
+	if newConns {
+		tcp = &layers.TCP{SrcPort: 43528, DstPort: 443, SYN: true, Seq: 1000, Window: 64240}
+	}
 	tcp.SetNetworkLayerForChecksum(ip)
 	buf := gopacket.NewSerializeBuffer()
 	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
 	err := gopacket.SerializeLayers(buf, opts, &layers.VXLAN{ValidIDFlag: true, VNI: 42}, eth, ip, tcp, gopacket.Payload(make([]byte, max(size-62, 0))))
 	return buf.Bytes(), err
+}
+
+// newConns and idleTimeout are -conns and -idle, for the sender and the
+// child alike.
+var (
+	newConns    bool
+	idleTimeout time.Duration
+)
+
+// Offsets in the VXLAN payload of the mirrored packet's IPv4 source
+// address and TCP source port: after the VXLAN (8) and Ethernet (14)
+// headers and, for the port, the 20-byte IPv4 header. The analyzer does
+// not check the inner checksums, so they are patched without fixing them.
+const (
+	innerSrcIP   = 8 + 14 + 12
+	innerSrcPort = 8 + 14 + 20
+)
+
+// nextConn makes p the SYN of connection i: 10.1.x.y:port, ports 1024 to
+// 65023, then the next address.
+func nextConn(p []byte, i int) {
+	port, host := 1024+i%64000, i/64000
+	p[innerSrcIP], p[innerSrcIP+1], p[innerSrcIP+2], p[innerSrcIP+3] = 10, 1, byte(host>>8), byte(host)
+	p[innerSrcPort], p[innerSrcPort+1] = byte(port>>8), byte(port)
+}
+
+// rssMB is this process's resident memory (VmRSS) in MB.
+func rssMB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
 }
 
 // capturer captures on lo until its standard input closes, then prints a
@@ -221,10 +300,31 @@ func capturer(impl string, analyze bool) error {
 	}()
 	signal.Ignore(os.Interrupt)
 	var a *flow.Analyzer
-	if analyze {
+	var res result
+	var sampler sync.WaitGroup
+	if newConns {
+		// As the command runs: finished connections streamed (and
+		// forgotten here), its memory limit.
+		debug.SetMemoryLimit(128 << 20)
+		a = flow.NewAnalyzer(flow.Options{IdleTimeout: idleTimeout,
+			OnFlow: func(*flow.Flow) { res.Finished++ }, OnDNS: func(*flow.DNSTransaction) {}})
+		sampler.Add(1)
+		go func() {
+			defer sampler.Done()
+			t := time.NewTicker(time.Second)
+			defer t.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+					res.RSSMB = append(res.RSSMB, rssMB())
+				}
+			}
+		}()
+	} else if analyze {
 		a = flow.NewAnalyzer(flow.Options{})
 	}
-	var res result
 	var start time.Time
 	var ru0 syscall.Rusage
 	ready := func() {
@@ -279,6 +379,7 @@ func capturer(impl string, analyze bool) error {
 	default:
 		return fmt.Errorf("unknown -impl %q", impl)
 	}
+	sampler.Wait()
 	res.WallSec = time.Since(start).Seconds()
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
