@@ -22,6 +22,7 @@ import (
 type provenanceFlags struct {
 	offline  bool // analyze: ask only with --imds or --imds-endpoint
 	ask      bool
+	unasked  bool // offline, and neither was given
 	noIMDS   bool
 	endpoint string
 
@@ -52,7 +53,7 @@ func (p *provenanceFlags) start(e *env) {
 		endpoint = e.imds
 	}
 	if p.offline && !p.ask && p.endpoint == "" {
-		p.noIMDS = true
+		p.noIMDS, p.unasked = true, true
 	}
 	if p.noIMDS || endpoint == "" {
 		close(p.done)
@@ -92,7 +93,7 @@ func (p *provenanceFlags) provenance(e *env, cl *classification, af *analysisFla
 		pr.Host.IMDS = p.err.Error()
 	default:
 		pr.Host.IMDS = "not asked (--no-imds, or AWS_EC2_METADATA_DISABLED)"
-		if p.offline {
+		if p.unasked {
 			pr.Host.IMDS = "not asked (analyze asks with --imds)"
 		}
 	}
