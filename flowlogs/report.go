@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vpce-verify/vpce-verify/report"
 	"github.com/vpce-verify/vpce-verify/resolve"
 	"github.com/vpce-verify/vpce-verify/resolve/ipranges"
 )
@@ -16,12 +17,12 @@ import (
 // Schema names the JSON contract of a Report (docs/flowlogs-json.md).
 const Schema = "vpce-verify/flowlogs/v1"
 
-// Verdicts, in the words of the other reports.
+// Verdicts: the words of the other reports.
 const (
-	Pass         = "pass"
-	Fail         = "fail"
-	Inconclusive = "inconclusive"
-	Error        = "error"
+	Pass         = report.Pass
+	Fail         = report.Fail
+	Inconclusive = report.Inconclusive
+	Error        = report.Error
 )
 
 // Report is the result of reading flow logs: the text and the JSON both
@@ -57,11 +58,8 @@ type Report struct {
 	Warnings        []string      `json:"warnings"`
 }
 
-// Tool names the program.
-type Tool struct {
-	Name    string `json:"name"`
-	Version string `json:"version"`
-}
+// Tool names the program, as in the other reports.
+type Tool = report.Tool
 
 // Window is the time window asked for; empty strings leave it open.
 type Window struct {
