@@ -11,17 +11,19 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/vpce-verify/vpce-verify/report"
 )
 
 // Schema names the JSON contract of a merged fleet report (docs/fleet-json.md).
 const Schema = "vpce-verify/fleet/v1"
 
-// Verdicts, as in a host's report.
+// Verdicts: the words of a host's report.
 const (
-	Pass         = "pass"
-	Fail         = "fail"
-	Inconclusive = "inconclusive"
-	Error        = "error"
+	Pass         = report.Pass
+	Fail         = report.Fail
+	Inconclusive = report.Inconclusive
+	Error        = report.Error
 )
 
 // rank orders verdicts from best to worst: a host's verdict is the worst
