@@ -16,6 +16,7 @@ import (
 	"github.com/vpce-verify/vpce-verify/capture/flow"
 	"github.com/vpce-verify/vpce-verify/capture/savefile"
 	"github.com/vpce-verify/vpce-verify/report"
+	"github.com/vpce-verify/vpce-verify/resolve"
 	"github.com/vpce-verify/vpce-verify/resolve/s3name"
 )
 
@@ -90,7 +91,7 @@ func (s *Selector) OnConn(f *flow.Flow, j *report.Judged) {
 	// S3 connections, and those to AWS addresses that carried no S3
 	// name: a verdict may rest on them too (an unnamed connection to a
 	// CloudFront address keeps a pass from being one).
-	if !j.S3 && j.Path != "public-aws" {
+	if !j.S3 && j.Path != string(resolve.PathPublicAWS) {
 		return
 	}
 	v := j.Verdict()
