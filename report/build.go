@@ -269,6 +269,9 @@ func (b *Builder) AddFlow(f *flow.Flow) {
 	b.t.flows++
 	if c.s3 {
 		b.connWarnings(f, &c)
+	} else if c.unread != "" {
+		b.warn.about("connection-unread", c.client.String()+" -> "+c.server.String(),
+			"had "+unreadWhat[c.unread]+" before any server name, with nothing else to tell whether S3 went through it (a proxy, an endpoint not listed): the verdict cannot pass; capture with -s 0")
 	}
 	listed := b.t.listFlow()
 	violation := c.s3 && c.established && b.leak(c.path)
@@ -279,7 +282,7 @@ func (b *Builder) AddFlow(f *flow.Flow) {
 	}
 	b.t.add(&c, out, listed, violation, f)
 	if b.cfg.OnConn != nil {
-		b.cfg.OnConn(f, &Judged{S3: c.s3, Established: c.established, Leak: violation, Path: string(c.path), c: &c, b: b})
+		b.cfg.OnConn(f, &Judged{S3: c.s3, Established: c.established, Leak: violation, Path: string(c.path), Unread: c.unread, c: &c, b: b})
 	}
 }
 
