@@ -90,6 +90,12 @@ func TestFailSafe(t *testing.T) {
 		{name: "a cut banner of another protocol, or a whole name, clears a connection", setup: setup{endpointIPs: []string{"10.0.2.50"}}, files: []string{"unread-clear.pcapng"},
 			verdict: Pass, reason: []string{"the 1 established S3 connection went to the interface endpoint"},
 			conns: []wantConn{{server: "10.0.5.22:22", s3: false}, {server: "10.0.5.23:5432", s3: false}, {server: "10.0.5.24:443", s3: false}, {server: "10.0.3.10:3128", s3: false}}},
+		{name: "an upload through NAT64 (64:ff9b::/96) is judged by the IPv4 address it embeds", setup: setup{endpointIPs: []string{"10.0.2.50"}}, files: []string{"nat64-upload.pcap"},
+			verdict: Fail, reason: []string{"1 of 2 established S3 connections went to a public address", "[64:ff9b::34db:400b]:443 (S3 by address only, public-aws, AMAZON+S3 ap-south-1 52.219.64.0/22"},
+			conns: []wantConn{{server: "[64:ff9b::34db:400b]:443", s3: true, path: "public-aws", evidence: "aws-range"}}},
+		{name: "a DNS64 answer for a bucket leads to public S3 through NAT64", files: []string{"nat64-named.pcap"},
+			verdict: Fail, reason: []string{"[64:ff9b::34db:400a]:443 (SNI my-bucket.s3.ap-south-1.amazonaws.com, public-aws"},
+			conns: []wantConn{{server: "[64:ff9b::34db:400a]:443", s3: true, path: "public-aws", evidence: "aws-range"}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -77,6 +77,22 @@ type gatewayByName struct {
 
 var sharedAddressSpace = netip.MustParsePrefix("100.64.0.0/10") // RFC 6598
 
+// nat64 is the well-known NAT64 prefix (RFC 6052): in an IPv6-only subnet,
+// DNS64 (Route 53 Resolver) answers an IPv4-only name with the IPv4 address
+// embedded in it, and a NAT gateway translates the connection to that IPv4
+// address.
+var nat64 = netip.MustParsePrefix("64:ff9b::/96")
+
+// nat64Embedded returns the IPv4 address a NAT64 address (64:ff9b::/96)
+// reaches.
+func nat64Embedded(a netip.Addr) (netip.Addr, bool) {
+	if !a.Is6() || !nat64.Contains(a) {
+		return netip.Addr{}, false
+	}
+	b := a.As16()
+	return netip.AddrFrom4([4]byte(b[12:])), true
+}
+
 // NewClassifier prepares a classifier. r may be nil (nothing is in AWS), inv
 // may be nil. endpointIPs are addresses the user says are interface
 // endpoint addresses; vpcCIDRs are the VPC's own ranges.
@@ -148,12 +164,19 @@ func (c *Classifier) addRoutes(inv *inventory.Inventory) {
 // Classify says what a is, in this order (README.md, "How the verdict is reached"): a known endpoint
 // address first (an endpoint's IPv6 address can lie inside an EC2 range),
 // then ip-ranges.json (a gateway endpoint only with route-table evidence),
-// then private ranges and the VPC's CIDRs, then public-non-aws. It does not
+// then private ranges and the VPC's CIDRs, then public-non-aws. An address
+// of the NAT64 prefix 64:ff9b::/96 is classified as the IPv4 address it
+// embeds, which the connection reaches through the NAT gateway. It does not
 // allocate.
 func (c *Classifier) Classify(a netip.Addr) Class {
 	a = a.Unmap()
 	if !a.IsValid() {
 		return Class{Path: PathPublicNonAWS, Basis: BasisNone}
+	}
+	if _, ok := c.endpoints[a]; !ok {
+		if v4, ok := nat64Embedded(a); ok {
+			return c.Classify(v4)
+		}
 	}
 	var cl Class
 	if c.ranges != nil {

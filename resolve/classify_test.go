@@ -124,6 +124,9 @@ func TestClassifyWithoutInventory(t *testing.T) {
 	runClassCases(t, c, []classCase{
 		{"52.219.64.10", PathPublicAWS, BasisIPRanges, "", "", true, []string{"AMAZON", "S3"}},
 		{"::ffff:52.219.64.10", PathPublicAWS, BasisIPRanges, "", "", true, []string{"AMAZON", "S3"}},
+		{"64:ff9b::34db:400a", PathPublicAWS, BasisIPRanges, "", "", true, []string{"AMAZON", "S3"}}, // NAT64 of 52.219.64.10
+		{"64:ff9b::a00:119", PathPrivateOther, BasisPrivateRange, "", "", false, nil},                // NAT64 of 10.0.1.25
+		{"64:ff9b:1::34db:400a", PathPublicNonAWS, BasisNone, "", "", false, nil},                    // not the well-known prefix
 		{"2406:da1a:8e0:2c01::25", PathPublicAWS, BasisIPRanges, "", "", true, []string{"AMAZON", "EC2"}},
 		{"10.0.1.25", PathPrivateOther, BasisPrivateRange, "", "", false, nil},
 		{"172.16.0.1", PathPrivateOther, BasisPrivateRange, "", "", false, nil},

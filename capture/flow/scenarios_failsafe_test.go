@@ -20,6 +20,7 @@ const (
 	scOnlyS3     = "52.219.160.10" // AMAZON+S3 52.219.160.0/23
 	scProxy      = "10.0.3.10:3128"
 	scVpceName   = "bucket.vpce-0a1b2c3d4e5f67890-9hnenorg.s3.ap-south-1.vpce.amazonaws.com"
+	scNAT64S3    = "64:ff9b::34db:400a" // 52.219.64.10 (AMAZON+S3 ap-south-1) through NAT64
 )
 
 // httpExchange writes a connection carrying one HTTP/1.1 request and its
@@ -146,6 +147,27 @@ func failSafeScenarios() []scenario {
 				{scHost + ":43762", "10.0.5.20:443", "SF", "", nil},
 				{scHost + ":43763", "10.0.5.21:8443", "SF", "", nil},
 			}},
+		{file: "nat64-upload.pcap", link: layers.LinkTypeEthernet, dns: 1,
+			about: "an IPv6-only host (DNS64, and a NAT gateway's NAT64 for 64:ff9b::/96): one S3 connection to the endpoint, and an upload already under way to 64:ff9b::34db:400b, which embeds the public S3 address 52.219.64.11; no name",
+			build: func(b *frameBuilder) {
+				endpointSession(b)
+				c := b.conv("["+scHost6+"]:43781", "[64:ff9b::34db:400b]:443")
+				c.cseq, c.sseq = 3000000, 7000000
+				for i := range 20 {
+					c.send(true, "A", bytes.Repeat([]byte{0x17}, 1400))
+					if i%2 == 1 {
+						c.send(false, "A", nil)
+					}
+				}
+			},
+			flows: []wantFlow{endpointFlows[0], {"[" + scHost6 + "]:43781", "[64:ff9b::34db:400b]:443", "OTH", "", nil}}},
+		{file: "nat64-named.pcap", link: layers.LinkTypeEthernet, dns: 1,
+			about: "an IPv6-only host: DNS64 answers a bucket's AAAA with 64:ff9b::34db:400a (52.219.64.10, public S3 through NAT64), and the host connects there with the bucket's name",
+			build: func(b *frameBuilder) {
+				lookup(b, 40030, scBucket, dns.TypeAAAA, [3]string{scBucket, "AAAA", scNAT64S3})
+				tlsSession(b, "["+scHost6+"]:43780", "["+scNAT64S3+"]:443", scBucket)
+			},
+			flows: []wantFlow{{"[" + scHost6 + "]:43780", "[" + scNAT64S3 + "]:443", "SF", scBucket, []string{scBucket}}}},
 		{file: "unread-clear.pcapng", link: layers.LinkTypeEthernet, dns: 0,
 			about: "one S3 connection to the endpoint, captured whole; then connections whose cut or whole first bytes clear them: an SSH banner cut at 80 bytes, PostgreSQL with no payload kept (54 bytes), a whole ClientHello for a non-S3 name to a private address, a whole CONNECT to a proxy for a non-S3 host",
 			build: func(b *frameBuilder) {
