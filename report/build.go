@@ -269,6 +269,9 @@ func (b *Builder) AddFlow(f *flow.Flow) {
 	b.t.flows++
 	if c.s3 {
 		b.connWarnings(f, &c)
+	} else if c.unread == unreadStart {
+		b.warn.about("connection-unread", c.client.String()+" -> "+c.server.String(),
+			"began before the capture, with nothing else to tell whether S3 went through it (a proxy, an endpoint not listed): the verdict cannot pass; start the capture before the applications connect")
 	} else if c.unread != "" {
 		b.warn.about("connection-unread", c.client.String()+" -> "+c.server.String(),
 			"had "+unreadWhat[c.unread]+" before any server name, with nothing else to tell whether S3 went through it (a proxy, an endpoint not listed): the verdict cannot pass; capture with -s 0")

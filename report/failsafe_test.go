@@ -96,6 +96,11 @@ func TestFailSafe(t *testing.T) {
 		{name: "a DNS64 answer for a bucket leads to public S3 through NAT64", files: []string{"nat64-named.pcap"},
 			verdict: Fail, reason: []string{"[64:ff9b::34db:400a]:443 (SNI my-bucket.s3.ap-south-1.amazonaws.com, public-aws"},
 			conns: []wantConn{{server: "[64:ff9b::34db:400a]:443", s3: true, path: "public-aws", evidence: "aws-range"}}},
+		{name: "a connection to a private address already under way when the capture began keeps a pass from being one", setup: setup{endpointIPs: []string{"10.0.2.50"}}, files: []string{"midstream-private.pcap"},
+			verdict: Inconclusive, reason: []string{"the 1 established S3 connection went to the interface endpoint, but 2 established connections to a web or proxy port of a private address that nothing shows to be S3 began before the capture",
+				"10.0.3.10:3128 (private-other, start not captured", "10.0.2.51:443 (private-other, start not captured", "start the capture before the connections"},
+			conns: []wantConn{{server: "10.0.3.10:3128", s3: false}, {server: "10.0.2.51:443", s3: false}, {server: "10.0.5.22:22", s3: false}},
+			warn:  []string{"2 connections began before the capture, with nothing else to tell whether S3 went through it (a proxy, an endpoint not listed): the verdict cannot pass"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -99,8 +99,8 @@ type conn struct {
 	// unread says what of an established connection that nothing showed to
 	// be S3 the analysis could not read whole, so that whether it carried
 	// S3 (through a proxy, to an endpoint not listed) is unknown: "" when
-	// it read enough, else "ClientHello cut", "HTTP request cut" or
-	// "payload not captured".
+	// it read enough, else "ClientHello cut", "HTTP request cut",
+	// "payload not captured" or unreadStart.
 	unread string
 	// names are the first S3 names seen, with where each came from:
 	// maxSeenNames of them (a connection to an endpoint may carry every
@@ -307,7 +307,10 @@ func (b *Builder) judge(f *flow.Flow, dnsNames []string) conn {
 // be S3 from being cleared: a ClientHello or HTTP request (the CONNECT of
 // a proxy, say) that was cut by the snap length, the reassembly budget or
 // the connection's end before it named its server, or, to a web or proxy
-// port, a client whose data the snap length cut away whole. "" when a
+// port, a client whose data the snap length cut away whole, or, to a web or
+// proxy port of a private address (where proxies and the endpoint network
+// interfaces of other zones are), a connection whose start the capture
+// does not hold (it began before the capture). "" when a
 // name was read (a complete hello or request; an SNI, Host or proxy
 // target read before the cut), or when the client sent nothing, or when
 // the server is a listed endpoint of another service. A DNS name for the
@@ -329,9 +332,15 @@ func unread(f *flow.Flow, c *conn) string {
 		return "ClientHello cut"
 	case f.TLS.Hello == "" && f.HTTP.Request == "" && f.Truncated > 0 && web:
 		return "payload not captured"
+	case f.TLS.Hello == flow.HelloNotSeen && f.HTTP.Request == flow.HTTPNotSeen && web && c.class.Path == resolve.PathPrivateOther:
+		return unreadStart
 	}
 	return ""
 }
+
+// unreadStart is conn.unread for a connection whose first bytes were not in
+// the capture: it began before it, or they were lost.
+const unreadStart = "start not captured"
 
 // unreadWhat words conn.unread after "had" in a warning.
 var unreadWhat = map[string]string{

@@ -40,6 +40,11 @@ type tally struct {
 	// whose first bytes the analysis could not read whole (conn.unread).
 	unread   int
 	unreadEx []conn
+	// unstarted counts established connections to a web or proxy port of
+	// a private address that nothing showed to be S3 and whose start the
+	// capture does not hold (unreadStart).
+	unstarted   int
+	unstartedEx []conn
 
 	flowsOut   []Flow
 	violations []Flow
@@ -121,7 +126,12 @@ func (t *tally) add(c *conn, out *Flow, listed, violation bool, f *flow.Flow) {
 				t.unnamedEdgeEx = append(t.unnamedEdgeEx, *c)
 			}
 		}
-		if c.unread != "" {
+		if c.unread == unreadStart {
+			t.unstarted++
+			if len(t.unstartedEx) < examples {
+				t.unstartedEx = append(t.unstartedEx, *c)
+			}
+		} else if c.unread != "" {
 			t.unread++
 			if len(t.unreadEx) < examples {
 				t.unreadEx = append(t.unreadEx, *c)
@@ -339,6 +349,14 @@ func (b *Builder) verdict(r *Report) (string, string) {
 			}
 			doubts = append(doubts, fmt.Sprintf("%s that nothing shows to be S3 began with a ClientHello or HTTP request that the capture does not hold whole (cut by the snap length or the reassembly budget, or not in tcpdump text), so whether %s carried S3 traffic (through a proxy, or to an endpoint not listed) is unknown: %s; capture with a larger snap length (tcpdump -s 0)",
 				countNoun(t.unread, "established connection"), they, describe(t.unreadEx, t.unread)))
+		}
+		if t.unstarted > 0 {
+			they := "they"
+			if t.unstarted == 1 {
+				they = "it"
+			}
+			doubts = append(doubts, fmt.Sprintf("%s to a web or proxy port of a private address that nothing shows to be S3 began before the capture, so whether %s carried S3 traffic (through a proxy, or to an endpoint not listed) is unknown: %s; start the capture before the connections",
+				countNoun(t.unstarted, "established connection"), they, describe(t.unstartedEx, t.unstarted)))
 		}
 		if len(doubts) > 0 {
 			v = Inconclusive

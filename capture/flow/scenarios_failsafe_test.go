@@ -2,6 +2,7 @@ package flow
 
 import (
 	"bytes"
+	"fmt"
 
 	"github.com/gopacket/gopacket/layers"
 	"github.com/miekg/dns"
@@ -168,6 +169,26 @@ func failSafeScenarios() []scenario {
 				tlsSession(b, "["+scHost6+"]:43780", "["+scNAT64S3+"]:443", scBucket)
 			},
 			flows: []wantFlow{{"[" + scHost6 + "]:43780", "[" + scNAT64S3 + "]:443", "SF", scBucket, []string{scBucket}}}},
+		{file: "midstream-private.pcap", link: layers.LinkTypeEthernet, dns: 1,
+			about: "one S3 connection to the endpoint, captured whole; and three connections already under way when the capture began, no name: a CONNECT tunnel through the proxy (10.0.3.10:3128), TLS to a private address on 443 (another zone's endpoint ENI?), and SSH to a private address",
+			build: func(b *frameBuilder) {
+				endpointSession(b)
+				for i, server := range []string{scProxy, "10.0.2.51:443", "10.0.5.22:22"} {
+					c := b.conv(fmt.Sprintf("%s:%d", scHost, 43790+i), server)
+					c.cseq, c.sseq = 3000000, 7000000
+					for j := range 6 {
+						c.send(true, "PA", bytes.Repeat([]byte{0x17}, 1400))
+						if j%2 == 1 {
+							c.send(false, "A", nil)
+						}
+					}
+				}
+			},
+			flows: []wantFlow{endpointFlows[0],
+				{scHost + ":43790", scProxy, "OTH", "", nil},
+				{scHost + ":43791", "10.0.2.51:443", "OTH", "", nil},
+				{scHost + ":43792", "10.0.5.22:22", "OTH", "", nil},
+			}},
 		{file: "unread-clear.pcapng", link: layers.LinkTypeEthernet, dns: 0,
 			about: "one S3 connection to the endpoint, captured whole; then connections whose cut or whole first bytes clear them: an SSH banner cut at 80 bytes, PostgreSQL with no payload kept (54 bytes), a whole ClientHello for a non-S3 name to a private address, a whole CONNECT to a proxy for a non-S3 host",
 			build: func(b *frameBuilder) {
