@@ -101,6 +101,8 @@ func TestFailSafe(t *testing.T) {
 				"10.0.3.10:3128 (private-other, start not captured", "10.0.2.51:443 (private-other, start not captured", "start the capture before the connections"},
 			conns: []wantConn{{server: "10.0.3.10:3128", s3: false}, {server: "10.0.2.51:443", s3: false}, {server: "10.0.5.22:22", s3: false}},
 			warn:  []string{"2 connections began before the capture, with nothing else to tell whether S3 went through it (a proxy, an endpoint not listed): the verdict cannot pass"}},
+		{name: "a new SYN on a 4-tuple whose connection did not end in the capture is a new connection", setup: setup{endpointIPs: []string{"10.0.2.50"}}, files: []string{"port-reuse.pcap"},
+			verdict: Fail, reason: []string{"1 of 2 established S3 connections went to a public address", "10.0.1.25:43800 -> 3.5.208.10:443 (SNI my-bucket.s3.ap-south-1.amazonaws.com, public-aws"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -279,8 +279,9 @@ func (a *Analyzer) tcp(f *capture.Frame) {
 	k := keyOf(p.src, p.dst)
 	fl := a.flows[k]
 	isSYN := p.flags&(tcpSYN|tcpACK) == tcpSYN
-	if fl != nil && isSYN && fl.Closed() && !(p.src == fl.Client && fl.ep[0].sawSYN && p.seq == fl.ep[0].isn) {
-		// The 4-tuple is used again after the connection ended.
+	if fl != nil && isSYN && (fl.Closed() || fl.restartedBy(p)) && !(p.src == fl.Client && fl.ep[0].sawSYN && p.seq == fl.ep[0].isn) {
+		// The 4-tuple is used again after the connection ended (also when
+		// the capture did not show the end).
 		a.finish(fl)
 		fl = nil
 	}

@@ -665,6 +665,19 @@ func (f *Flow) Closed() bool {
 	return o == stReset || r == stReset || (o == stClosed && r == stClosed)
 }
 
+// restartedBy reports whether p, a SYN, begins a new connection on the
+// 4-tuple although the capture did not show the old one end: its sender
+// already sent data in this one, and the SYN's sequence number is not
+// that side's initial one. Its first bytes are then another connection's,
+// and name another server.
+func (f *Flow) restartedBy(p *packet) bool {
+	e := &f.ep[1]
+	if p.src == f.Client {
+		e = &f.ep[0]
+	}
+	return e.hist&histData != 0 && p.seq != e.isn
+}
+
 // over reports whether the connection is closed for the Analyzer's close
 // delay. A RST the client sends after its SYN, before any SYN-ACK, does
 // not count: that is how a client answers the ACK a server sends for a

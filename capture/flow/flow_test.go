@@ -156,6 +156,24 @@ func TestFlowIdentity(t *testing.T) {
 			t.Errorf("states %s, %s; want SF, S1", r.Flows[0].ConnState(), r.Flows[1].ConnState())
 		}
 	})
+	t.Run("4-tuple reused without the end in the capture is a new flow", func(t *testing.T) {
+		b := newBuilder(t, layers.LinkTypeEthernet)
+		c := b.conv("10.0.1.25:43528", "10.0.2.50:443")
+		c.handshake()
+		c.send(true, "PA", []byte("first"))
+		c.at(true, "PA", c.cseq-5, []byte("first")) // a retransmission: the same connection
+		c.at(true, "S", 1000, nil)                  // its SYN again, late: the same connection
+		c.cseq += 100000                            // a new ISN: a new connection
+		c.handshake()
+		c.send(true, "PA", []byte("second"))
+		r := b.analyze(Options{})
+		if len(r.Flows) != 2 {
+			t.Fatalf("got %d flows, want 2", len(r.Flows))
+		}
+		if h := r.Flows[1].History(); h != "ShAD" {
+			t.Errorf("second history %q, want ShAD", h)
+		}
+	})
 	t.Run("4-tuple reused after reset is a new flow", func(t *testing.T) {
 		b := newBuilder(t, layers.LinkTypeEthernet)
 		c := b.conv("10.0.1.25:43528", "10.0.2.50:443")

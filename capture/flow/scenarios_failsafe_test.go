@@ -189,6 +189,26 @@ func failSafeScenarios() []scenario {
 				{scHost + ":43791", "10.0.2.51:443", "OTH", "", nil},
 				{scHost + ":43792", "10.0.5.22:22", "OTH", "", nil},
 			}},
+		{file: "port-reuse.pcap", link: layers.LinkTypeEthernet, dns: 1,
+			about: "one S3 connection to the endpoint; then a connection to an address S3 shares with EC2 (3.5.208.10) whose ClientHello names www.example.com and whose end the capture does not show, and a new connection on the same 4-tuple (a new SYN, another ISN) whose ClientHello names a bucket",
+			build: func(b *frameBuilder) {
+				endpointSession(b)
+				c := b.conv(scHost+":43800", scSharedS3+":443")
+				c.handshake()
+				c.send(true, "PA", helloFor(b.t, "www.example.com"))
+				c.send(false, "PA", bytes.Repeat([]byte{0x16}, 1200))
+				c = b.conv(scHost+":43800", scSharedS3+":443")
+				c.cseq, c.sseq = 900000, 800000
+				c.handshake()
+				c.send(true, "PA", helloFor(b.t, scBucket))
+				c.send(false, "PA", bytes.Repeat([]byte{0x16}, 1200))
+				c.send(true, "PA", bytes.Repeat([]byte{0x17}, 300))
+				c.close()
+			},
+			flows: []wantFlow{endpointFlows[0],
+				{scHost + ":43800", scSharedS3 + ":443", "S1", "www.example.com", nil},
+				{scHost + ":43800", scSharedS3 + ":443", "SF", scBucket, nil},
+			}},
 		{file: "unread-clear.pcapng", link: layers.LinkTypeEthernet, dns: 0,
 			about: "one S3 connection to the endpoint, captured whole; then connections whose cut or whole first bytes clear them: an SSH banner cut at 80 bytes, PostgreSQL with no payload kept (54 bytes), a whole ClientHello for a non-S3 name to a private address, a whole CONNECT to a proxy for a non-S3 host",
 			build: func(b *frameBuilder) {

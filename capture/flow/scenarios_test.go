@@ -389,7 +389,7 @@ func TestScenariosMatchTshark(t *testing.T) {
 					oursSNI = append(oursSNI, f.TLS.SNI)
 				}
 				if f.ep[0].sawSYN {
-					oursSYN = append(oursSYN, fmt.Sprintf("%d|%d", f.Client.Port(), f.Server.Port()))
+					oursSYN = append(oursSYN, fmt.Sprintf("%d|%d|%d", f.Client.Port(), f.Server.Port(), f.ep[0].isn))
 				}
 			}
 			for _, tx := range r.DNS {
@@ -404,7 +404,7 @@ func TestScenariosMatchTshark(t *testing.T) {
 			lines := tsharkFields(t, tshark, path,
 				"tls.handshake.type==1 || dns.flags.response==1 || (tcp.flags.syn==1 && tcp.flags.ack==0)",
 				"tls.handshake.extensions_server_name", "dns.flags.response", "dns.a", "dns.aaaa",
-				"tcp.flags.syn", "tcp.flags.ack", "tcp.srcport", "tcp.dstport")
+				"tcp.flags.syn", "tcp.flags.ack", "tcp.srcport", "tcp.dstport", "tcp.seq_raw")
 			for _, line := range lines {
 				f := strings.Split(line, "|")
 				if f[0] != "" {
@@ -414,8 +414,10 @@ func TestScenariosMatchTshark(t *testing.T) {
 					theirDNS = append(theirDNS, splitNonEmpty(f[2]+","+f[3])...)
 				}
 				if f[4] == "1" && f[5] == "0" {
-					// Tunnels give the outer and inner ports: the inner come last.
-					syn := lastValue(f[6]) + "|" + lastValue(f[7])
+					// Tunnels give the outer and inner ports: the inner come
+					// last. A retransmitted SYN has the same ISN; a 4-tuple
+					// used again, another.
+					syn := lastValue(f[6]) + "|" + lastValue(f[7]) + "|" + lastValue(f[8])
 					if !slices.Contains(theirSYN, syn) {
 						theirSYN = append(theirSYN, syn)
 					}
