@@ -269,6 +269,9 @@ func (b *Builder) AddFlow(f *flow.Flow) {
 	b.t.flows++
 	if c.s3 {
 		b.connWarnings(f, &c)
+	} else if c.unread == unreadResent {
+		b.warn.about("connection-unread", c.client.String()+" -> "+c.server.String(),
+			"sent its first bytes twice, with different contents (a ClientHello or request naming another server, which the server may have taken instead): the verdict cannot pass")
 	} else if c.unread == unreadStart {
 		b.warn.about("connection-unread", c.client.String()+" -> "+c.server.String(),
 			"began before the capture, with nothing else to tell whether S3 went through it (a proxy, an endpoint not listed): the verdict cannot pass; start the capture before the applications connect")

@@ -103,6 +103,13 @@ func TestFailSafe(t *testing.T) {
 			warn:  []string{"2 connections began before the capture, with nothing else to tell whether S3 went through it (a proxy, an endpoint not listed): the verdict cannot pass"}},
 		{name: "a new SYN on a 4-tuple whose connection did not end in the capture is a new connection", setup: setup{endpointIPs: []string{"10.0.2.50"}}, files: []string{"port-reuse.pcap"},
 			verdict: Fail, reason: []string{"1 of 2 established S3 connections went to a public address", "10.0.1.25:43800 -> 3.5.208.10:443 (SNI my-bucket.s3.ap-south-1.amazonaws.com, public-aws"}},
+		{name: "a ClientHello sent again with another name does not clear an S3 address", setup: setup{endpointIPs: []string{"10.0.2.50"}}, files: []string{"resent-hello.pcap"},
+			verdict: Fail, reason: []string{"1 of 2 established S3 connections went to a public address", "10.0.1.25:43810 -> 3.5.208.10:443 (S3 by address only, public-aws"},
+			conns: []wantConn{{server: "3.5.208.10:443", s3: true, path: "public-aws", evidence: "aws-range"}}},
+		{name: "a CONNECT sent again with another target keeps a pass from being one", setup: setup{endpointIPs: []string{"10.0.2.50"}}, files: []string{"resent-connect.pcap"},
+			verdict: Inconclusive, reason: []string{"but 1 established connection that nothing shows to be S3 sent its first bytes twice, with different contents", "10.0.1.25:43811 -> 10.0.3.10:3128 (private-other, first bytes sent twice, differently"},
+			conns: []wantConn{{server: "10.0.3.10:3128", s3: false}},
+			warn:  []string{"10.0.1.25:43811 -> 10.0.3.10:3128 sent its first bytes twice, with different contents"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

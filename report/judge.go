@@ -208,9 +208,11 @@ func (b *Builder) judge(f *flow.Flow, dnsNames []string) conn {
 	// Names the connection carried, and what they say.
 	sni := f.TLS.SNI
 	tunnel := f.TLS.InTunnel
-	helloComplete := f.TLS.Hello == flow.HelloComplete
+	// First bytes sent twice, differently, may not be what the server
+	// took: their names still count as S3 evidence, but none clears.
+	helloComplete := f.TLS.Hello == flow.HelloComplete && !f.Resent
 	host := hostName(f.HTTP.Host)
-	requestComplete := f.HTTP.Request == flow.HTTPComplete
+	requestComplete := f.HTTP.Request == flow.HTTPComplete && !f.Resent
 	proxy := hostName(f.HTTP.ProxyHost)
 
 	var otherNames []string // complete names of non-S3 hosts
@@ -306,7 +308,8 @@ func (b *Builder) judge(f *flow.Flow, dnsNames []string) conn {
 // unread says what kept an established connection that nothing showed to
 // be S3 from being cleared: a ClientHello or HTTP request (the CONNECT of
 // a proxy, say) that was cut by the snap length, the reassembly budget or
-// the connection's end before it named its server, or, to a web or proxy
+// the connection's end before it named its server, or sent again with
+// other contents (unreadResent), or, to a web or proxy
 // port, a client whose data the snap length cut away whole, or, to a web or
 // proxy port of a private address (where proxies and the endpoint network
 // interfaces of other zones are), a connection whose start the capture
@@ -318,6 +321,9 @@ func (b *Builder) judge(f *flow.Flow, dnsNames []string) conn {
 func unread(f *flow.Flow, c *conn) string {
 	if !c.established || c.bytes[0] == 0 || c.class.Path == resolve.PathInterfaceEndpoint {
 		return ""
+	}
+	if f.Resent {
+		return unreadResent
 	}
 	if f.HTTP.ProxyHost != "" || f.HTTP.Host != "" || (f.TLS.SNI != "" && !f.TLS.InTunnel) {
 		return ""
@@ -341,6 +347,11 @@ func unread(f *flow.Flow, c *conn) string {
 // unreadStart is conn.unread for a connection whose first bytes were not in
 // the capture: it began before it, or they were lost.
 const unreadStart = "start not captured"
+
+// unreadResent is conn.unread for a connection whose client sent its first
+// bytes twice, with other contents (flow.Flow.Resent): which copy the
+// server took, and so which server it named, is unknown.
+const unreadResent = "first bytes sent twice, differently"
 
 // unreadWhat words conn.unread after "had" in a warning.
 var unreadWhat = map[string]string{

@@ -45,6 +45,10 @@ type tally struct {
 	// capture does not hold (unreadStart).
 	unstarted   int
 	unstartedEx []conn
+	// resent counts established connections that nothing showed to be S3
+	// whose client sent its first bytes twice, differently (unreadResent).
+	resent   int
+	resentEx []conn
 
 	flowsOut   []Flow
 	violations []Flow
@@ -126,7 +130,12 @@ func (t *tally) add(c *conn, out *Flow, listed, violation bool, f *flow.Flow) {
 				t.unnamedEdgeEx = append(t.unnamedEdgeEx, *c)
 			}
 		}
-		if c.unread == unreadStart {
+		if c.unread == unreadResent {
+			t.resent++
+			if len(t.resentEx) < examples {
+				t.resentEx = append(t.resentEx, *c)
+			}
+		} else if c.unread == unreadStart {
 			t.unstarted++
 			if len(t.unstartedEx) < examples {
 				t.unstartedEx = append(t.unstartedEx, *c)
@@ -357,6 +366,14 @@ func (b *Builder) verdict(r *Report) (string, string) {
 			}
 			doubts = append(doubts, fmt.Sprintf("%s to a web or proxy port of a private address that nothing shows to be S3 began before the capture, so whether %s carried S3 traffic (through a proxy, or to an endpoint not listed) is unknown: %s; start the capture before the connections",
 				countNoun(t.unstarted, "established connection"), they, describe(t.unstartedEx, t.unstarted)))
+		}
+		if t.resent > 0 {
+			they := "they"
+			if t.resent == 1 {
+				they = "it"
+			}
+			doubts = append(doubts, fmt.Sprintf("%s that nothing shows to be S3 sent its first bytes twice, with different contents, so which server %s named (through a proxy, or to an endpoint not listed) is unknown: %s",
+				countNoun(t.resent, "established connection"), they, describe(t.resentEx, t.resent)))
 		}
 		if len(doubts) > 0 {
 			v = Inconclusive

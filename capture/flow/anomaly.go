@@ -254,6 +254,9 @@ func (s *shared) take(n int) bool {
 	return true
 }
 
+// roomy reports whether at most half the budget is held.
+func (s *shared) roomy() bool { return s == nil || s.held <= s.limit/2 }
+
 // give returns n bytes to the budget.
 func (s *shared) give(n int) {
 	if s != nil {

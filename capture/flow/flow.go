@@ -106,6 +106,12 @@ type Flow struct {
 	// HTTP is what the client's HTTP/1.x request revealed, when its first
 	// bytes were one.
 	HTTP HTTPInfo
+	// Resent says the client sent some of its first bytes (the ClientHello
+	// or request that names the server) again with other contents before
+	// the server acknowledged them: a decoy the server may never have had
+	// (a bad checksum, a short TTL) or the copy it took. What TLS and HTTP
+	// say is the first copy's, and the server may have seen the other.
+	Resent bool
 	// Truncated counts this flow's packets that were cut by the snap length.
 	Truncated uint64
 	// DNSNames are the names whose DNS answers, seen before the flow
@@ -139,7 +145,7 @@ type Flow struct {
 func (f *Flow) release() {
 	if f.first != nil {
 		f.first.done = true
-		f.first.buf.release()
+		f.first.release()
 	}
 	if f.dns != nil {
 		f.dns.release()
@@ -441,6 +447,9 @@ func (f *Flow) tcpPacket(p *packet, ts time.Time, orig bool) {
 	f.updateSequence(e, peer, p, orig, n)
 	f.updateState(e, peer, p, orig, n)
 
+	if !orig && ack && !rst {
+		f.acked(p.ack)
+	}
 	if syn && !ack && orig {
 		f.synTS = ts
 	}
@@ -454,6 +463,8 @@ func (f *Flow) tcpPacket(p *packet, ts time.Time, orig bool) {
 		}
 		if orig && (f.first == nil || !f.first.done) {
 			f.clientData(seq, p.payload)
+		} else if orig {
+			f.resent(seq, p.payload)
 		}
 		if f.dns != nil {
 			f.dns.data(d, seq, p.payload, ts)

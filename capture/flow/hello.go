@@ -18,9 +18,16 @@ const (
 // connection is for: a TLS ClientHello, an HTTP request (and after a
 // CONNECT, the ClientHello sent through the tunnel), or neither.
 type firstBytes struct {
-	buf      streamPrefix
-	mode     firstMode
-	done     bool
+	buf  streamPrefix
+	mode firstMode
+	done bool
+	// kept says that, done, buf still holds the bytes read, until the
+	// server acknowledges them, so that a copy sent again with other
+	// contents is noticed (Flow.Resent).
+	kept bool
+	// connect holds the CONNECT request that began a tunnel (buf goes on
+	// after it), to compare a copy sent again with.
+	connect  streamPrefix
 	tunnel   bool // buf starts inside a CONNECT tunnel
 	segments int
 	need     int // bytes needed before parsing a hello again can tell more
@@ -61,7 +68,7 @@ func beginsRequest(b []byte) bool {
 func (f *Flow) clientData(seq uint32, payload []byte) {
 	h := f.first
 	if h == nil {
-		h = &firstBytes{buf: streamPrefix{sh: f.sh}}
+		h = &firstBytes{buf: streamPrefix{sh: f.sh}, connect: streamPrefix{sh: f.sh}}
 		f.first = h
 		if f.ep[0].sawSYN {
 			h.buf.reset(f.ep[0].isn+1, helloMaxBytes)
@@ -72,6 +79,9 @@ func (f *Flow) clientData(seq uint32, payload []byte) {
 		return
 	}
 	h.segments++
+	if h.differs(seq, payload) {
+		f.Resent = true
+	}
 	if h.mode == modeSearch {
 		switch {
 		case looksLikeHelloStart(payload):
@@ -222,6 +232,8 @@ func (f *Flow) httpBytes(b []byte) bool {
 		// which comes from the other side): its first bytes should be a
 		// ClientHello for the CONNECT target.
 		f.TLS = TLSInfo{Hello: HelloNotSeen, InTunnel: true}
+		h.connect.reset(h.buf.start, req.Len)
+		h.connect.add(h.buf.start, b[:req.Len])
 		h.buf.discard(req.Len)
 		h.buf.limit = helloMaxBytes
 		h.tunnel, h.mode = true, modeStart
@@ -264,7 +276,46 @@ func (f *Flow) searched() {
 	}
 }
 
+// endFirst ends the examination of the client's first bytes. While the
+// budget is at most half used, the bytes read are kept until the server
+// acknowledges them (acked): a copy of them sent again with other contents
+// before then may be the one the server took, and it is noticed
+// (Flow.Resent). Past half the budget they are let go at once, so that
+// kept bytes never cut another connection's hello.
 func (f *Flow) endFirst() {
-	f.first.done = true
-	f.first.buf.release()
+	h := f.first
+	h.done = true
+	if (len(h.buf.buf) > 0 || len(h.connect.buf) > 0) && !h.buf.cut && f.sh.roomy() {
+		h.kept = true
+		return
+	}
+	h.release()
+}
+
+// release lets the buffers go; what they said stays.
+func (h *firstBytes) release() {
+	h.kept = false
+	h.buf.release()
+	h.connect.release()
+}
+
+// differs reports whether a client segment disagrees with the first bytes
+// held: the CONNECT request, and what followed it or began the stream.
+func (h *firstBytes) differs(seq uint32, payload []byte) bool {
+	return h.connect.differs(seq, payload) || h.buf.differs(seq, payload)
+}
+
+// resent checks a client segment that came after the first bytes were
+// read against the bytes kept.
+func (f *Flow) resent(seq uint32, payload []byte) {
+	if h := f.first; h.kept && h.differs(seq, payload) {
+		f.Resent = true
+	}
+}
+
+// acked lets the kept first bytes go once the server acknowledged them.
+func (f *Flow) acked(ack uint32) {
+	if h := f.first; h != nil && h.kept && !seqLT(ack, h.buf.start+uint32(len(h.buf.buf))) {
+		h.release()
+	}
 }

@@ -273,3 +273,53 @@ func TestCorpusHTTPMatchesTshark(t *testing.T) {
 		})
 	}
 }
+
+// TestResent: first bytes sent again with other contents before the server
+// acknowledged them may be what the server took (the first copy a decoy
+// with a bad checksum or a short TTL): Resent says so. A copy sent again
+// whole is a retransmission, and one sent after the server's
+// acknowledgement cannot change what it took.
+func TestResent(t *testing.T) {
+	decoy, real := helloFor(t, "www.example.com"), helloFor(t, "my-bucket.s3.ap-south-1.amazonaws.com")
+	tests := []struct {
+		name     string
+		second   []byte
+		ackFirst bool
+		resent   bool
+	}{
+		{"the same copy again", decoy, false, false},
+		{"another hello before the acknowledgement", real, false, true},
+		{"another hello after the acknowledgement", real, true, false},
+		{"a cut copy that differs", real[:40], false, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBuilder(t, layers.LinkTypeEthernet)
+			c := b.conv("10.0.1.25:43528", "3.5.208.10:443")
+			c.handshake()
+			start := c.cseq
+			c.send(true, "PA", decoy)
+			if tc.ackFirst {
+				c.send(false, "A", nil)
+			}
+			c.at(true, "PA", start, tc.second)
+			c.send(false, "PA", []byte("server flight"))
+			f := b.analyze(Options{}).Flows[0]
+			if f.TLS.SNI != "www.example.com" || f.Resent != tc.resent {
+				t.Errorf("SNI %q resent %v; want the first copy's name and resent %v", f.TLS.SNI, f.Resent, tc.resent)
+			}
+		})
+	}
+	t.Run("a CONNECT sent again for another host", func(t *testing.T) {
+		b := newBuilder(t, layers.LinkTypeEthernet)
+		c := b.conv("10.0.1.25:43528", "10.0.3.10:3128")
+		c.handshake()
+		start := c.cseq
+		c.send(true, "PA", []byte("CONNECT api.example.com:443 HTTP/1.1\r\n\r\n"))
+		c.at(true, "PA", start, []byte("CONNECT my-bucket.s3.ap-south-1.amazonaws.com:443 HTTP/1.1\r\n\r\n"))
+		f := b.analyze(Options{}).Flows[0]
+		if f.HTTP.ProxyHost != "api.example.com" || !f.Resent {
+			t.Errorf("proxy host %q resent %v; want api.example.com and resent", f.HTTP.ProxyHost, f.Resent)
+		}
+	})
+}

@@ -209,6 +209,33 @@ func failSafeScenarios() []scenario {
 				{scHost + ":43800", scSharedS3 + ":443", "S1", "www.example.com", nil},
 				{scHost + ":43800", scSharedS3 + ":443", "SF", scBucket, nil},
 			}},
+		{file: "resent-hello.pcap", link: layers.LinkTypeEthernet, dns: 1,
+			about: "one S3 connection to the endpoint; then, to an address S3 shares with EC2 (3.5.208.10), a ClientHello for www.example.com and, at the same sequence number, another for a bucket (a decoy the server may never have had: a bad checksum, a short TTL), then data each way",
+			build: func(b *frameBuilder) {
+				endpointSession(b)
+				c := b.conv(scHost+":43810", scSharedS3+":443")
+				c.handshake()
+				c.at(true, "PA", c.cseq, helloFor(b.t, "www.example.com"))
+				c.send(true, "PA", helloFor(b.t, scBucket))
+				c.send(false, "PA", bytes.Repeat([]byte{0x16}, 1200))
+				c.send(true, "PA", bytes.Repeat([]byte{0x17}, 300))
+				c.close()
+			},
+			flows: []wantFlow{endpointFlows[0], {scHost + ":43810", scSharedS3 + ":443", "SF", "www.example.com", nil}}},
+		{file: "resent-connect.pcap", link: layers.LinkTypeEthernet, dns: 1,
+			about: "one S3 connection to the endpoint; then, to the proxy, a CONNECT for api.example.com and, at the same sequence number, a CONNECT for a bucket, then the tunnel",
+			build: func(b *frameBuilder) {
+				endpointSession(b)
+				c := b.conv(scHost+":43811", scProxy)
+				c.handshake()
+				c.at(true, "PA", c.cseq, []byte("CONNECT api.example.com:443 HTTP/1.1\r\nHost: api.example.com:443\r\n\r\n"))
+				c.send(true, "PA", []byte("CONNECT "+scBucket+":443 HTTP/1.1\r\nHost: "+scBucket+":443\r\n\r\n"))
+				c.send(false, "PA", []byte("HTTP/1.1 200 Connection established\r\n\r\n"))
+				c.send(true, "PA", bytes.Repeat([]byte{0x17}, 300))
+				c.send(false, "PA", bytes.Repeat([]byte{0x17}, 900))
+				c.close()
+			},
+			flows: []wantFlow{endpointFlows[0], {scHost + ":43811", scProxy, "SF", "", nil}}},
 		{file: "unread-clear.pcapng", link: layers.LinkTypeEthernet, dns: 0,
 			about: "one S3 connection to the endpoint, captured whole; then connections whose cut or whole first bytes clear them: an SSH banner cut at 80 bytes, PostgreSQL with no payload kept (54 bytes), a whole ClientHello for a non-S3 name to a private address, a whole CONNECT to a proxy for a non-S3 host",
 			build: func(b *frameBuilder) {

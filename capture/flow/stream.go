@@ -1,6 +1,9 @@
 package flow
 
-import "slices"
+import (
+	"bytes"
+	"slices"
+)
 
 // streamPrefix collects the first bytes of one direction of a TCP stream in
 // sequence order, whatever order the segments arrive in, up to a limit.
@@ -10,7 +13,8 @@ import "slices"
 // not the sequence numbers claimed. When retransmissions overlap with
 // different bytes, the bytes that arrived first win. Receivers and capture
 // tools settle this differently, and only a broken or evasive client sends
-// two versions of its hello; what matters is one stated rule.
+// two versions of its hello; what matters is one stated rule, and that
+// the difference is noticed (differs; Flow.Resent).
 // More than prefixMaxPending separate out-of-order ranges is not a real
 // connection's first flight: further ranges that open a new hole are
 // dropped, so the prefix may then stay short.
@@ -185,6 +189,39 @@ func (s *streamPrefix) hold(o int, payload []byte) {
 		}
 		cur = gapEnd
 	}
+}
+
+// differs reports whether payload, a segment whose first byte has sequence
+// number seq, disagrees with bytes already held for the same offsets: a
+// copy sent again with other contents. It looks at what is held, not
+// beyond: at most the limit's bytes and prefixMaxPending ranges.
+func (s *streamPrefix) differs(seq uint32, payload []byte) bool {
+	off := int64(int32(seq - s.start))
+	if off < 0 {
+		if int64(len(payload)) <= -off {
+			return false
+		}
+		payload = payload[-off:]
+		off = 0
+	}
+	if off >= int64(s.limit) {
+		return false
+	}
+	o := int(off)
+	if o < len(s.buf) {
+		n := min(len(payload), len(s.buf)-o)
+		if !bytes.Equal(payload[:n], s.buf[o:o+n]) {
+			return true
+		}
+	}
+	end := o + len(payload)
+	for _, p := range s.pending {
+		lo, hi := max(p.off, o), min(p.end, end)
+		if lo < hi && !bytes.Equal(payload[lo-o:hi-o], s.ooo[p.at+lo-p.off:p.at+hi-p.off]) {
+			return true
+		}
+	}
+	return false
 }
 
 // append appends more to *b like append, but grows the buffer to no more
