@@ -110,6 +110,8 @@ func TestFailSafe(t *testing.T) {
 			verdict: Inconclusive, reason: []string{"but 1 established connection that nothing shows to be S3 sent its first bytes twice, with different contents", "10.0.1.25:43811 -> 10.0.3.10:3128 (private-other, first bytes sent twice, differently"},
 			conns: []wantConn{{server: "10.0.3.10:3128", s3: false}},
 			warn:  []string{"10.0.1.25:43811 -> 10.0.3.10:3128 sent its first bytes twice, with different contents"}},
+		{name: "S3 inside a GRE tunnel is judged by the inner addresses", setup: setup{endpointIPs: []string{"10.0.2.50"}}, files: []string{"gre-tunnel.pcap"},
+			verdict: Fail, reason: []string{"1 of 2 established S3 connections went to a public address", "10.0.1.25:43820 -> 52.219.64.10:443 (SNI my-bucket.s3.ap-south-1.amazonaws.com, public-aws"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -20,7 +20,7 @@ type frameBuilder struct {
 	t       testing.TB
 	link    layers.LinkType
 	vlans   []uint16 // 802.1Q tags (two = QinQ) on Ethernet frames
-	tunnel  string   // "vxlan" or "geneve": wrap every frame
+	tunnel  string   // "vxlan", "geneve" or "gre": wrap every frame
 	snap    int      // cut frames to this many bytes when > 0
 	iface   int      // interface number stamped on the frames
 	ifindex uint32   // interface index in LINUX_SLL2 headers (2 when 0)
@@ -165,6 +165,16 @@ func (b *frameBuilder) encapsulate(inner []byte) []byte {
 	var hdr []byte
 	port := layers.UDPPort(capture.VXLANPort)
 	switch b.tunnel {
+	case "gre":
+		// A GRE tunnel (RFC 2784), as Transit Gateway Connect uses: the
+		// inner IP packet right after the 4-byte header.
+		buf := gopacket.NewSerializeBuffer()
+		if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true},
+			&layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolGRE, SrcIP: outerSrc.AsSlice(), DstIP: outerDst.AsSlice()},
+			&layers.GRE{Protocol: etherType(inner)}, gopacket.Payload(inner)); err != nil {
+			b.t.Fatal(err)
+		}
+		return slices.Clone(buf.Bytes())
 	case "vxlan":
 		hdr = []byte{0x08, 0, 0, 0, 0, 0x12, 0x34, 0}
 		hdr = append(hdr, ethernet(inner, nil)...)

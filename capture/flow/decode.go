@@ -154,8 +154,11 @@ type layerSet struct {
 	ip4    layers.IPv4
 	ip6    layers.IPv6
 	ip6ext layers.IPv6ExtensionSkipper
-	tcp    layers.TCP
-	udp    layers.UDP
+	// gre lets the parser go on into a GRE tunnel's inner IP packet (as it
+	// does into IP-in-IP): its addresses are the connection's.
+	gre layers.GRE
+	tcp layers.TCP
+	udp layers.UDP
 	// parsers holds one parser per first layer seen (a few link types at
 	// most): a slice, not a map, so the per-packet lookup is a short scan.
 	parsers []firstParser
@@ -188,7 +191,7 @@ func (s *layerSet) parser(first gopacket.LayerType) *gopacket.DecodingLayerParse
 	// layer type number would size it to 14000 entries.)
 	var dlc gopacket.DecodingLayerContainer = gopacket.DecodingLayerArray(nil)
 	for _, l := range []gopacket.DecodingLayer{&s.eth, &s.dot1q, &s.sll, &s.sll2, &s.loop, &s.raw,
-		&s.ip4, &s.ip6, &s.ip6ext, &s.tcp, &s.udp} {
+		&s.ip4, &s.ip6, &s.ip6ext, &s.gre, &s.tcp, &s.udp} {
 		dlc = dlc.Put(l)
 	}
 	p := gopacket.NewDecodingLayerParser(first)

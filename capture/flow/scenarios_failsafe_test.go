@@ -236,6 +236,14 @@ func failSafeScenarios() []scenario {
 				c.close()
 			},
 			flows: []wantFlow{endpointFlows[0], {scHost + ":43811", scProxy, "SF", "", nil}}},
+		{file: "gre-tunnel.pcap", link: layers.LinkTypeEthernet, dns: 1,
+			about: "one S3 connection to the endpoint; then, inside a GRE tunnel (IP protocol 47, as Transit Gateway Connect and SD-WAN appliances use) from 172.31.0.238 to 172.31.17.188, a connection to a public S3 address with a bucket's name",
+			build: func(b *frameBuilder) {
+				endpointSession(b)
+				b.tunnel = "gre"
+				tlsSession(b, scHost+":43820", scPublicS3+":443", scBucket)
+			},
+			flows: []wantFlow{endpointFlows[0], {scHost + ":43820", scPublicS3 + ":443", "SF", scBucket, nil}}},
 		{file: "unread-clear.pcapng", link: layers.LinkTypeEthernet, dns: 0,
 			about: "one S3 connection to the endpoint, captured whole; then connections whose cut or whole first bytes clear them: an SSH banner cut at 80 bytes, PostgreSQL with no payload kept (54 bytes), a whole ClientHello for a non-S3 name to a private address, a whole CONNECT to a proxy for a non-S3 host",
 			build: func(b *frameBuilder) {
