@@ -269,6 +269,9 @@ func (b *Builder) AddFlow(f *flow.Flow) {
 	b.t.flows++
 	if c.s3 {
 		b.connWarnings(f, &c)
+	} else if c.unread == unreadLater {
+		b.warn.about("connection-unread", c.client.String()+" -> "+c.server.String(),
+			"asked an HTTP proxy for more than the capture could read on one connection (a request whose end its header does not tell, a request cut, or more than 8 hosts): the verdict cannot pass")
 	} else if c.unread == unreadResent {
 		b.warn.about("connection-unread", c.client.String()+" -> "+c.server.String(),
 			"sent its first bytes twice, with different contents (a ClientHello or request naming another server, which the server may have taken instead): the verdict cannot pass")
@@ -539,6 +542,9 @@ func (b *Builder) flowJSON(f *flow.Flow, c *conn, names []string) Flow {
 		out.HTTP = &HTTP{Request: h.Request, Method: h.Method, Host: h.Host, Target: h.Target}
 		if h.ProxyHost != "" {
 			out.HTTP.ProxyTarget = joinHostPort(h.ProxyHost, h.ProxyPort)
+		}
+		if l := h.LaterHosts(); len(l) > 0 {
+			out.HTTP.LaterHosts = slices.Clone(l)
 		}
 	}
 	if f.Tunnel != nil {

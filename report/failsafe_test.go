@@ -112,6 +112,9 @@ func TestFailSafe(t *testing.T) {
 			warn:  []string{"10.0.1.25:43811 -> 10.0.3.10:3128 sent its first bytes twice, with different contents"}},
 		{name: "S3 inside a GRE tunnel is judged by the inner addresses", setup: setup{endpointIPs: []string{"10.0.2.50"}}, files: []string{"gre-tunnel.pcap"},
 			verdict: Fail, reason: []string{"1 of 2 established S3 connections went to a public address", "10.0.1.25:43820 -> 52.219.64.10:443 (SNI my-bucket.s3.ap-south-1.amazonaws.com, public-aws"}},
+		{name: "later requests on a keep-alive connection to a proxy are read", setup: setup{endpointIPs: []string{"10.0.2.50"}}, files: []string{"proxy-keepalive.pcap"},
+			verdict: Inconclusive, reason: []string{"1 of 2 established S3 connections went through an HTTP proxy", "10.0.1.25:43830 -> 10.0.3.10:3128 (proxy target my-bucket.s3.ap-south-1.amazonaws.com, proxy"},
+			warn: []string{"10.0.1.25:43832 -> 10.0.3.10:3128 asked an HTTP proxy for more than the capture could read on one connection"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

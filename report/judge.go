@@ -244,6 +244,10 @@ func (b *Builder) judge(f *flow.Flow, dnsNames []string) conn {
 		note(sni, evSNI, helloComplete)
 	}
 	note(host, evHTTPHost, requestComplete)
+	for _, h := range f.HTTP.LaterHosts() {
+		// Later requests to a proxy on the same connection.
+		note(hostName(h), evProxyTarget, false)
+	}
 	for _, n := range dnsNames {
 		note(n, evDNSName, false)
 	}
@@ -325,6 +329,9 @@ func unread(f *flow.Flow, c *conn) string {
 	if f.Resent {
 		return unreadResent
 	}
+	if f.HTTP.LaterUnread || f.HTTP.LaterOmitted > 0 {
+		return unreadLater
+	}
 	if f.HTTP.ProxyHost != "" || f.HTTP.Host != "" || (f.TLS.SNI != "" && !f.TLS.InTunnel) {
 		return ""
 	}
@@ -347,6 +354,41 @@ func unread(f *flow.Flow, c *conn) string {
 // unreadStart is conn.unread for a connection whose first bytes were not in
 // the capture: it began before it, or they were lost.
 const unreadStart = "start not captured"
+
+// unreadLater is conn.unread for a connection to a proxy whose later
+// requests could not all be read (flow.HTTPInfo.LaterUnread, LaterOmitted):
+// the hosts they asked for are unknown.
+const unreadLater = "later requests not read"
+
+// Kinds of conn.unread, each with its sentence in a verdict's doubts.
+const (
+	unreadCut = iota // cut first bytes, or none of the payload captured
+	unreadKindStart
+	unreadKindResent
+	unreadKindLater
+	numUnreadKinds
+)
+
+func unreadKind(u string) int {
+	switch u {
+	case unreadStart:
+		return unreadKindStart
+	case unreadResent:
+		return unreadKindResent
+	case unreadLater:
+		return unreadKindLater
+	}
+	return unreadCut
+}
+
+// unreadDoubt words each kind of unread connection in a verdict's reason:
+// the count, "it" or "they", the examples.
+var unreadDoubt = [numUnreadKinds]string{
+	unreadCut:        "%s that nothing shows to be S3 began with a ClientHello or HTTP request that the capture does not hold whole (cut by the snap length or the reassembly budget, or not in tcpdump text), so whether %s carried S3 traffic (through a proxy, or to an endpoint not listed) is unknown: %s; capture with a larger snap length (tcpdump -s 0)",
+	unreadKindStart:  "%s to a web or proxy port of a private address that nothing shows to be S3 began before the capture, so whether %s carried S3 traffic (through a proxy, or to an endpoint not listed) is unknown: %s; start the capture before the connections",
+	unreadKindResent: "%s that nothing shows to be S3 sent its first bytes twice, with different contents, so which server %s named (through a proxy, or to an endpoint not listed) is unknown: %s",
+	unreadKindLater:  "%s to an HTTP proxy asked it for more than the capture could read (a request whose end its header does not tell, a request cut, or more than 8 hosts), so whether %s asked for S3 is unknown: %s",
+}
 
 // unreadResent is conn.unread for a connection whose client sent its first
 // bytes twice, with other contents (flow.Flow.Resent): which copy the

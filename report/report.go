@@ -340,6 +340,9 @@ type HTTP struct {
 	// ProxyTarget is host:port a proxy was asked for: the CONNECT
 	// authority, or the host of an absolute-form URI.
 	ProxyTarget string `json:"proxy_target,omitempty"`
+	// LaterHosts are the other hosts later requests on a keep-alive
+	// connection to a proxy asked for.
+	LaterHosts []string `json:"later_hosts,omitempty"`
 }
 
 // Destination is one server S3 connections went to, and what went there.

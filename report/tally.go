@@ -36,19 +36,13 @@ type tally struct {
 	// connection may be S3 that nothing could name.
 	unnamedEdge   int
 	unnamedEdgeEx []conn
-	// unread counts established connections that nothing showed to be S3
-	// whose first bytes the analysis could not read whole (conn.unread).
-	unread   int
-	unreadEx []conn
-	// unstarted counts established connections to a web or proxy port of
-	// a private address that nothing showed to be S3 and whose start the
-	// capture does not hold (unreadStart).
-	unstarted   int
-	unstartedEx []conn
-	// resent counts established connections that nothing showed to be S3
-	// whose client sent its first bytes twice, differently (unreadResent).
-	resent   int
-	resentEx []conn
+	// unread counts, by kind, established connections that nothing showed
+	// to be S3 whose first bytes the analysis could not read whole
+	// (conn.unread), with the first few of each.
+	unread [numUnreadKinds]struct {
+		n  int
+		ex []conn
+	}
 
 	flowsOut   []Flow
 	violations []Flow
@@ -130,20 +124,11 @@ func (t *tally) add(c *conn, out *Flow, listed, violation bool, f *flow.Flow) {
 				t.unnamedEdgeEx = append(t.unnamedEdgeEx, *c)
 			}
 		}
-		if c.unread == unreadResent {
-			t.resent++
-			if len(t.resentEx) < examples {
-				t.resentEx = append(t.resentEx, *c)
-			}
-		} else if c.unread == unreadStart {
-			t.unstarted++
-			if len(t.unstartedEx) < examples {
-				t.unstartedEx = append(t.unstartedEx, *c)
-			}
-		} else if c.unread != "" {
-			t.unread++
-			if len(t.unreadEx) < examples {
-				t.unreadEx = append(t.unreadEx, *c)
+		if c.unread != "" {
+			u := &t.unread[unreadKind(c.unread)]
+			u.n++
+			if len(u.ex) < examples {
+				u.ex = append(u.ex, *c)
 			}
 		}
 		return
@@ -351,29 +336,14 @@ func (b *Builder) verdict(r *Report) (string, string) {
 			doubts = append(doubts, fmt.Sprintf("%s carried no server name the capture could read, and S3 Transfer Acceleration and Multi-Region Access Points use those addresses: %s",
 				countNoun(t.unnamedEdge, "established connection to CloudFront or Global Accelerator addresses"), describe(t.unnamedEdgeEx, t.unnamedEdge)))
 		}
-		if t.unread > 0 {
-			they := "they"
-			if t.unread == 1 {
-				they = "it"
+		for k := range t.unread {
+			if u := &t.unread[k]; u.n > 0 {
+				they := "they"
+				if u.n == 1 {
+					they = "it"
+				}
+				doubts = append(doubts, fmt.Sprintf(unreadDoubt[k], countNoun(u.n, "established connection"), they, describe(u.ex, u.n)))
 			}
-			doubts = append(doubts, fmt.Sprintf("%s that nothing shows to be S3 began with a ClientHello or HTTP request that the capture does not hold whole (cut by the snap length or the reassembly budget, or not in tcpdump text), so whether %s carried S3 traffic (through a proxy, or to an endpoint not listed) is unknown: %s; capture with a larger snap length (tcpdump -s 0)",
-				countNoun(t.unread, "established connection"), they, describe(t.unreadEx, t.unread)))
-		}
-		if t.unstarted > 0 {
-			they := "they"
-			if t.unstarted == 1 {
-				they = "it"
-			}
-			doubts = append(doubts, fmt.Sprintf("%s to a web or proxy port of a private address that nothing shows to be S3 began before the capture, so whether %s carried S3 traffic (through a proxy, or to an endpoint not listed) is unknown: %s; start the capture before the connections",
-				countNoun(t.unstarted, "established connection"), they, describe(t.unstartedEx, t.unstarted)))
-		}
-		if t.resent > 0 {
-			they := "they"
-			if t.resent == 1 {
-				they = "it"
-			}
-			doubts = append(doubts, fmt.Sprintf("%s that nothing shows to be S3 sent its first bytes twice, with different contents, so which server %s named (through a proxy, or to an endpoint not listed) is unknown: %s",
-				countNoun(t.resent, "established connection"), they, describe(t.resentEx, t.resent)))
 		}
 		if len(doubts) > 0 {
 			v = Inconclusive

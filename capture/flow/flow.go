@@ -207,9 +207,25 @@ type HTTPInfo struct {
 	// ProxyPort is ProxyHost's port; for an http:// target without one, 80
 	// (https://, 443). A CONNECT without a port is malformed.
 	ProxyPort uint16
+	// later are the hosts the client's later requests on the connection
+	// named, after an absolute-form request to a proxy (keep-alive: one
+	// connection to the proxy for many hosts): each request's ProxyHost
+	// (or its Host), each once, other than ProxyHost (LaterHosts);
+	// LaterOmitted counts those beyond maxLater.
+	later        [maxLater]string
+	nLater       int
+	LaterOmitted int
+	// LaterUnread says a later request could not be read whole or found
+	// (a body whose end the header does not tell, a request cut), so the
+	// hosts it named are unknown.
+	LaterUnread bool
 	// Err says why the request is malformed.
 	Err string
 }
+
+// LaterHosts returns the hosts later requests on the connection named
+// (see HTTPInfo.later).
+func (i *HTTPInfo) LaterHosts() []string { return i.later[:i.nLater] }
 
 // Values of HTTPInfo.Request. The fields hold what a request that is
 // incomplete or malformed said before it stopped.

@@ -32,6 +32,9 @@ type firstBytes struct {
 	segments int
 	need     int // bytes needed before parsing a hello again can tell more
 	parsed   int // length of buf at the last parse of a request
+	// later says buf holds a request after the first, on a connection to
+	// a proxy (HTTPInfo.Later).
+	later bool
 }
 
 type firstMode uint8
@@ -117,6 +120,11 @@ const errBudget = "reassembly budget exhausted"
 // budgetCut ends the examination of first bytes the budget refused to
 // hold: what was read stays, incomplete, with the reason.
 func (f *Flow) budgetCut() {
+	if f.first.later {
+		f.HTTP.LaterUnread = true
+		f.endFirst()
+		return
+	}
 	if f.first.mode == modeHTTP {
 		f.HTTP.Request, f.HTTP.Err = HTTPIncomplete, errBudget
 	} else {
@@ -221,6 +229,8 @@ func (f *Flow) httpBytes(b []byte) bool {
 	h.parsed = len(b)
 	req, err := hello.ParseHTTPRequest(b)
 	switch {
+	case h.later:
+		return f.laterRequest(req, err)
 	case err == hello.ErrNotHTTP:
 		f.TLS.Hello, f.HTTP.Request = HelloNotTLS, HTTPNotHTTP
 		h.mode = modeSearch
@@ -240,6 +250,11 @@ func (f *Flow) httpBytes(b []byte) bool {
 		return true
 	case err == nil:
 		f.setHTTP(req, HTTPComplete, "")
+		if req.ProxyHost != nil {
+			// A proxy may be asked for other hosts on the same
+			// connection: follow the requests.
+			return f.nextRequest(req)
+		}
 		f.endFirst()
 	case err == hello.ErrIncomplete:
 		f.setHTTP(req, HTTPIncomplete, "")
@@ -249,6 +264,60 @@ func (f *Flow) httpBytes(b []byte) bool {
 	}
 	f.TLS.Hello = HelloNotTLS
 	return false
+}
+
+// maxLater bounds HTTPInfo.Later.
+const maxLater = 8
+
+// nextRequest moves the examination past a whole request (its header and
+// its body) to where the next one on the connection begins; when the
+// header does not tell where the body ends, the requests that follow are
+// not read (HTTPInfo.LaterUnread). It reports whether bytes of the next
+// request are already there to examine.
+func (f *Flow) nextRequest(req hello.HTTPRequest) bool {
+	h := f.first
+	f.TLS.Hello = HelloNotTLS
+	if req.BodyLen < 0 {
+		f.HTTP.LaterUnread = true
+		f.endFirst()
+		return false
+	}
+	h.buf.skip(int64(req.Len) + req.BodyLen)
+	h.later, h.parsed = true, 0
+	return len(h.buf.bytes()) > 0
+}
+
+// laterRequest takes what a request after the first said; it reports
+// whether the next one is there to examine.
+func (f *Flow) laterRequest(req hello.HTTPRequest, err error) bool {
+	i := &f.HTTP
+	switch {
+	case err == hello.ErrIncomplete:
+		i.LaterUnread = true // until the rest arrives
+		return false
+	case err != nil:
+		i.LaterUnread = true
+		f.endFirst()
+		return false
+	}
+	i.LaterUnread = false
+	host := req.ProxyHost
+	if host == nil {
+		host = req.Host
+	}
+	known := len(host) == 0 || string(host) == i.ProxyHost
+	for _, l := range i.LaterHosts() {
+		known = known || string(host) == l
+	}
+	switch {
+	case known:
+	case i.nLater < maxLater:
+		i.later[i.nLater] = string(host)
+		i.nLater++
+	default:
+		i.LaterOmitted++
+	}
+	return f.nextRequest(req)
 }
 
 // setHTTP records what a request said. Strings are made only when a field

@@ -323,3 +323,47 @@ func TestResent(t *testing.T) {
 		}
 	})
 }
+
+// TestLaterRequests: on a keep-alive connection to a proxy, each request
+// is found after the one before by its header and Content-Length, however
+// the segments cut them, and the hosts they ask for are kept.
+func TestLaterRequests(t *testing.T) {
+	stream := "GET http://deb.debian.org/a HTTP/1.1\r\nHost: deb.debian.org\r\n\r\n" +
+		"PUT http://api.example.com/b HTTP/1.1\r\nHost: api.example.com\r\nContent-Length: 2000\r\n\r\n" + strings.Repeat("GET http://x.example/ HTTP/1.1\r\n\r\n", 60)[:2000] +
+		"GET http://deb.debian.org/c HTTP/1.1\r\nHost: deb.debian.org\r\n\r\n" +
+		"GET http://my-bucket.s3.ap-south-1.amazonaws.com/k HTTP/1.1\r\nHost: my-bucket.s3.ap-south-1.amazonaws.com\r\n\r\n"
+	for _, size := range []int{7, 100, 1460, len(stream)} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			b := newBuilder(t, layers.LinkTypeEthernet)
+			c := b.conv("10.0.1.25:43528", "10.0.3.10:3128")
+			c.handshake()
+			for off := 0; off < len(stream); off += size {
+				c.send(true, "PA", []byte(stream[off:min(off+size, len(stream))]))
+			}
+			f := b.analyze(Options{}).Flows[0]
+			want := []string{"api.example.com", "my-bucket.s3.ap-south-1.amazonaws.com"}
+			if f.HTTP.ProxyHost != "deb.debian.org" || !slices.Equal(f.HTTP.LaterHosts(), want) || f.HTTP.LaterUnread {
+				t.Errorf("proxy host %q, later %q (unread %v); want deb.debian.org, %q", f.HTTP.ProxyHost, f.HTTP.LaterHosts(), f.HTTP.LaterUnread, want)
+			}
+		})
+	}
+	t.Run("a body longer than its Content-Length", func(t *testing.T) {
+		b := newBuilder(t, layers.LinkTypeEthernet)
+		c := b.conv("10.0.1.25:43528", "10.0.3.10:3128")
+		c.handshake()
+		c.send(true, "PA", []byte("POST http://api.example.com/ HTTP/1.1\r\nContent-Length: 3\r\n\r\nhello\r\n"))
+		c.send(true, "PA", []byte("GET http://my-bucket.s3.ap-south-1.amazonaws.com/k HTTP/1.1\r\n\r\n"))
+		if f := b.analyze(Options{}).Flows[0]; !f.HTTP.LaterUnread {
+			t.Errorf("later unread false, want true")
+		}
+	})
+	t.Run("a request cut at the end", func(t *testing.T) {
+		b := newBuilder(t, layers.LinkTypeEthernet)
+		c := b.conv("10.0.1.25:43528", "10.0.3.10:3128")
+		c.handshake()
+		c.send(true, "PA", []byte("GET http://deb.debian.org/a HTTP/1.1\r\nHost: deb.debian.org\r\n\r\nGET http://my-bu"))
+		if f := b.analyze(Options{}).Flows[0]; !f.HTTP.LaterUnread {
+			t.Errorf("later unread false, want true")
+		}
+	})
+}

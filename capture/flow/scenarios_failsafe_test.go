@@ -244,6 +244,48 @@ func failSafeScenarios() []scenario {
 				tlsSession(b, scHost+":43820", scPublicS3+":443", scBucket)
 			},
 			flows: []wantFlow{endpointFlows[0], {scHost + ":43820", scPublicS3 + ":443", "SF", scBucket, nil}}},
+		{file: "proxy-keepalive.pcap", link: layers.LinkTypeEthernet, dns: 1,
+			about: "one S3 connection to the endpoint; then three keep-alive connections to the proxy: GET http://deb.debian.org/, a POST with a 5-byte body, then GET for a bucket; GET deb.debian.org then security.debian.org; a chunked POST, then GET for a bucket",
+			build: func(b *frameBuilder) {
+				endpointSession(b)
+				ok := "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+				c := b.conv(scHost+":43830", scProxy)
+				c.handshake()
+				for _, req := range []string{
+					"GET http://deb.debian.org/debian/dists/stable/InRelease HTTP/1.1\r\nHost: deb.debian.org\r\n\r\n",
+					"POST http://api.example.com/v1 HTTP/1.1\r\nHost: api.example.com\r\nContent-Length: 5\r\n\r\nhello",
+					"GET http://" + scBucket + "/reports/2026.csv HTTP/1.1\r\nHost: " + scBucket + "\r\n\r\n",
+				} {
+					c.send(true, "PA", []byte(req))
+					c.send(false, "PA", []byte(ok))
+				}
+				c.close()
+				c = b.conv(scHost+":43831", scProxy)
+				c.handshake()
+				for _, req := range []string{
+					"GET http://deb.debian.org/debian/dists/stable/InRelease HTTP/1.1\r\nHost: deb.debian.org\r\n\r\n",
+					"GET http://security.debian.org/debian-security/dists/stable-security/InRelease HTTP/1.1\r\nHost: security.debian.org\r\n\r\n",
+				} {
+					c.send(true, "PA", []byte(req))
+					c.send(false, "PA", []byte(ok))
+				}
+				c.close()
+				c = b.conv(scHost+":43832", scProxy)
+				c.handshake()
+				for _, req := range []string{
+					"POST http://api.example.com/v1 HTTP/1.1\r\nHost: api.example.com\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+					"GET http://" + scBucket + "/reports/2026.csv HTTP/1.1\r\nHost: " + scBucket + "\r\n\r\n",
+				} {
+					c.send(true, "PA", []byte(req))
+					c.send(false, "PA", []byte(ok))
+				}
+				c.close()
+			},
+			flows: []wantFlow{endpointFlows[0],
+				{scHost + ":43830", scProxy, "SF", "", nil},
+				{scHost + ":43831", scProxy, "SF", "", nil},
+				{scHost + ":43832", scProxy, "SF", "", nil},
+			}},
 		{file: "unread-clear.pcapng", link: layers.LinkTypeEthernet, dns: 0,
 			about: "one S3 connection to the endpoint, captured whole; then connections whose cut or whole first bytes clear them: an SSH banner cut at 80 bytes, PostgreSQL with no payload kept (54 bytes), a whole ClientHello for a non-S3 name to a private address, a whole CONNECT to a proxy for a non-S3 host",
 			build: func(b *frameBuilder) {

@@ -75,6 +75,29 @@ func (s *streamPrefix) discard(n int) {
 	s.ooo = s.ooo[:at]
 }
 
+// skip moves the stream's start n bytes on, past bytes held or not yet
+// seen (a request's body): what is held beyond the new start stays.
+func (s *streamPrefix) skip(n int64) {
+	if n <= int64(len(s.buf)) {
+		s.discard(int(n))
+		return
+	}
+	rest := n - int64(len(s.buf))
+	s.discard(len(s.buf))
+	s.start += uint32(rest)
+	kept := s.pending[:0]
+	for _, p := range s.pending {
+		if int64(p.end) <= rest {
+			continue
+		}
+		cut := max(0, rest-int64(p.off))
+		kept = append(kept, prefixRange{off: p.off + int(cut) - int(rest), end: p.end - int(rest), at: p.at + int(cut)})
+	}
+	s.pending = kept
+	s.discard(0) // moves what is held to the front of ooo
+	s.drain()
+}
+
 // release drops the buffers and returns their capacity to the budget.
 func (s *streamPrefix) release() {
 	s.sh.give(cap(s.buf) + cap(s.ooo))

@@ -620,3 +620,26 @@ func TestStreamPrefixDiscard(t *testing.T) {
 		t.Errorf("prefix %v, want stream[5:50]: the held ranges must survive the discard", p.bytes())
 	}
 }
+
+// skip moves the start past a request's body, held or not: what is held
+// beyond the new start stays, the rest goes.
+func TestStreamPrefixSkip(t *testing.T) {
+	stream := make([]byte, 200)
+	for i := range stream {
+		stream[i] = byte(i)
+	}
+	for _, n := range []int64{5, 10, 25, 35, 45, 60} {
+		var p streamPrefix
+		p.reset(1000, 100)
+		p.add(1000, stream[:10])
+		p.add(1040, stream[40:50])
+		p.add(1020, stream[20:30])
+		p.skip(n)
+		for _, r := range [][2]int{{10, 20}, {30, 40}, {50, 80}} {
+			p.add(1000+uint32(r[0]), stream[r[0]:r[1]])
+		}
+		if want := stream[n:80]; !bytes.Equal(p.bytes(), want) || len(p.pending) != 0 || len(p.ooo) != 0 {
+			t.Errorf("skip(%d): prefix %v, %d ranges held; want stream[%d:80]", n, p.bytes(), len(p.pending), n)
+		}
+	}
+}

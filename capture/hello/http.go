@@ -41,7 +41,16 @@ type HTTPRequest struct {
 	// empty line that ends it, once they have arrived; what follows is the
 	// body or, after a CONNECT, the tunnel. It is 0 until then.
 	Len int
+	// BodyLen is the length of the body after the header section, from
+	// Content-Length (0 without one); -1 when the header does not tell
+	// where the body ends (Transfer-Encoding, or a Content-Length that is
+	// not one number below 2^40), so the next request on the connection
+	// cannot be found.
+	BodyLen int64
 }
+
+// maxBodyLen bounds a Content-Length taken as the body's length.
+const maxBodyLen = 1 << 40
 
 const (
 	// maxMethod bounds the method token: the longest registered methods
@@ -164,8 +173,37 @@ func ParseHTTPRequest(stream []byte) (HTTPRequest, error) {
 			}
 			req.Host = value
 		}
+		switch {
+		case asciiEqualFold(name, "transfer-encoding"):
+			req.BodyLen = -1
+		case asciiEqualFold(name, "content-length") && req.BodyLen >= 0:
+			n := contentLength(value)
+			if n < 0 || (req.BodyLen > 0 && n != req.BodyLen) {
+				n = -1
+			}
+			req.BodyLen = n
+		}
 		pos = next(b, end)
 	}
+}
+
+// contentLength reads a Content-Length value: digits, below maxBodyLen;
+// -1 otherwise.
+func contentLength(v []byte) int64 {
+	if len(v) == 0 {
+		return -1
+	}
+	var n int64
+	for _, c := range v {
+		if !isDigit(c) {
+			return -1
+		}
+		n = n*10 + int64(c-'0')
+		if n >= maxBodyLen {
+			return -1
+		}
+	}
+	return n
 }
 
 // incomplete is what running out of bytes means: more may come, unless the

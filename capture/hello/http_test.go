@@ -298,3 +298,28 @@ func within(v, b []byte) bool {
 	}
 	return false
 }
+
+// BodyLen tells where the next request on a keep-alive connection begins:
+// Content-Length, or -1 when the header does not say.
+func TestParseHTTPRequestBodyLen(t *testing.T) {
+	for _, tc := range []struct {
+		header string
+		want   int64
+	}{
+		{"", 0},
+		{"Content-Length: 5\r\n", 5},
+		{"content-length:  1234 \r\n", 1234},
+		{"Content-Length: 5\r\nContent-Length: 5\r\n", 5},
+		{"Content-Length: 5\r\nContent-Length: 6\r\n", -1},
+		{"Content-Length: 5, 5\r\n", -1},
+		{"Content-Length: -1\r\n", -1},
+		{"Content-Length: 99999999999999999999\r\n", -1},
+		{"Transfer-Encoding: chunked\r\n", -1},
+		{"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n", -1},
+	} {
+		req, err := ParseHTTPRequest([]byte("POST http://api.example.com/ HTTP/1.1\r\nHost: api.example.com\r\n" + tc.header + "\r\n"))
+		if err != nil || req.BodyLen != tc.want {
+			t.Errorf("%q: body length %d, %v; want %d", tc.header, req.BodyLen, err, tc.want)
+		}
+	}
+}
