@@ -166,7 +166,8 @@ func (c *Classifier) addRoutes(inv *inventory.Inventory) {
 // then ip-ranges.json (a gateway endpoint only with route-table evidence),
 // then private ranges and the VPC's CIDRs, then public-non-aws. An address
 // of the NAT64 prefix 64:ff9b::/96 is classified as the IPv4 address it
-// embeds, which the connection reaches through the NAT gateway. It does not
+// embeds, which the connection reaches through the NAT gateway (never a
+// gateway endpoint: the route tables given are the host's). It does not
 // allocate.
 func (c *Classifier) Classify(a netip.Addr) Class {
 	a = a.Unmap()
@@ -175,7 +176,16 @@ func (c *Classifier) Classify(a netip.Addr) Class {
 	}
 	if _, ok := c.endpoints[a]; !ok {
 		if v4, ok := nat64Embedded(a); ok {
-			return c.Classify(v4)
+			cl := c.Classify(v4)
+			if cl.Path == PathGatewayEndpoint {
+				// The NAT gateway's subnet routes the IPv4 connection, and
+				// the route tables given are the host's: no evidence.
+				cl.Path, cl.Basis, cl.Endpoint, cl.Route = PathPublicAWS, BasisIPRanges, "", ""
+				if !cl.InAWS {
+					cl.Path, cl.Basis = PathPublicNonAWS, BasisNone
+				}
+			}
+			return cl
 		}
 	}
 	var cl Class

@@ -77,6 +77,9 @@ func TestClassifyGatewayEvidence(t *testing.T) {
 		runClassCases(t, c, []classCase{
 			{"3.5.212.1", PathGatewayEndpoint, BasisRouteTable, s3Gateway, s3Route, true, nil},
 			{"2406:daf9:a000::1", PathGatewayEndpoint, BasisRouteTable, s3Gateway, s3Route, true, nil},
+			// 3.5.212.1 through NAT64: the NAT gateway's route table, not
+			// the host's, takes it on.
+			{"64:ff9b::305:d401", PathPublicAWS, BasisIPRanges, "", "", true, nil},
 			{"52.216.25.1", PathPublicAWS, BasisIPRanges, "", "", true, nil},    // S3, but us-east-1
 			{"65.1.103.1", PathPublicAWS, BasisIPRanges, "", "", true, nil},     // ap-south-1, but not S3
 			{"18.196.145.224", PathPublicAWS, BasisIPRanges, "", "", true, nil}, // neither
