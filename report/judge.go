@@ -239,9 +239,17 @@ func (b *Builder) judge(f *flow.Flow, dnsNames []string) conn {
 	}
 	note(proxy, evProxyTarget, requestComplete)
 	if !tunnel {
-		// Inside a CONNECT tunnel the SNI names what the proxy was asked
-		// for, not the server this connection reached.
 		note(sni, evSNI, helloComplete)
+	} else {
+		// Inside a CONNECT tunnel the SNI names the server the proxy
+		// was asked to reach, not this connection's: an S3 name there is
+		// S3 through the proxy, and no name there clears anything.
+		note(sni, evProxyTarget, false)
+	}
+	if a, err := netip.ParseAddr(proxy); err == nil && b.s3Address(a, tunnel && helloComplete && sni != "" && isHostName(sni)) {
+		// The proxy was asked for an S3 address itself (CONNECT
+		// 52.219.64.10:443, http://52.219.64.10/bucket/key).
+		c.evidence |= evProxyTarget
 	}
 	note(host, evHTTPHost, requestComplete)
 	for _, h := range f.HTTP.LaterHosts() {
@@ -468,6 +476,20 @@ func (c *conn) inferred() bool {
 	switch c.basis {
 	case evidenceDNSInferred, evidenceSNIInferred, evidenceHostInferred:
 		return true
+	}
+	return false
+}
+
+// s3Address reports whether a is an address S3 answers at: an S3
+// interface endpoint, or an S3 prefix (one S3 shares with EC2 and others
+// only when named reports no complete name for another host).
+func (b *Builder) s3Address(a netip.Addr, named bool) bool {
+	cl := b.cfg.Classifier.Classify(a)
+	switch {
+	case cl.Path == resolve.PathInterfaceEndpoint:
+		return b.endpointIsS3(cl.Endpoint)
+	case cl.InAWS && cl.AWS.Has("S3"):
+		return s3Only(cl.AWS) || !named
 	}
 	return false
 }

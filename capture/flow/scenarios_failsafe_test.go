@@ -286,6 +286,26 @@ func failSafeScenarios() []scenario {
 				{scHost + ":43831", scProxy, "SF", "", nil},
 				{scHost + ":43832", scProxy, "SF", "", nil},
 			}},
+		{file: "proxy-ip-target.pcap", link: layers.LinkTypeEthernet, dns: 1,
+			about: "one S3 connection to the endpoint; then three through the proxy: CONNECT to a public S3 address (52.219.64.10:443) with a ClientHello for a bucket in the tunnel, CONNECT to api.example.com:443 with a ClientHello for a bucket in the tunnel, and GET http://52.219.64.11/my-bucket/key (path-style, by address)",
+			build: func(b *frameBuilder) {
+				endpointSession(b)
+				for i, target := range []string{"52.219.64.10:443", "api.example.com:443"} {
+					c := b.conv(fmt.Sprintf("%s:%d", scHost, 43840+i), scProxy)
+					c.handshake()
+					c.send(true, "PA", []byte("CONNECT "+target+" HTTP/1.1\r\nHost: "+target+"\r\n\r\n"))
+					c.send(false, "PA", []byte("HTTP/1.1 200 Connection established\r\n\r\n"))
+					c.send(true, "PA", helloFor(b.t, scBucket))
+					c.send(false, "PA", bytes.Repeat([]byte{0x16}, 1200))
+					c.close()
+				}
+				httpExchange(b, scHost+":43842", scProxy, "GET http://52.219.64.11/my-bucket/key HTTP/1.1\r\nHost: 52.219.64.11\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+			},
+			flows: []wantFlow{endpointFlows[0],
+				{scHost + ":43840", scProxy, "SF", scBucket, nil},
+				{scHost + ":43841", scProxy, "SF", scBucket, nil},
+				{scHost + ":43842", scProxy, "SF", "", nil},
+			}},
 		{file: "unread-clear.pcapng", link: layers.LinkTypeEthernet, dns: 0,
 			about: "one S3 connection to the endpoint, captured whole; then connections whose cut or whole first bytes clear them: an SSH banner cut at 80 bytes, PostgreSQL with no payload kept (54 bytes), a whole ClientHello for a non-S3 name to a private address, a whole CONNECT to a proxy for a non-S3 host",
 			build: func(b *frameBuilder) {
