@@ -44,6 +44,10 @@ type Interface struct {
 const (
 	VXLANPort  = 4789
 	GenevePort = 6081
+	// VXLANLinuxPort is the port Linux used for VXLAN before IANA assigned
+	// 4789, and still its default (flannel's vxlan backend): files are
+	// decapsulated on it too.
+	VXLANLinuxPort = 8472
 )
 
 // ErrLinkType is returned for frames whose link type the decoder does not

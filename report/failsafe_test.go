@@ -117,6 +117,8 @@ func TestFailSafe(t *testing.T) {
 			warn: []string{"10.0.1.25:43832 -> 10.0.3.10:3128 asked an HTTP proxy for more than the capture could read on one connection"}},
 		{name: "a proxy asked for an S3 address, or for a tunnel whose ClientHello names S3, is a proxy", setup: setup{endpointIPs: []string{"10.0.2.50"}}, files: []string{"proxy-ip-target.pcap"},
 			verdict: Inconclusive, reason: []string{"3 of 4 established S3 connections went through an HTTP proxy", "10.0.1.25:43840 -> 10.0.3.10:3128 (", "10.0.1.25:43841 -> 10.0.3.10:3128 (proxy target my-bucket.s3.ap-south-1.amazonaws.com, proxy", "10.0.1.25:43842 -> 10.0.3.10:3128 ("}},
+		{name: "VXLAN on Linux's port 8472 is decapsulated", setup: setup{endpointIPs: []string{"10.0.2.50"}}, files: []string{"vxlan-8472.pcap"},
+			verdict: Inconclusive, reason: []string{"1 of 2 established S3 connections went through an HTTP proxy", "10.244.1.7:43850 -> 10.244.2.9:3128"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

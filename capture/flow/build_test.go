@@ -20,7 +20,7 @@ type frameBuilder struct {
 	t       testing.TB
 	link    layers.LinkType
 	vlans   []uint16 // 802.1Q tags (two = QinQ) on Ethernet frames
-	tunnel  string   // "vxlan", "geneve" or "gre": wrap every frame
+	tunnel  string   // "vxlan", "vxlan8472" (Linux's port), "geneve" or "gre": wrap every frame
 	snap    int      // cut frames to this many bytes when > 0
 	iface   int      // interface number stamped on the frames
 	ifindex uint32   // interface index in LINUX_SLL2 headers (2 when 0)
@@ -175,9 +175,12 @@ func (b *frameBuilder) encapsulate(inner []byte) []byte {
 			b.t.Fatal(err)
 		}
 		return slices.Clone(buf.Bytes())
-	case "vxlan":
+	case "vxlan", "vxlan8472":
 		hdr = []byte{0x08, 0, 0, 0, 0, 0x12, 0x34, 0}
 		hdr = append(hdr, ethernet(inner, nil)...)
+		if b.tunnel == "vxlan8472" {
+			port = capture.VXLANLinuxPort
+		}
 	case "geneve":
 		port = capture.GenevePort
 		// One 8-byte option (length 2 words, as GWLB sends).

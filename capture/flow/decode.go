@@ -442,7 +442,7 @@ func ipv6Fragment(ip6 *layers.IPv6, p *packet) int {
 func decapsulate(p *packet) (gopacket.LayerType, uint8, uint32, bool) {
 	b := p.payload
 	switch {
-	case p.dst.Port() == capture.VXLANPort:
+	case p.dst.Port() == capture.VXLANPort || p.dst.Port() == capture.VXLANLinuxPort:
 		// RFC 7348: flags (I bit 0x08 must be set), 24 reserved bits,
 		// 24-bit VNI, 8 reserved bits, then an Ethernet frame.
 		if len(b) < 8 || b[0]&0x08 == 0 {

@@ -306,6 +306,20 @@ func failSafeScenarios() []scenario {
 				{scHost + ":43841", scProxy, "SF", scBucket, nil},
 				{scHost + ":43842", scProxy, "SF", "", nil},
 			}},
+		{file: "vxlan-8472.pcap", link: layers.LinkTypeEthernet, dns: 1,
+			about: "one S3 connection to the endpoint; then, in VXLAN on Linux's port 8472 (flannel's vxlan backend between Kubernetes nodes), a CONNECT for a bucket to a proxy pod",
+			build: func(b *frameBuilder) {
+				endpointSession(b)
+				b.tunnel = "vxlan8472"
+				c := b.conv("10.244.1.7:43850", "10.244.2.9:3128")
+				c.handshake()
+				c.send(true, "PA", []byte("CONNECT "+scBucket+":443 HTTP/1.1\r\nHost: "+scBucket+":443\r\n\r\n"))
+				c.send(false, "PA", []byte("HTTP/1.1 200 Connection established\r\n\r\n"))
+				c.send(true, "PA", helloFor(b.t, scBucket))
+				c.send(false, "PA", bytes.Repeat([]byte{0x16}, 1200))
+				c.close()
+			},
+			flows: []wantFlow{endpointFlows[0], {"10.244.1.7:43850", "10.244.2.9:3128", "SF", scBucket, nil}}},
 		{file: "unread-clear.pcapng", link: layers.LinkTypeEthernet, dns: 0,
 			about: "one S3 connection to the endpoint, captured whole; then connections whose cut or whole first bytes clear them: an SSH banner cut at 80 bytes, PostgreSQL with no payload kept (54 bytes), a whole ClientHello for a non-S3 name to a private address, a whole CONNECT to a proxy for a non-S3 host",
 			build: func(b *frameBuilder) {

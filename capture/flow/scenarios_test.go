@@ -448,7 +448,8 @@ func tsharkFields(t *testing.T, tshark, path, filter string, fields ...string) [
 	t.Helper()
 	// Out-of-order segments are reassembled, as we do (off by default in
 	// tshark 4.0).
-	args := []string{"-n", "-o", "tcp.reassemble_out_of_order:TRUE", "-r", path, "-Y", filter,
+	// UDP 8472 is VXLAN (Linux's port), as we decode it.
+	args := []string{"-n", "-o", "tcp.reassemble_out_of_order:TRUE", "-d", "udp.port==8472,vxlan", "-r", path, "-Y", filter,
 		"-T", "fields", "-E", "separator=|", "-E", "aggregator=,"}
 	for _, f := range fields {
 		args = append(args, "-e", f)
