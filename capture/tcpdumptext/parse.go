@@ -65,8 +65,10 @@ const (
 
 // Ports tcpdump prints as tunnels and decodes as DNS.
 const (
-	portVXLAN  = 4789
-	portGeneve = 6081
+	portVXLAN = 4789
+	// portVXLANLinux is Linux's (and flannel's) VXLAN port, 8472.
+	portVXLANLinux = 8472
+	portGeneve     = 6081
 )
 
 // seqMode says how a text prints sequence numbers: relative to the first
@@ -184,6 +186,12 @@ func (p *parser) parse(s string, ts time.Time) (kind, error) {
 		if src.Is4() != dst.Is4() {
 			return 0, fmt.Errorf("%s > %s: an IPv4 and an IPv6 address", src, dst)
 		}
+		if sport < 0 && dport < 0 && greInner(body) {
+			// A GRE tunnel: the inner packet follows, read as if
+			// captured directly (as the analysis decodes GRE).
+			rest = body
+			continue
+		}
 		if sport < 0 || dport < 0 {
 			// ICMP, fragments after the first, other IP protocols.
 			return kindOther, nil
@@ -286,15 +294,39 @@ func tunnelKind(dport int, body string) uint8 {
 	switch {
 	case dport == portVXLAN && strings.HasPrefix(body, "VXLAN,"):
 		return tunnelVXLAN
+	case dport == portVXLANLinux && strings.HasPrefix(body, "OTV,"):
+		// Linux's VXLAN port, which tcpdump decodes as OTV (the same
+		// header: the I flag, a 24-bit instance, an Ethernet frame).
+		return tunnelVXLAN
 	case dport == portGeneve && strings.HasPrefix(body, "Geneve,"):
 		return tunnelGeneve
 	}
 	return tunnelNone
 }
 
-// parseVNI reads the "vni N" of a VXLAN (decimal) or Geneve (0x hex) line.
+// greInner reports whether a line's body is a GRE header whose inner IP
+// packet tcpdump prints after it ("GREv0, length 44: IP ...", or with -v
+// "GREv0, Flags [none], length 44" and the inner packet below; with -e,
+// "GREv0, proto IPv4 (0x0800), length 44: 10.0.1.25.43820 > ...").
+func greInner(body string) bool {
+	if !strings.HasPrefix(body, "GREv0, ") {
+		return false
+	}
+	for _, w := range []string{": IP ", ": IP6 ", " IP (", " IP6 (", "(0x0800)", "(0x86dd)"} {
+		if strings.Contains(body, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseVNI reads the "vni N" of a VXLAN (decimal) or Geneve (0x hex) line,
+// or the "instance N" of an OTV one.
 func parseVNI(body string) (uint32, error) {
 	_, v, ok := strings.Cut(body, " vni ")
+	if !ok {
+		_, v, ok = strings.Cut(body, " instance ")
+	}
 	if !ok {
 		return 0, errors.New("a tunnel header without its vni")
 	}

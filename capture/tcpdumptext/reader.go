@@ -308,7 +308,7 @@ func (r *Reader) record() bool {
 			r.bad(r.line, fmt.Errorf("not a line tcpdump prints for a packet: %q", cut(string(line))))
 			continue
 		}
-		if line[0] != ' ' && line[0] != '\t' && !bytes.Contains(r.rec, []byte(" VXLAN, ")) {
+		if line[0] != ' ' && line[0] != '\t' && !bytes.Contains(r.rec, []byte(" VXLAN, ")) && !bytes.Contains(r.rec, []byte(" OTV, ")) {
 			// tcpdump indents the lines that continue a packet, but for
 			// the packet inside VXLAN: this is no part of one (a line
 			// whose timestamp was damaged, or other output).
