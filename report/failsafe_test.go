@@ -119,6 +119,8 @@ func TestFailSafe(t *testing.T) {
 			verdict: Inconclusive, reason: []string{"3 of 4 established S3 connections went through an HTTP proxy", "10.0.1.25:43840 -> 10.0.3.10:3128 (", "10.0.1.25:43841 -> 10.0.3.10:3128 (proxy target my-bucket.s3.ap-south-1.amazonaws.com, proxy", "10.0.1.25:43842 -> 10.0.3.10:3128 ("}},
 		{name: "VXLAN on Linux's port 8472 is decapsulated", setup: setup{endpointIPs: []string{"10.0.2.50"}}, files: []string{"vxlan-8472.pcap"},
 			verdict: Inconclusive, reason: []string{"1 of 2 established S3 connections went through an HTTP proxy", "10.244.1.7:43850 -> 10.244.2.9:3128"}},
+		{name: "a client that acknowledged a SYN-ACK the capture missed was answered", setup: setup{endpointIPs: []string{"10.0.2.50"}}, files: []string{"one-way.pcap"},
+			verdict: Fail, reason: []string{"1 of 2 established S3 connections went to a public address", "10.0.1.25:43860 -> 52.219.64.10:443 (SNI my-bucket.s3.ap-south-1.amazonaws.com, public-aws"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

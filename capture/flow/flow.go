@@ -324,10 +324,12 @@ func (f *Flow) History() string { return string(f.history[:f.histLen]) }
 // Established reports whether the connection was established: a SYN-ACK
 // answered the SYN, or, for a capture that missed the handshake, data
 // flowed in both directions or one side acknowledged data the other sent
-// (a bulk upload seen midstream: data one way, pure ACKs back).
+// (a bulk upload seen midstream: data one way, pure ACKs back), or the
+// client went on after its SYN with an ACK or data, which its stack sends
+// only once a SYN-ACK came (a capture that holds one direction only).
 func (f *Flow) Established() bool {
 	o, r := &f.ep[0], &f.ep[1]
-	if o.sawSYN && r.hist&histSYNACK != 0 {
+	if o.sawSYN && (r.hist&histSYNACK != 0 || o.hist&(histACK|histData) != 0) {
 		return true
 	}
 	if o.hist&histData != 0 && r.hist&histData != 0 {

@@ -320,6 +320,21 @@ func failSafeScenarios() []scenario {
 				c.close()
 			},
 			flows: []wantFlow{endpointFlows[0], {"10.244.1.7:43850", "10.244.2.9:3128", "SF", scBucket, nil}}},
+		{file: "one-way.pcap", link: layers.LinkTypeEthernet, dns: 1,
+			about: "one S3 connection to the endpoint, both ways; then a connection to a public S3 address of which the capture holds only what the host sent (a mirror filter that dropped inbound traffic from outside the VPC): SYN, the ACK of the unseen SYN-ACK, a ClientHello for a bucket, data, FIN",
+			build: func(b *frameBuilder) {
+				endpointSession(b)
+				c := b.conv(scHost+":43860", scPublicS3+":443")
+				c.send(true, "S", nil)
+				c.sseq++ // the SYN-ACK the capture did not hold
+				c.send(true, "A", nil)
+				c.send(true, "PA", helloFor(b.t, scBucket))
+				c.sseq += 1200
+				c.send(true, "PA", bytes.Repeat([]byte{0x17}, 300))
+				c.sseq += 900
+				c.send(true, "FA", nil)
+			},
+			flows: []wantFlow{endpointFlows[0], {scHost + ":43860", scPublicS3 + ":443", "SH", scBucket, nil}}},
 		{file: "unread-clear.pcapng", link: layers.LinkTypeEthernet, dns: 0,
 			about: "one S3 connection to the endpoint, captured whole; then connections whose cut or whole first bytes clear them: an SSH banner cut at 80 bytes, PostgreSQL with no payload kept (54 bytes), a whole ClientHello for a non-S3 name to a private address, a whole CONNECT to a proxy for a non-S3 host",
 			build: func(b *frameBuilder) {
