@@ -27,6 +27,9 @@ const (
 	ReportHTML  = "report.html"
 	Connections = "connections.ndjson"
 	Pcapng      = "evidence.pcapng"
+	// Records is a flowlogs bundle's file of the flow log records its
+	// verdict rests on, in place of evidence.pcapng.
+	Records = "records.log.gz"
 	Sums        = "SHA256SUMS"
 	Signature   = "SHA256SUMS.sig"
 	// InputsDir holds copies of the files the classification read: the
@@ -160,9 +163,14 @@ func (f Finding) String() string {
 }
 
 // CheckSums checks every line of SHA256SUMS against the files, and says
-// which files of dir it does not cover. The error is for a SHA256SUMS that
-// cannot be read at all.
-func CheckSums(dir string) ([]Finding, error) {
+// which files of dir it does not cover, and which of need it does not
+// list (report.json and evidence.pcapng when need is empty; report.json
+// and records.log.gz for a flowlogs bundle). The error is for a
+// SHA256SUMS that cannot be read at all.
+func CheckSums(dir string, need ...string) ([]Finding, error) {
+	if len(need) == 0 {
+		need = []string{ReportJSON, Pcapng}
+	}
 	f, err := os.Open(filepath.Join(dir, Sums))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", Sums, err)
@@ -205,9 +213,9 @@ func CheckSums(dir string) ([]Finding, error) {
 			out = append(out, Finding{true, name, "sha256 matches SHA256SUMS"})
 		}
 	}
-	for _, need := range []string{ReportJSON, Pcapng} {
-		if !listed[need] {
-			out = append(out, Finding{false, need, "not listed in SHA256SUMS"})
+	for _, n := range need {
+		if !listed[n] {
+			out = append(out, Finding{false, n, "not listed in SHA256SUMS"})
 		}
 	}
 	names, err := files(dir)
