@@ -29,9 +29,9 @@ const (
 	Pcapng      = "evidence.pcapng"
 	// Records is a flowlogs bundle's file of the flow log records its
 	// verdict rests on, in place of evidence.pcapng.
-	Records = "records.log.gz"
-	Sums        = "SHA256SUMS"
-	Signature   = "SHA256SUMS.sig"
+	Records   = "records.log.gz"
+	Sums      = "SHA256SUMS"
+	Signature = "SHA256SUMS.sig"
 	// InputsDir holds copies of the files the classification read: the
 	// ip-ranges.json in use and each --endpoints file, so that the verdict
 	// can be reached again from the bundle alone.
