@@ -84,6 +84,9 @@ func (f *flowlogEvidence) abandon() {
 	}
 }
 
+// writeBundleFile writes a file of a flowlogs bundle; tests make it fail.
+var writeBundleFile = os.WriteFile
+
 // finish writes the bundle once the report is made: the records kept,
 // the inputs' copies, the records analysed again, the reports, SHA256SUMS
 // and the signature. It sets r.Bundle.
@@ -94,11 +97,11 @@ func (f *flowlogEvidence) finish(e *env, r *flowlogs.Report, a *flowlogs.Analyze
 	if err := writeGzip(filepath.Join(f.dir, bundle.Records), a.WriteKept); err != nil {
 		return fmt.Errorf("--evidence: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(f.dir, bundle.IPRanges), cl.ranges.Bytes(), 0o644); err != nil {
+	if err := writeBundleFile(filepath.Join(f.dir, bundle.IPRanges), cl.ranges.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("--evidence: %w", err)
 	}
 	for i, data := range cl.endpointsData {
-		if err := os.WriteFile(filepath.Join(f.dir, bundle.EndpointsFile(i+1)), data, 0o644); err != nil {
+		if err := writeBundleFile(filepath.Join(f.dir, bundle.EndpointsFile(i+1)), data, 0o644); err != nil {
 			return fmt.Errorf("--evidence: %w", err)
 		}
 	}
@@ -121,7 +124,7 @@ func (f *flowlogEvidence) finish(e *env, r *flowlogs.Report, a *flowlogs.Analyze
 		if err := out.write(&buf); err != nil {
 			return fmt.Errorf("--evidence: %s: %w", out.name, err)
 		}
-		if err := os.WriteFile(filepath.Join(f.dir, out.name), buf.Bytes(), 0o644); err != nil {
+		if err := writeBundleFile(filepath.Join(f.dir, out.name), buf.Bytes(), 0o644); err != nil {
 			return fmt.Errorf("--evidence: %w", err)
 		}
 	}
