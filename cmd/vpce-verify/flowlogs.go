@@ -81,7 +81,7 @@ func cmdFlowlogs(e *env, args []string) int {
 		e.errorf("flowlogs: %v", err)
 		return exitError
 	}
-	if err := ev.prepare(fs.Args()); err != nil {
+	if err := ev.prepare(fs.Args(), of.out); err != nil {
 		e.errorf("flowlogs: %v", err)
 		return exitError
 	}

@@ -39,7 +39,8 @@ func (f *flowlogEvidence) register(fs *pflag.FlagSet) {
 
 // prepare checks the flags and makes the folder, before any record is
 // read: a bundle that cannot be written is known before the work.
-func (f *flowlogEvidence) prepare(inputs []string) error {
+// out is -o's file: not in the bundle, whose files SHA256SUMS covers.
+func (f *flowlogEvidence) prepare(inputs []string, out string) error {
 	if f.dir == "" {
 		if f.signKey != "" {
 			return fmt.Errorf("--sign-key needs --evidence DIR")
@@ -48,6 +49,13 @@ func (f *flowlogEvidence) prepare(inputs []string) error {
 	}
 	if slices.Contains(inputs, "-") {
 		return fmt.Errorf("--evidence: standard input cannot be kept as evidence: save it to a file first")
+	}
+	if out != "" {
+		d, derr := filepath.Abs(f.dir)
+		o, oerr := filepath.Abs(out)
+		if rel, err := filepath.Rel(d, o); derr == nil && oerr == nil && err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+			return fmt.Errorf("-o %s: is in the --evidence folder %s, which holds the bundle's files only (its report.json and report.txt are there)", out, f.dir)
+		}
 	}
 	if f.signKey != "" {
 		s, err := bundle.LoadKey(f.signKey)
