@@ -116,8 +116,8 @@ func (r *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, " (%d more not kept)", e.RecordsOmitted)
 		}
 		fmt.Fprintf(&b, "; analysed again they give %s.", strings.ToUpper(e.Reanalysis))
-		if e.ReanalysisNote != "" {
-			fmt.Fprintf(&b, " %s.", e.ReanalysisNote)
+		if n := e.ReanalysisNote; n != "" {
+			fmt.Fprintf(&b, " %s%s.", strings.ToUpper(n[:1]), n[1:])
 		}
 		b.WriteString(" Check it with vpce-verify evidence check DIR.\n")
 	}
