@@ -247,3 +247,22 @@ func TestKeptInParallel(t *testing.T) {
 		t.Errorf("one worker:\n%s\nfour:\n%s", outs[0], outs[1])
 	}
 }
+
+// TestKeptOddValues: a Parquet string may hold spaces and control bytes,
+// and be long: the record kept stays one line of as many fields, and
+// reads back into the same group.
+func TestKeptOddValues(t *testing.T) {
+	r := flowlogstest.Records()[4] // eni-0bbb's leak
+	r["interface-id"] = "eni 0bbb\tx"
+	r["instance-id"] = strings.Repeat("i", 300)
+	p := write(t, t.TempDir(), "odd.parquet", parquetOf([]flowlogstest.Rec{r}, 1))
+	a, whole := keepAll(t, config(), flowlogs.DefaultKeep, 1, p)
+	lines, again := kept(t, config(), a)
+	f := strings.Fields(lines[1])
+	if len(lines) != 2 || len(f) != len(flowlogstest.Names) || f[2] != "eni_0bbb_x" || f[16] != strings.Repeat("i", 256) {
+		t.Fatalf("kept:\n%s", strings.Join(lines, "\n"))
+	}
+	if whole.Verdict != flowlogs.Fail || again.Verdict != flowlogs.Fail || again.Groups[0].Key != "eni_0bbb_x" {
+		t.Errorf("read back: %s %v; the file: %s %v", again.Verdict, verdicts(again), whole.Verdict, verdicts(whole))
+	}
+}
