@@ -89,12 +89,16 @@ func NewSelector(all bool) *Selector {
 // bounds.
 func (s *Selector) OnConn(f *flow.Flow, j *report.Judged) {
 	// S3 connections, and those to AWS addresses that carried no S3
-	// name: a verdict may rest on them too (an unnamed connection to a
-	// CloudFront address keeps a pass from being one).
-	if !j.S3 && j.Path != string(resolve.PathPublicAWS) {
+	// name, and those whose first bytes were cut before any name: a
+	// verdict may rest on them too (an unnamed connection to a CloudFront
+	// address, or a cut CONNECT to a proxy, keeps a pass from being one).
+	if !j.S3 && j.Path != string(resolve.PathPublicAWS) && j.Unread == "" {
 		return
 	}
 	v := j.Verdict()
+	if j.Unread != "" {
+		v = "UNREAD"
+	}
 	d := destKey{f.Server.Addr(), v}
 	switch {
 	case s.perDest[d] >= PerDestination, j.Leak && s.leaks >= MaxLeaks, !j.Leak && s.kept >= MaxConnections:
@@ -112,6 +116,8 @@ func (s *Selector) OnConn(f *flow.Flow, j *report.Judged) {
 	if j.S3 {
 		c.comment = j.Comment()
 		s.s3++
+	} else if j.Unread != "" {
+		c.comment = j.Comment()
 	}
 	s.conns[p] = append(s.conns[p], c)
 }

@@ -269,6 +269,9 @@ func (b *Builder) AddFlow(f *flow.Flow) {
 	b.t.flows++
 	if c.s3 {
 		b.connWarnings(f, &c)
+	} else if c.unread != "" {
+		b.warn.about("connection-unread", c.client.String()+" -> "+c.server.String(),
+			"had "+unreadWhat[c.unread]+" before any server name, with nothing else to tell whether S3 went through it (a proxy, an endpoint not listed): the verdict cannot pass; capture with -s 0")
 	}
 	listed := b.t.listFlow()
 	violation := c.s3 && c.established && b.leak(c.path)
@@ -279,7 +282,7 @@ func (b *Builder) AddFlow(f *flow.Flow) {
 	}
 	b.t.add(&c, out, listed, violation, f)
 	if b.cfg.OnConn != nil {
-		b.cfg.OnConn(f, &Judged{S3: c.s3, Established: c.established, Leak: violation, Path: string(c.path), c: &c, b: b})
+		b.cfg.OnConn(f, &Judged{S3: c.s3, Established: c.established, Leak: violation, Path: string(c.path), Unread: c.unread, c: &c, b: b})
 	}
 }
 
@@ -310,11 +313,17 @@ func allowed(policy string, p resolve.Path) bool {
 // capture's last connection or DNS transaction, or now when there was none
 // (the snapshot is what this run classifies with).
 func (b *Builder) rangesAt() time.Time {
-	if b.lastTS.IsZero() {
+	if b.lastTS.IsZero() || b.undated() {
 		return b.cfg.Now
 	}
 	return b.lastTS
 }
+
+// undated reports whether the capture's times carry no date: tcpdump text
+// printed without -tttt is placed on 1970-01-01, and so is a capture made
+// on a machine whose clock was never set. The snapshot's age then counts
+// today, the only date there is.
+func (b *Builder) undated() bool { return !b.lastTS.IsZero() && b.lastTS.Year() < 2000 }
 
 // Report finishes the report: the verdict, then the renderable lists.
 func (b *Builder) Report(ev Evidence) *Report {
@@ -617,8 +626,15 @@ func tlsVersion(v uint16) string {
 // inputWarnings says what is missing from the evidence: damaged inputs,
 // drops, packets cut or undecodable.
 func (b *Builder) inputWarnings(r *Report, stats flow.Stats) {
-	if w := staleAtCapture(b.cfg.Ranges, b.rangesAt()); w != "" {
-		b.warn.addf("ip-ranges-stale", "%s", w)
+	switch {
+	case b.undated():
+		if w := StaleRanges(b.cfg.Ranges, b.cfg.Now); w != "" {
+			b.warn.addf("ip-ranges-stale", "%s (the capture's times carry no date, so its age is counted today)", w)
+		}
+	default:
+		if w := staleAtCapture(b.cfg.Ranges, b.rangesAt()); w != "" {
+			b.warn.addf("ip-ranges-stale", "%s", w)
+		}
 	}
 	if n := stats.Truncated; n > 0 && !allText(r.Inputs) {
 		b.warn.addf("snaplen", "%s cut by the snap length: SNI or DNS answers may be missing, so the verdict rests on addresses; capture with -s 0", plural(n, "packet"))

@@ -14,7 +14,7 @@ import (
 
 // ConnLog writes one JSON line per connection as it is finished, with the
 // field names of Zeek's conn.log (ts, uid, id.orig_h, id.orig_p, id.resp_h,
-// id.resp_p, proto, service, duration, orig_bytes, resp_bytes, conn_state,
+// id.resp_p, proto, service, duration, orig_bytes, resp_bytes, missed_bytes, conn_state,
 // history, orig_pkts, resp_pkts) and this tool's judgment beside them (sni,
 // http_host, dns_names, s3, s3_kind, path, aws_service, aws_region,
 // aws_prefix), so that jq and zeek-cut style tools read it. Nothing is kept
@@ -66,10 +66,22 @@ func (l *ConnLog) write(f *flow.Flow, c *conn, names []string) {
 	}
 	b = append(b, `,"duration":`...)
 	b = strconv.AppendFloat(b, f.LastTS.Sub(f.FirstTS).Seconds(), 'f', 6, 64)
+	// Zeek counts bytes by sequence numbers, and the bytes between that
+	// the capture did not hold as missed; where the sequence numbers
+	// cannot be believed (crafted, corrupt), the payload seen.
+	by, missed := c.bytes, uint64(0)
+	if span, ok := f.SeqBytes(); ok {
+		for i := range 2 {
+			by[i] = max(span[i], c.bytes[i])
+			missed += by[i] - c.bytes[i]
+		}
+	}
 	b = append(b, `,"orig_bytes":`...)
-	b = strconv.AppendUint(b, c.bytes[0], 10)
+	b = strconv.AppendUint(b, by[0], 10)
 	b = append(b, `,"resp_bytes":`...)
-	b = strconv.AppendUint(b, c.bytes[1], 10)
+	b = strconv.AppendUint(b, by[1], 10)
+	b = append(b, `,"missed_bytes":`...)
+	b = strconv.AppendUint(b, missed, 10)
 	b = append(b, `,"conn_state":`...)
 	b = appendJSONString(b, c.state)
 	b = append(b, `,"history":`...)

@@ -79,6 +79,17 @@ func TestFailSafe(t *testing.T) {
 		{name: "an unnamed connection to an edge address keeps a pass from being one", setup: setup{endpointIPs: []string{"10.0.2.50"}}, files: []string{"edge-unnamed.pcap"},
 			verdict: Inconclusive, reason: []string{"1 established connection to CloudFront or Global Accelerator addresses carried no server name", "13.224.0.20:443"},
 			conns: []wantConn{{server: "13.224.0.20:443", s3: false}}},
+		{name: "a connection whose first bytes were cut before any name keeps a pass from being one", setup: setup{endpointIPs: []string{"10.0.2.50"}}, files: []string{"unread.pcapng"},
+			verdict: Inconclusive, reason: []string{"the 1 established S3 connection went to the interface endpoint, but 3 established connections that nothing shows to be S3 began with a ClientHello or HTTP request that the capture does not hold whole",
+				"10.0.3.10:3128 (private-other, HTTP request cut", "10.0.5.20:443 (private-other, ClientHello cut", "10.0.5.21:8443 (private-other, payload not captured", "tcpdump -s 0"},
+			conns: []wantConn{{server: "10.0.3.10:3128", s3: false}, {server: "10.0.5.20:443", s3: false}, {server: "10.0.5.21:8443", s3: false}},
+			warn: []string{"10.0.1.25:43761 -> 10.0.3.10:3128 had the HTTP request cut before any server name", "10.0.1.25:43762 -> 10.0.5.20:443 had the ClientHello cut before any server name",
+				"10.0.1.25:43763 -> 10.0.5.21:8443 had none of the payload captured before any server name, with nothing else to tell whether S3 went through it"}},
+		{name: "cut first bytes do not undo a leak", setup: setup{endpointIPs: []string{"10.0.2.50"}}, files: []string{"unread.pcapng", "s3-public.pcap"},
+			verdict: Fail, reason: []string{"1 of 2 established S3 connections went to a public address"}},
+		{name: "a cut banner of another protocol, or a whole name, clears a connection", setup: setup{endpointIPs: []string{"10.0.2.50"}}, files: []string{"unread-clear.pcapng"},
+			verdict: Pass, reason: []string{"the 1 established S3 connection went to the interface endpoint"},
+			conns: []wantConn{{server: "10.0.5.22:22", s3: false}, {server: "10.0.5.23:5432", s3: false}, {server: "10.0.5.24:443", s3: false}, {server: "10.0.3.10:3128", s3: false}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -96,6 +96,12 @@ type conn struct {
 	// otherName is a complete name for a non-S3 host that the connection
 	// carried although its address is in a prefix only S3 lists.
 	otherName string
+	// unread says what of an established connection that nothing showed to
+	// be S3 the analysis could not read whole, so that whether it carried
+	// S3 (through a proxy, to an endpoint not listed) is unknown: "" when
+	// it read enough, else "ClientHello cut", "HTTP request cut" or
+	// "payload not captured".
+	unread string
 	// names are the first S3 names seen, with where each came from:
 	// maxSeenNames of them (a connection to an endpoint may carry every
 	// bucket name that resolved to it), in place, so that judging a
@@ -259,6 +265,7 @@ func (b *Builder) judge(f *flow.Flow, dnsNames []string) conn {
 	c.s3 = c.evidence != 0
 	c.byAddressOnly = c.evidence == evRange
 	if !c.s3 {
+		c.unread = unread(f, &c)
 		return c
 	}
 
@@ -294,6 +301,62 @@ func (b *Builder) judge(f *flow.Flow, dnsNames []string) conn {
 		}
 	}
 	return c
+}
+
+// unread says what kept an established connection that nothing showed to
+// be S3 from being cleared: a ClientHello or HTTP request (the CONNECT of
+// a proxy, say) that was cut by the snap length, the reassembly budget or
+// the connection's end before it named its server, or, to a web or proxy
+// port, a client whose data the snap length cut away whole. "" when a
+// name was read (a complete hello or request; an SNI, Host or proxy
+// target read before the cut), or when the client sent nothing, or when
+// the server is a listed endpoint of another service. A DNS name for the
+// server does not clear it: a proxy has a name too.
+func unread(f *flow.Flow, c *conn) string {
+	if !c.established || c.bytes[0] == 0 || c.class.Path == resolve.PathInterfaceEndpoint {
+		return ""
+	}
+	if f.HTTP.ProxyHost != "" || f.HTTP.Host != "" || (f.TLS.SNI != "" && !f.TLS.InTunnel) {
+		return ""
+	}
+	web := webPort(f.Server.Port())
+	switch {
+	case f.HTTP.Request == flow.HTTPIncomplete && (web || httpMethod(f.HTTP.Method)):
+		// A few bytes of any text protocol read as the start of a method;
+		// on other ports, only a method HTTP has counts.
+		return "HTTP request cut"
+	case f.TLS.Hello == flow.HelloIncomplete:
+		return "ClientHello cut"
+	case f.TLS.Hello == "" && f.HTTP.Request == "" && f.Truncated > 0 && web:
+		return "payload not captured"
+	}
+	return ""
+}
+
+// unreadWhat words conn.unread after "had" in a warning.
+var unreadWhat = map[string]string{
+	"HTTP request cut":     "the HTTP request cut",
+	"ClientHello cut":      "the ClientHello cut",
+	"payload not captured": "none of the payload captured",
+}
+
+// httpMethod reports whether m is a method of HTTP/1.1 (RFC 9110).
+func httpMethod(m string) bool {
+	switch m {
+	case "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH":
+		return true
+	}
+	return false
+}
+
+// webPort reports whether port is one that HTTPS, HTTP or an HTTP proxy
+// usually listens on.
+func webPort(port uint16) bool {
+	switch port {
+	case 80, 443, 3128, 8000, 8080, 8443, 8888:
+		return true
+	}
+	return false
 }
 
 // endpointName returns the interface endpoint name

@@ -17,8 +17,12 @@ type Judged struct {
 	Leak bool
 	// Path is where it went (resolve.Path words).
 	Path string
-	c    *conn
-	b    *Builder
+	// Unread says, for an established connection that is not S3, what of
+	// its first bytes was cut before any name ("ClientHello cut"): such a
+	// connection keeps a pass from being one. "" otherwise.
+	Unread string
+	c      *conn
+	b      *Builder
 }
 
 // Verdict is the connection's own verdict, in the report's words: FAIL
@@ -46,6 +50,10 @@ func (j *Judged) Verdict() string {
 // -> 52.219.64.10:443, s3.dualstack.ap-south-1.amazonaws.com (sni)".
 func (j *Judged) Comment() string {
 	c := j.c
+	if !j.S3 && c.unread != "" {
+		return fmt.Sprintf("%s (%s), not S3 by its address: %s before any name, so whether it carried S3 is unknown: INCONCLUSIVE; %s -> %s",
+			c.path, c.basis, c.unread, c.client, c.server)
+	}
 	where := string(c.path)
 	switch {
 	case c.class.InAWS:

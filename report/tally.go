@@ -36,6 +36,10 @@ type tally struct {
 	// connection may be S3 that nothing could name.
 	unnamedEdge   int
 	unnamedEdgeEx []conn
+	// unread counts established connections that nothing showed to be S3
+	// whose first bytes the analysis could not read whole (conn.unread).
+	unread   int
+	unreadEx []conn
 
 	flowsOut   []Flow
 	violations []Flow
@@ -115,6 +119,12 @@ func (t *tally) add(c *conn, out *Flow, listed, violation bool, f *flow.Flow) {
 			t.unnamedEdge++
 			if len(t.unnamedEdgeEx) < examples {
 				t.unnamedEdgeEx = append(t.unnamedEdgeEx, *c)
+			}
+		}
+		if c.unread != "" {
+			t.unread++
+			if len(t.unreadEx) < examples {
+				t.unreadEx = append(t.unreadEx, *c)
 			}
 		}
 		return
@@ -322,6 +332,14 @@ func (b *Builder) verdict(r *Report) (string, string) {
 			doubts = append(doubts, fmt.Sprintf("%s carried no server name the capture could read, and S3 Transfer Acceleration and Multi-Region Access Points use those addresses: %s",
 				countNoun(t.unnamedEdge, "established connection to CloudFront or Global Accelerator addresses"), describe(t.unnamedEdgeEx, t.unnamedEdge)))
 		}
+		if t.unread > 0 {
+			they := "they"
+			if t.unread == 1 {
+				they = "it"
+			}
+			doubts = append(doubts, fmt.Sprintf("%s that nothing shows to be S3 began with a ClientHello or HTTP request that the capture does not hold whole (cut by the snap length or the reassembly budget, or not in tcpdump text), so whether %s carried S3 traffic (through a proxy, or to an endpoint not listed) is unknown: %s; capture with a larger snap length (tcpdump -s 0)",
+				countNoun(t.unread, "established connection"), they, describe(t.unreadEx, t.unread)))
+		}
 		if len(doubts) > 0 {
 			v = Inconclusive
 			reason = reason + ", but " + strings.Join(doubts, "; and ")
@@ -413,6 +431,9 @@ func (c *conn) what() string {
 		w = append(w, "S3 by address only")
 	}
 	w = append(w, string(c.path))
+	if c.unread != "" {
+		w = append(w, c.unread)
+	}
 	if c.class.InAWS {
 		w = append(w, fmt.Sprintf("%s %s %s", strings.Join(c.class.AWS.Services, "+"), c.class.AWS.Region, c.class.AWS.Prefix))
 	}

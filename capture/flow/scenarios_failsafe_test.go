@@ -125,5 +125,44 @@ func failSafeScenarios() []scenario {
 				c.send(true, "A", nil)
 			},
 			flows: []wantFlow{endpointFlows[0], {scHost + ":43750", "13.224.0.20:443", "OTH", "", nil}}},
+		{file: "unread.pcapng", link: layers.LinkTypeEthernet, dns: 0,
+			about: "one S3 connection to the endpoint, captured whole; then, cut by the snap length before any name, a CONNECT to a proxy (80 bytes), a ClientHello to a private address (80 bytes), and TLS to a private address on 8443 with none of its payload kept (54 bytes)",
+			build: func(b *frameBuilder) {
+				tlsSession(b, scHost+":43760", scEndpoint+":443", scRegional)
+				b.snap = 80
+				c := b.conv(scHost+":43761", scProxy)
+				c.handshake()
+				c.send(true, "PA", []byte("CONNECT "+scBucket+":443 HTTP/1.1\r\nHost: "+scBucket+":443\r\n\r\n"))
+				c.send(false, "PA", []byte("HTTP/1.1 200 Connection established\r\n\r\n"))
+				c.send(true, "PA", helloFor(b.t, scBucket))
+				c.send(false, "PA", bytes.Repeat([]byte{0x16}, 1200))
+				c.close()
+				tlsSession(b, scHost+":43762", "10.0.5.20:443", scBucket)
+				b.snap = 54
+				tlsSession(b, scHost+":43763", "10.0.5.21:8443", scBucket)
+			},
+			flows: []wantFlow{{scHost + ":43760", scEndpoint + ":443", "SF", scRegional, nil},
+				{scHost + ":43761", scProxy, "SF", "", nil},
+				{scHost + ":43762", "10.0.5.20:443", "SF", "", nil},
+				{scHost + ":43763", "10.0.5.21:8443", "SF", "", nil},
+			}},
+		{file: "unread-clear.pcapng", link: layers.LinkTypeEthernet, dns: 0,
+			about: "one S3 connection to the endpoint, captured whole; then connections whose cut or whole first bytes clear them: an SSH banner cut at 80 bytes, PostgreSQL with no payload kept (54 bytes), a whole ClientHello for a non-S3 name to a private address, a whole CONNECT to a proxy for a non-S3 host",
+			build: func(b *frameBuilder) {
+				tlsSession(b, scHost+":43770", scEndpoint+":443", scRegional)
+				b.snap = 80
+				httpExchange(b, scHost+":43771", "10.0.5.22:22", "SSH-2.0-OpenSSH_9.6p1 Debian-3ubuntu13\r\n", "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n")
+				b.snap = 54
+				httpExchange(b, scHost+":43772", "10.0.5.23:5432", string(bytes.Repeat([]byte{0, 0, 0, 8, 4, 0xd2, 0x16, 0x2f}, 4)), "N")
+				b.snap = 0
+				tlsSession(b, scHost+":43773", "10.0.5.24:443", "db.internal.example")
+				httpExchange(b, scHost+":43774", scProxy, "CONNECT api.example.com:443 HTTP/1.1\r\nHost: api.example.com:443\r\n\r\n", "HTTP/1.1 200 Connection established\r\n\r\n")
+			},
+			flows: []wantFlow{{scHost + ":43770", scEndpoint + ":443", "SF", scRegional, nil},
+				{scHost + ":43771", "10.0.5.22:22", "SF", "", nil},
+				{scHost + ":43772", "10.0.5.23:5432", "SF", "", nil},
+				{scHost + ":43773", "10.0.5.24:443", "SF", "db.internal.example", nil},
+				{scHost + ":43774", scProxy, "SF", "", nil},
+			}},
 	}
 }

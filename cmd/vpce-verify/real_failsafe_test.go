@@ -110,6 +110,58 @@ func tsharkFields(t *testing.T, file string, args ...string) [][]string {
 	return rows
 }
 
+// The proxy capture cut by editcap to a snap length that keeps the headers
+// and the first bytes of each CONNECT but not its target, beside the
+// capture of a connection to the endpoint: the endpoint connection alone
+// would pass, and an earlier build passed with the cut proxy connections
+// beside it, counted as "not S3". Now they keep the pass from being one.
+// tshark shows that the cut is real: the frames are shorter than on the
+// wire, and it reads no request target in them.
+func TestRealProxyConnectCut(t *testing.T) {
+	editcap := testenv.Tool(t, "editcap")
+	cut := filepath.Join(t.TempDir(), "proxy-cut.pcap")
+	if out, err := exec.Command(editcap, "-s", "120", td(t, "real", proxyCapture), cut).CombinedOutput(); err != nil {
+		t.Fatalf("editcap: %v\n%s", err, out)
+	}
+	cutFrames := 0
+	for _, r := range tsharkFields(t, cut, "-Y", "tcp.dstport == 3128 && tcp.len > 0", "-e", "frame.cap_len", "-e", "frame.len", "-e", "http.request.method", "-e", "http.request.uri") {
+		if len(r) >= 2 && r[0] != r[1] {
+			cutFrames++
+		}
+		if len(r) > 3 && r[2] == "CONNECT" && strings.Contains(r[3], "amazonaws.com") {
+			t.Errorf("tshark reads the CONNECT target in the cut capture: %q", r)
+		}
+	}
+	if cutFrames < 2 {
+		t.Fatalf("tshark sees %d frames to the proxy cut by the snap length, want the 2 requests at least", cutFrames)
+	}
+
+	code, r := analyzeReal(t, cut, "--endpoint-ip", "10.0.2.50", td(t, "real", "endpoint-pass.pcap"))
+	if code != exitInconclusive || r.Verdict != "inconclusive" {
+		t.Errorf("exit %d verdict %s, want %d inconclusive; reason %q", code, r.Verdict, exitInconclusive, r.Reason)
+	}
+	for _, s := range []string{"the 1 established S3 connection went to the interface endpoint, but 2 established connections that nothing shows to be S3",
+		"10.0.1.25:52001 -> 10.0.3.10:3128 (private-other, HTTP request cut", "10.0.1.25:52002 -> 10.0.3.10:3128 (private-other, HTTP request cut"} {
+		if !strings.Contains(r.Reason, s) {
+			t.Errorf("reason %q does not say %q", r.Reason, s)
+		}
+	}
+	if !slices.ContainsFunc(r.Warnings, func(w string) bool {
+		return strings.Contains(w, "2 connections had the HTTP request cut before any server name")
+	}) {
+		t.Errorf("no warning about the cut connections: %q", r.Warnings)
+	}
+	// The endpoint connection on its own, cut the same way, still passes:
+	// it is S3 by the endpoint's address.
+	endpointCut := filepath.Join(t.TempDir(), "endpoint-cut.pcap")
+	if out, err := exec.Command(editcap, "-s", "120", td(t, "real", "endpoint-pass.pcap"), endpointCut).CombinedOutput(); err != nil {
+		t.Fatalf("editcap: %v\n%s", err, out)
+	}
+	if code, r := analyzeReal(t, endpointCut, "--endpoint-ip", "10.0.2.50"); code != exitPass {
+		t.Errorf("the endpoint connection cut at 120 bytes: exit %d, want %d; reason %q", code, exitPass, r.Reason)
+	}
+}
+
 // A client that reaches S3 only through an HTTP proxy: a CONNECT tunnel whose
 // TLS names the endpoint, and a plain-HTTP absolute-URI GET. The capture
 // cannot show where the proxy went, so it never passes, whether or not the

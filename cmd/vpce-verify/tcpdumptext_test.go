@@ -83,6 +83,10 @@ func (r *textReport) sniNeeded() string {
 				name = f.HTTP.Host
 			}
 			return fmt.Sprintf("%s -> %s is not S3 by its name %q", f.Client, f.Server, name)
+		case r.Verdict == "pass" && !f.S3 && f.Bytes[0] > 0 && (f.SNI != "" || f.HTTP != nil && f.HTTP.Host != ""):
+			// A name cleared a connection the text shows without payload:
+			// there it may have carried S3, and the text cannot pass.
+			return fmt.Sprintf("%s -> %s was cleared by its name %q", f.Client, f.Server, f.SNI)
 		}
 	}
 	return ""
