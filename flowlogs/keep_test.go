@@ -7,9 +7,12 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parquet-go/parquet-go"
 
 	"github.com/vpce-verify/vpce-verify/flowlogs"
 	"github.com/vpce-verify/vpce-verify/flowlogs/flowlogstest"
@@ -264,5 +267,61 @@ func TestKeptOddValues(t *testing.T) {
 	}
 	if whole.Verdict != flowlogs.Fail || again.Verdict != flowlogs.Fail || again.Groups[0].Key != "eni_0bbb_x" {
 		t.Errorf("read back: %s %v; the file: %s %v", again.Verdict, verdicts(again), whole.Verdict, verdicts(whole))
+	}
+}
+
+// numericIDRow is a Parquet row whose account ID column holds numbers, as
+// a writer other than the S3 delivery may store it.
+type numericIDRow struct {
+	Version     *int32  `parquet:"version,optional"`
+	AccountID   *int64  `parquet:"account_id,optional"`
+	InterfaceID *string `parquet:"interface_id,optional"`
+	SrcAddr     *string `parquet:"srcaddr,optional"`
+	DstAddr     *string `parquet:"dstaddr,optional"`
+	SrcPort     *int32  `parquet:"srcport,optional"`
+	DstPort     *int32  `parquet:"dstport,optional"`
+	Protocol    *int64  `parquet:"protocol,optional"`
+	Packets     *int64  `parquet:"packets,optional"`
+	Bytes       *int64  `parquet:"bytes,optional"`
+	Start       *int64  `parquet:"start,optional"`
+	End         *int64  `parquet:"end,optional"`
+	Action      *string `parquet:"action,optional"`
+	LogStatus   *string `parquet:"log_status,optional"`
+}
+
+// TestParquetNumbersKeepTheirText: every number of a row keeps its own
+// text, also a string field written as a number (the account ID, here)
+// followed by other number columns; protocol is read as INT64 too, the
+// type Athena's documented Parquet table gives it (bigint).
+func TestParquetNumbersKeepTheirText(t *testing.T) {
+	i32 := func(v int32) *int32 { return &v }
+	i64 := func(v int64) *int64 { return &v }
+	str := func(v string) *string { return &v }
+	row := numericIDRow{i32(2), i64(123456789010), str("eni-0bbb"), str("10.0.1.20"), str("52.219.64.10"), i32(40003), i32(443), i64(6),
+		i64(30), i64(9000), i64(flowlogstest.T0), i64(flowlogstest.T0 + 60), str("ACCEPT"), str("OK")}
+	var b bytes.Buffer
+	w := parquet.NewGenericWriter[numericIDRow](&b)
+	if _, err := w.Write([]numericIDRow{row}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "ids.parquet")
+	if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a, whole := keepAll(t, config(), flowlogs.DefaultKeep, 1, p)
+	lines, _ := kept(t, config(), a)
+	if len(lines) != 2 {
+		t.Fatalf("kept:\n%s", strings.Join(lines, "\n"))
+	}
+	f := strings.Fields(lines[1])
+	want := []string{"2", "123456789010", "eni-0bbb", "10.0.1.20", "52.219.64.10", "40003", "443", "6", "30", "9000"}
+	if len(f) < len(want) || !slices.Equal(f[:len(want)], want) {
+		t.Errorf("kept record %q, want it to begin %q", f, want)
+	}
+	if whole.Verdict != flowlogs.Fail {
+		t.Errorf("verdict %s, want fail (TCP 443 to public S3): %s", whole.Verdict, whole.Reason)
 	}
 }
