@@ -58,6 +58,26 @@ func Prepare(dir string) error {
 	return nil
 }
 
+// Outside checks that path, another file the run writes (flag names it:
+// "-o"), is not in dir, the bundle's folder: it would change after
+// SHA256SUMS was written, or replace one of the bundle's files. "" and
+// "-" (standard output) are outside.
+func Outside(dir, flag, path string) error {
+	if path == "" || path == "-" {
+		return nil
+	}
+	d, derr := filepath.Abs(dir)
+	p, perr := filepath.Abs(path)
+	if derr != nil || perr != nil {
+		return nil // the write itself will say what is wrong
+	}
+	rel, err := filepath.Rel(d, p)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return nil
+	}
+	return fmt.Errorf("%s %s: is in the --evidence folder %s, which holds the bundle's files only", flag, path, dir)
+}
+
 // WriteSums writes SHA256SUMS over every file in dir (but SHA256SUMS and
 // its signature), in sha256sum -c's format, sorted by name.
 func WriteSums(dir string) error {

@@ -43,6 +43,20 @@ func (f *evidenceFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.signKey, "sign-key", "", "sign the bundle's SHA256SUMS with this OpenSSH private key (ed25519 or ECDSA)\ninto SHA256SUMS.sig (ssh-keygen -Y verify -n vpce-verify)")
 }
 
+// outside checks that the run's other outputs (flag name, then file, in
+// pairs) are not in the bundle's folder, before any of them is created.
+func (f *evidenceFlags) outside(outputs ...string) error {
+	if f.dir == "" {
+		return nil
+	}
+	for i := 0; i+1 < len(outputs); i += 2 {
+		if err := bundle.Outside(f.dir, outputs[i], outputs[i+1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // prepare checks the flags and makes the folder, before any packet is
 // read: a bundle that cannot be written is known before the work.
 func (f *evidenceFlags) prepare(inputs []string, af *analysisFlags) error {

@@ -50,12 +50,8 @@ func (f *flowlogEvidence) prepare(inputs []string, out string) error {
 	if slices.Contains(inputs, "-") {
 		return fmt.Errorf("--evidence: standard input cannot be kept as evidence: save it to a file first")
 	}
-	if out != "" {
-		d, derr := filepath.Abs(f.dir)
-		o, oerr := filepath.Abs(out)
-		if rel, err := filepath.Rel(d, o); derr == nil && oerr == nil && err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
-			return fmt.Errorf("-o %s: is in the --evidence folder %s, which holds the bundle's files only (its report.json and report.txt are there)", out, f.dir)
-		}
+	if err := bundle.Outside(f.dir, "-o", out); err != nil {
+		return err
 	}
 	if f.signKey != "" {
 		s, err := bundle.LoadKey(f.signKey)
