@@ -27,8 +27,11 @@ const (
 	ReportHTML  = "report.html"
 	Connections = "connections.ndjson"
 	Pcapng      = "evidence.pcapng"
-	Sums        = "SHA256SUMS"
-	Signature   = "SHA256SUMS.sig"
+	// Records is a flowlogs bundle's file of the flow log records its
+	// verdict rests on, in place of evidence.pcapng.
+	Records   = "records.log.gz"
+	Sums      = "SHA256SUMS"
+	Signature = "SHA256SUMS.sig"
 	// InputsDir holds copies of the files the classification read: the
 	// ip-ranges.json in use and each --endpoints file, so that the verdict
 	// can be reached again from the bundle alone.
@@ -53,6 +56,26 @@ func Prepare(dir string) error {
 		return fmt.Errorf("--evidence: %w", err)
 	}
 	return nil
+}
+
+// Outside checks that path, another file the run writes (flag names it:
+// "-o"), is not in dir, the bundle's folder: it would change after
+// SHA256SUMS was written, or replace one of the bundle's files. "" and
+// "-" (standard output) are outside.
+func Outside(dir, flag, path string) error {
+	if path == "" || path == "-" {
+		return nil
+	}
+	d, derr := filepath.Abs(dir)
+	p, perr := filepath.Abs(path)
+	if derr != nil || perr != nil {
+		return nil // the write itself will say what is wrong
+	}
+	rel, err := filepath.Rel(d, p)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return nil
+	}
+	return fmt.Errorf("%s %s: is in the --evidence folder %s, which holds the bundle's files only", flag, path, dir)
 }
 
 // WriteSums writes SHA256SUMS over every file in dir (but SHA256SUMS and
@@ -160,9 +183,14 @@ func (f Finding) String() string {
 }
 
 // CheckSums checks every line of SHA256SUMS against the files, and says
-// which files of dir it does not cover. The error is for a SHA256SUMS that
-// cannot be read at all.
-func CheckSums(dir string) ([]Finding, error) {
+// which files of dir it does not cover, and which of need it does not
+// list (report.json and evidence.pcapng when need is empty; report.json
+// and records.log.gz for a flowlogs bundle). The error is for a
+// SHA256SUMS that cannot be read at all.
+func CheckSums(dir string, need ...string) ([]Finding, error) {
+	if len(need) == 0 {
+		need = []string{ReportJSON, Pcapng}
+	}
 	f, err := os.Open(filepath.Join(dir, Sums))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", Sums, err)
@@ -205,9 +233,9 @@ func CheckSums(dir string) ([]Finding, error) {
 			out = append(out, Finding{true, name, "sha256 matches SHA256SUMS"})
 		}
 	}
-	for _, need := range []string{ReportJSON, Pcapng} {
-		if !listed[need] {
-			out = append(out, Finding{false, need, "not listed in SHA256SUMS"})
+	for _, n := range need {
+		if !listed[n] {
+			out = append(out, Finding{false, n, "not listed in SHA256SUMS"})
 		}
 	}
 	names, err := files(dir)

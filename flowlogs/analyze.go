@@ -72,6 +72,9 @@ type Config struct {
 	// --endpoints): without one, traffic to the interface endpoint is no
 	// S3 evidence, and an inconclusive verdict says so.
 	EndpointKnown bool
+	// Keep, when not nil, keeps the records the verdict rests on, within
+	// its bounds, for WriteKept (an evidence bundle).
+	Keep *KeepLimits
 }
 
 type pathIndex uint8
@@ -118,6 +121,9 @@ type group struct {
 	sources     map[netip.Addr]*Totals
 	srcOmitted  uint64 // public-path records from sources beyond the cap
 	rejected    uint64
+
+	keepReserved bool // its first record of each kind is kept
+	keptKinds    [numKinds]bool
 }
 
 type destKey struct {
@@ -158,6 +164,10 @@ type Analyzer struct {
 	rejects        map[destKey]*destination
 	rejectOrder    []destKey
 	rejectsOmitted uint64
+
+	keep *keeper // nil unless Config.Keep
+	file int     // the index of the file read (ReadAll)
+	seq  uint64  // the number of the record in it
 }
 
 // NewAnalyzer prepares an analysis.
@@ -178,6 +188,9 @@ func NewAnalyzer(cfg Config) *Analyzer {
 	a := &Analyzer{
 		cfg: cfg, until: 1<<63 - 1,
 		groups: map[string]*group{}, dests: map[destKey]*destination{}, rejects: map[destKey]*destination{},
+	}
+	if cfg.Keep != nil {
+		a.keep = newKeeper(*cfg.Keep)
 	}
 	if !cfg.Since.IsZero() {
 		a.since = cfg.Since.Unix()
@@ -205,6 +218,7 @@ func webPort(p int32) bool { return p == 443 || p == 80 }
 // Add counts one record. It does not keep r.
 func (a *Analyzer) Add(r *Record) {
 	a.records++
+	a.seq++
 	if (r.End != 0 && r.End < a.since) || (r.Start != 0 && r.Start > a.until) {
 		a.outside++
 		return
@@ -215,6 +229,9 @@ func (a *Analyzer) Add(r *Record) {
 		return
 	case StatusSkipData:
 		a.skipData++
+		if a.keep != nil {
+			a.keep.offer(a, r, kSkip, nil, destKey{})
+		}
 		return
 	}
 	if r.Protocol >= 0 && r.Protocol != 6 {
@@ -260,17 +277,31 @@ func (a *Analyzer) Add(r *Record) {
 	key := destKey{netip.AddrPortFrom(server, uint16(port)), p}
 	if r.Action == ActionReject {
 		a.rejected.add(r)
-		if g := a.group(r); g != nil {
+		g := a.group(r)
+		if g != nil {
 			g.rejected++
 		}
 		if !a.track(a.rejects, &a.rejectOrder, key, cl, basis, r, a.cfg.Limits.Rejects) {
 			a.rejectsOmitted++
+		}
+		if a.keep != nil {
+			a.keep.offer(a, r, kRejected, g, key)
 		}
 		return
 	}
 	a.paths[p].add(r)
 	a.first, a.last = widen(a.first, a.last, r)
 	g := a.group(r)
+	if a.keep != nil {
+		kind := kAllowed
+		switch {
+		case a.leak(p):
+			kind = kLeak
+		case p == pPrivate:
+			kind = kPrivate
+		}
+		a.keep.offer(a, r, kind, g, key)
+	}
 	if g == nil {
 		a.groupsOmitted++
 		a.omittedPaths[p].add(r)

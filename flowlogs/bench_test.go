@@ -106,3 +106,23 @@ func BenchmarkParquet(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkTextKeep is BenchmarkText with the records kept for an
+// evidence bundle (Config.Keep): past the bounds, a record that could be
+// kept costs a few map lookups and nothing allocated.
+func BenchmarkTextKeep(b *testing.B) {
+	data := benchLog(100000)
+	a := benchAnalyzer()
+	a.keep = newKeeper(DefaultKeep)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := readText(bytes.NewReader(data), nil, a.Add, func(string, error) { b.Fatal("bad line") }); err != nil {
+			b.Fatal(err)
+		}
+	}
+	kept, omitted := a.Kept()
+	b.ReportMetric(float64(kept), "kept")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*100000), "ns/record")
+	_ = omitted
+}

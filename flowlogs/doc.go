@@ -12,6 +12,11 @@
 // own pkt-dst-aws-service and traffic-path fields add evidence no capture
 // has.
 //
-// The package knows resolve, resolve/ipranges and resolve/inventory, and
-// nothing of capture or report: the dependencies point one way.
+// With Config.Keep, an analysis also keeps the records its verdict rests
+// on, bounded (KeepLimits), for an evidence bundle: WriteKept writes them
+// as flow log text this package reads back.
+//
+// The package knows resolve, resolve/ipranges, resolve/inventory and
+// report (the verdict words, the provenance's pieces), and nothing of
+// capture: the dependencies point one way.
 package flowlogs

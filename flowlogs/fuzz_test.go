@@ -15,6 +15,19 @@ func checkRecord(t *testing.T, r *Record) {
 	for _, a := range []interface{ IsValid() bool }{r.Src, r.Dst, r.PktSrc, r.PktDst} {
 		_ = a.IsValid()
 	}
+	// Whatever was read is written out whole (an evidence bundle's
+	// records.log.gz) as a line that reads back to the same record.
+	line := r.AppendText(nil)
+	if len(line) > maxLine || bytes.IndexAny(line, "\r\n") >= 0 || (line[0] >= 'a' && line[0] <= 'z') {
+		t.Fatalf("written as %q", line)
+	}
+	var again Record
+	if err := parseLine(AllFields(), line, &again); err != nil {
+		t.Fatalf("%q does not read back: %v", line, err)
+	}
+	if back := again.AppendText(nil); !bytes.Equal(back, line) {
+		t.Fatalf("%q reads back as %q", line, back)
+	}
 }
 
 // FuzzText: any bytes as a text flow log give records and bad lines, never

@@ -72,6 +72,7 @@ func readParquet(ra io.ReaderAt, size int64, emit func(*Record), bad func(where 
 			for _, values := range buf[:n] {
 				row++
 				rec.reset()
+				num = num[:0]
 				var ferr error
 				for _, v := range values {
 					c := v.Column()
@@ -81,20 +82,23 @@ func readParquet(ra io.ReaderAt, size int64, emit func(*Record), bad func(where 
 					var b []byte
 					switch v.Kind() {
 					case parquet.Int32:
-						num = strconv.AppendInt(num[:0], int64(v.Int32()), 10)
-						b = num
+						n := len(num)
+						num = strconv.AppendInt(num, int64(v.Int32()), 10)
+						b = num[n:len(num):len(num)]
 					case parquet.Int64:
-						num = strconv.AppendInt(num[:0], v.Int64(), 10)
-						b = num
+						n := len(num)
+						num = strconv.AppendInt(num, v.Int64(), 10)
+						b = num[n:len(num):len(num)]
 					case parquet.ByteArray, parquet.FixedLenByteArray:
 						b = v.ByteArray()
 					default:
 						ferr = fmt.Errorf("column %s: a %s value", names[c], v.Kind())
 					}
 					if ferr == nil && b != nil {
-						// Strings are copied out of the number buffer:
-						// only numbers go through it, and set keeps no
-						// reference to a number's bytes.
+						// A number's text is appended to the row's
+						// number buffer, never over another's: set
+						// keeps the bytes of a string field, and a
+						// column of IDs may be written as numbers.
 						ferr = rec.set(fields[c], names[c], b)
 					}
 					if ferr != nil {

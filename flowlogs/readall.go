@@ -38,6 +38,7 @@ func ReadAll(ctx context.Context, paths []string, format *Format, cfg Config, wo
 					return
 				}
 				started[i] = true
+				a.file, a.seq = i, 0
 				inputs[i] = ReadFile(paths[i], format, emit)
 				if records != nil {
 					records.Add(n)
@@ -116,6 +117,9 @@ func (a *Analyzer) Merge(o *Analyzer) {
 			}
 			s.merge(*t)
 		}
+	}
+	if a.keep != nil && o.keep != nil {
+		a.keep.merge(a, o.keep)
 	}
 	a.destsOmitted += mergeTable(a.dests, &a.destOrder, o.dests, o.destOrder, a.cfg.Limits.Destinations) + o.destsOmitted
 	a.rejectsOmitted += mergeTable(a.rejects, &a.rejectOrder, o.rejects, o.rejectOrder, a.cfg.Limits.Rejects) + o.rejectsOmitted

@@ -58,6 +58,9 @@ type Record struct {
 	Direction                          Direction
 	TrafficPath                        int32
 	PktSrcAWSService, PktDstAWSService []byte
+	// Fields the analysis does not use, kept so that a record can be
+	// written out whole (an evidence bundle's records.log.gz).
+	Type, Region, AZID, SublocationType, SublocationID []byte
 }
 
 func (r *Record) reset() {
@@ -206,6 +209,16 @@ func (r *Record) set(f Field, name string, v []byte) error {
 		r.PktSrcAWSService = v
 	case FieldPktDstAWSService:
 		r.PktDstAWSService = v
+	case FieldType:
+		r.Type = v
+	case FieldRegion:
+		r.Region = v
+	case FieldAZID:
+		r.AZID = v
+	case FieldSublocationType:
+		r.SublocationType = v
+	case FieldSublocationID:
+		r.SublocationID = v
 	}
 	return nil
 }

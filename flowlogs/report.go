@@ -56,6 +56,53 @@ type Report struct {
 	Rejected        []Destination `json:"rejected"`
 	RejectedOmitted uint64        `json:"rejected_omitted_records"`
 	Warnings        []string      `json:"warnings"`
+	// Provenance says what made the report and with which settings: what
+	// vpce-verify evidence check needs to reach the verdict again. nil
+	// when the caller gave none.
+	Provenance *Provenance `json:"provenance,omitempty"`
+	// Bundle describes the evidence bundle written with the report
+	// (--evidence); nil without one.
+	Bundle *Bundle `json:"evidence_bundle,omitempty"`
+}
+
+// Provenance is what made a report: the program, the command line, the
+// host, and every setting the verdict rests on besides the records.
+type Provenance struct {
+	Tool        report.Build `json:"tool"`
+	CommandLine []string     `json:"command_line"`
+	Host        report.Host  `json:"host"`
+	Policy      string       `json:"policy"`
+	// EndpointIPs and VPCCIDRs are --endpoint-ip and --vpc-cidr as given.
+	EndpointIPs []string `json:"endpoint_ips"`
+	VPCCIDRs    []string `json:"vpc_cidrs"`
+	GroupBy     string   `json:"group_by"`
+	// Since and Until are the time window (RFC 3339), "" when open.
+	Since string `json:"since"`
+	Until string `json:"until"`
+	// LogFormat is --log-format as given; "" for the default format.
+	LogFormat string `json:"log_format"`
+	// Files are the ip-ranges.json in use and each --endpoints file, in
+	// order, with the hash of the bytes read (the flow log files are
+	// Inputs).
+	Files []report.File `json:"files"`
+}
+
+// Bundle describes an evidence bundle: the records it keeps, and what
+// they say when analysed again.
+type Bundle struct {
+	// Records is the file of the records kept (records.log.gz), flow log
+	// text with a header line; RecordsKept counts them, RecordsOmitted
+	// the S3 and SKIPDATA records beyond the bounds (Limits).
+	Records        string     `json:"records_file"`
+	RecordsKept    uint64     `json:"records_kept"`
+	RecordsOmitted uint64     `json:"records_omitted"`
+	Limits         KeepLimits `json:"limits"`
+	// Reanalysis is the verdict the records kept give when analysed again
+	// with the same settings, as vpce-verify evidence check does;
+	// ReanalysisNote says why it differs from the report's verdict, when
+	// it does.
+	Reanalysis     string `json:"reanalysis_verdict"`
+	ReanalysisNote string `json:"reanalysis_note,omitempty"`
 }
 
 // Tool names the program, as in the other reports.

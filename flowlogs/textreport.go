@@ -110,6 +110,17 @@ func (r *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "  %s\n", x)
 		}
 	}
+	if e := r.Bundle; e != nil {
+		fmt.Fprintf(&b, "\nEvidence bundle: %s holds %s the verdict rests on", e.Records, plural(e.RecordsKept, "S3 or SKIPDATA record"))
+		if e.RecordsOmitted > 0 {
+			fmt.Fprintf(&b, " (%d more not kept)", e.RecordsOmitted)
+		}
+		fmt.Fprintf(&b, "; analysed again they give %s.", strings.ToUpper(e.Reanalysis))
+		if n := e.ReanalysisNote; n != "" {
+			fmt.Fprintf(&b, " %s%s.", strings.ToUpper(n[:1]), n[1:])
+		}
+		b.WriteString(" Check it with vpce-verify evidence check DIR.\n")
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }

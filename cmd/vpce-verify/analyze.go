@@ -93,6 +93,10 @@ func cmdAnalyze(e *env, args []string) int {
 		e.errorf("analyze: %v", err)
 		return exitError
 	}
+	if err := ef.outside("-o", of.out, "--conn-log", af.connLog); err != nil {
+		e.errorf("analyze: %v", err)
+		return exitError
+	}
 	if err := of.open(); err != nil {
 		e.errorf("analyze: -o %s: %v", of.out, err)
 		return exitError

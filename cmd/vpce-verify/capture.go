@@ -82,6 +82,10 @@ func cmdCapture(e *env, args []string) int {
 		e.errorf("capture: %v", err)
 		return exitError
 	}
+	if err := ef.outside("-o", of.out, "--conn-log", af.connLog, "-w", lf.write); err != nil {
+		e.errorf("%s: %v", fs.Name(), err)
+		return exitError
+	}
 	if err := ef.prepare(nil, &af); err != nil {
 		e.errorf("%s: %v", fs.Name(), err)
 		return exitError

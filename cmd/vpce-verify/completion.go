@@ -63,6 +63,20 @@ var flagValues = map[string][]string{
 	"service": {"S3", "AMAZON", "EC2", "CLOUDFRONT", "ROUTE53"},
 }
 
+// commandFlagValues override flagValues for one command's flag, named
+// "PATH --FLAG".
+var commandFlagValues = map[string][]string{
+	"report merge --format": {"text", "json", "html"},
+}
+
+// listValues are the values a command's flag takes.
+func listValues(path, flag string) []string {
+	if v, ok := commandFlagValues[path+" --"+flag]; ok {
+		return v
+	}
+	return flagValues[flag]
+}
+
 // fileFlags take a file name.
 var fileFlags = []string{"read", "endpoints", "ip-ranges", "conn-log", "output", "write", "bpf-file", "ca-file", "resolv-conf", "evidence", "sign-key", "allowed-signers"}
 
@@ -229,7 +243,7 @@ func writeBash(w io.Writer, all []cmdSpec) error {
 				pats = append(pats, "'"+s.path+":"+word+"'")
 			}
 			if k == "list" {
-				ew.printf("    %s) COMPREPLY=($(compgen -W '%s' -- \"$cur\")); return ;;\n", strings.Join(pats, "|"), strings.Join(flagValues[f.Name], " "))
+				ew.printf("    %s) COMPREPLY=($(compgen -W '%s' -- \"$cur\")); return ;;\n", strings.Join(pats, "|"), strings.Join(listValues(s.path, f.Name), " "))
 				continue
 			}
 			kinds[k] = append(kinds[k], pats...)
@@ -310,7 +324,7 @@ func writeZsh(w io.Writer, all []cmdSpec) error {
 			case "user":
 				action = ":user:_users"
 			case "list":
-				action = ":" + f.Name + ":(" + strings.Join(flagValues[f.Name], " ") + ")"
+				action = ":" + f.Name + ":(" + strings.Join(listValues(s.path, f.Name), " ") + ")"
 			case "value":
 				action = ":" + f.Name + ": "
 			}
@@ -414,7 +428,7 @@ func writeFish(w io.Writer, all []cmdSpec) error {
 			case "user":
 				line += " -x -a '(__fish_complete_users)'"
 			case "list":
-				line += " -x -a " + fishQuote(strings.Join(flagValues[f.Name], " "))
+				line += " -x -a " + fishQuote(strings.Join(listValues(s.path, f.Name), " "))
 			case "value":
 				line += " -x"
 			}

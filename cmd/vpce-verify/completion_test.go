@@ -200,6 +200,7 @@ func TestCompletionValues(t *testing.T) {
 		want  []string
 	}{
 		{[]string{"vpce-verify", "analyze", "--format", ""}, []string{"json", "text"}},
+		{[]string{"vpce-verify", "report", "merge", "--format", ""}, []string{"html", "json", "text"}},
 		{[]string{"vpce-verify", "verify", "--require", "p"}, []string{"private"}},
 		{[]string{"vpce-verify", "analyze", "-r", "ev"}, []string{"evidence.pcapng"}},
 		{[]string{"vpce-verify", "analyze", "ev"}, []string{"evidence.pcapng"}},

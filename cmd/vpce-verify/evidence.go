@@ -18,6 +18,7 @@ import (
 	"github.com/vpce-verify/vpce-verify/capture/pcapfile"
 	"github.com/vpce-verify/vpce-verify/capture/savefile"
 	bundle "github.com/vpce-verify/vpce-verify/evidence"
+	"github.com/vpce-verify/vpce-verify/flowlogs"
 	"github.com/vpce-verify/vpce-verify/internal/host"
 	"github.com/vpce-verify/vpce-verify/report"
 )
@@ -40,6 +41,20 @@ func (f *evidenceFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.dir, "evidence", "", "write an evidence bundle to this new folder: report.json, report.txt,\nreport.html, connections.ndjson, evidence.pcapng, SHA256SUMS")
 	fs.BoolVar(&f.all, "evidence-all", false, "evidence.pcapng holds every packet, not only those of the S3 connections")
 	fs.StringVar(&f.signKey, "sign-key", "", "sign the bundle's SHA256SUMS with this OpenSSH private key (ed25519 or ECDSA)\ninto SHA256SUMS.sig (ssh-keygen -Y verify -n vpce-verify)")
+}
+
+// outside checks that the run's other outputs (flag name, then file, in
+// pairs) are not in the bundle's folder, before any of them is created.
+func (f *evidenceFlags) outside(outputs ...string) error {
+	if f.dir == "" {
+		return nil
+	}
+	for i := 0; i+1 < len(outputs); i += 2 {
+		if err := bundle.Outside(f.dir, outputs[i], outputs[i+1]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // prepare checks the flags and makes the folder, before any packet is
@@ -257,11 +272,13 @@ func reanalyze(e *env, dir string, p *report.Provenance) (*report.Report, error)
 
 const evidenceSynopsis = `Usage: vpce-verify evidence check DIR [flags]
 
-Checks an evidence bundle (--evidence DIR of analyze, capture or verify):
-every file against SHA256SUMS, the signature SHA256SUMS.sig if there is one
-(against --allowed-signers, as ssh-keygen -Y verify does), then analyses
-evidence.pcapng again with the recorded policy and inventory and says
-whether it reaches the verdict report.json records. One line per finding.
+Checks an evidence bundle (--evidence DIR of analyze, capture, verify or
+flowlogs): every file against SHA256SUMS, the signature SHA256SUMS.sig if
+there is one (against --allowed-signers, as ssh-keygen -Y verify does),
+then analyses the evidence again (evidence.pcapng, or the flow log records
+of records.log.gz) with the recorded settings and the inputs' copies, and
+says whether it reaches the verdict report.json records. One line per
+finding.
 
 Exit codes: 0 everything holds, 1 something was altered or the verdict
 differs, 2 error (the bundle could not be read).
@@ -290,7 +307,11 @@ func cmdEvidence(e *env, args []string) int {
 		e.errorf("evidence check: %s: not a folder", dir)
 		return exitError
 	}
-	findings, err := bundle.CheckSums(dir)
+	need := []string{bundle.ReportJSON, bundle.Pcapng}
+	if bundleSchema(dir) == flowlogs.Schema {
+		need = []string{bundle.ReportJSON, bundle.Records}
+	}
+	findings, err := bundle.CheckSums(dir, need...)
 	if err != nil {
 		e.errorf("evidence check: %v", err)
 		return exitError
@@ -312,7 +333,8 @@ func cmdEvidence(e *env, args []string) int {
 	return exitPass
 }
 
-// checkVerdict analyses evidence.pcapng again and compares with the verdict
+// checkVerdict analyses the bundle's evidence again (evidence.pcapng, or a
+// flowlogs bundle's records.log.gz) and compares with the verdict
 // report.json records.
 func checkVerdict(e *env, dir string) bundle.Finding {
 	const what = "verdict"
@@ -320,29 +342,60 @@ func checkVerdict(e *env, dir string) bundle.Finding {
 	if err != nil {
 		return bundle.Finding{What: what, Text: err.Error()}
 	}
+	if bundleSchema(dir) == flowlogs.Schema {
+		var r flowlogs.Report
+		if err := json.Unmarshal(data, &r); err != nil {
+			return bundle.Finding{What: what, Text: fmt.Sprintf("%s: %v", bundle.ReportJSON, err)}
+		}
+		return checkFlowlogsVerdict(e, dir, &r)
+	}
 	var r report.Report
 	if err := json.Unmarshal(data, &r); err != nil {
 		return bundle.Finding{What: what, Text: fmt.Sprintf("%s: %v", bundle.ReportJSON, err)}
 	}
 	if r.Schema != report.Schema {
-		return bundle.Finding{What: what, Text: fmt.Sprintf("%s: schema %q, want %s", bundle.ReportJSON, r.Schema, report.Schema)}
+		return bundle.Finding{What: what, Text: fmt.Sprintf("%s: schema %q, want %s or %s", bundle.ReportJSON, r.Schema, report.Schema, flowlogs.Schema)}
 	}
 	again, err := reanalyze(e, dir, r.Provenance)
 	if err != nil {
 		return bundle.Finding{What: what, Text: fmt.Sprintf("%s cannot be analysed again: %v", bundle.Pcapng, err)}
 	}
-	recorded := recordedVerdict(&r)
-	got, want := strings.ToUpper(again.Verdict), strings.ToUpper(recorded)
+	var reanalysis, note string
+	if r.Bundle != nil {
+		reanalysis, note = r.Bundle.Reanalysis, r.Bundle.ReanalysisNote
+	}
+	return compareVerdicts(bundle.Pcapng, again.Verdict, again.Reason, recordedVerdict(&r), reanalysis, note)
+}
+
+// bundleSchema is the schema report.json names; "" when it cannot be
+// read.
+func bundleSchema(dir string) string {
+	data, err := os.ReadFile(filepath.Join(dir, bundle.ReportJSON))
+	if err != nil {
+		return ""
+	}
+	var head struct{ Schema string }
+	json.Unmarshal(data, &head)
+	return head.Schema
+}
+
+// compareVerdicts is the verdict finding: what the evidence file gives
+// analysed again (again, with its reason) against the verdict report.json
+// records (its partial verdict when an input failed), and the reanalysis
+// the bundle recorded when it was made.
+func compareVerdicts(file, again, reason, recorded, reanalysis, note string) bundle.Finding {
+	const what = "verdict"
+	got, want := strings.ToUpper(again), strings.ToUpper(recorded)
 	switch {
-	case again.Verdict == recorded:
-		return bundle.Finding{OK: true, What: what, Text: fmt.Sprintf("%s analysed again gives %s, as %s says", bundle.Pcapng, got, bundle.ReportJSON)}
-	case r.Bundle != nil && r.Bundle.Reanalysis == again.Verdict && severity(again.Verdict) < severity(recorded):
-		// The report is more cautious than the packets kept, and said so
+	case again == recorded:
+		return bundle.Finding{OK: true, What: what, Text: fmt.Sprintf("%s analysed again gives %s, as %s says", file, got, bundle.ReportJSON)}
+	case reanalysis == again && severity(again) < severity(recorded):
+		// The report is more cautious than the evidence kept, and said so
 		// when it was made (a blocking anomaly of the whole capture, say).
 		return bundle.Finding{OK: true, What: what, Text: fmt.Sprintf("%s analysed again gives %s; %s says %s, as recorded when it was made: %s",
-			bundle.Pcapng, got, bundle.ReportJSON, want, r.Bundle.ReanalysisNote)}
+			file, got, bundle.ReportJSON, want, note)}
 	}
-	return bundle.Finding{What: what, Text: fmt.Sprintf("%s analysed again gives %s (%s), but %s says %s", bundle.Pcapng, got, again.Reason, bundle.ReportJSON, want)}
+	return bundle.Finding{What: what, Text: fmt.Sprintf("%s analysed again gives %s (%s), but %s says %s", file, got, reason, bundle.ReportJSON, want)}
 }
 
 // severity orders verdicts: a report may be more severe than the packets

@@ -23,11 +23,17 @@ S3 delivery's AWSLogs/ACCOUNT/vpcflowlogs/REGION/YYYY/MM/DD/ layout), and
 --since/--until skip the days outside. "athena" prints the Athena table and
 the query that give the same answer.
 
+--evidence DIR writes an evidence bundle, as analyze does: the reports, the
+S3 and SKIPDATA records the verdict rests on (records.log.gz, bounded), the
+copies of ip-ranges.json and --endpoints, SHA256SUMS (and its signature
+with --sign-key); vpce-verify evidence check DIR reads the records again.
+
 Exit codes: 0 pass, 1 fail, 2 error (partial results still printed),
 3 inconclusive.
 
-Example:
+Examples:
   vpce-verify flowlogs --endpoints endpoints.json --endpoints enis.json AWSLogs/
+  vpce-verify flowlogs --endpoint-ip 10.0.2.50 --evidence out --sign-key key AWSLogs/
 `
 
 func cmdFlowlogs(e *env, args []string) int {
@@ -38,9 +44,11 @@ func cmdFlowlogs(e *env, args []string) int {
 	var cf classifyFlags
 	var of outputFlags
 	var ff flowlogFlags
+	var ev flowlogEvidence
 	cf.register(fs)
 	ff.register(fs)
 	of.register(fs)
+	ev.register(fs)
 	fs.Lookup("format").Usage = "output format: text or json (schema vpce-verify/flowlogs/v1, docs/flowlogs-json.md)"
 	groupsLimit := fs.Int("groups-limit", flowlogs.DefaultLimits.Groups, "JSON report: list at most this many groups (the rest are counted)")
 	if code, ok := e.parse(fs, args, flowlogsSynopsis); !ok {
@@ -73,6 +81,11 @@ func cmdFlowlogs(e *env, args []string) int {
 		e.errorf("flowlogs: %v", err)
 		return exitError
 	}
+	if err := ev.prepare(fs.Args(), of.out); err != nil {
+		e.errorf("flowlogs: %v", err)
+		return exitError
+	}
+	ev.config(&cfg)
 	files, errs := flowlogs.Expand(fs.Args(), cfg.Since, cfg.Until)
 	var records atomic.Uint64
 	start := time.Now()
@@ -109,9 +122,32 @@ func cmdFlowlogs(e *env, args []string) int {
 	}
 	r := a.Report(inputs, flowlogs.Meta{Ranges: cl.ranges, Now: e.now(), Version: toolVersion(), Files: files,
 		Warnings: append(cl.warnings, warnings...)})
-	if err := of.write(e, r); err != nil {
+	r.Provenance = flowlogsProvenance(e, cl, cfg, &ff)
+	var bundleErr error
+	if ev.dir != "" {
+		if notRead > 0 {
+			bundleErr = fmt.Errorf("--evidence: interrupted before every file was read: no bundle written")
+		} else {
+			bundleErr = ev.finish(e, r, a, cl)
+		}
+		if bundleErr != nil {
+			ev.abandon()
+		}
+	}
+	// The report printed is the one without --evidence: the bundle's
+	// section is in the bundle's report.json and report.txt.
+	shown := *r
+	shown.Bundle = nil
+	if err := of.write(e, &shown); err != nil {
 		e.errorf("%v", err)
 		return exitError
+	}
+	if bundleErr != nil {
+		// The report stands; a proven leak is still a fail.
+		e.errorf("flowlogs: %v", bundleErr)
+		if r.Verdict != flowlogs.Fail {
+			return exitError
+		}
 	}
 	if notRead > 0 && r.Verdict != flowlogs.Fail {
 		return exitError

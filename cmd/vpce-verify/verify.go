@@ -164,6 +164,10 @@ func cmdVerify(e *env, args []string) int {
 		e.errorf("verify: %v", err)
 		return exitError
 	}
+	if err := ef.outside("-o", of.out, "--conn-log", af.connLog, "-w", lf.write); err != nil {
+		e.errorf("%s: %v", fs.Name(), err)
+		return exitError
+	}
 	if err := ef.prepare(nil, &af); err != nil {
 		e.errorf("%s: %v", fs.Name(), err)
 		return exitError
