@@ -291,8 +291,10 @@ func (b *Builder) judge(f *flow.Flow, dnsNames []string) conn {
 		if strings.EqualFold(f.HTTP.Method, "CONNECT") {
 			c.basis = evidenceConnect
 		}
-	case c.class.Path == resolve.PathPrivateOther && b.inventory:
-		// The user said which addresses the endpoint has: this is not one.
+	case c.class.Path == resolve.PathPrivateOther && b.inventory,
+		c.class.Path == resolve.PathInterfaceEndpoint && !b.endpointIsS3(c.class.Endpoint):
+		// The user said which addresses the endpoint has: this is not
+		// one (an endpoint of another service does not serve S3).
 		c.path = PathPrivateUnknown
 	case c.class.Path == resolve.PathPrivateOther:
 		// No inventory: an S3 name that led to the address is the best

@@ -335,6 +335,13 @@ func failSafeScenarios() []scenario {
 				c.send(true, "FA", nil)
 			},
 			flows: []wantFlow{endpointFlows[0], {scHost + ":43860", scPublicS3 + ":443", "SH", scBucket, nil}}},
+		{file: "other-service-endpoint.pcap", link: layers.LinkTypeEthernet, dns: 1,
+			about: "one S3 connection to the S3 endpoint; then TLS for a bucket to 10.0.2.80, the network interface of an SQS interface endpoint (a hosts-file pin, a wrong private zone)",
+			build: func(b *frameBuilder) {
+				endpointSession(b)
+				tlsSession(b, scHost+":43870", "10.0.2.80:443", scBucket)
+			},
+			flows: []wantFlow{endpointFlows[0], {scHost + ":43870", "10.0.2.80:443", "SF", scBucket, nil}}},
 		{file: "unread-clear.pcapng", link: layers.LinkTypeEthernet, dns: 0,
 			about: "one S3 connection to the endpoint, captured whole; then connections whose cut or whole first bytes clear them: an SSH banner cut at 80 bytes, PostgreSQL with no payload kept (54 bytes), a whole ClientHello for a non-S3 name to a private address, a whole CONNECT to a proxy for a non-S3 host",
 			build: func(b *frameBuilder) {
