@@ -124,6 +124,8 @@ func TestFailSafe(t *testing.T) {
 		{name: "S3 to another service's interface endpoint is not S3 to the endpoint", setup: setup{inventory: []string{"endpoint-interface.json", "endpoint-enis.json", "endpoints-other-services.json", "enis-sqs.json"}}, files: []string{"other-service-endpoint.pcap"},
 			verdict: Inconclusive, reason: []string{"1 of 2 established S3 connections went to a private address the endpoint inventory does not list", "10.0.1.25:43870 -> 10.0.2.80:443 (SNI my-bucket.s3.ap-south-1.amazonaws.com, private-unknown"},
 			conns: []wantConn{{server: "10.0.2.80:443", s3: true, path: "private-unknown"}}},
+		{name: "a second ClientHello for another name does not clear an S3 address", setup: setup{endpointIPs: []string{"10.0.2.50"}}, files: []string{"hello-retry.pcap"},
+			verdict: Fail, reason: []string{"1 of 2 established S3 connections went to a public address", "10.0.1.25:43880 -> 3.5.208.10:443 (SNI my-bucket.s3.ap-south-1.amazonaws.com, public-aws"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

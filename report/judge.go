@@ -240,11 +240,13 @@ func (b *Builder) judge(f *flow.Flow, dnsNames []string) conn {
 	note(proxy, evProxyTarget, requestComplete)
 	if !tunnel {
 		note(sni, evSNI, helloComplete)
+		note(f.TLS.SecondSNI, evSNI, false) // after a HelloRetryRequest
 	} else {
 		// Inside a CONNECT tunnel the SNI names the server the proxy
 		// was asked to reach, not this connection's: an S3 name there is
 		// S3 through the proxy, and no name there clears anything.
 		note(sni, evProxyTarget, false)
+		note(f.TLS.SecondSNI, evProxyTarget, false)
 	}
 	if a, err := netip.ParseAddr(proxy); err == nil && b.s3Address(a, tunnel && helloComplete && sni != "" && isHostName(sni)) {
 		// The proxy was asked for an S3 address itself (CONNECT

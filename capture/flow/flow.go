@@ -109,8 +109,10 @@ type Flow struct {
 	// Resent says the client sent some of its first bytes (the ClientHello
 	// or request that names the server) again with other contents before
 	// the server acknowledged them: a decoy the server may never have had
-	// (a bad checksum, a short TTL) or the copy it took. What TLS and HTTP
-	// say is the first copy's, and the server may have seen the other.
+	// (a bad checksum, a short TTL) or the copy it took; or it sent a
+	// second ClientHello (after a HelloRetryRequest) that names another
+	// server or could not be read whole. What TLS and HTTP say is the
+	// first copy's, and the server may have taken the other.
 	Resent bool
 	// Truncated counts this flow's packets that were cut by the snap length.
 	Truncated uint64
@@ -168,6 +170,9 @@ type TLSInfo struct {
 	hello.ClientHello
 	// Err says why the hello is incomplete or malformed.
 	Err string
+	// SecondSNI is the server name of a second ClientHello (the answer to
+	// a HelloRetryRequest), when it names another server than the first.
+	SecondSNI string
 	// InTunnel says the hello was looked for inside an HTTP CONNECT tunnel
 	// (see Flow.HTTP): it was sent through the proxy that Server is, and
 	// names the CONNECT target, not Server.

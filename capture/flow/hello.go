@@ -2,6 +2,7 @@ package flow
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/vpce-verify/vpce-verify/capture/hello"
 )
@@ -35,6 +36,11 @@ type firstBytes struct {
 	// later says buf holds a request after the first, on a connection to
 	// a proxy (HTTPInfo.Later).
 	later bool
+	// helloEnd is the sequence number after the bytes a complete
+	// ClientHello was read from; after counts the client segments looked
+	// at since for a second ClientHello (after a HelloRetryRequest).
+	helloEnd uint32
+	after    int
 }
 
 type firstMode uint8
@@ -197,6 +203,7 @@ func (f *Flow) tlsBytes(b []byte) bool {
 	switch {
 	case err == nil:
 		f.TLS.Hello, f.TLS.ClientHello, f.TLS.Err = HelloComplete, ch, ""
+		h.helloEnd = h.buf.start + uint32(len(b))
 		f.endFirst()
 	case errors.Is(err, hello.ErrIncomplete):
 		f.TLS.Hello, f.TLS.ClientHello = HelloIncomplete, ch
@@ -375,10 +382,41 @@ func (h *firstBytes) differs(seq uint32, payload []byte) bool {
 }
 
 // resent checks a client segment that came after the first bytes were
-// read against the bytes kept.
+// read against the bytes kept, and, in the first few segments after a
+// ClientHello, looks for a second one.
 func (f *Flow) resent(seq uint32, payload []byte) {
-	if h := f.first; h.kept && h.differs(seq, payload) {
+	h := f.first
+	if h.kept && h.differs(seq, payload) {
 		f.Resent = true
+	}
+	if f.TLS.Hello == HelloComplete && h.after < helloAfter && !seqLT(seq, h.helloEnd) {
+		h.after++
+		f.secondHello(payload)
+	}
+}
+
+// helloAfter is how many client segments after a ClientHello are looked
+// at for a second one: a HelloRetryRequest's answer is the next flight.
+const helloAfter = 4
+
+// secondHello reads a ClientHello that a segment after the first one's
+// begins (after a change_cipher_spec record, as TLS 1.3 clients send one
+// for middleboxes): the answer to a HelloRetryRequest, which must name the
+// same server (RFC 8446, 4.1.2). One that names another, or that is not
+// whole in its segment, leaves the server's name unknown (Flow.Resent).
+func (f *Flow) secondHello(b []byte) {
+	for len(b) >= 6 && b[0] == 0x14 && b[1] == 3 && b[3] == 0 && b[4] == 1 {
+		b = b[6:]
+	}
+	if !looksLikeHelloStart(b) || len(b) < 6 {
+		return
+	}
+	ch, err := hello.ParseClientHello(b)
+	if err != nil || !strings.EqualFold(ch.SNI, f.TLS.SNI) {
+		f.Resent = true
+	}
+	if err == nil && f.TLS.SecondSNI == "" && !strings.EqualFold(ch.SNI, f.TLS.SNI) {
+		f.TLS.SecondSNI = ch.SNI
 	}
 }
 

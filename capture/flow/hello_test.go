@@ -367,3 +367,37 @@ func TestLaterRequests(t *testing.T) {
 		}
 	})
 }
+
+// TestSecondHello: after a HelloRetryRequest the client sends a second
+// ClientHello, which must name the same server; one naming another leaves
+// the name unknown (Resent). TLS 1.2's next flight is no ClientHello.
+func TestSecondHello(t *testing.T) {
+	ccs := []byte{0x14, 3, 3, 0, 1, 1}
+	first := helloFor(t, "www.example.com")
+	tests := []struct {
+		name   string
+		second []byte
+		resent bool
+	}{
+		{"the same name again", append(slices.Clone(ccs), helloFor(t, "www.example.com")...), false},
+		{"another name", append(slices.Clone(ccs), helloFor(t, "my-bucket.s3.ap-south-1.amazonaws.com")...), true},
+		{"another name without change_cipher_spec", helloFor(t, "my-bucket.s3.ap-south-1.amazonaws.com"), true},
+		{"a second hello cut in its segment", helloFor(t, "my-bucket.s3.ap-south-1.amazonaws.com")[:60], true},
+		{"TLS 1.2 ClientKeyExchange", []byte{0x16, 3, 3, 0, 37, 0x10, 0, 0, 33, 32}, false},
+		{"application data", bytes.Repeat([]byte{0x17}, 300), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBuilder(t, layers.LinkTypeEthernet)
+			c := b.conv("10.0.1.25:43528", "3.5.208.10:443")
+			c.handshake()
+			c.send(true, "PA", first)
+			c.send(false, "PA", bytes.Repeat([]byte{0x16}, 100)) // the HelloRetryRequest
+			c.send(true, "PA", tc.second)
+			f := b.analyze(Options{}).Flows[0]
+			if f.TLS.SNI != "www.example.com" || f.Resent != tc.resent {
+				t.Errorf("SNI %q resent %v; want www.example.com and %v", f.TLS.SNI, f.Resent, tc.resent)
+			}
+		})
+	}
+}

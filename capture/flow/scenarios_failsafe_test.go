@@ -342,6 +342,20 @@ func failSafeScenarios() []scenario {
 				tlsSession(b, scHost+":43870", "10.0.2.80:443", scBucket)
 			},
 			flows: []wantFlow{endpointFlows[0], {scHost + ":43870", "10.0.2.80:443", "SF", scBucket, nil}}},
+		{file: "hello-retry.pcap", link: layers.LinkTypeEthernet, dns: 1,
+			about: "one S3 connection to the endpoint; then, to an address S3 shares with EC2 (3.5.208.10), a ClientHello for www.example.com, a stand-in for the server's HelloRetryRequest, and a second ClientHello (after change_cipher_spec) for a bucket",
+			build: func(b *frameBuilder) {
+				endpointSession(b)
+				c := b.conv(scHost+":43880", scSharedS3+":443")
+				c.handshake()
+				c.send(true, "PA", helloFor(b.t, "www.example.com"))
+				c.send(false, "PA", bytes.Repeat([]byte{0x16}, 100))
+				c.send(true, "PA", append([]byte{0x14, 3, 3, 0, 1, 1}, helloFor(b.t, scBucket)...))
+				c.send(false, "PA", bytes.Repeat([]byte{0x16}, 1200))
+				c.send(true, "PA", bytes.Repeat([]byte{0x17}, 300))
+				c.close()
+			},
+			flows: []wantFlow{endpointFlows[0], {scHost + ":43880", scSharedS3 + ":443", "SF", "www.example.com", nil}}},
 		{file: "unread-clear.pcapng", link: layers.LinkTypeEthernet, dns: 0,
 			about: "one S3 connection to the endpoint, captured whole; then connections whose cut or whole first bytes clear them: an SSH banner cut at 80 bytes, PostgreSQL with no payload kept (54 bytes), a whole ClientHello for a non-S3 name to a private address, a whole CONNECT to a proxy for a non-S3 host",
 			build: func(b *frameBuilder) {

@@ -388,6 +388,9 @@ func TestScenariosMatchTshark(t *testing.T) {
 				if f.TLS.SNI != "" {
 					oursSNI = append(oursSNI, f.TLS.SNI)
 				}
+				if f.TLS.SecondSNI != "" {
+					oursSNI = append(oursSNI, f.TLS.SecondSNI)
+				}
 				if f.ep[0].sawSYN {
 					oursSYN = append(oursSYN, fmt.Sprintf("%d|%d|%d", f.Client.Port(), f.Server.Port(), f.ep[0].isn))
 				}
