@@ -126,6 +126,9 @@ func TestFailSafe(t *testing.T) {
 			conns: []wantConn{{server: "10.0.2.80:443", s3: true, path: "private-unknown"}}},
 		{name: "a second ClientHello for another name does not clear an S3 address", setup: setup{endpointIPs: []string{"10.0.2.50"}}, files: []string{"hello-retry.pcap"},
 			verdict: Fail, reason: []string{"1 of 2 established S3 connections went to a public address", "10.0.1.25:43880 -> 3.5.208.10:443 (SNI my-bucket.s3.ap-south-1.amazonaws.com, public-aws"}},
+		{name: "S3 through a proxy on a public address left by a public path", setup: setup{endpointIPs: []string{"10.0.2.50"}}, files: []string{"proxy-public.pcap"},
+			verdict: Fail, reason: []string{"1 of 2 established S3 connections went to a public address", "10.0.1.25:43890 -> 198.51.100.7:3128 (proxy target my-bucket.s3.ap-south-1.amazonaws.com, public-non-aws"},
+			conns: []wantConn{{server: "198.51.100.7:3128", s3: true, path: "public-non-aws", evidence: "proxy-target"}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -286,9 +286,11 @@ func (b *Builder) judge(f *flow.Flow, dnsNames []string) conn {
 	}
 
 	switch {
-	case c.evidence&evProxyTarget != 0 && c.class.Path != resolve.PathInterfaceEndpoint && c.evidence&evRange == 0:
+	case c.evidence&evProxyTarget != 0 && c.class.Path == resolve.PathPrivateOther:
 		// Asked a proxy for S3: the onward path is beyond the capture. An
-		// S3 address asked in absolute form is S3 itself, not a proxy.
+		// S3 address asked in absolute form is S3 itself, not a proxy; and
+		// a proxy on a public address was reached by a public path, which
+		// is the leak (its path stays public-aws or public-non-aws).
 		c.path, c.basis = PathProxy, evidenceAbsoluteURI
 		if strings.EqualFold(f.HTTP.Method, "CONNECT") {
 			c.basis = evidenceConnect

@@ -356,6 +356,19 @@ func failSafeScenarios() []scenario {
 				c.close()
 			},
 			flows: []wantFlow{endpointFlows[0], {scHost + ":43880", scSharedS3 + ":443", "SF", "www.example.com", nil}}},
+		{file: "proxy-public.pcap", link: layers.LinkTypeEthernet, dns: 1,
+			about: "one S3 connection to the endpoint; then a CONNECT for a bucket to an HTTP proxy on the internet (198.51.100.7:3128), and the tunnel",
+			build: func(b *frameBuilder) {
+				endpointSession(b)
+				c := b.conv(scHost+":43890", "198.51.100.7:3128")
+				c.handshake()
+				c.send(true, "PA", []byte("CONNECT "+scBucket+":443 HTTP/1.1\r\nHost: "+scBucket+":443\r\n\r\n"))
+				c.send(false, "PA", []byte("HTTP/1.1 200 Connection established\r\n\r\n"))
+				c.send(true, "PA", helloFor(b.t, scBucket))
+				c.send(false, "PA", bytes.Repeat([]byte{0x16}, 1200))
+				c.close()
+			},
+			flows: []wantFlow{endpointFlows[0], {scHost + ":43890", "198.51.100.7:3128", "SF", scBucket, nil}}},
 		{file: "unread-clear.pcapng", link: layers.LinkTypeEthernet, dns: 0,
 			about: "one S3 connection to the endpoint, captured whole; then connections whose cut or whole first bytes clear them: an SSH banner cut at 80 bytes, PostgreSQL with no payload kept (54 bytes), a whole ClientHello for a non-S3 name to a private address, a whole CONNECT to a proxy for a non-S3 host",
 			build: func(b *frameBuilder) {
