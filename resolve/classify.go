@@ -174,8 +174,8 @@ func (c *Classifier) Classify(a netip.Addr) Class {
 	if !a.IsValid() {
 		return Class{Path: PathPublicNonAWS, Basis: BasisNone}
 	}
-	if _, ok := c.endpoints[a]; !ok {
-		if v4, ok := nat64Embedded(a); ok {
+	if v4, ok := nat64Embedded(a); ok {
+		if _, listed := c.endpoints[a]; !listed {
 			cl := c.Classify(v4)
 			if cl.Path == PathGatewayEndpoint {
 				// The NAT gateway's subnet routes the IPv4 connection, and
