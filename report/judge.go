@@ -248,10 +248,14 @@ func (b *Builder) judge(f *flow.Flow, dnsNames []string) conn {
 		note(sni, evProxyTarget, false)
 		note(f.TLS.SecondSNI, evProxyTarget, false)
 	}
-	if a, err := netip.ParseAddr(proxy); err == nil && b.s3Address(a, tunnel && helloComplete && sni != "" && isHostName(sni)) {
-		// The proxy was asked for an S3 address itself (CONNECT
-		// 52.219.64.10:443, http://52.219.64.10/bucket/key).
-		c.evidence |= evProxyTarget
+	if proxy != "" {
+		// ParseAddr only for a proxy target: its error allocates, once
+		// per connection otherwise.
+		if a, err := netip.ParseAddr(proxy); err == nil && b.s3Address(a, tunnel && helloComplete && sni != "" && isHostName(sni)) {
+			// The proxy was asked for an S3 address itself (CONNECT
+			// 52.219.64.10:443, http://52.219.64.10/bucket/key).
+			c.evidence |= evProxyTarget
+		}
 	}
 	note(host, evHTTPHost, requestComplete)
 	for _, h := range f.HTTP.LaterHosts() {

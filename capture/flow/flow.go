@@ -217,7 +217,7 @@ type HTTPInfo struct {
 	// connection to the proxy for many hosts): each request's ProxyHost
 	// (or its Host), each once, other than ProxyHost (LaterHosts);
 	// LaterOmitted counts those beyond maxLater.
-	later        [maxLater]string
+	later        *[maxLater]string // made for the first later host: most flows have none
 	nLater       int
 	LaterOmitted int
 	// LaterUnread says a later request could not be read whole or found
@@ -230,7 +230,12 @@ type HTTPInfo struct {
 
 // LaterHosts returns the hosts later requests on the connection named
 // (see HTTPInfo.later).
-func (i *HTTPInfo) LaterHosts() []string { return i.later[:i.nLater] }
+func (i *HTTPInfo) LaterHosts() []string {
+	if i.later == nil {
+		return nil
+	}
+	return i.later[:i.nLater]
+}
 
 // Values of HTTPInfo.Request. The fields hold what a request that is
 // incomplete or malformed said before it stopped.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 
 	"github.com/gopacket/gopacket/layers"
 )
@@ -393,5 +394,21 @@ func TestFlowBytesBounds(t *testing.T) {
 		if maxRanges <= seqRanges && e.payload != distinct {
 			t.Fatalf("round %d: counted %d, want the %d distinct bytes (%d ranges at most)", round, e.payload, distinct, maxRanges)
 		}
+	}
+}
+
+// The per-connection state is what fills the heap at the table's bound
+// (50,000 connections under the 128 MiB soft limit): a Flow that grew by
+// 176 bytes and a firstBytes by 128, for fields most connections never
+// use, brought the live heap to the limit's edge on a million partial
+// ClientHellos, and the garbage collector ran four times as often (2.0 s
+// became 5.0 s for 200,000 of them). Rarely used state hangs off a
+// pointer instead; these bounds keep it that way.
+func TestPerConnectionStateSize(t *testing.T) {
+	if n := unsafe.Sizeof(Flow{}); n > 1024 {
+		t.Errorf("a Flow is %d bytes, more than 1024: put what few connections use behind a pointer", n)
+	}
+	if n := unsafe.Sizeof(firstBytes{}); n > 192 {
+		t.Errorf("a firstBytes is %d bytes, more than 192", n)
 	}
 }

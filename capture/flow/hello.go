@@ -28,8 +28,8 @@ type firstBytes struct {
 	kept bool
 	// connect holds the CONNECT request that began a tunnel (buf goes on
 	// after it), to compare a copy sent again with.
-	connect  streamPrefix
-	tunnel   bool // buf starts inside a CONNECT tunnel
+	connect  *streamPrefix // made at a CONNECT: most flows have none
+	tunnel   bool          // buf starts inside a CONNECT tunnel
 	segments int
 	need     int // bytes needed before parsing a hello again can tell more
 	parsed   int // length of buf at the last parse of a request
@@ -77,7 +77,7 @@ func beginsRequest(b []byte) bool {
 func (f *Flow) clientData(seq uint32, payload []byte) {
 	h := f.first
 	if h == nil {
-		h = &firstBytes{buf: streamPrefix{sh: f.sh}, connect: streamPrefix{sh: f.sh}}
+		h = &firstBytes{buf: streamPrefix{sh: f.sh}}
 		f.first = h
 		if f.ep[0].sawSYN {
 			h.buf.reset(f.ep[0].isn+1, helloMaxBytes)
@@ -249,6 +249,9 @@ func (f *Flow) httpBytes(b []byte) bool {
 		// which comes from the other side): its first bytes should be a
 		// ClientHello for the CONNECT target.
 		f.TLS = TLSInfo{Hello: HelloNotSeen, InTunnel: true}
+		if h.connect == nil {
+			h.connect = &streamPrefix{sh: f.sh}
+		}
 		h.connect.reset(h.buf.start, req.Len)
 		h.connect.add(h.buf.start, b[:req.Len])
 		h.buf.discard(req.Len)
@@ -319,6 +322,9 @@ func (f *Flow) laterRequest(req hello.HTTPRequest, err error) bool {
 	switch {
 	case known:
 	case i.nLater < maxLater:
+		if i.later == nil {
+			i.later = new([maxLater]string)
+		}
 		i.later[i.nLater] = string(host)
 		i.nLater++
 	default:
@@ -361,7 +367,7 @@ func (f *Flow) searched() {
 func (f *Flow) endFirst() {
 	h := f.first
 	h.done = true
-	if (len(h.buf.buf) > 0 || len(h.connect.buf) > 0) && !h.buf.cut && f.sh.roomy() {
+	if (len(h.buf.buf) > 0 || h.connect != nil && len(h.connect.buf) > 0) && !h.buf.cut && f.sh.roomy() {
 		h.kept = true
 		return
 	}
@@ -372,13 +378,15 @@ func (f *Flow) endFirst() {
 func (h *firstBytes) release() {
 	h.kept = false
 	h.buf.release()
-	h.connect.release()
+	if h.connect != nil {
+		h.connect.release()
+	}
 }
 
 // differs reports whether a client segment disagrees with the first bytes
 // held: the CONNECT request, and what followed it or began the stream.
 func (h *firstBytes) differs(seq uint32, payload []byte) bool {
-	return h.connect.differs(seq, payload) || h.buf.differs(seq, payload)
+	return h.connect != nil && h.connect.differs(seq, payload) || h.buf.differs(seq, payload)
 }
 
 // resent checks a client segment that came after the first bytes were
