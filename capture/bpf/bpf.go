@@ -22,7 +22,8 @@ import (
 //   - TCP with a port of TCPPorts as source or destination port;
 //   - with DNS, UDP and TCP with source or destination port 53 or one of
 //     DNSPorts;
-//   - with VXLAN, UDP port 4789; with Geneve, UDP port 6081 (either side).
+//   - with VXLAN, UDP ports 4789 and 8472 (Linux's and flannel's); with
+//     Geneve, UDP port 6081 (either side).
 //
 // IPv4 packets match whatever their header length. Fragments other than
 // the first carry no ports and never match, as with tcpdump's "port"; the
@@ -42,7 +43,8 @@ type Spec struct {
 	// DNSPorts are more ports that carry DNS with DNS set: a resolver that
 	// listens on another port than 53 (dnsmasq on 5300, a lab's server).
 	DNSPorts []uint16
-	// VXLAN adds UDP port 4789, where VPC Traffic Mirroring delivers.
+	// VXLAN adds UDP port 4789, where VPC Traffic Mirroring delivers, and
+	// 8472, Linux's VXLAN port (flannel's backend).
 	VXLAN bool
 	// Geneve adds UDP port 6081, where Gateway Load Balancer delivers.
 	Geneve bool
@@ -97,6 +99,7 @@ func (s Spec) terms() []bpfProto {
 	}
 	if s.VXLAN {
 		add(true, capture.VXLANPort)
+		add(true, capture.VXLANLinuxPort)
 	}
 	if s.Geneve {
 		add(true, capture.GenevePort)

@@ -31,7 +31,7 @@ var bpfSpecs = []struct {
 }{
 	{"A", Spec{}, "tcp port 443"},
 	{"B", Spec{TCPPorts: []uint16{443, 8443}, DNS: true}, "tcp port 443 or tcp port 8443 or udp port 53 or tcp port 53"},
-	{"C", Spec{TCPPorts: []uint16{443}, DNS: true, VXLAN: true, Geneve: true}, "tcp port 443 or udp port 53 or tcp port 53 or udp port 4789 or udp port 6081"},
+	{"C", Spec{TCPPorts: []uint16{443}, DNS: true, VXLAN: true, Geneve: true}, "tcp port 443 or udp port 53 or tcp port 53 or udp port 4789 or udp port 8472 or udp port 6081"},
 	{"D", Spec{TCPPorts: []uint16{53, 53}}, "tcp port 53"},
 	{"E", Spec{TCPPorts: []uint16{80, 443}, DNS: true, DNSPorts: []uint16{5300, 53}}, "tcp port 80 or tcp port 443 or udp port 53 or tcp port 53 or udp port 5300 or tcp port 5300"},
 }
@@ -114,6 +114,7 @@ func bpfPackets(t testing.TB) []bpfPacket {
 		{name: "ipv4 tcp from 5300", ip: v4(T, tcp(5300, 40000)), match: "E"},
 		{name: "ipv4 udp to 4789", ip: v4(U, udp(40000, 4789)), match: "C"},
 		{name: "ipv4 udp from 4789", ip: v4(U, udp(4789, 40000)), match: "C"},
+		{name: "ipv4 udp to 8472 (flannel's VXLAN)", ip: v4(U, udp(40000, 8472)), match: "C"},
 		{name: "ipv4 udp to 6081", ip: v4(U, udp(40000, 6081)), match: "C"},
 		{name: "ipv4 udp from 6081", ip: v4(U, udp(6081, 40000)), match: "C"},
 		{name: "ipv4 tcp to 4789 (VXLAN is UDP)", ip: v4(T, tcp(40000, 4789))},
@@ -274,7 +275,7 @@ func TestFilterProgramErrors(t *testing.T) {
 	}{
 		{"unsupported link type", Spec{}, layers.LinkTypeIEEE802_11, "no filter for link type LINKTYPE_105"},
 		{"too many ports", Spec{TCPPorts: many}, layers.LinkTypeEthernet, "65 tcp ports, at most 64"},
-		{"too many UDP ports", Spec{DNS: true, DNSPorts: many[:62], VXLAN: true, Geneve: true}, layers.LinkTypeEthernet, "65 udp ports, at most 64"},
+		{"too many UDP ports", Spec{DNS: true, DNSPorts: many[:61], VXLAN: true, Geneve: true}, layers.LinkTypeEthernet, "65 udp ports, at most 64"},
 		{"too many ports in all", Spec{TCPPorts: many[:4], DNS: true, DNSPorts: many[4:62]}, layers.LinkTypeEthernet, "63 tcp and 59 udp ports, at most 120 in all"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

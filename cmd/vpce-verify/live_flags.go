@@ -58,7 +58,7 @@ func (l *liveFlags) register(fs *pflag.FlagSet) {
 	fs.UintSliceVar(&l.dnsPorts, "dns-port", nil, "another port whose payload is DNS, besides 53: the kernel filter keeps it (UDP and TCP)\nand the analysis reads it (repeatable)")
 	// pflag would print "(default [])" for an empty list of uints.
 	fs.Lookup("port").DefValue, fs.Lookup("dns-port").DefValue = "", ""
-	fs.BoolVar(&l.vxlan, "vxlan", false, "also keep VXLAN (UDP 4789): on a Traffic Mirroring target")
+	fs.BoolVar(&l.vxlan, "vxlan", false, "also keep VXLAN (UDP 4789; and 8472, Linux's and flannel's): on a Traffic Mirroring target")
 	fs.BoolVar(&l.geneve, "geneve", false, "also keep Geneve (UDP 6081): behind a Gateway Load Balancer")
 	fs.StringVar(&l.bpfFile, "bpf-file", "", "kernel filter from the output of tcpdump -ddd -i IFACE 'EXPR' instead of the built-in one\n(name the real interface, not any: that compiles for LINUX_SLL2)")
 	fs.IntVarP(&l.snapLen, "snaplen", "s", 262144, "bytes kept of each packet (0: 262144, as tcpdump)")
