@@ -341,7 +341,16 @@ func (b *Builder) judge(f *flow.Flow, dnsNames []string) conn {
 // the server is a listed endpoint of another service. A DNS name for the
 // server does not clear it: a proxy has a name too.
 func unread(f *flow.Flow, c *conn) string {
-	if !c.established || c.bytes[0] == 0 || c.class.Path == resolve.PathInterfaceEndpoint {
+	if !c.established || c.class.Path == resolve.PathInterfaceEndpoint {
+		return ""
+	}
+	if c.bytes[0] == 0 {
+		// The client sent nothing the capture holds: only a download
+		// already under way (no SYN seen) from a web or proxy port of a
+		// private address leaves a doubt.
+		if c.bytes[1] > 0 && c.state == "OTH" && webPort(f.Server.Port()) && c.class.Path == resolve.PathPrivateOther {
+			return unreadStart
+		}
 		return ""
 	}
 	if f.Resent {

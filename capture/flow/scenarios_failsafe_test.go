@@ -387,5 +387,17 @@ func failSafeScenarios() []scenario {
 				{scHost + ":43773", "10.0.5.24:443", "SF", "db.internal.example", nil},
 				{scHost + ":43774", scProxy, "SF", "", nil},
 			}},
+		{file: "midstream-download.pcap", link: layers.LinkTypeEthernet, dns: 1,
+			about: "one S3 connection to the endpoint, captured whole; and a download already under way when the capture began from the proxy (10.0.3.10:3128): data from the server, pure ACKs from the client, no name",
+			build: func(b *frameBuilder) {
+				endpointSession(b)
+				c := b.conv(scHost+":43799", scProxy)
+				c.cseq, c.sseq = 3000000, 7000000
+				for range 6 {
+					c.send(false, "PA", bytes.Repeat([]byte{0x17}, 1400))
+					c.send(true, "A", nil)
+				}
+			},
+			flows: []wantFlow{endpointFlows[0], {scHost + ":43799", scProxy, "OTH", "", nil}}},
 	}
 }
