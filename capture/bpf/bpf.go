@@ -23,7 +23,9 @@ import (
 //   - with DNS, UDP and TCP with source or destination port 53 or one of
 //     DNSPorts;
 //   - with VXLAN, UDP ports 4789 and 8472 (Linux's and flannel's); with
-//     Geneve, UDP port 6081 (either side).
+//     Geneve, UDP port 6081 (either side);
+//   - with GRE, IP protocol 47, every fragment of it (tcpdump's "proto
+//     gre"): the decoder reassembles and decapsulates it.
 //
 // IPv4 packets match whatever their header length. Fragments other than
 // the first carry no ports and never match, as with tcpdump's "port"; the
@@ -48,6 +50,9 @@ type Spec struct {
 	VXLAN bool
 	// Geneve adds UDP port 6081, where Gateway Load Balancer delivers.
 	Geneve bool
+	// GRE adds IP protocol 47: Transit Gateway Connect peers and SD-WAN
+	// appliances carry traffic in it.
+	GRE bool
 }
 
 // bpfMaxPorts bounds the ports of one protocol, and bpfMaxAllPorts those
@@ -123,6 +128,9 @@ func (s Spec) String() string {
 		}
 		b.WriteString(strconv.Itoa(int(t.port)))
 	}
+	if s.GRE {
+		b.WriteString(" or proto gre")
+	}
 	return b.String()
 }
 
@@ -148,7 +156,7 @@ func (s Spec) Program(lt layers.LinkType) ([]bpf.RawInstruction, error) {
 	if len(tcp)+len(udp) > bpfMaxAllPorts {
 		return nil, fmt.Errorf("bpf: %d tcp and %d udp ports, at most %d in all", len(tcp), len(udp), bpfMaxAllPorts)
 	}
-	g := &bpfGen{tcp: tcp, udp: udp}
+	g := &bpfGen{tcp: tcp, udp: udp, gre: s.GRE}
 	a := &g.a
 	switch lt {
 	case layers.LinkTypeEthernet:
@@ -212,6 +220,7 @@ func (s Spec) Program(lt layers.LinkType) ([]bpf.RawInstruction, error) {
 type bpfGen struct {
 	a        bpfAsm
 	tcp, udp []uint16
+	gre      bool
 	blocks   []bpfBlock
 }
 
@@ -249,7 +258,16 @@ func (g *bpfGen) ip(nh uint32, v6 bool) {
 	accept, reject := a.newLabel(), a.newLabel()
 	if v6 {
 		a.op(bpf.LoadAbsolute{Off: nh + 6, Size: 1})
+		if g.gre {
+			a.jumpIf(bpf.JumpEqual, uint32(layers.IPProtocolGRE), accept, bpfNext)
+		}
 	} else {
+		if g.gre {
+			// Every fragment of GRE, before the fragment test: the
+			// decoder reassembles it.
+			a.op(bpf.LoadAbsolute{Off: nh + 9, Size: 1})
+			a.jumpIf(bpf.JumpEqual, uint32(layers.IPProtocolGRE), accept, bpfNext)
+		}
 		a.op(bpf.LoadAbsolute{Off: nh + 6, Size: 2})
 		a.jumpIf(bpf.JumpBitsSet, 0x1fff, reject, bpfNext) // a later fragment: no ports
 		a.op(bpf.LoadAbsolute{Off: nh + 9, Size: 1})

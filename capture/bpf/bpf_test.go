@@ -34,6 +34,7 @@ var bpfSpecs = []struct {
 	{"C", Spec{TCPPorts: []uint16{443}, DNS: true, VXLAN: true, Geneve: true}, "tcp port 443 or udp port 53 or tcp port 53 or udp port 4789 or udp port 8472 or udp port 6081"},
 	{"D", Spec{TCPPorts: []uint16{53, 53}}, "tcp port 53"},
 	{"E", Spec{TCPPorts: []uint16{80, 443}, DNS: true, DNSPorts: []uint16{5300, 53}}, "tcp port 80 or tcp port 443 or udp port 53 or tcp port 53 or udp port 5300 or tcp port 5300"},
+	{"F", Spec{GRE: true}, "tcp port 443 or proto gre"},
 }
 
 // bpfPacket is one crafted packet: an IP packet (or ARP), cut to cut bytes
@@ -95,11 +96,17 @@ func bpfPackets(t testing.TB) []bpfPacket {
 	// fragment that is not the first: no port can be read there.
 	portLike := []byte{0x9c, 0x40, 0x01, 0xbb, 0, 0, 0, 0}
 	icmp := []byte{8, 0, 0, 0, 0, 1, 0, 1}
+	gre := []byte{0, 0, 0x08, 0, 0x45, 0, 0, 20} // no flags, IPv4 inside (cut)
 	hopByHop := append([]byte{byte(T), 0, 1, 4, 0, 0, 0, 0}, tcp(40000, 443)...)
 	fragment := append([]byte{byte(T), 0, 0, 0x01, 0, 0, 0, 9}, tcp(40000, 443)...) // offset 0, more fragments
 	return []bpfPacket{
-		{name: "ipv4 tcp to 443", ip: v4(T, tcp(40000, 443)), match: "ABCE"},
-		{name: "ipv4 tcp from 443", ip: v4(T, tcp(443, 40000)), match: "ABCE"},
+		{name: "ipv4 tcp to 443", ip: v4(T, tcp(40000, 443)), match: "ABCEF"},
+		{name: "ipv4 tcp from 443", ip: v4(T, tcp(443, 40000)), match: "ABCEF"},
+		{name: "ipv4 gre", ip: v4(layers.IPProtocolGRE, gre), match: "F"},
+		{name: "ipv4 gre, a later fragment", ip: bpfIPv4(t, layers.IPProtocolGRE, gre, func(ip *layers.IPv4) {
+			ip.FragOffset = 185
+		}), match: "F"},
+		{name: "ipv6 gre", ip: bpfIPv6(t, layers.IPProtocolGRE, gre), match: "F"},
 		{name: "ipv4 tcp to 8443", ip: v4(T, tcp(40000, 8443)), match: "B"},
 		{name: "ipv4 tcp from 8443", ip: v4(T, tcp(8443, 40000)), match: "B"},
 		{name: "ipv4 udp to 53", ip: v4(U, udp(40000, 53)), match: "BCE"},
@@ -121,18 +128,18 @@ func bpfPackets(t testing.TB) []bpfPacket {
 		{name: "ipv4 udp to 8443", ip: v4(U, udp(40000, 8443))},
 		{name: "ipv4 with options, tcp to 443", ip: bpfIPv4(t, T, tcp(40000, 443), func(ip *layers.IPv4) {
 			ip.Options = []layers.IPv4Option{{OptionType: 148, OptionLength: 4, OptionData: []byte{0, 0}}} // router alert
-		}), match: "ABCE"},
+		}), match: "ABCEF"},
 		{name: "ipv4 first fragment, tcp to 443", ip: bpfIPv4(t, T, tcp(40000, 443), func(ip *layers.IPv4) {
 			ip.Flags = layers.IPv4MoreFragments
-		}), match: "ABCE"},
+		}), match: "ABCEF"},
 		{name: "ipv4 later fragment with port-like bytes", ip: bpfIPv4(t, T, portLike, func(ip *layers.IPv4) {
 			ip.FragOffset = 185
 		})},
 		{name: "ipv4 icmp", ip: v4(layers.IPProtocolICMPv4, icmp)},
 		{name: "ipv4 tcp to 443 cut before the destination port", ip: v4(T, tcp(40000, 443)), cut: 22},
-		{name: "ipv4 tcp from 443 cut after the source port", ip: v4(T, tcp(443, 40000)), cut: 22, match: "ABCE"},
-		{name: "ipv6 tcp to 443", ip: bpfIPv6(t, T, tcp(40000, 443)), match: "ABCE"},
-		{name: "ipv6 tcp from 443", ip: bpfIPv6(t, T, tcp(443, 40000)), match: "ABCE"},
+		{name: "ipv4 tcp from 443 cut after the source port", ip: v4(T, tcp(443, 40000)), cut: 22, match: "ABCEF"},
+		{name: "ipv6 tcp to 443", ip: bpfIPv6(t, T, tcp(40000, 443)), match: "ABCEF"},
+		{name: "ipv6 tcp from 443", ip: bpfIPv6(t, T, tcp(443, 40000)), match: "ABCEF"},
 		{name: "ipv6 tcp to 8443", ip: bpfIPv6(t, T, tcp(40000, 8443)), match: "B"},
 		{name: "ipv6 udp to 53", ip: bpfIPv6(t, U, udp(40000, 53)), match: "BCE"},
 		{name: "ipv6 udp from 53", ip: bpfIPv6(t, U, udp(53, 40000)), match: "BCE"},

@@ -33,6 +33,7 @@ type liveFlags struct {
 	spool    *savefile.Writer
 	vxlan    bool
 	geneve   bool
+	gre      bool
 	bpfFile  string
 	snapLen  int
 	bufferKB int
@@ -60,6 +61,7 @@ func (l *liveFlags) register(fs *pflag.FlagSet) {
 	fs.Lookup("port").DefValue, fs.Lookup("dns-port").DefValue = "", ""
 	fs.BoolVar(&l.vxlan, "vxlan", false, "also keep VXLAN (UDP 4789; and 8472, Linux's and flannel's): on a Traffic Mirroring target")
 	fs.BoolVar(&l.geneve, "geneve", false, "also keep Geneve (UDP 6081): behind a Gateway Load Balancer")
+	fs.BoolVar(&l.gre, "gre", false, "also keep GRE (IP protocol 47): on a Transit Gateway Connect peer or an SD-WAN appliance")
 	fs.StringVar(&l.bpfFile, "bpf-file", "", "kernel filter from the output of tcpdump -ddd -i IFACE 'EXPR' instead of the built-in one\n(name the real interface, not any: that compiles for LINUX_SLL2)")
 	fs.IntVarP(&l.snapLen, "snaplen", "s", 262144, "bytes kept of each packet (0: 262144, as tcpdump)")
 	fs.IntVarP(&l.bufferKB, "buffer-size", "B", 0, "kernel ring per interface in KiB, as tcpdump -B (default: 64 MiB shared, 4 to 32 MiB each)")
@@ -145,7 +147,7 @@ func (l *liveFlags) options(ifaces []string, dnsPorts []uint16) (afpacket.Option
 	if l.bufferKB < 0 || l.bufferKB > 1<<20 {
 		return o, "", fmt.Errorf("--buffer-size %d: want 1 to 1048576 KiB", l.bufferKB)
 	}
-	o.Filter = bpf.Spec{TCPPorts: slices.Clone(servicePorts), DNS: true, VXLAN: l.vxlan, Geneve: l.geneve}
+	o.Filter = bpf.Spec{TCPPorts: slices.Clone(servicePorts), DNS: true, VXLAN: l.vxlan, Geneve: l.geneve, GRE: l.gre}
 	for _, p := range l.ports {
 		if p == 0 || p > 65535 {
 			return o, "", fmt.Errorf("--port %d: not a port", p)
