@@ -240,6 +240,9 @@ func (f *Flow) httpBytes(b []byte) bool {
 		return f.laterRequest(req, err)
 	case err == hello.ErrNotHTTP:
 		f.TLS.Hello, f.HTTP.Request = HelloNotTLS, HTTPNotHTTP
+		// What a cut line seemed to name (an absolute target's host) is
+		// not a request's after all.
+		f.HTTP.ProxyHost, f.HTTP.ProxyPort = "", 0
 		h.mode = modeSearch
 		f.searched()
 		return false

@@ -401,3 +401,32 @@ func TestSecondHello(t *testing.T) {
 		})
 	}
 }
+
+// A request line cut after an absolute target's host names the proxy's
+// host already; if the line then turns out not to be HTTP/1.x, it names
+// nothing.
+func TestCutAbsoluteTarget(t *testing.T) {
+	for _, tc := range []struct {
+		name, rest string
+		proxy      string
+	}{
+		{"the rest of an HTTP request", "ey HTTP/1.1\r\nHost: my-bucket.s3.ap-south-1.amazonaws.com\r\n\r\n", "my-bucket.s3.ap-south-1.amazonaws.com"},
+		{"no request after all", "ey SMTP/9\r\n", ""},
+		{"nothing more", "", "my-bucket.s3.ap-south-1.amazonaws.com"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBuilder(t, layers.LinkTypeEthernet)
+			c := b.conv("10.0.1.25:43528", "10.0.3.10:3128")
+			c.handshake()
+			c.send(true, "PA", []byte("GET http://my-bucket.s3.ap-south-1.amazonaws.com/k"))
+			if tc.rest != "" {
+				c.send(true, "PA", []byte(tc.rest))
+			}
+			c.send(false, "A", nil)
+			f := b.analyze(Options{}).Flows[0]
+			if f.HTTP.ProxyHost != tc.proxy {
+				t.Errorf("proxy host %q, want %q (request %s)", f.HTTP.ProxyHost, tc.proxy, f.HTTP.Request)
+			}
+		})
+	}
+}

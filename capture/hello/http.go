@@ -33,6 +33,7 @@ type HTTPRequest struct {
 	// authority-form target, or the authority of an absolute-form target
 	// ("GET http://HOST/key HTTP/1.1"), without userinfo, port or the
 	// brackets of an IPv6 literal. It is nil for the origin form ("/key").
+	// An absolute-form target cut after its authority gives it already.
 	ProxyHost []byte
 	// ProxyPort is ProxyHost's port: as sent, or by the scheme of an
 	// absolute URI without one (80 for http, 443 for https, 0 for others).
@@ -104,6 +105,11 @@ func ParseHTTPRequest(stream []byte) (HTTPRequest, error) {
 		j++
 	}
 	if j == len(b) {
+		// The line was cut inside its target. An absolute-form target
+		// whose authority has ended ("GET http://HOST/ke") already names
+		// the host a proxy is asked for, as tshark shows it too; the
+		// target itself stays nil until the line is whole.
+		req.partialProxy(b[start:j])
 		return req.incomplete(capped)
 	}
 	if j == start || b[j] != ' ' {
@@ -220,6 +226,30 @@ var (
 	errTwoHosts = errors.New("http: two Host header fields")
 	schemeSep   = []byte("://")
 )
+
+// partialProxy fills ProxyHost and ProxyPort from the start of an
+// absolute-form target whose authority is whole: the path, query or
+// fragment after it has begun. A CONNECT's authority is whole only with
+// the request line.
+func (req *HTTPRequest) partialProxy(t []byte) {
+	if string(req.Method) == "CONNECT" {
+		return
+	}
+	colon := bytes.Index(t, schemeSep)
+	if colon <= 0 || !isScheme(t[:colon]) {
+		return
+	}
+	rest := t[colon+3:]
+	k := bytes.IndexAny(rest, "/?#")
+	if k < 0 {
+		return // the authority may go on
+	}
+	full := *req
+	full.Target = t[:colon+3+k]
+	if full.setProxy() == nil && full.ProxyHost != nil {
+		req.ProxyHost, req.ProxyPort = full.ProxyHost, full.ProxyPort
+	}
+}
 
 // setProxy fills ProxyHost and ProxyPort from the target when it asks a
 // proxy for another host.

@@ -323,3 +323,36 @@ func TestParseHTTPRequestBodyLen(t *testing.T) {
 		}
 	}
 }
+
+// An absolute-form request cut inside its target names the proxy's host
+// once the authority has ended, and never anything else: what tshark
+// shows of a request cut by the snap length.
+func TestParseHTTPRequestCutTarget(t *testing.T) {
+	for _, full := range []string{
+		"GET http://my-bucket.s3.ap-south-1.amazonaws.com/reports/2026.csv HTTP/1.1\r\nHost: my-bucket.s3.ap-south-1.amazonaws.com\r\n\r\n",
+		"PUT https://user@[2406:da60:a000::10]:8443?x=1 HTTP/1.1\r\n\r\n",
+	} {
+		want, err := ParseHTTPRequest([]byte(full))
+		if err != nil || want.ProxyHost == nil {
+			t.Fatalf("%q: %v %+v", full, err, httpGot(want))
+		}
+		authorityEnd := strings.IndexAny(full[strings.Index(full, "://")+3:], "/?") + strings.Index(full, "://") + 3
+		for cut := range strings.Index(full, " HTTP/") {
+			got, err := ParseHTTPRequest([]byte(full[:cut]))
+			if err != ErrIncomplete || got.Target != nil {
+				t.Fatalf("cut at %d: %v, target %q", cut, err, got.Target)
+			}
+			switch {
+			case cut > authorityEnd && (!bytes.Equal(got.ProxyHost, want.ProxyHost) || got.ProxyPort != want.ProxyPort):
+				t.Errorf("cut at %d, after the authority: proxy %q:%d, want %q:%d", cut, got.ProxyHost, got.ProxyPort, want.ProxyHost, want.ProxyPort)
+			case cut <= authorityEnd && got.ProxyHost != nil:
+				t.Errorf("cut at %d, inside the authority: proxy %q", cut, got.ProxyHost)
+			}
+		}
+	}
+	// A CONNECT's authority is whole only with its line.
+	got, _ := ParseHTTPRequest([]byte("CONNECT s3.amazonaws.com:443/x"))
+	if got.ProxyHost != nil {
+		t.Errorf("cut CONNECT: proxy %q", got.ProxyHost)
+	}
+}

@@ -111,19 +111,25 @@ func tsharkFields(t *testing.T, file string, args ...string) [][]string {
 }
 
 // The proxy capture cut by editcap to a snap length that keeps the headers
-// and the first bytes of each CONNECT but not its target, beside the
-// capture of a connection to the endpoint: the endpoint connection alone
-// would pass, and an earlier build passed with the cut proxy connections
-// beside it, counted as "not S3". Now they keep the pass from being one.
+// and the first bytes of each request, beside the capture of a connection
+// to the endpoint, which alone would pass:
+//   - the CONNECT is cut inside its target: an earlier build counted it as
+//     "not S3" and passed; now it keeps the pass from being one;
+//   - the plain-HTTP GET is cut after the host of its absolute URI: its
+//     proxy target is read, as tshark reads it, and it is S3 through a proxy.
+//
 // tshark shows that the cut is real: the frames are shorter than on the
-// wire, and it reads no request target in them.
+// wire, and it reads no CONNECT target in them.
 func TestRealProxyConnectCut(t *testing.T) {
 	editcap := testenv.Tool(t, "editcap")
-	cut := filepath.Join(t.TempDir(), "proxy-cut.pcap")
+	tshark := testenv.Tool(t, "tshark")
+	dir := t.TempDir()
+	cut := filepath.Join(dir, "proxy-cut.pcap")
 	if out, err := exec.Command(editcap, "-s", "120", td(t, "real", proxyCapture), cut).CombinedOutput(); err != nil {
 		t.Fatalf("editcap: %v\n%s", err, out)
 	}
 	cutFrames := 0
+	tsharkHost := ""
 	for _, r := range tsharkFields(t, cut, "-Y", "tcp.dstport == 3128 && tcp.len > 0", "-e", "frame.cap_len", "-e", "frame.len", "-e", "http.request.method", "-e", "http.request.uri") {
 		if len(r) >= 2 && r[0] != r[1] {
 			cutFrames++
@@ -131,29 +137,50 @@ func TestRealProxyConnectCut(t *testing.T) {
 		if len(r) > 3 && r[2] == "CONNECT" && strings.Contains(r[3], "amazonaws.com") {
 			t.Errorf("tshark reads the CONNECT target in the cut capture: %q", r)
 		}
+		if len(r) > 3 && r[2] == "GET" {
+			if u, ok := strings.CutPrefix(r[3], "http://"); ok {
+				tsharkHost, _, _ = strings.Cut(u, "/")
+			}
+		}
 	}
-	if cutFrames < 2 {
-		t.Fatalf("tshark sees %d frames to the proxy cut by the snap length, want the 2 requests at least", cutFrames)
+	if cutFrames < 2 || tsharkHost == "" {
+		t.Fatalf("tshark sees %d frames to the proxy cut by the snap length (want the 2 requests at least), and reads the GET's host %q", cutFrames, tsharkHost)
 	}
 
+	// Both cut requests beside the endpoint connection.
 	code, r := analyzeReal(t, cut, "--endpoint-ip", "10.0.2.50", td(t, "real", "endpoint-pass.pcap"))
 	if code != exitInconclusive || r.Verdict != "inconclusive" {
 		t.Errorf("exit %d verdict %s, want %d inconclusive; reason %q", code, r.Verdict, exitInconclusive, r.Reason)
 	}
-	for _, s := range []string{"the 1 established S3 connection went to the interface endpoint, but 2 established connections that nothing shows to be S3",
-		"10.0.1.25:52001 -> 10.0.3.10:3128 (private-other, HTTP request cut", "10.0.1.25:52002 -> 10.0.3.10:3128 (private-other, HTTP request cut"} {
+	if s := "10.0.1.25:52002 -> 10.0.3.10:3128 (proxy target " + tsharkHost + ", proxy"; !strings.Contains(r.Reason, s) {
+		t.Errorf("reason %q does not say %q", r.Reason, s)
+	}
+	if !slices.ContainsFunc(r.Warnings, func(w string) bool {
+		return strings.Contains(w, "10.0.1.25:52001 -> 10.0.3.10:3128 had the HTTP request cut before any server name")
+	}) {
+		t.Errorf("no warning about the cut CONNECT: %q", r.Warnings)
+	}
+
+	// The cut CONNECT alone (tshark keeps its connection) beside the
+	// endpoint connection: the doubt it leaves is the reason.
+	connect := filepath.Join(dir, "connect-cut.pcap")
+	if out, err := exec.Command(tshark, "-r", cut, "-Y", "tcp.port == 52001", "-w", connect, "-F", "pcap").CombinedOutput(); err != nil {
+		t.Fatalf("tshark -w: %v\n%s", err, out)
+	}
+	code, r = analyzeReal(t, connect, "--endpoint-ip", "10.0.2.50", td(t, "real", "endpoint-pass.pcap"))
+	if code != exitInconclusive {
+		t.Errorf("exit %d, want %d; reason %q", code, exitInconclusive, r.Reason)
+	}
+	for _, s := range []string{"the 1 established S3 connection went to the interface endpoint, but 1 established connection that nothing shows to be S3",
+		"10.0.1.25:52001 -> 10.0.3.10:3128 (private-other, HTTP request cut"} {
 		if !strings.Contains(r.Reason, s) {
 			t.Errorf("reason %q does not say %q", r.Reason, s)
 		}
 	}
-	if !slices.ContainsFunc(r.Warnings, func(w string) bool {
-		return strings.Contains(w, "2 connections had the HTTP request cut before any server name")
-	}) {
-		t.Errorf("no warning about the cut connections: %q", r.Warnings)
-	}
+
 	// The endpoint connection on its own, cut the same way, still passes:
 	// it is S3 by the endpoint's address.
-	endpointCut := filepath.Join(t.TempDir(), "endpoint-cut.pcap")
+	endpointCut := filepath.Join(dir, "endpoint-cut.pcap")
 	if out, err := exec.Command(editcap, "-s", "120", td(t, "real", "endpoint-pass.pcap"), endpointCut).CombinedOutput(); err != nil {
 		t.Fatalf("editcap: %v\n%s", err, out)
 	}
