@@ -216,11 +216,33 @@ func (f *evidenceFlags) finish(e *env, r *report.Report, src capture.Source, ifa
 
 // recordedVerdict is the verdict the packets read gave: the partial one
 // when an input failed.
-func recordedVerdict(r *report.Report) string {
-	if r.Verdict == report.Error && r.PartialVerdict != "" {
-		return r.PartialVerdict
+func recordedVerdict(r *report.Report) string { return readVerdict(r.Verdict, r.PartialVerdict) }
+
+// readVerdict is the verdict of what was read: partial, when the verdict
+// is an error that has one (analyze's and flowlogs's reports alike).
+func readVerdict(verdict, partial string) string {
+	if verdict == report.Error && partial != "" {
+		return partial
 	}
-	return r.Verdict
+	return verdict
+}
+
+// bundleClassification loads the classification a bundle's provenance
+// records: its settings, with the bundle's copies of the ip-ranges.json
+// and of each --endpoints file (files lists them by role, in order).
+func bundleClassification(e *env, dir string, endpointIPs, vpcCIDRs []string, policy string, files []report.File) (*classification, error) {
+	cf := classifyFlags{endpointIPs: endpointIPs, vpcCIDRs: vpcCIDRs, require: policy,
+		ipRanges: filepath.Join(dir, bundle.IPRanges)}
+	n := 0
+	for _, f := range files {
+		if f.Role == report.RoleEndpoints {
+			n++
+			cf.endpoints = append(cf.endpoints, filepath.Join(dir, bundle.EndpointsFile(n)))
+		}
+	}
+	quiet := *e
+	quiet.stderr = io.Discard
+	return cf.load(&quiet)
 }
 
 // reanalyze analyses the bundle's evidence.pcapng with the settings and
@@ -229,18 +251,7 @@ func reanalyze(e *env, dir string, p *report.Provenance) (*report.Report, error)
 	if p == nil {
 		return nil, fmt.Errorf("%s has no provenance: the settings to analyse again with are unknown", bundle.ReportJSON)
 	}
-	cf := classifyFlags{endpointIPs: p.EndpointIPs, vpcCIDRs: p.VPCCIDRs, require: p.Policy,
-		ipRanges: filepath.Join(dir, bundle.IPRanges)}
-	n := 0
-	for _, f := range p.Files {
-		if f.Role == report.RoleEndpoints {
-			n++
-			cf.endpoints = append(cf.endpoints, filepath.Join(dir, bundle.EndpointsFile(n)))
-		}
-	}
-	quiet := *e
-	quiet.stderr = io.Discard
-	cl, err := cf.load(&quiet)
+	cl, err := bundleClassification(e, dir, p.EndpointIPs, p.VPCCIDRs, p.Policy, p.Files)
 	if err != nil {
 		return nil, err
 	}

@@ -195,18 +195,7 @@ func reanalyzeFlowlogs(e *env, dir string, p *flowlogs.Provenance) (*flowlogs.Re
 	if p == nil {
 		return nil, fmt.Errorf("%s has no provenance: the settings to analyse again with are unknown", bundle.ReportJSON)
 	}
-	cf := classifyFlags{endpointIPs: p.EndpointIPs, vpcCIDRs: p.VPCCIDRs, require: p.Policy,
-		ipRanges: filepath.Join(dir, bundle.IPRanges)}
-	n := 0
-	for _, f := range p.Files {
-		if f.Role == report.RoleEndpoints {
-			n++
-			cf.endpoints = append(cf.endpoints, filepath.Join(dir, bundle.EndpointsFile(n)))
-		}
-	}
-	quiet := *e
-	quiet.stderr = io.Discard
-	cl, err := cf.load(&quiet)
+	cl, err := bundleClassification(e, dir, p.EndpointIPs, p.VPCCIDRs, p.Policy, p.Files)
 	if err != nil {
 		return nil, err
 	}
@@ -250,10 +239,7 @@ func checkFlowlogsVerdict(e *env, dir string, r *flowlogs.Report) bundle.Finding
 	if err != nil {
 		return bundle.Finding{What: "verdict", Text: fmt.Sprintf("%s cannot be analysed again: %v", bundle.Records, err)}
 	}
-	recorded := r.Verdict
-	if r.Verdict == flowlogs.Error && r.PartialVerdict != "" {
-		recorded = r.PartialVerdict
-	}
+	recorded := readVerdict(r.Verdict, r.PartialVerdict)
 	var reanalysis, note string
 	if r.Bundle != nil {
 		reanalysis, note = r.Bundle.Reanalysis, r.Bundle.ReanalysisNote
