@@ -269,18 +269,8 @@ func (b *Builder) AddFlow(f *flow.Flow) {
 	b.t.flows++
 	if c.s3 {
 		b.connWarnings(f, &c)
-	} else if c.unread == unreadLater {
-		b.warn.about("connection-unread", c.client.String()+" -> "+c.server.String(),
-			"asked an HTTP proxy for more than the capture could read on one connection (a request whose end its header does not tell, a request cut, or more than 8 hosts): the verdict cannot pass")
-	} else if c.unread == unreadResent {
-		b.warn.about("connection-unread", c.client.String()+" -> "+c.server.String(),
-			"sent its first bytes twice, with different contents (a ClientHello or request naming another server, which the server may have taken instead): the verdict cannot pass")
-	} else if c.unread == unreadStart {
-		b.warn.about("connection-unread", c.client.String()+" -> "+c.server.String(),
-			"began before the capture, with nothing else to tell whether S3 went through it (a proxy, an endpoint not listed): the verdict cannot pass; start the capture before the applications connect")
-	} else if c.unread != "" {
-		b.warn.about("connection-unread", c.client.String()+" -> "+c.server.String(),
-			"had "+unreadWhat[c.unread]+" before any server name, with nothing else to tell whether S3 went through it (a proxy, an endpoint not listed): the verdict cannot pass; capture with -s 0")
+	} else if c.unread != readWhole {
+		b.warn.about("connection-unread", c.client.String()+" -> "+c.server.String(), unreadWords[c.unread].warning)
 	}
 	listed := b.t.listFlow()
 	violation := c.s3 && c.established && b.leak(c.path)
@@ -291,7 +281,7 @@ func (b *Builder) AddFlow(f *flow.Flow) {
 	}
 	b.t.add(&c, out, listed, violation, f)
 	if b.cfg.OnConn != nil {
-		b.cfg.OnConn(f, &Judged{S3: c.s3, Established: c.established, Leak: violation, Path: string(c.path), Unread: c.unread, c: &c, b: b})
+		b.cfg.OnConn(f, &Judged{S3: c.s3, Established: c.established, Leak: violation, Path: string(c.path), Unread: unreadWords[c.unread].label, c: &c, b: b})
 	}
 }
 

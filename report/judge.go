@@ -96,12 +96,10 @@ type conn struct {
 	// otherName is a complete name for a non-S3 host that the connection
 	// carried although its address is in a prefix only S3 lists.
 	otherName string
-	// unread says what of an established connection that nothing showed to
-	// be S3 the analysis could not read whole, so that whether it carried
-	// S3 (through a proxy, to an endpoint not listed) is unknown: "" when
-	// it read enough, else "ClientHello cut", "HTTP request cut",
-	// "payload not captured" or unreadStart.
-	unread string
+	// unread says why an established connection that nothing showed to be
+	// S3 could not be cleared, so that whether it carried S3 (through a
+	// proxy, to an endpoint not listed) is unknown; readWhole when it was.
+	unread unreadWhy
 	// names are the first S3 names seen, with where each came from:
 	// maxSeenNames of them (a connection to an endpoint may carry every
 	// bucket name that resolved to it), in place, so that judging a
@@ -335,14 +333,14 @@ func (b *Builder) judge(f *flow.Flow, dnsNames []string) conn {
 // port, a client whose data the snap length cut away whole, or, to a web or
 // proxy port of a private address (where proxies and the endpoint network
 // interfaces of other zones are), a connection whose start the capture
-// does not hold (it began before the capture). "" when a
+// does not hold (it began before the capture). readWhole when a
 // name was read (a complete hello or request; an SNI, Host or proxy
 // target read before the cut), or when the client sent nothing, or when
 // the server is a listed endpoint of another service. A DNS name for the
 // server does not clear it: a proxy has a name too.
-func unread(f *flow.Flow, c *conn) string {
+func unread(f *flow.Flow, c *conn) unreadWhy {
 	if !c.established || c.class.Path == resolve.PathInterfaceEndpoint {
-		return ""
+		return readWhole
 	}
 	if c.bytes[0] == 0 {
 		// The client sent nothing the capture holds: only a download
@@ -351,7 +349,7 @@ func unread(f *flow.Flow, c *conn) string {
 		if c.bytes[1] > 0 && c.state == "OTH" && webPort(f.Server.Port()) && c.class.Path == resolve.PathPrivateOther {
 			return unreadStart
 		}
-		return ""
+		return readWhole
 	}
 	if f.Resent {
 		return unreadResent
@@ -360,73 +358,77 @@ func unread(f *flow.Flow, c *conn) string {
 		return unreadLater
 	}
 	if f.HTTP.ProxyHost != "" || f.HTTP.Host != "" || (f.TLS.SNI != "" && !f.TLS.InTunnel) {
-		return ""
+		return readWhole
 	}
 	web := webPort(f.Server.Port())
 	switch {
 	case f.HTTP.Request == flow.HTTPIncomplete && (web || httpMethod(f.HTTP.Method)):
 		// A few bytes of any text protocol read as the start of a method;
 		// on other ports, only a method HTTP has counts.
-		return "HTTP request cut"
+		return unreadRequestCut
 	case f.TLS.Hello == flow.HelloIncomplete:
-		return "ClientHello cut"
+		return unreadHelloCut
 	case f.TLS.Hello == "" && f.HTTP.Request == "" && f.Truncated > 0 && web:
-		return "payload not captured"
+		return unreadPayload
 	case f.TLS.Hello == flow.HelloNotSeen && f.HTTP.Request == flow.HTTPNotSeen && web && c.class.Path == resolve.PathPrivateOther:
 		return unreadStart
 	}
-	return ""
+	return readWhole
 }
 
-// unreadStart is conn.unread for a connection whose first bytes were not in
-// the capture: it began before it, or they were lost.
-const unreadStart = "start not captured"
+// unreadWhy is why a connection could not be cleared (conn.unread).
+type unreadWhy uint8
 
-// unreadLater is conn.unread for a connection to a proxy whose later
-// requests could not all be read (flow.HTTPInfo.LaterUnread, LaterOmitted):
-// the hosts they asked for are unknown.
-const unreadLater = "later requests not read"
-
-// Kinds of conn.unread, each with its sentence in a verdict's doubts.
 const (
-	unreadCut = iota // cut first bytes, or none of the payload captured
-	unreadKindStart
-	unreadKindResent
-	unreadKindLater
-	numUnreadKinds
+	readWhole        unreadWhy = iota
+	unreadRequestCut           // an HTTP request cut before its server's name
+	unreadHelloCut             // a ClientHello cut before its server's name
+	unreadPayload              // to a web or proxy port, no payload kept
+	unreadStart                // began before the capture
+	unreadResent               // first bytes sent twice, differently (flow.Flow.Resent)
+	unreadLater                // later requests to a proxy not read (flow.HTTPInfo.LaterUnread, LaterOmitted)
+	numUnread
 )
 
-func unreadKind(u string) int {
-	switch u {
-	case unreadStart:
-		return unreadKindStart
-	case unreadResent:
-		return unreadKindResent
-	case unreadLater:
-		return unreadKindLater
-	}
-	return unreadCut
-}
-
-// unreadDoubt words each kind of unread connection in a verdict's reason:
+// The sentences of a verdict's doubts, each for some kinds of unreadWhy:
 // the count, "it" or "they", the examples.
-var unreadDoubt = [numUnreadKinds]string{
-	unreadCut:        "%s that nothing shows to be S3 began with a ClientHello or HTTP request that the capture does not hold whole (cut by the snap length or the reassembly budget, or not in tcpdump text), so whether %s carried S3 traffic (through a proxy, or to an endpoint not listed) is unknown: %s; capture with a larger snap length (tcpdump -s 0)",
-	unreadKindStart:  "%s to a web or proxy port of a private address that nothing shows to be S3 began before the capture, so whether %s carried S3 traffic (through a proxy, or to an endpoint not listed) is unknown: %s; start the capture before the connections",
-	unreadKindResent: "%s that nothing shows to be S3 sent its first bytes twice, with different contents, so which server %s named (through a proxy, or to an endpoint not listed) is unknown: %s",
-	unreadKindLater:  "%s to an HTTP proxy asked it for more than the capture could read (a request whose end its header does not tell, a request cut, or more than 8 hosts), so whether %s asked for S3 is unknown: %s",
+const (
+	doubtCut = iota
+	doubtStart
+	doubtResent
+	doubtLater
+	numDoubts
+)
+
+var unreadDoubt = [numDoubts]string{
+	doubtCut:    "%s that nothing shows to be S3 began with a ClientHello or HTTP request that the capture does not hold whole (cut by the snap length or the reassembly budget, or not in tcpdump text), so whether %s carried S3 traffic (through a proxy, or to an endpoint not listed) is unknown: %s; capture with a larger snap length (tcpdump -s 0)",
+	doubtStart:  "%s to a web or proxy port of a private address that nothing shows to be S3 began before the capture, so whether %s carried S3 traffic (through a proxy, or to an endpoint not listed) is unknown: %s; start the capture before the connections",
+	doubtResent: "%s that nothing shows to be S3 sent its first bytes twice, with different contents, so which server %s named (through a proxy, or to an endpoint not listed) is unknown: %s",
+	doubtLater:  "%s to an HTTP proxy asked it for more than the capture could read (a request whose end its header does not tell, a request cut, or more than 8 hosts), so whether %s asked for S3 is unknown: %s",
 }
 
-// unreadResent is conn.unread for a connection whose client sent its first
-// bytes twice, with other contents (flow.Flow.Resent): which copy the
-// server took, and so which server it named, is unknown.
-const unreadResent = "first bytes sent twice, differently"
+// cutWarning is the warning of a connection whose first bytes were cut:
+// what it had, then why that leaves a doubt.
+func cutWarning(had string) string {
+	return "had " + had + " before any server name, with nothing else to tell whether S3 went through it (a proxy, an endpoint not listed): the verdict cannot pass; capture with -s 0"
+}
 
-// unreadWhat words conn.unread after "had" in a warning.
-var unreadWhat = map[string]string{
-	"HTTP request cut":     "the HTTP request cut",
-	"ClientHello cut":      "the ClientHello cut",
-	"payload not captured": "none of the payload captured",
+// unreadWords are each unreadWhy's label (in a connection's description
+// and its packet comment), its warning (after the connection) and its
+// doubt.
+var unreadWords = [numUnread]struct {
+	label, warning string
+	doubt          int
+}{
+	unreadRequestCut: {"HTTP request cut", cutWarning("the HTTP request cut"), doubtCut},
+	unreadHelloCut:   {"ClientHello cut", cutWarning("the ClientHello cut"), doubtCut},
+	unreadPayload:    {"payload not captured", cutWarning("none of the payload captured"), doubtCut},
+	unreadStart: {"start not captured", "began before the capture, with nothing else to tell whether S3 went through it (a proxy, an endpoint not listed): the verdict cannot pass; start the capture before the applications connect",
+		doubtStart},
+	unreadResent: {"first bytes sent twice, differently", "sent its first bytes twice, with different contents (a ClientHello or request naming another server, which the server may have taken instead): the verdict cannot pass",
+		doubtResent},
+	unreadLater: {"later requests not read", "asked an HTTP proxy for more than the capture could read on one connection (a request whose end its header does not tell, a request cut, or more than 8 hosts): the verdict cannot pass",
+		doubtLater},
 }
 
 // httpMethod reports whether m is a method of HTTP/1.1 (RFC 9110).

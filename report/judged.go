@@ -50,9 +50,9 @@ func (j *Judged) Verdict() string {
 // -> 52.219.64.10:443, s3.dualstack.ap-south-1.amazonaws.com (sni)".
 func (j *Judged) Comment() string {
 	c := j.c
-	if !j.S3 && c.unread != "" {
+	if !j.S3 && c.unread != readWhole {
 		return fmt.Sprintf("%s (%s), not S3 by its address: %s before any name, so whether it carried S3 is unknown: INCONCLUSIVE; %s -> %s",
-			c.path, c.basis, c.unread, c.client, c.server)
+			c.path, c.basis, j.Unread, c.client, c.server)
 	}
 	where := string(c.path)
 	switch {

@@ -39,7 +39,7 @@ type tally struct {
 	// unread counts, by kind, established connections that nothing showed
 	// to be S3 whose first bytes the analysis could not read whole
 	// (conn.unread), with the first few of each.
-	unread [numUnreadKinds]struct {
+	unread [numDoubts]struct {
 		n  int
 		ex []conn
 	}
@@ -124,8 +124,8 @@ func (t *tally) add(c *conn, out *Flow, listed, violation bool, f *flow.Flow) {
 				t.unnamedEdgeEx = append(t.unnamedEdgeEx, *c)
 			}
 		}
-		if c.unread != "" {
-			u := &t.unread[unreadKind(c.unread)]
+		if c.unread != readWhole {
+			u := &t.unread[unreadWords[c.unread].doubt]
 			u.n++
 			if len(u.ex) < examples {
 				u.ex = append(u.ex, *c)
@@ -436,8 +436,8 @@ func (c *conn) what() string {
 		w = append(w, "S3 by address only")
 	}
 	w = append(w, string(c.path))
-	if c.unread != "" {
-		w = append(w, c.unread)
+	if c.unread != readWhole {
+		w = append(w, unreadWords[c.unread].label)
 	}
 	if c.class.InAWS {
 		w = append(w, fmt.Sprintf("%s %s %s", strings.Join(c.class.AWS.Services, "+"), c.class.AWS.Region, c.class.AWS.Prefix))
