@@ -357,6 +357,11 @@ func unread(f *flow.Flow, c *conn) unreadWhy {
 	if f.HTTP.LaterUnread || f.HTTP.LaterOmitted > 0 {
 		return unreadLater
 	}
+	if f.HTTP.Request == flow.HTTPIncomplete && f.HTTP.ProxyHost != "" && f.HTTP.Method != "CONNECT" {
+		// A request to a proxy cut after its target's host: the requests
+		// that follow on the connection, for any host, were not read.
+		return unreadRequestCut
+	}
 	if f.HTTP.ProxyHost != "" || f.HTTP.Host != "" || (f.TLS.SNI != "" && !f.TLS.InTunnel) {
 		return readWhole
 	}

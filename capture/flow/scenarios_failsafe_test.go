@@ -399,5 +399,19 @@ func failSafeScenarios() []scenario {
 				}
 			},
 			flows: []wantFlow{endpointFlows[0], {scHost + ":43799", scProxy, "OTH", "", nil}}},
+		{file: "proxy-cut-keepalive.pcapng", link: layers.LinkTypeEthernet, dns: 0,
+			about: "one S3 connection to the endpoint, captured whole; and a keep-alive connection to the proxy cut at 100 bytes a frame: a GET for deb.debian.org whose line is cut after the host, then a GET for a bucket that no frame holds whole",
+			build: func(b *frameBuilder) {
+				tlsSession(b, scHost+":43800", scEndpoint+":443", scRegional)
+				b.snap = 100
+				c := b.conv(scHost+":43801", scProxy)
+				c.handshake()
+				c.send(true, "PA", []byte("GET http://deb.debian.org/debian/pool/main/c/curl/curl_8.14.1-2_amd64.deb HTTP/1.1\r\nHost: deb.debian.org\r\n\r\n"))
+				c.send(false, "PA", []byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
+				c.send(true, "PA", []byte("GET http://my-bucket.s3.ap-south-1.amazonaws.com/reports/2026.csv HTTP/1.1\r\nHost: my-bucket.s3.ap-south-1.amazonaws.com\r\n\r\n"))
+				c.send(false, "PA", []byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
+				c.close()
+			},
+			flows: []wantFlow{{scHost + ":43800", scEndpoint + ":443", "SF", scRegional, nil}, {scHost + ":43801", scProxy, "SF", "", nil}}},
 	}
 }
